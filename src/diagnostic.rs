@@ -1,0 +1,354 @@
+//! One diagnostic type for every stage, rendered by the CLI (miette or JSON) and, later, the LSP.
+//!
+//! Invariant: every diagnostic carries a stable [`Code`]; the message text may improve, the code never
+//! changes meaning. Spans are byte ranges in the spec source.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode, SourceSpan};
+use serde::Serialize;
+
+/// A byte range in the spec source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct Span {
+    pub offset: usize,
+    pub length: usize,
+}
+
+impl Span {
+    pub fn new(offset: usize, length: usize) -> Self {
+        Span { offset, length }
+    }
+}
+
+impl From<SourceSpan> for Span {
+    fn from(s: SourceSpan) -> Self {
+        Span::new(s.offset(), s.len())
+    }
+}
+
+impl From<Span> for SourceSpan {
+    fn from(s: Span) -> Self {
+        SourceSpan::new(s.offset.into(), s.length)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident => $text:literal,)*) => {
+        /// Stable diagnostic codes. `docs/diagnostics.md` documents each one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    SpecSyntax => "spec::syntax",
+    SpecEmpty => "spec::empty",
+    SpecUnknownNode => "spec::unknown-node",
+    SpecUnknownProperty => "spec::unknown-property",
+    SpecUnknownValue => "spec::unknown-value",
+    SpecWrongType => "spec::wrong-type",
+    SpecMissingValue => "spec::missing-value",
+    SpecDuplicate => "spec::duplicate",
+    SpecUnknownRuntime => "spec::unknown-runtime",
+    SpecUnknownArchitecture => "spec::unknown-architecture",
+    SpecUnsupportedArchitecture => "spec::unsupported-architecture",
+    SpecMixedOs => "spec::mixed-os",
+    SpecDuplicateLayer => "spec::duplicate-layer",
+    SpecUnknownLayer => "spec::unknown-layer",
+    SpecTooManyLayers => "spec::too-many-layers",
+    SpecBadPath => "spec::bad-path",
+    RootfsNotFound => "rootfs::not-found",
+    RootfsSymlinkLoop => "rootfs::symlink-loop",
+    RootfsSymlinkEscape => "rootfs::symlink-escape",
+    RootfsIo => "rootfs::io",
+    ResolveNotFound => "resolve::not-found",
+    ResolveOptionalMissing => "resolve::optional-missing",
+    ResolveNeededNotFound => "resolve::needed-not-found",
+    ResolveNotElf => "resolve::not-elf",
+    ResolveLinkerScript => "resolve::linker-script",
+    ResolveMalformedElf => "resolve::malformed-elf",
+    ResolveProvided => "resolve::provided",
+    ResolveGlibc => "resolve::glibc",
+    ResolveFileNotFound => "resolve::file-not-found",
+    AbiArchitecture => "abi::architecture",
+    AbiSymbolVersion => "abi::symbol-version",
+    AbiMissingVersion => "abi::missing-version",
+    AbiRpathShadow => "abi::rpath-shadow",
+    LifecycleDeprecated => "lifecycle::deprecated",
+    LimitsUnzippedSize => "limits::unzipped-size",
+    LimitsZipSize => "limits::zip-size",
+    LimitsNotWorldReadable => "limits::not-world-readable",
+}
+
+impl Code {
+    /// I/O failures mean the tool could not run (exit 2) rather than that the spec is wrong (exit 1).
+    pub fn is_tool_failure(self) -> bool {
+        matches!(self, Code::RootfsIo)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A finding about the spec, its inputs or its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// Where in the spec the finding points (the node that asked for the file, for resolution findings).
+    pub span: Option<Span>,
+    /// Short text shown at the span.
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn at_opt(mut self, span: Option<Span>) -> Self {
+        self.span = span.or(self.span);
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn help_opt(mut self, help: Option<String>) -> Self {
+        self.help = help.or(self.help);
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A "did you mean" help line: the closest candidate within a small edit distance.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The candidate closest to `name` by Jaro-Winkler similarity, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c)
+}
+
+/// The spec text a set of diagnostics points into.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(&self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Renders diagnostics for people: miette's graphical report.
+pub fn render_human(diag: &Diagnostic, source: &SourceFile, color: bool, width: usize) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_links(false);
+    let report = MietteView { diag, source };
+    let mut out = String::new();
+    // Rendering into a String cannot fail except through fmt errors of our own Display impls.
+    let _ = handler.render_report(&mut out, &report);
+    out
+}
+
+/// One JSON object per diagnostic, for editors and CI.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: &'a str,
+    pub file: &'a str,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub span: Option<Span>,
+    pub label: Option<&'a str>,
+    pub help: Option<&'a str>,
+}
+
+pub fn to_json<'a>(diag: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnostic<'a> {
+    let position = diag.span.map(|s| source.line_column(s.offset));
+    JsonDiagnostic {
+        code: diag.code,
+        severity: diag.severity,
+        message: &diag.message,
+        file: &source.name,
+        line: position.map(|p| p.0),
+        column: position.map(|p| p.1),
+        span: diag.span,
+        label: diag.label.as_deref(),
+        help: diag.help.as_deref(),
+    }
+}
+
+struct MietteView<'a> {
+    diag: &'a Diagnostic,
+    source: &'a SourceFile,
+}
+
+impl fmt::Debug for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.diag, f)
+    }
+}
+
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for MietteView<'_> {}
+
+impl miette::Diagnostic for MietteView<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.diag.span.map(|_| self as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.diag.span?;
+        let span = clamp_span(span, self.source.text.len());
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            self.diag.label.clone(),
+            span,
+        ))))
+    }
+}
+
+impl SourceCode for MietteView<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let text: &'b str = &self.source.text;
+        let contents = text.read_span(span, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.source.name.clone(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}
+
+fn clamp_span(span: Span, len: usize) -> SourceSpan {
+    let offset = span.offset.min(len);
+    let length = span.length.min(len - offset);
+    SourceSpan::new(offset.into(), length)
+}

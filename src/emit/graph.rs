@@ -1,0 +1,158 @@
+//! Renderings of the dependency graph: JSON (the contract's shape), text, Graphviz dot, Mermaid.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use petgraph::graph::NodeIndex;
+use serde::Serialize;
+
+use crate::resolve::{LayerGraph, Status};
+
+#[derive(Serialize)]
+struct JsonGraph<'a> {
+    layers: Vec<JsonLayer<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLayer<'a> {
+    name: &'a str,
+    nodes: Vec<JsonNode<'a>>,
+    edges: Vec<JsonEdge<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonNode<'a> {
+    name: &'a str,
+    path: Option<&'a str>,
+    status: Status,
+}
+
+#[derive(Serialize)]
+struct JsonEdge<'a> {
+    from: &'a str,
+    to: &'a str,
+}
+
+pub fn json(graphs: &[&LayerGraph]) -> String {
+    let layers = graphs
+        .iter()
+        .map(|g| JsonLayer {
+            name: &g.layer,
+            nodes: g
+                .nodes()
+                .map(|(_, n)| JsonNode {
+                    name: &n.name,
+                    path: n.found.as_ref().map(|f| f.real.as_str()),
+                    status: n.status,
+                })
+                .collect(),
+            edges: edges(g).into_iter().map(|(from, to)| JsonEdge { from, to }).collect(),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&JsonGraph { layers }).expect("serialisable");
+    text.push('\n');
+    text
+}
+
+/// Edges by name, in discovery order of their source and DT_NEEDED order within it.
+fn edges(g: &LayerGraph) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    for (idx, node) in g.nodes() {
+        for child in children(g, idx) {
+            out.push((node.name.as_str(), g.graph[child].name.as_str()));
+        }
+    }
+    out
+}
+
+/// Children in the order they were added (petgraph lists neighbours newest first).
+fn children(g: &LayerGraph, idx: NodeIndex) -> Vec<NodeIndex> {
+    let mut c: Vec<NodeIndex> = g.graph.neighbors(idx).collect();
+    c.reverse();
+    c
+}
+
+/// A tree like lddtree's: each node expanded once, repeats marked.
+pub fn text(graphs: &[&LayerGraph]) -> String {
+    let mut out = String::new();
+    for g in graphs {
+        let _ = writeln!(out, "layer {} ({})", g.layer, g.arch);
+        let mut seen = BTreeSet::new();
+        for &root in &g.roots {
+            tree(g, root, 1, &mut seen, &mut out);
+        }
+    }
+    out
+}
+
+fn tree(g: &LayerGraph, idx: NodeIndex, depth: usize, seen: &mut BTreeSet<NodeIndex>, out: &mut String) {
+    let node = &g.graph[idx];
+    let path = node.found.as_ref().map_or("not found".to_string(), |f| f.real.to_string());
+    let again = !seen.insert(idx);
+    let _ = writeln!(
+        out,
+        "{}{} [{}] {}{}",
+        "    ".repeat(depth),
+        node.name,
+        node.status.as_str(),
+        path,
+        if again && node.status == Status::Shipped { " (see above)" } else { "" }
+    );
+    if again {
+        return;
+    }
+    for child in children(g, idx) {
+        tree(g, child, depth + 1, seen, out);
+    }
+}
+
+pub fn dot(graphs: &[&LayerGraph]) -> String {
+    let mut out = String::from("digraph layerc {\n    rankdir=LR;\n    node [shape=box];\n");
+    for g in graphs {
+        let _ = writeln!(out, "    subgraph \"cluster_{}\" {{\n        label=\"{}\";", esc(&g.layer), esc(&g.layer));
+        for (_, n) in g.nodes() {
+            let style = match n.status {
+                Status::Shipped => "solid",
+                Status::Provided => "dashed",
+                Status::Excluded => "dotted",
+                Status::Missing => "bold\", color=\"red",
+            };
+            let _ = writeln!(
+                out,
+                "        \"{}/{}\" [label=\"{}\\n{}\", style=\"{}\"];",
+                esc(&g.layer),
+                esc(&n.name),
+                esc(&n.name),
+                n.status.as_str(),
+                style
+            );
+        }
+        for (from, to) in edges(g) {
+            let _ = writeln!(out, "        \"{0}/{1}\" -> \"{0}/{2}\";", esc(&g.layer), esc(from), esc(to));
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+pub fn mermaid(graphs: &[&LayerGraph]) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (li, g) in graphs.iter().enumerate() {
+        let _ = writeln!(out, "    subgraph L{li}[\"{}\"]", g.layer.replace('"', "'"));
+        for (i, n) in g.nodes() {
+            let _ = writeln!(out, "        L{li}N{}[\"{} ({})\"]", i.index(), n.name.replace('"', "'"), n.status.as_str());
+        }
+        for (i, _) in g.nodes() {
+            for c in children(g, i) {
+                let _ = writeln!(out, "        L{li}N{} --> L{li}N{}", i.index(), c.index());
+            }
+        }
+        out.push_str("    end\n");
+    }
+    out
+}

@@ -1,0 +1,144 @@
+//! The SAM template fragment: one `AWS::Serverless::LayerVersion` per layer, and the `Layers` and
+//! `LD_LIBRARY_PATH` each function (or `Globals.Function`) needs.
+
+use serde_json::{Map, Value, json};
+
+use crate::runtime::Catalog;
+use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec};
+
+/// Lambda caps a layer version's description at 256 characters.
+const MAX_DESCRIPTION: usize = 256;
+
+/// The fragment as JSON, keys in a fixed order.
+pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
+    let mut resources = Map::new();
+    for layer in &spec.layers {
+        resources.insert(logical_id(&layer.name.value), layer_resource(layer));
+    }
+    let mut root = Map::new();
+    if spec.functions.is_empty() {
+        let all = FunctionSpec {
+            id: spec.layers[0].name.clone(),
+            span: spec.layers[0].span,
+            layers: spec
+                .layers
+                .iter()
+                .map(|l| crate::spec::Spanned::new(LayerRef::Local(l.name.value.clone()), l.name.span))
+                .collect(),
+            ld_library_path: crate::spec::Spanned::new(LdLibraryPathMode::Prepend, spec.layers[0].name.span),
+            env: Vec::new(),
+        };
+        root.insert("Globals".into(), json!({ "Function": function_properties(&all, spec, catalog) }));
+    } else {
+        for function in &spec.functions {
+            resources.insert(
+                function.id.value.clone(),
+                json!({ "Properties": function_properties(function, spec, catalog) }),
+            );
+        }
+    }
+    root.insert("Resources".into(), Value::Object(resources));
+    Value::Object(root)
+}
+
+/// `gdiplus` → `GdiplusLayer`, `icu-libs_2` → `IcuLibs2Layer`: CloudFormation ids are alphanumeric.
+pub fn logical_id(layer: &str) -> String {
+    let mut id = String::new();
+    for word in layer.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
+        id.insert(0, 'L');
+    }
+    id.push_str("Layer");
+    id
+}
+
+/// The zip's file name in the output folder (the fragment's `ContentUri` is relative to it).
+pub fn zip_name(layer: &str) -> String {
+    format!("{layer}.zip")
+}
+
+fn layer_resource(layer: &LayerSpec) -> Value {
+    let description = match &layer.description {
+        Some(d) => d.value.clone(),
+        None => {
+            let libs: Vec<&str> = layer.libraries.iter().map(|l| l.name.value.as_str()).collect();
+            format!("Native libraries: {}", libs.join(", "))
+        }
+    };
+    let description: String = description.chars().take(MAX_DESCRIPTION).collect();
+    let runtimes: Vec<&str> = layer.runtimes.iter().map(|r| r.value.as_str()).collect();
+    json!({
+        "Type": "AWS::Serverless::LayerVersion",
+        "Properties": {
+            "LayerName": layer.name.value,
+            "Description": description,
+            "ContentUri": zip_name(&layer.name.value),
+            "CompatibleRuntimes": runtimes,
+            "CompatibleArchitectures": [layer.architecture.value.as_str()],
+            "RetentionPolicy": "Retain",
+        }
+    })
+}
+
+fn function_properties(function: &FunctionSpec, spec: &Spec, catalog: &Catalog) -> Value {
+    let mut layers = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
+    let mut runtime_path: Vec<String> = Vec::new();
+    for layer in &function.layers {
+        match &layer.value {
+            LayerRef::Arn(arn) => layers.push(Value::String(arn.clone())),
+            LayerRef::Local(name) => {
+                layers.push(json!({ "Ref": logical_id(name) }));
+                if let Some(l) = spec.layer(name) {
+                    folders.push(format!("/opt/{}", l.dir.value));
+                    if runtime_path.is_empty()
+                        && let Some(rt) = l.runtimes.first().and_then(|r| catalog.runtime(&r.value))
+                    {
+                        runtime_path = rt.ld_library_path.clone();
+                    }
+                }
+            }
+        }
+    }
+    let mut variables = Map::new();
+    let path = match function.ld_library_path.value {
+        LdLibraryPathMode::Prepend => dedup(folders.iter().chain(&runtime_path)),
+        LdLibraryPathMode::Append => dedup(runtime_path.iter().chain(&folders)),
+        LdLibraryPathMode::Keep => Vec::new(),
+    };
+    if !path.is_empty() && !folders.is_empty() {
+        variables.insert("LD_LIBRARY_PATH".into(), Value::String(path.join(":")));
+    }
+    for (key, value) in &function.env {
+        variables.insert(key.value.clone(), Value::String(value.value.clone()));
+    }
+    let mut props = Map::new();
+    props.insert("Layers".into(), Value::Array(layers));
+    if !variables.is_empty() {
+        props.insert("Environment".into(), json!({ "Variables": variables }));
+    }
+    Value::Object(props)
+}
+
+fn dedup<'a>(items: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for i in items {
+        if !out.contains(&i.as_str()) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The fragment as text: two-space indented JSON with a final newline.
+pub fn render(fragment: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(fragment).expect("JSON values always serialise");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,80 @@
+//! The deterministic layer zip.
+
+use std::collections::BTreeMap;
+use std::io::{self, Seek, Write};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+use crate::rootfs::RootFs;
+use crate::runtime::Date;
+use crate::validate::{Content, LayerPlan};
+
+/// The time stamp every entry carries: 1980-01-01 00:00, or `SOURCE_DATE_EPOCH` (UTC) when given.
+pub fn timestamp(source_date_epoch: Option<i64>) -> DateTime {
+    let Some(secs) = source_date_epoch else {
+        return DateTime::default();
+    };
+    let date = Date::from_unix_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    match (u16::try_from(date.year), date.year) {
+        (_, y) if y < 1980 => DateTime::default(),
+        (Ok(y), _) => DateTime::from_date_and_time(y, date.month as u8, date.day as u8, h as u8, m as u8, s as u8)
+            .unwrap_or_else(|_| latest()),
+        (Err(_), _) => latest(),
+    }
+}
+
+fn latest() -> DateTime {
+    DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
+}
+
+/// Writes the plan's entries, plus an entry for every folder, sorted by path.
+pub fn write_layer_zip<W: Write + Seek>(
+    plan: &LayerPlan,
+    fs: &dyn RootFs,
+    time: DateTime,
+    out: W,
+) -> io::Result<W> {
+    enum Item<'a> {
+        Dir,
+        Entry(&'a Content),
+    }
+    let mut items: BTreeMap<String, Item> = BTreeMap::new();
+    for entry in &plan.entries {
+        let mut parent = entry.path.as_str();
+        while let Some(i) = parent.rfind('/') {
+            parent = &parent[..i];
+            items.insert(format!("{parent}/"), Item::Dir);
+        }
+        items.insert(entry.path.clone(), Item::Entry(&entry.content));
+    }
+    let base = SimpleFileOptions::default()
+        .system(System::Unix)
+        .last_modified_time(time)
+        .large_file(false);
+    let mut zip = ZipWriter::new(out);
+    for (path, item) in items {
+        match item {
+            Item::Dir => {
+                let options = base.compression_method(CompressionMethod::Stored).unix_permissions(0o755);
+                zip.add_directory(path, options).map_err(io::Error::other)?;
+            }
+            Item::Entry(Content::Symlink { target }) => {
+                let options = base.compression_method(CompressionMethod::Stored).unix_permissions(0o777);
+                zip.add_symlink(path, target, options).map_err(io::Error::other)?;
+            }
+            Item::Entry(Content::File { source, mode, .. }) => {
+                let bytes = fs.read(source)?;
+                let options = base
+                    .compression_method(CompressionMethod::Deflated)
+                    .compression_level(Some(6))
+                    .unix_permissions(*mode);
+                zip.start_file(path, options).map_err(io::Error::other)?;
+                zip.write_all(&bytes)?;
+            }
+        }
+    }
+    zip.finish().map_err(io::Error::other)
+}

@@ -1,0 +1,243 @@
+//! The dynamic loader's search order, evaluated inside a rootfs.
+
+use crate::arch::Architecture;
+use super::LoadError;
+use crate::elf::ElfInfo;
+use crate::rootfs::{self, Kind, RootFs, RootPath};
+
+/// `include` depth in ld.so.conf before we stop following (glibc has no limit; loops are possible).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Folders searched for every object after its own DT_RPATH/DT_RUNPATH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemPaths {
+    /// From /etc/ld.so.conf and its includes, in file order.
+    pub conf: Vec<RootPath>,
+    /// The loader's built-in folders, then the multiarch ones.
+    pub defaults: Vec<RootPath>,
+}
+
+impl SystemPaths {
+    pub fn read(fs: &dyn RootFs, arch: Architecture) -> SystemPaths {
+        let mut conf = Vec::new();
+        read_conf(fs, &RootPath::new("/etc/ld.so.conf"), 0, &mut conf);
+        let multiarch = arch.multiarch();
+        let defaults = [
+            "/lib64".to_string(),
+            "/usr/lib64".to_string(),
+            "/lib".to_string(),
+            "/usr/lib".to_string(),
+            format!("/lib/{multiarch}"),
+            format!("/usr/lib/{multiarch}"),
+        ]
+        .iter()
+        .map(|p| RootPath::new(p))
+        .collect();
+        SystemPaths { conf, defaults }
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &RootPath> {
+        self.conf.iter().chain(self.defaults.iter())
+    }
+}
+
+fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut Vec<RootPath>) {
+    if depth > MAX_INCLUDE_DEPTH {
+        return;
+    }
+    let Ok(resolved) = rootfs::resolve(fs, file) else {
+        return;
+    };
+    let Ok(bytes) = fs.read(&resolved.path) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(pattern) = line.strip_prefix("include") {
+            for pattern in pattern.split_whitespace() {
+                let pattern = if pattern.starts_with('/') {
+                    pattern.to_string()
+                } else {
+                    format!("{}/{}", file.parent(), pattern)
+                };
+                for included in glob(fs, &pattern) {
+                    read_conf(fs, &included, depth + 1, out);
+                }
+            }
+        } else if line.starts_with("hwcap") {
+            continue;
+        } else {
+            // Old syntax allowed `dir=TYPE` and separators of `:`, `,`, tabs and spaces.
+            for dir in line.split([':', ',', ' ', '\t']).filter(|d| !d.is_empty()) {
+                let dir = dir.split('=').next().unwrap_or(dir);
+                let path = RootPath::new(dir);
+                if dir.starts_with('/') && !out.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+}
+
+/// Expands `*` and `?` in the last component of an absolute pattern, sorted like glob(3).
+fn glob(fs: &dyn RootFs, pattern: &str) -> Vec<RootPath> {
+    let path = RootPath::new(pattern);
+    let name = path.file_name().to_string();
+    if !name.contains(['*', '?']) {
+        return vec![path];
+    }
+    let Ok(dir) = rootfs::resolve(fs, &path.parent()) else {
+        return Vec::new();
+    };
+    let Ok(names) = fs.read_dir(&dir.path) else {
+        return Vec::new();
+    };
+    names
+        .into_iter()
+        .filter(|n| wildcard_match(&name, n))
+        .map(|n| path.parent().join(&n))
+        .collect()
+}
+
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    !name.starts_with('.') && go(pattern.as_bytes(), name.as_bytes())
+}
+
+/// Expands `$ORIGIN`, `$LIB` and `$PLATFORM` (also `${...}`) in one DT_RPATH/DT_RUNPATH entry.
+pub fn expand(entry: &str, origin: &RootPath, arch: Architecture) -> Option<RootPath> {
+    let mut out = entry.to_string();
+    for (token, value) in [
+        ("ORIGIN", origin.as_str()),
+        ("LIB", "lib64"),
+        ("PLATFORM", arch.platform()),
+    ] {
+        out = out
+            .replace(&format!("${{{token}}}"), value)
+            .replace(&format!("${token}"), value);
+    }
+    // Relative entries are relative to the process's working folder: meaningless for a layer.
+    out.starts_with('/').then(|| RootPath::new(&out))
+}
+
+/// Where one candidate file was looked at and why it was passed over.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: RootPath,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone)]
+pub enum SkipReason {
+    /// An ELF object for another class or machine, described ("ELF64 arm64 (aarch64)").
+    WrongTarget(String),
+    Unloadable(LoadError),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::WrongTarget(t) => write!(f, "built for {t}"),
+            SkipReason::Unloadable(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A file the loader would map for a name.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The path as the loader found it (its folder is `$ORIGIN`).
+    pub path: RootPath,
+    /// The real file behind any symlinks.
+    pub real: RootPath,
+    pub size: u64,
+    pub mode: u32,
+    pub elf: std::sync::Arc<ElfInfo>,
+}
+
+/// A lookup's outcome: the match, or everything seen on the way for the error message.
+pub enum Lookup {
+    Found(Found),
+    NotFound { skipped: Vec<Skipped> },
+}
+
+/// Looks `name` up in `dirs` in order, skipping files that are missing, not ELF, or built for another
+/// architecture — as the loader does.
+pub fn find_in<'a>(
+    fs: &dyn RootFs,
+    dirs: impl IntoIterator<Item = &'a RootPath>,
+    name: &str,
+    arch: Architecture,
+    load: &dyn Fn(&RootPath) -> Result<std::sync::Arc<ElfInfo>, LoadError>,
+) -> Lookup {
+    let mut skipped = Vec::new();
+    let mut seen = Vec::new();
+    for dir in dirs {
+        if seen.contains(&dir) {
+            continue;
+        }
+        seen.push(dir);
+        let candidate = dir.join(name);
+        let Ok(resolved) = rootfs::resolve(fs, &candidate) else {
+            continue;
+        };
+        if resolved.meta.kind != Kind::File {
+            continue;
+        }
+        match load(&resolved.path) {
+            Ok(elf) if elf.matches(arch) => {
+                return Lookup::Found(Found {
+                    path: candidate,
+                    real: resolved.path,
+                    size: resolved.meta.len,
+                    mode: resolved.meta.mode,
+                    elf,
+                });
+            }
+            Ok(elf) => skipped.push(Skipped {
+                path: candidate,
+                reason: SkipReason::WrongTarget(elf.describe_target()),
+            }),
+            Err(e) => skipped.push(Skipped {
+                path: candidate,
+                reason: SkipReason::Unloadable(e),
+            }),
+        }
+    }
+    Lookup::NotFound { skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_expand() {
+        let origin = RootPath::new("/opt/app/lib");
+        let x = Architecture::X86_64;
+        assert_eq!(expand("$ORIGIN/../lib", &origin, x).unwrap().as_str(), "/opt/app/lib");
+        assert_eq!(expand("${ORIGIN}/x", &origin, x).unwrap().as_str(), "/opt/app/lib/x");
+        assert_eq!(expand("/usr/$LIB/$PLATFORM", &origin, x).unwrap().as_str(), "/usr/lib64/x86_64");
+        assert!(expand("relative/dir", &origin, x).is_none());
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("*.conf", "libc.conf"));
+        assert!(!wildcard_match("*.conf", "libc.conf.bak"));
+        assert!(!wildcard_match("*.conf", ".hidden.conf"));
+        assert!(wildcard_match("x?z", "xyz"));
+    }
+}

@@ -1,0 +1,88 @@
+//! A rootfs that is a folder on the host (which may be `/` itself).
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::{Kind, Metadata, RootFs, RootPath};
+
+#[derive(Debug, Clone)]
+pub struct DirRootFs {
+    root: PathBuf,
+}
+
+impl DirRootFs {
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let root = fs::canonicalize(path)?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a folder", root.display()),
+            ));
+        }
+        Ok(DirRootFs { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The host path of a rootfs path. Callers pass only paths `resolve` produced or is probing,
+    /// whose parents are real folders inside the root.
+    fn host(&self, path: &RootPath) -> PathBuf {
+        let mut p = self.root.clone();
+        p.extend(path.components());
+        p
+    }
+}
+
+impl RootFs for DirRootFs {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>> {
+        match fs::symlink_metadata(self.host(path)) {
+            Ok(m) => {
+                let ft = m.file_type();
+                let kind = if ft.is_symlink() {
+                    Kind::Symlink
+                } else if ft.is_dir() {
+                    Kind::Dir
+                } else if ft.is_file() {
+                    Kind::File
+                } else {
+                    Kind::Other
+                };
+                Ok(Some(Metadata {
+                    kind,
+                    len: m.len(),
+                    mode: m.mode() & 0o7777,
+                }))
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_link(&self, path: &RootPath) -> io::Result<String> {
+        let target = fs::read_link(self.host(path))?;
+        Ok(target.to_string_lossy().into_owned())
+    }
+
+    fn read(&self, path: &RootPath) -> io::Result<Vec<u8>> {
+        fs::read(self.host(path))
+    }
+
+    fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {
+        let mut names: Vec<String> = fs::read_dir(self.host(path))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}

@@ -1,0 +1,245 @@
+//! Read access to a source root filesystem, with chroot semantics.
+//!
+//! Invariant: this is the only module that reads input files (besides the spec text), and every path
+//! it is given is interpreted inside the rootfs: absolute symlink targets are re-rooted, `..` stops at
+//! the root, and no path outside the rootfs is ever opened through a rootfs path.
+
+mod dir;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use dir::DirRootFs;
+
+/// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
+const MAX_SYMLINKS: usize = 40;
+
+/// An absolute, normalised path inside a rootfs (`/usr/lib64/libz.so.1`). `/` is the root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RootPath(String);
+
+impl RootPath {
+    pub fn root() -> Self {
+        RootPath("/".to_string())
+    }
+
+    /// Normalises `path` lexically (no symlinks are read): `.` and empty parts dropped, `..` clamped
+    /// at the root. A relative path is taken from the root.
+    pub fn new(path: &str) -> Self {
+        let mut parts: Vec<&str> = Vec::new();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        Self::from_parts(&parts)
+    }
+
+    fn from_parts(parts: &[&str]) -> Self {
+        RootPath(format!("/{}", parts.join("/")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> Self {
+        RootPath::new(&format!("{}/{}", self.0, name))
+    }
+
+    pub fn parent(&self) -> RootPath {
+        match self.0.rfind('/') {
+            Some(0) | None => RootPath::root(),
+            Some(i) => RootPath(self.0[..i].to_string()),
+        }
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The components after the root.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|p| !p.is_empty())
+    }
+}
+
+impl fmt::Display for RootPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    pub kind: Kind,
+    pub len: u64,
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+}
+
+/// The primitive operations a rootfs offers. Implementations only ever see paths whose every
+/// parent component is a real folder (already resolved by [`resolve`]), so they need no symlink logic.
+pub trait RootFs: Send + Sync {
+    /// What to call this rootfs in messages.
+    fn describe(&self) -> String;
+    /// `lstat`: `Ok(None)` when nothing is there.
+    fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>>;
+    fn read_link(&self, path: &RootPath) -> io::Result<String>;
+    fn read(&self, path: &RootPath) -> io::Result<Vec<u8>>;
+    /// Entry names of a folder, sorted.
+    fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>>;
+}
+
+/// A path resolved inside the rootfs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The real location, with no symlink left in it.
+    pub path: RootPath,
+    pub meta: Metadata,
+    /// Symlinks on the way whose target climbed above the root (and was clamped there).
+    pub escapes: Vec<Escape>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escape {
+    pub link: RootPath,
+    pub target: String,
+}
+
+#[derive(Debug)]
+pub enum RootfsError {
+    NotFound(RootPath),
+    Loop(RootPath),
+    Io(RootPath, io::Error),
+}
+
+impl fmt::Display for RootfsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootfsError::NotFound(p) => write!(f, "{p} does not exist in the rootfs"),
+            RootfsError::Loop(p) => write!(f, "symlink loop while resolving {p}"),
+            RootfsError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RootfsError {}
+
+/// Resolves `path` the way the kernel would inside a chroot at the rootfs.
+pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError> {
+    let mut done: Vec<String> = Vec::new();
+    let mut todo: VecDeque<String> = path.components().map(str::to_string).collect();
+    let mut links = 0;
+    let mut escapes = Vec::new();
+    let mut meta = Metadata {
+        kind: Kind::Dir,
+        len: 0,
+        mode: 0o755,
+    };
+    // Components that came from a symlink target, with that symlink, to report `..` escapes.
+    let mut from_link: Option<(RootPath, String, usize)> = None;
+    while let Some(part) = todo.pop_front() {
+        if let Some((_, _, remaining)) = &mut from_link {
+            if *remaining == 0 {
+                from_link = None;
+            } else {
+                *remaining -= 1;
+            }
+        }
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                if done.pop().is_none()
+                    && let Some((link, target, _)) = &from_link
+                {
+                    let escape = Escape {
+                        link: link.clone(),
+                        target: target.clone(),
+                    };
+                    if !escapes.contains(&escape) {
+                        escapes.push(escape);
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if meta.kind != Kind::Dir {
+            // A component below a file: ENOTDIR, reported as not found.
+            return Err(RootfsError::NotFound(path.clone()));
+        }
+        let mut refs: Vec<&str> = done.iter().map(String::as_str).collect();
+        refs.push(&part);
+        let candidate = RootPath::from_parts(&refs);
+        let found = fs
+            .lstat(&candidate)
+            .map_err(|e| RootfsError::Io(candidate.clone(), e))?
+            .ok_or_else(|| RootfsError::NotFound(path.clone()))?;
+        if found.kind == Kind::Symlink {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(RootfsError::Loop(path.clone()));
+            }
+            let target = fs
+                .read_link(&candidate)
+                .map_err(|e| RootfsError::Io(candidate.clone(), e))?;
+            if target.starts_with('/') {
+                done.clear();
+            }
+            let parts: Vec<String> = target
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            from_link = Some((candidate, target.clone(), parts.len()));
+            for p in parts.into_iter().rev() {
+                todo.push_front(p);
+            }
+            meta.kind = Kind::Dir;
+            continue;
+        }
+        meta = found;
+        done.push(part);
+    }
+    let refs: Vec<&str> = done.iter().map(String::as_str).collect();
+    Ok(Resolved {
+        path: RootPath::from_parts(&refs),
+        meta,
+        escapes,
+    })
+}
+
+/// Opens a rootfs at a host path (a folder today; archives and images implement the same trait).
+pub fn open(host_path: &Path) -> io::Result<Arc<dyn RootFs>> {
+    Ok(Arc::new(DirRootFs::open(host_path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normalisation_clamps_at_root() {
+        assert_eq!(RootPath::new("/a/./b//../c").as_str(), "/a/c");
+        assert_eq!(RootPath::new("../../etc/passwd").as_str(), "/etc/passwd");
+        assert_eq!(RootPath::new("/").as_str(), "/");
+        assert_eq!(RootPath::new("/usr/lib").parent().as_str(), "/usr");
+        assert_eq!(RootPath::new("/usr").parent().as_str(), "/");
+    }
+}

@@ -1,0 +1,128 @@
+//! The spec front end: KDL text → typed [`Spec`] with spans, plus diagnostics.
+//!
+//! Invariant: `parse` never fails and never panics; whatever it cannot understand becomes a diagnostic,
+//! and everything it does understand is kept (so the editor can still offer help on a broken spec).
+
+mod lower;
+mod syntax;
+
+use crate::arch::Architecture;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::runtime::Catalog;
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spec {
+    pub layers: Vec<LayerSpec>,
+    pub functions: Vec<FunctionSpec>,
+}
+
+impl Spec {
+    pub fn layer(&self, name: &str) -> Option<&LayerSpec> {
+        self.layers.iter().find(|l| l.name.value == name)
+    }
+}
+
+/// The folder inside the layer that holds libraries when the spec names none: `/opt/lib`.
+pub const DEFAULT_DIR: &str = "lib";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerSpec {
+    pub name: Spanned<String>,
+    /// The whole `layer` node.
+    pub span: Span,
+    pub description: Option<Spanned<String>>,
+    pub runtimes: Vec<Spanned<String>>,
+    /// `x86_64` unless the spec says otherwise; the span is the layer name's when defaulted.
+    pub architecture: Spanned<Architecture>,
+    pub rootfs: Option<Spanned<String>>,
+    /// Library folder inside the layer, relative, normalised (no leading or trailing `/`).
+    pub dir: Spanned<String>,
+    pub libraries: Vec<LibraryRequest>,
+    pub excludes: Vec<Spanned<String>>,
+    pub files: Vec<FileRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryRequest {
+    /// A soname, a file name, or an absolute path inside the rootfs.
+    pub name: Spanned<String>,
+    /// Ship it even though the runtime provides one.
+    pub override_runtime: bool,
+    /// A warning, not an error, when the rootfs lacks it.
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRequest {
+    /// Absolute path inside the rootfs (a file or a folder).
+    pub from: Spanned<String>,
+    /// Path inside the layer, relative, normalised.
+    pub to: Spanned<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// Logical id of an `AWS::Serverless::Function`.
+    pub id: Spanned<String>,
+    pub span: Span,
+    pub layers: Vec<Spanned<LayerRef>>,
+    pub ld_library_path: Spanned<LdLibraryPathMode>,
+    pub env: Vec<(Spanned<String>, Spanned<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerRef {
+    /// A layer of this spec, by name.
+    Local(String),
+    /// An external layer version ARN, passed through verbatim.
+    Arn(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdLibraryPathMode {
+    Prepend,
+    Append,
+    Keep,
+}
+
+impl LdLibraryPathMode {
+    pub const NAMES: [&'static str; 3] = ["prepend", "append", "keep"];
+}
+
+/// Parses and lowers a spec. Runtime ids and architectures are checked against `catalog`.
+pub fn parse(source: &str, catalog: &Catalog) -> (Spec, Vec<Diagnostic>) {
+    match syntax::parse_document(source) {
+        Ok(doc) => lower::lower(&doc, source, catalog),
+        Err(diagnostics) => (Spec::default(), diagnostics),
+    }
+}
+
+/// Normalises a path inside a layer: relative, `/`-separated, no `.`/`..`/empty components.
+/// Returns `None` when it is absolute, climbs with `..`, or is empty.
+pub fn normalize_layer_path(path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}

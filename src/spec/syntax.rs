@@ -1,0 +1,90 @@
+//! KDL v2 text → `KdlDocument`, or syntax diagnostics.
+
+use kdl::KdlDocument;
+
+use crate::diagnostic::{Code, Diagnostic, Span};
+
+/// Specs nest two levels deep; anything far deeper is refused before the recursive parser sees it.
+const MAX_NESTING: usize = 64;
+
+pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
+    if let Some(offset) = too_deep(source) {
+        return Err(vec![
+            Diagnostic::error(
+                Code::SpecSyntax,
+                format!("the spec nests blocks more than {MAX_NESTING} levels deep"),
+            )
+            .at(Span::new(offset, 1))
+            .label("too deep")
+            .help("a spec has `layer` and `function` blocks with one level of children"),
+        ]);
+    }
+    KdlDocument::parse(source).map_err(|err| {
+        let mut diags: Vec<Diagnostic> = err
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let message = d
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "invalid KDL syntax".to_string());
+                Diagnostic::error(Code::SpecSyntax, format!("KDL syntax error: {message}"))
+                    .at(d.span.into())
+                    .label(d.label.clone().unwrap_or_else(|| "here".to_string()))
+                    .help(d.help.clone().unwrap_or_else(|| {
+                        "specs are KDL v2 documents: https://kdl.dev".to_string()
+                    }))
+            })
+            .collect();
+        if diags.is_empty() {
+            diags.push(
+                Diagnostic::error(Code::SpecSyntax, "the spec is not a valid KDL v2 document")
+                    .at(Span::new(0, 0)),
+            );
+        }
+        diags
+    })
+}
+
+/// The offset of the first `{` beyond [`MAX_NESTING`], skipping strings and comments.
+fn too_deep(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Quoted string (raw strings `#"…"#` are skipped the same way, close enough for a guard).
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
