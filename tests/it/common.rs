@@ -1,0 +1,160 @@
+//! Test helpers: a fresh folder per test with a rootfs inside, C fixtures compiled with `cc`, and
+//! runners for the real `layerc` binary and the library API.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use layerc::diagnostic::{Diagnostic, SourceFile, render_human};
+use layerc::runtime::Date;
+use layerc::{Analysis, Session};
+
+/// A date after every runtime's lifecycle dates are known, so lifecycle findings are stable.
+pub const TODAY: Date = Date { year: 2026, month: 11, day: 27 };
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::Builder::new().prefix("layerc-test-").tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join("rootfs")).unwrap();
+        Fixture { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the fixture's rootfs (`/usr/lib64` → `<tmp>/rootfs/usr/lib64`).
+    pub fn root(&self, inside: &str) -> PathBuf {
+        self.path().join("rootfs").join(inside.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Writes a file inside the rootfs.
+    pub fn write_root(&self, inside: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.root(inside);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// A symlink inside the rootfs: `link` (rootfs path) → `target` (verbatim).
+    pub fn symlink_root(&self, link: &str, target: &str) {
+        let p = self.root(link);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        symlink(target, p).unwrap();
+    }
+
+    /// Compiles `c_source` into a shared object at `inside` (a rootfs path) with `cc -shared -fPIC`,
+    /// soname `soname`, linked against the rootfs files in `link` (each a rootfs path), plus `extra`
+    /// arguments (e.g. `-Wl,-rpath,...`, `-Wl,--version-script=...`).
+    pub fn cc_lib(&self, inside: &str, soname: &str, c_source: &str, link: &[&str], extra: &[&str]) -> PathBuf {
+        let out = self.root(inside);
+        fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let src = self.write(&format!("src/{}.c", soname.replace('/', "_")), c_source);
+        let mut cmd = Command::new("cc");
+        cmd.args(["-shared", "-fPIC", "-O0", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .arg(format!("-Wl,-soname,{soname}"));
+        for l in link {
+            cmd.arg(self.root(l));
+        }
+        cmd.args(extra);
+        let status = cmd.status().expect("cc runs");
+        assert!(status.success(), "cc failed for {soname}");
+        out
+    }
+
+    /// The spec file `layer.kdl` in the fixture folder.
+    pub fn spec(&self, text: &str) -> PathBuf {
+        self.write("layer.kdl", text)
+    }
+
+    /// Runs the `layerc` binary in the fixture folder.
+    pub fn layerc(&self, args: &[&str]) -> Output {
+        layerc_in(self.path(), args, &[])
+    }
+
+    /// Analyses `layer.kdl` in-process.
+    pub fn analyze(&self) -> Analysis {
+        let text = fs::read_to_string(self.path().join("layer.kdl")).unwrap();
+        analyze_text(&text, self.path())
+    }
+}
+
+pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
+    cmd.current_dir(dir).args(args).env("NO_COLOR", "1").env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("layerc runs")
+}
+
+pub fn analyze_text(text: &str, dir: &Path) -> Analysis {
+    let session = Session::default();
+    session.analyze(SourceFile::new("layer.kdl", text), dir, TODAY)
+}
+
+/// All diagnostics rendered as miette draws them (no colour, 100 columns).
+pub fn rendered(analysis: &Analysis) -> String {
+    render_all(&analysis.diagnostics, &analysis.source)
+}
+
+pub fn render_all(diags: &[Diagnostic], source: &SourceFile) -> String {
+    diags.iter().map(|d| render_human(d, source, false, 100)).collect::<Vec<_>>().join("\n")
+}
+
+pub fn codes(analysis: &Analysis) -> Vec<&'static str> {
+    analysis.diagnostics.iter().map(|d| d.code.as_str()).collect()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Files under `dir`, relative, sorted (to assert that nothing was written).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                for f in files_under(&p) {
+                    out.push(format!("{}/{f}", e.file_name().to_string_lossy()));
+                }
+            } else {
+                out.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A small C library body exporting one function `name`.
+pub fn c_fn(name: &str) -> String {
+    format!("int {name}(void) {{ return 42; }}\n")
+}
+
+/// A C library body calling `callee` (declared extern), so linking keeps the dependency.
+pub fn c_calls(name: &str, callee: &str) -> String {
+    format!("extern int {callee}(void);\nint {name}(void) {{ return {callee}() + 1; }}\n")
+}

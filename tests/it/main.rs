@@ -1,0 +1,10 @@
+//! The integration suite: one binary, each test in a fresh folder, fixtures compiled by `cc`.
+
+mod common;
+
+mod cli;
+mod emit;
+mod lddtree;
+mod resolution;
+mod spec_errors;
+mod validation;
