@@ -440,10 +440,15 @@ impl Resolver<'_, '_> {
         } else {
             Diagnostic::error(
                 Code::ResolveNotFound,
-                format!("{name} is not in the rootfs ({})", self.inputs.fs.describe()),
+                format!("{name} is not in the rootfs `{}`", self.rootfs_name()),
             )
         };
         self.diags.push(diag.at(span).label("not found").help(help));
+    }
+
+    /// The rootfs as the spec writes it (stable in messages, unlike the host path).
+    fn rootfs_name(&self) -> &str {
+        self.inputs.layer.rootfs.as_ref().map_or("/", |r| r.value.as_str())
     }
 
     fn searched_dirs(&self) -> String {
