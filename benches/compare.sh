@@ -147,7 +147,8 @@ for p in "${RES_PATHS[@]}"; do ldd_cmd+=" $(q "$p")"; done
 n_runs="$RUNS"
 bench "$WORK/resolve.json" "$WORK/resolve" \
     "layerc graph" true "$(q "$LAYERC") graph $(q "$WORK/resolve/layer.kdl") --format json" \
-    "lddtree" true "$ldd_cmd"
+    "lddtree" true "$ldd_cmd" \
+    "lddtree start-up" true "$(q "$DEBPY") /usr/bin/lddtree --help"
 
 # ---------------------------------------------------------------- 2. archiving
 # Libraries that pass validation for provided.al2023 (GLIBC <= 2.34, GLIBCXX <= 3.4.29) and that the
@@ -254,6 +255,11 @@ for label, key, ours, peer in rows:
         la, pb = sizes[key]
         line += "  %12d %12d %6.3f" % (la, pb, la / pb)
     print(line)
+    if "lddtree start-up" in res:
+        s = res["lddtree start-up"]
+        notes.append("%s: lddtree's start-up alone (python3 lddtree --help) %.1f ms; without it lddtree "
+                     "takes about %.1f ms, and layerc graph %.3f x that"
+                     % (label, s["mean"] * 1e3, (b["mean"] - s["mean"]) * 1e3, a["mean"] / (b["mean"] - s["mean"])))
     if "layerc check" in res:
         c = res["layerc check"]
         notes.append("%s: layerc check (resolution + validation, no zip) %.1f ms, so about %.1f ms of "
