@@ -11,7 +11,8 @@
 #
 # Usage: bash benches/compare.sh            (from any folder)
 # Environment: RUNS (default 10), RUNS_LARGE (default 6), WARMUP (default 3),
-#              KEEP=1 to keep the work folder (specs, zips, hyperfine JSON) and print where it is.
+#              KEEP=1 to keep the work folder (specs, zips, hyperfine JSON) and print where it is,
+#              NO_HYPERFINE=1 to use the date +%s%N loop even where hyperfine is installed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,7 +44,7 @@ ensure zip zip || die "zip is missing: apt-get install -y zip"
 ensure unzip unzip || die "unzip is missing: apt-get install -y unzip"
 "$DEBPY" -c 'import elftools' 2>/dev/null || die "$DEBPY lacks pyelftools: apt-get install -y python3-pyelftools"
 HYPERFINE=1
-ensure hyperfine hyperfine || HYPERFINE=0
+if [ "${NO_HYPERFINE:-}" = 1 ]; then HYPERFINE=0; else ensure hyperfine hyperfine || HYPERFINE=0; fi
 [ -d "$LIBDIR" ] || die "$LIBDIR is missing: this benchmark expects Debian/Ubuntu x86_64"
 
 echo "== building layerc (cargo build --release)"

@@ -16,7 +16,11 @@ pub const SPEC_ERROR: i32 = 1;
 pub const TOOL_ERROR: i32 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "layerc", version, about = "Compile AWS Lambda layers of native libraries from a KDL spec")]
+#[command(
+    name = "layerc",
+    version,
+    about = "Compile AWS Lambda layers of native libraries from a KDL spec"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -134,7 +138,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 }
             }
         }),
-        Command::Graph { spec, layer, format } => with_analysis(&session, &spec, |analysis| {
+        Command::Graph {
+            spec,
+            layer,
+            format,
+        } => with_analysis(&session, &spec, |analysis| {
             let graphs: Vec<_> = analysis
                 .layers
                 .iter()
@@ -144,7 +152,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             if let Some(name) = &layer
                 && graphs.is_empty()
             {
-                eprintln!("error: no resolved layer named `{name}` in {}", spec.display());
+                eprintln!(
+                    "error: no resolved layer named `{name}` in {}",
+                    spec.display()
+                );
                 return TOOL_ERROR;
             }
             print_out(&match format {
@@ -176,7 +187,10 @@ fn with_analysis(session: &Session, spec: &Path, f: impl FnOnce(&Analysis) -> i3
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
-                eprintln!("error: {} is not UTF-8 text; a spec is a KDL document", spec.display());
+                eprintln!(
+                    "error: {} is not UTF-8 text; a spec is a KDL document",
+                    spec.display()
+                );
                 return SPEC_ERROR;
             }
         },
@@ -199,7 +213,11 @@ fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool
     match format {
         Format::Human => {
             for d in diags {
-                let _ = write!(err, "{}", diagnostic::render_human(d, &analysis.source, color, 100));
+                let _ = write!(
+                    err,
+                    "{}",
+                    diagnostic::render_human(d, &analysis.source, color, 100)
+                );
             }
             let errors = diags.iter().filter(|d| d.is_error()).count();
             let warnings = diags.len() - errors;
@@ -226,10 +244,17 @@ fn why(analysis: &Analysis, name: &str) -> i32 {
         let Some(idx) = g.find(name) else { continue };
         found = true;
         let node = &g.graph[idx];
-        out.push_str(&format!("layer {}: {} [{}]\n", layer.name, node.name, node.status.as_str()));
+        out.push_str(&format!(
+            "layer {}: {} [{}]\n",
+            layer.name,
+            node.name,
+            node.status.as_str()
+        ));
         for chain in g.all_chains(idx) {
             let names: Vec<&str> = chain.iter().map(|&i| g.graph[i].name.as_str()).collect();
-            let (line, col) = analysis.source.line_column(g.graph[chain[0]].root_span.offset);
+            let (line, col) = analysis
+                .source
+                .line_column(g.graph[chain[0]].root_span.offset);
             out.push_str(&format!(
                 "    {}  ({}:{line}:{col})\n",
                 names.join(" → "),
@@ -238,7 +263,10 @@ fn why(analysis: &Analysis, name: &str) -> i32 {
         }
     }
     if !found {
-        eprintln!("error: no layer of {} pulls in `{name}`", analysis.source.name);
+        eprintln!(
+            "error: no layer of {} pulls in `{name}`",
+            analysis.source.name
+        );
         return SPEC_ERROR;
     }
     print_out(&out);
@@ -282,7 +310,11 @@ pub fn runtimes_table(catalog: &Catalog, today: Date) -> String {
         rows.push([
             rt.id.clone(),
             catalog.os_name(&rt.os).to_string(),
-            rt.architectures.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+            rt.architectures
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             os.map_or("-".to_string(), |o| o.glibc.to_string()),
             date(rt.deprecated),
             date(rt.block_create),
@@ -291,7 +323,9 @@ pub fn runtimes_table(catalog: &Catalog, today: Date) -> String {
             status.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..9).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..9)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row

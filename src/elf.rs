@@ -105,7 +105,11 @@ impl ElfInfo {
                 if def.vd_flags & 1 != 0 {
                     continue;
                 }
-                if let Some(name) = def.iter().next().and_then(|aux| elf.dynstrtab.get_at(aux.vda_name)) {
+                if let Some(name) = def
+                    .iter()
+                    .next()
+                    .and_then(|aux| elf.dynstrtab.get_at(aux.vda_name))
+                {
                     verdef.push(name.to_string());
                 }
             }
@@ -143,9 +147,10 @@ fn is_linker_script(bytes: &[u8]) -> bool {
         return false;
     };
     text.contains("GNU ld script")
-        || ["GROUP", "INPUT", "OUTPUT_FORMAT"]
-            .iter()
-            .any(|kw| text.lines().any(|l| l.trim_start().starts_with(kw) && l.contains('(')))
+        || ["GROUP", "INPUT", "OUTPUT_FORMAT"].iter().any(|kw| {
+            text.lines()
+                .any(|l| l.trim_start().starts_with(kw) && l.contains('('))
+        })
 }
 
 #[cfg(test)]
@@ -160,7 +165,10 @@ mod tests {
             ElfInfo::parse(b"/* GNU ld script\n */\nGROUP ( /lib/libc.so.6 )\n"),
             Err(ElfError::LinkerScript)
         );
-        assert!(matches!(ElfInfo::parse(b"\x7fELF\x02\x01\x01"), Err(ElfError::Malformed(_))));
+        assert!(matches!(
+            ElfInfo::parse(b"\x7fELF\x02\x01\x01"),
+            Err(ElfError::Malformed(_))
+        ));
         // Deterministic pseudo-random bytes behind a valid magic.
         let mut state = 0x2545_f491_u32;
         for len in [16usize, 64, 200, 1000, 5000] {

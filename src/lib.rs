@@ -69,7 +69,11 @@ impl Analysis {
 
     /// 2 when an input could not be read, 1 for any other error, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.diagnostics.iter().any(|d| d.is_error() && d.code.is_tool_failure()) {
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.code.is_tool_failure())
+        {
             2
         } else if self.has_errors() {
             1
@@ -185,10 +189,13 @@ impl Session {
             Code::RootfsNotFound
         };
         Some(
-            Diagnostic::error(code, format!("cannot open rootfs {}: {err}", path.display()))
-                .at(rootfs.span)
-                .label("rootfs")
-                .help("`rootfs` names a folder, relative to the spec's folder"),
+            Diagnostic::error(
+                code,
+                format!("cannot open rootfs {}: {err}", path.display()),
+            )
+            .at(rootfs.span)
+            .label("rootfs")
+            .help("`rootfs` names a folder, relative to the spec's folder"),
         )
     }
 }
@@ -207,7 +214,10 @@ pub fn build(
     out_dir: &Path,
     time: ::zip::DateTime,
 ) -> io::Result<BuildReport> {
-    assert!(!analysis.has_errors(), "build is only called on error-free analyses");
+    assert!(
+        !analysis.has_errors(),
+        "build is only called on error-free analyses"
+    );
     let mut report = BuildReport {
         zips: Vec::new(),
         template: out_dir.join("serverless.template.json"),
@@ -217,7 +227,8 @@ pub fn build(
         let path = out_dir.join(emit::template::zip_name(&layer.name));
         let mut size = 0;
         emit::write_atomic(&path, |file| {
-            let file = emit::zip::write_layer_zip(&layer.plan, layer.rootfs.fs.as_ref(), time, file)?;
+            let file =
+                emit::zip::write_layer_zip(&layer.plan, layer.rootfs.fs.as_ref(), time, file)?;
             size = file.metadata()?.len();
             Ok(())
         })?;
@@ -234,7 +245,9 @@ pub fn build(
                 )
                 .at(spec.name.span)
                 .label("large layer")
-                .help("upload it through S3: `sam deploy`/`sam package` do that for ContentUri files"),
+                .help(
+                    "upload it through S3: `sam deploy`/`sam package` do that for ContentUri files",
+                ),
             );
         }
         report.zips.push((path, size));

@@ -33,7 +33,11 @@ pub struct PlanEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     /// A regular file copied from the rootfs with a normalised mode (0755 or 0644).
-    File { source: RootPath, size: u64, mode: u32 },
+    File {
+        source: RootPath,
+        size: u64,
+        mode: u32,
+    },
     /// A symlink entry pointing at `target` (relative, in the same folder).
     Symlink { target: String },
 }
@@ -104,7 +108,9 @@ fn check_objects(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
                 )
                 .at(span)
                 .label(format!("{} is {}", found.real, elf.describe_target()))
-                .help(format!("take the {arch} build of this library, or set `architecture` to match")),
+                .help(format!(
+                    "take the {arch} build of this library, or set `architecture` to match"
+                )),
             );
             continue;
         }
@@ -139,8 +145,12 @@ fn check_objects(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
                 Some(t) if matches!(t.status, Status::Excluded | Status::Missing) => {}
                 _ => {
                     for v in &need.versions {
-                        let Some((ns, version)) = split_symbol_version(v) else { continue };
-                        let Some(ceiling) = check.os.ceiling(arch, ns) else { continue };
+                        let Some((ns, version)) = split_symbol_version(v) else {
+                            continue;
+                        };
+                        let Some(ceiling) = check.os.ceiling(arch, ns) else {
+                            continue;
+                        };
                         if &version > ceiling {
                             let key = (need.file.clone(), ns.to_string());
                             let higher = over.get(&key).is_none_or(|(seen, _, _)| version > *seen);
@@ -175,7 +185,11 @@ fn check_objects(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
 
 /// DT_RPATH is searched before LD_LIBRARY_PATH: an absolute entry naming a runtime folder makes the
 /// loader take the runtime's copy of a library this layer ships.
-fn check_rpath(check: &LayerCheck<'_>, idx: petgraph::graph::NodeIndex, diags: &mut Vec<Diagnostic>) {
+fn check_rpath(
+    check: &LayerCheck<'_>,
+    idx: petgraph::graph::NodeIndex,
+    diags: &mut Vec<Diagnostic>,
+) {
     let g = check.graph;
     let node = &g.graph[idx];
     let Some(found) = &node.found else { return };
@@ -224,7 +238,9 @@ fn check_rpath(check: &LayerCheck<'_>, idx: petgraph::graph::NodeIndex, diags: &
 
 fn check_lifecycle(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
     for id in &check.layer.runtimes {
-        let Some(rt) = check.catalog.runtime(&id.value) else { continue };
+        let Some(rt) = check.catalog.runtime(&id.value) else {
+            continue;
+        };
         if let Some(diag) = lifecycle_warning(rt, id, check.today) {
             diags.push(diag);
         }
@@ -253,7 +269,11 @@ pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Opt
     Some(
         Diagnostic::warning(
             Code::LifecycleDeprecated,
-            format!("runtime {} is past its end of support: {}", rt.id, listed.join(", ")),
+            format!(
+                "runtime {} is past its end of support: {}",
+                rt.id,
+                listed.join(", ")
+            ),
         )
         .at(id.span)
         .label("deprecated runtime")
@@ -268,10 +288,13 @@ fn plan(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) -> LayerPlan {
         if let Some((existing, _)) = entries.get(&path) {
             if *existing != content {
                 diags.push(
-                    Diagnostic::error(Code::SpecDuplicate, format!("two different files would be stored at {path}"))
-                        .at(span)
-                        .label("collides")
-                        .help("change the `to=` of one of them"),
+                    Diagnostic::error(
+                        Code::SpecDuplicate,
+                        format!("two different files would be stored at {path}"),
+                    )
+                    .at(span)
+                    .label("collides")
+                    .help("change the `to=` of one of them"),
                 );
             }
             return;

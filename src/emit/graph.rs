@@ -46,7 +46,10 @@ pub fn json(graphs: &[&LayerGraph]) -> String {
                     status: n.status,
                 })
                 .collect(),
-            edges: edges(g).into_iter().map(|(from, to)| JsonEdge { from, to }).collect(),
+            edges: edges(g)
+                .into_iter()
+                .map(|(from, to)| JsonEdge { from, to })
+                .collect(),
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&JsonGraph { layers }).expect("serialisable");
@@ -85,9 +88,18 @@ pub fn text(graphs: &[&LayerGraph]) -> String {
     out
 }
 
-fn tree(g: &LayerGraph, idx: NodeIndex, depth: usize, seen: &mut BTreeSet<NodeIndex>, out: &mut String) {
+fn tree(
+    g: &LayerGraph,
+    idx: NodeIndex,
+    depth: usize,
+    seen: &mut BTreeSet<NodeIndex>,
+    out: &mut String,
+) {
     let node = &g.graph[idx];
-    let path = node.found.as_ref().map_or("not found".to_string(), |f| f.real.to_string());
+    let path = node
+        .found
+        .as_ref()
+        .map_or("not found".to_string(), |f| f.real.to_string());
     let again = !seen.insert(idx);
     let _ = writeln!(
         out,
@@ -96,7 +108,11 @@ fn tree(g: &LayerGraph, idx: NodeIndex, depth: usize, seen: &mut BTreeSet<NodeIn
         node.name,
         node.status.as_str(),
         path,
-        if again && node.status == Status::Shipped { " (see above)" } else { "" }
+        if again && node.status == Status::Shipped {
+            " (see above)"
+        } else {
+            ""
+        }
     );
     if again {
         return;
@@ -109,7 +125,12 @@ fn tree(g: &LayerGraph, idx: NodeIndex, depth: usize, seen: &mut BTreeSet<NodeIn
 pub fn dot(graphs: &[&LayerGraph]) -> String {
     let mut out = String::from("digraph layerc {\n    rankdir=LR;\n    node [shape=box];\n");
     for g in graphs {
-        let _ = writeln!(out, "    subgraph \"cluster_{}\" {{\n        label=\"{}\";", esc(&g.layer), esc(&g.layer));
+        let _ = writeln!(
+            out,
+            "    subgraph \"cluster_{}\" {{\n        label=\"{}\";",
+            esc(&g.layer),
+            esc(&g.layer)
+        );
         for (_, n) in g.nodes() {
             let style = match n.status {
                 Status::Shipped => "solid",
@@ -128,7 +149,13 @@ pub fn dot(graphs: &[&LayerGraph]) -> String {
             );
         }
         for (from, to) in edges(g) {
-            let _ = writeln!(out, "        \"{0}/{1}\" -> \"{0}/{2}\";", esc(&g.layer), esc(from), esc(to));
+            let _ = writeln!(
+                out,
+                "        \"{0}/{1}\" -> \"{0}/{2}\";",
+                esc(&g.layer),
+                esc(from),
+                esc(to)
+            );
         }
         out.push_str("    }\n");
     }
@@ -145,7 +172,13 @@ pub fn mermaid(graphs: &[&LayerGraph]) -> String {
     for (li, g) in graphs.iter().enumerate() {
         let _ = writeln!(out, "    subgraph L{li}[\"{}\"]", g.layer.replace('"', "'"));
         for (i, n) in g.nodes() {
-            let _ = writeln!(out, "        L{li}N{}[\"{} ({})\"]", i.index(), n.name.replace('"', "'"), n.status.as_str());
+            let _ = writeln!(
+                out,
+                "        L{li}N{}[\"{} ({})\"]",
+                i.index(),
+                n.name.replace('"', "'"),
+                n.status.as_str()
+            );
         }
         for (i, _) in g.nodes() {
             for c in children(g, i) {

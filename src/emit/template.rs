@@ -23,12 +23,20 @@ pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
             layers: spec
                 .layers
                 .iter()
-                .map(|l| crate::spec::Spanned::new(LayerRef::Local(l.name.value.clone()), l.name.span))
+                .map(|l| {
+                    crate::spec::Spanned::new(LayerRef::Local(l.name.value.clone()), l.name.span)
+                })
                 .collect(),
-            ld_library_path: crate::spec::Spanned::new(LdLibraryPathMode::Prepend, spec.layers[0].name.span),
+            ld_library_path: crate::spec::Spanned::new(
+                LdLibraryPathMode::Prepend,
+                spec.layers[0].name.span,
+            ),
             env: Vec::new(),
         };
-        root.insert("Globals".into(), json!({ "Function": function_properties(&all, spec, catalog) }));
+        root.insert(
+            "Globals".into(),
+            json!({ "Function": function_properties(&all, spec, catalog) }),
+        );
     } else {
         for function in &spec.functions {
             resources.insert(
@@ -44,7 +52,10 @@ pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
 /// `gdiplus` → `GdiplusLayer`, `icu-libs_2` → `IcuLibs2Layer`: CloudFormation ids are alphanumeric.
 pub fn logical_id(layer: &str) -> String {
     let mut id = String::new();
-    for word in layer.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in layer
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             id.push(first.to_ascii_uppercase());
@@ -67,7 +78,11 @@ fn layer_resource(layer: &LayerSpec) -> Value {
     let description = match &layer.description {
         Some(d) => d.value.clone(),
         None => {
-            let libs: Vec<&str> = layer.libraries.iter().map(|l| l.name.value.as_str()).collect();
+            let libs: Vec<&str> = layer
+                .libraries
+                .iter()
+                .map(|l| l.name.value.as_str())
+                .collect();
             format!("Native libraries: {}", libs.join(", "))
         }
     };

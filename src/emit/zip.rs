@@ -20,8 +20,15 @@ pub fn timestamp(source_date_epoch: Option<i64>) -> DateTime {
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     match (u16::try_from(date.year), date.year) {
         (_, y) if y < 1980 => DateTime::default(),
-        (Ok(y), _) => DateTime::from_date_and_time(y, date.month as u8, date.day as u8, h as u8, m as u8, s as u8)
-            .unwrap_or_else(|_| latest()),
+        (Ok(y), _) => DateTime::from_date_and_time(
+            y,
+            date.month as u8,
+            date.day as u8,
+            h as u8,
+            m as u8,
+            s as u8,
+        )
+        .unwrap_or_else(|_| latest()),
         (Err(_), _) => latest(),
     }
 }
@@ -58,12 +65,17 @@ pub fn write_layer_zip<W: Write + Seek>(
     for (path, item) in items {
         match item {
             Item::Dir => {
-                let options = base.compression_method(CompressionMethod::Stored).unix_permissions(0o755);
+                let options = base
+                    .compression_method(CompressionMethod::Stored)
+                    .unix_permissions(0o755);
                 zip.add_directory(path, options).map_err(io::Error::other)?;
             }
             Item::Entry(Content::Symlink { target }) => {
-                let options = base.compression_method(CompressionMethod::Stored).unix_permissions(0o777);
-                zip.add_symlink(path, target, options).map_err(io::Error::other)?;
+                let options = base
+                    .compression_method(CompressionMethod::Stored)
+                    .unix_permissions(0o777);
+                zip.add_symlink(path, target, options)
+                    .map_err(io::Error::other)?;
             }
             Item::Entry(Content::File { source, mode, .. }) => {
                 let bytes = fs.read(source)?;

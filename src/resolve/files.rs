@@ -30,10 +30,13 @@ pub fn resolve_files(layer: &LayerSpec, fs: &dyn RootFs) -> (Vec<ExtraFile>, Vec
             Ok(r) => r,
             Err(rootfs::RootfsError::NotFound(p)) => {
                 diags.push(
-                    Diagnostic::error(Code::ResolveFileNotFound, format!("{p} is not in the rootfs"))
-                        .at(span)
-                        .label("not found")
-                        .help("`file` paths are absolute paths inside the rootfs"),
+                    Diagnostic::error(
+                        Code::ResolveFileNotFound,
+                        format!("{p} is not in the rootfs"),
+                    )
+                    .at(span)
+                    .label("not found")
+                    .help("`file` paths are absolute paths inside the rootfs"),
                 );
                 continue;
             }
@@ -43,7 +46,17 @@ pub fn resolve_files(layer: &LayerSpec, fs: &dyn RootFs) -> (Vec<ExtraFile>, Vec
             }
         };
         let mut visited = BTreeSet::new();
-        walk(fs, &resolved.path, resolved.meta, &request.to.value, span, 0, &mut visited, &mut out, &mut diags);
+        walk(
+            fs,
+            &resolved.path,
+            resolved.meta,
+            &request.to.value,
+            span,
+            0,
+            &mut visited,
+            &mut out,
+            &mut diags,
+        );
     }
     (out, diags)
 }
@@ -71,24 +84,40 @@ fn walk(
         Kind::Dir => {
             if depth > MAX_DEPTH || !visited.insert(path.clone()) {
                 diags.push(
-                    Diagnostic::error(Code::RootfsSymlinkLoop, format!("{path} loops back on itself"))
-                        .at(span)
-                        .label("folder cycle")
-                        .help("copy a narrower folder"),
+                    Diagnostic::error(
+                        Code::RootfsSymlinkLoop,
+                        format!("{path} loops back on itself"),
+                    )
+                    .at(span)
+                    .label("folder cycle")
+                    .help("copy a narrower folder"),
                 );
                 return;
             }
             let names = match fs.read_dir(path) {
                 Ok(n) => n,
                 Err(e) => {
-                    diags.push(super::rootfs_error(&rootfs::RootfsError::Io(path.clone(), e), span));
+                    diags.push(super::rootfs_error(
+                        &rootfs::RootfsError::Io(path.clone(), e),
+                        span,
+                    ));
                     return;
                 }
             };
             for name in names {
                 // Symlinks inside the folder are followed (inside the rootfs) and copied as files.
                 match rootfs::resolve(fs, &path.join(&name)) {
-                    Ok(r) => walk(fs, &r.path, r.meta, &format!("{to}/{name}"), span, depth + 1, visited, out, diags),
+                    Ok(r) => walk(
+                        fs,
+                        &r.path,
+                        r.meta,
+                        &format!("{to}/{name}"),
+                        span,
+                        depth + 1,
+                        visited,
+                        out,
+                        diags,
+                    ),
                     Err(rootfs::RootfsError::NotFound(_)) => {} // dangling symlink: nothing to copy
                     Err(e) => diags.push(super::rootfs_error(&e, span)),
                 }

@@ -192,7 +192,12 @@ pub fn resolve_layer(inputs: &LayerInputs<'_>) -> (LayerGraph, Vec<Diagnostic>) 
             .filter(|l| l.override_runtime)
             .map(|l| basename(&l.name.value).to_string())
             .collect(),
-        excludes: inputs.layer.excludes.iter().map(|e| e.value.clone()).collect(),
+        excludes: inputs
+            .layer
+            .excludes
+            .iter()
+            .map(|e| e.value.clone())
+            .collect(),
         roots: Vec::new(),
     };
     r.add_roots();
@@ -229,7 +234,13 @@ impl Resolver<'_, '_> {
 
     fn lookup(&self, dirs: &[RootPath], name: &str) -> Lookup {
         let load = |p: &RootPath| self.load(p);
-        search::find_in(self.inputs.fs, dirs.iter().chain(self.system.all()), name, self.arch, &load)
+        search::find_in(
+            self.inputs.fs,
+            dirs.iter().chain(self.system.all()),
+            name,
+            self.arch,
+            &load,
+        )
     }
 
     /// Is `name` the runtime's to provide (and not overridden by the spec)?
@@ -238,7 +249,14 @@ impl Resolver<'_, '_> {
             || (self.inputs.os.provides(name) && !self.overrides.contains(name))
     }
 
-    fn add_node(&mut self, name: &str, status: Status, found: Option<Found>, parent: Option<NodeIndex>, root_span: Span) -> NodeIndex {
+    fn add_node(
+        &mut self,
+        name: &str,
+        status: Status,
+        found: Option<Found>,
+        parent: Option<NodeIndex>,
+        root_span: Span,
+    ) -> NodeIndex {
         let idx = self.graph.add_node(Node {
             name: name.to_string(),
             status,
@@ -294,7 +312,11 @@ impl Resolver<'_, '_> {
                 }
             };
             let Some(found) = found else {
-                let status = if self.runtime_has(base) { Status::Provided } else { Status::Missing };
+                let status = if self.runtime_has(base) {
+                    Status::Provided
+                } else {
+                    Status::Missing
+                };
                 let idx = self.add_node(base, status, None, None, span);
                 self.graph[idx].requested_at.push(span);
                 self.roots.push(idx);
@@ -383,22 +405,38 @@ impl Resolver<'_, '_> {
     }
 
     fn provided_warning(&self, soname: &str, span: Span) -> Diagnostic {
-        let rt = self.inputs.layer.runtimes.first().map_or("the runtime", |r| r.value.as_str());
+        let rt = self
+            .inputs
+            .layer
+            .runtimes
+            .first()
+            .map_or("the runtime", |r| r.value.as_str());
         Diagnostic::warning(
             Code::ResolveProvided,
-            format!("{soname} is provided by {rt} ({}); it is not shipped", self.inputs.os.name),
+            format!(
+                "{soname} is provided by {rt} ({}); it is not shipped",
+                self.inputs.os.name
+            ),
         )
         .at(span)
         .label("already in the runtime")
         .help("add `override=#true` to ship this copy and shadow the runtime's")
     }
 
-    fn root_not_found(&mut self, request: &crate::spec::LibraryRequest, skipped: &[search::Skipped]) {
+    fn root_not_found(
+        &mut self,
+        request: &crate::spec::LibraryRequest,
+        skipped: &[search::Skipped],
+    ) {
         let name = request.name.value.as_str();
         let span = request.name.span;
         for s in skipped {
-            if let SkipReason::Unloadable(e @ LoadError::Elf(ElfError::LinkerScript | ElfError::Malformed(_))) = &s.reason {
-                self.diags.push(load_error(s.path.as_str(), &s.path, e, span));
+            if let SkipReason::Unloadable(
+                e @ LoadError::Elf(ElfError::LinkerScript | ElfError::Malformed(_)),
+            ) = &s.reason
+            {
+                self.diags
+                    .push(load_error(s.path.as_str(), &s.path, e, span));
                 return;
             }
         }
@@ -416,7 +454,10 @@ impl Resolver<'_, '_> {
                 )
                 .at(span)
                 .label(format!("found {} for another architecture", wrong.path))
-                .help(format!("use a rootfs built for {}, or set `architecture` to match", self.arch)),
+                .help(format!(
+                    "use a rootfs built for {}, or set `architecture` to match",
+                    self.arch
+                )),
             );
             return;
         }
@@ -448,7 +489,11 @@ impl Resolver<'_, '_> {
 
     /// The rootfs as the spec writes it (stable in messages, unlike the host path).
     fn rootfs_name(&self) -> &str {
-        self.inputs.layer.rootfs.as_ref().map_or("/", |r| r.value.as_str())
+        self.inputs
+            .layer
+            .rootfs
+            .as_ref()
+            .map_or("/", |r| r.value.as_str())
     }
 
     fn searched_dirs(&self) -> String {
@@ -518,13 +563,24 @@ impl Resolver<'_, '_> {
                     && f.elf.runpath.is_empty()
                 {
                     let origin = f.path.parent();
-                    dirs.extend(f.elf.rpath.iter().filter_map(|e| search::expand(e, &origin, self.arch)));
+                    dirs.extend(
+                        f.elf
+                            .rpath
+                            .iter()
+                            .filter_map(|e| search::expand(e, &origin, self.arch)),
+                    );
                 }
                 cur = self.graph[i].parent;
             }
         }
         let origin = found.path.parent();
-        dirs.extend(found.elf.runpath.iter().filter_map(|e| search::expand(e, &origin, self.arch)));
+        dirs.extend(
+            found
+                .elf
+                .runpath
+                .iter()
+                .filter_map(|e| search::expand(e, &origin, self.arch)),
+        );
         dirs
     }
 
@@ -537,7 +593,13 @@ impl Resolver<'_, '_> {
             // A DT_NEEDED with a slash is a path, used as is.
             let path = RootPath::new(needed);
             let load = |p: &RootPath| self.load(p);
-            search::find_in(self.inputs.fs, [&path.parent()], path.file_name(), self.arch, &load)
+            search::find_in(
+                self.inputs.fs,
+                [&path.parent()],
+                path.file_name(),
+                self.arch,
+                &load,
+            )
         } else {
             self.lookup(rpath_dirs, needed)
         };
@@ -557,7 +619,11 @@ impl Resolver<'_, '_> {
         }
         match lookup {
             Lookup::Found(found) => {
-                let soname = found.elf.soname.clone().unwrap_or_else(|| needed.to_string());
+                let soname = found
+                    .elf
+                    .soname
+                    .clone()
+                    .unwrap_or_else(|| needed.to_string());
                 if let Some(&idx) = self.by_name.get(&soname) {
                     self.alias(idx, needed);
                     return idx;
@@ -618,23 +684,35 @@ fn glibc_request(name: &str, span: Span) -> Diagnostic {
 
 pub fn rootfs_error(e: &RootfsError, span: Span) -> Diagnostic {
     match e {
-        RootfsError::NotFound(p) => Diagnostic::error(Code::ResolveNotFound, format!("{p} is not in the rootfs"))
-            .at(span)
-            .label("not found")
-            .help("paths are read inside the rootfs, as if it were `/`"),
-        RootfsError::Loop(p) => Diagnostic::error(Code::RootfsSymlinkLoop, format!("symlink loop while resolving {p}"))
-            .at(span)
-            .label("loops")
-            .help("fix the symlinks in the rootfs"),
-        RootfsError::Io(p, err) => Diagnostic::error(Code::RootfsIo, format!("cannot read {p} in the rootfs: {err}"))
-            .at(span)
-            .label("unreadable")
-            .help("check the permissions of the rootfs"),
+        RootfsError::NotFound(p) => {
+            Diagnostic::error(Code::ResolveNotFound, format!("{p} is not in the rootfs"))
+                .at(span)
+                .label("not found")
+                .help("paths are read inside the rootfs, as if it were `/`")
+        }
+        RootfsError::Loop(p) => Diagnostic::error(
+            Code::RootfsSymlinkLoop,
+            format!("symlink loop while resolving {p}"),
+        )
+        .at(span)
+        .label("loops")
+        .help("fix the symlinks in the rootfs"),
+        RootfsError::Io(p, err) => Diagnostic::error(
+            Code::RootfsIo,
+            format!("cannot read {p} in the rootfs: {err}"),
+        )
+        .at(span)
+        .label("unreadable")
+        .help("check the permissions of the rootfs"),
     }
 }
 
 fn load_error(name: &str, real: &RootPath, e: &LoadError, span: Span) -> Diagnostic {
-    let shown = if name == real.as_str() { name.to_string() } else { format!("{name} ({real})") };
+    let shown = if name == real.as_str() {
+        name.to_string()
+    } else {
+        format!("{name} ({real})")
+    };
     match e {
         LoadError::Io(err) => Diagnostic::error(Code::RootfsIo, format!("cannot read {shown}: {err}"))
             .at(span)

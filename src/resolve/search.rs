@@ -1,7 +1,7 @@
 //! The dynamic loader's search order, evaluated inside a rootfs.
 
-use crate::arch::Architecture;
 use super::LoadError;
+use crate::arch::Architecture;
 use crate::elf::ElfInfo;
 use crate::rootfs::{self, Kind, RootFs, RootPath};
 
@@ -227,9 +227,18 @@ mod tests {
     fn tokens_expand() {
         let origin = RootPath::new("/opt/app/lib");
         let x = Architecture::X86_64;
-        assert_eq!(expand("$ORIGIN/../lib", &origin, x).unwrap().as_str(), "/opt/app/lib");
-        assert_eq!(expand("${ORIGIN}/x", &origin, x).unwrap().as_str(), "/opt/app/lib/x");
-        assert_eq!(expand("/usr/$LIB/$PLATFORM", &origin, x).unwrap().as_str(), "/usr/lib64/x86_64");
+        assert_eq!(
+            expand("$ORIGIN/../lib", &origin, x).unwrap().as_str(),
+            "/opt/app/lib"
+        );
+        assert_eq!(
+            expand("${ORIGIN}/x", &origin, x).unwrap().as_str(),
+            "/opt/app/lib/x"
+        );
+        assert_eq!(
+            expand("/usr/$LIB/$PLATFORM", &origin, x).unwrap().as_str(),
+            "/usr/lib64/x86_64"
+        );
         assert!(expand("relative/dir", &origin, x).is_none());
     }
 

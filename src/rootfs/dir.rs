@@ -61,7 +61,12 @@ impl RootFs for DirRootFs {
                     mode: m.mode() & 0o7777,
                 }))
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(e),

@@ -8,8 +8,12 @@ use super::{Catalog, OsBase, ProvidedSoname, ProvidesSource, Runtime};
 use crate::arch::Architecture;
 
 pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
-    let os_doc: KdlDocument = os_bases.parse().map_err(|e| format!("os-bases.kdl: {e:?}"))?;
-    let rt_doc: KdlDocument = runtimes.parse().map_err(|e| format!("runtimes.kdl: {e:?}"))?;
+    let os_doc: KdlDocument = os_bases
+        .parse()
+        .map_err(|e| format!("os-bases.kdl: {e:?}"))?;
+    let rt_doc: KdlDocument = runtimes
+        .parse()
+        .map_err(|e| format!("runtimes.kdl: {e:?}"))?;
     let mut catalog = Catalog::default();
     for node in os_doc.nodes() {
         match node.name().value() {
@@ -23,7 +27,10 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
     }
     for node in rt_doc.nodes() {
         if node.name().value() != "runtime" {
-            return Err(format!("runtimes.kdl: unknown node `{}`", node.name().value()));
+            return Err(format!(
+                "runtimes.kdl: unknown node `{}`",
+                node.name().value()
+            ));
         }
         let rt = runtime(node)?;
         if !catalog.os_bases.contains_key(&rt.os) {
@@ -40,7 +47,10 @@ fn strings(node: &KdlNode) -> Result<Vec<String>, String> {
         .filter(|e| e.name().is_none())
         .map(|e| match e.value() {
             KdlValue::String(s) => Ok(s.clone()),
-            v => Err(format!("`{}`: expected strings, found {v}", node.name().value())),
+            v => Err(format!(
+                "`{}`: expected strings, found {v}",
+                node.name().value()
+            )),
         })
         .collect()
 }
@@ -64,7 +74,8 @@ fn parse<T: std::str::FromStr>(node: &KdlNode) -> Result<T, String> {
 }
 
 fn arch(s: &str) -> Result<Architecture, String> {
-    s.parse().map_err(|()| format!("unknown architecture `{s}`"))
+    s.parse()
+        .map_err(|()| format!("unknown architecture `{s}`"))
 }
 
 fn os_base(node: &KdlNode) -> Result<OsBase, String> {
@@ -104,7 +115,10 @@ fn os_base(node: &KdlNode) -> Result<OsBase, String> {
                 os.provides_sources.push(ProvidesSource { text, derived });
                 for s in child.iter_children() {
                     if s.name().value() != "soname" {
-                        return Err(ctx(format!("unknown node `{}` in provides", s.name().value())));
+                        return Err(ctx(format!(
+                            "unknown node `{}` in provides",
+                            s.name().value()
+                        )));
                     }
                     let package = match prop(s, "package") {
                         Some(KdlValue::String(p)) => Some(p.clone()),
@@ -112,7 +126,10 @@ fn os_base(node: &KdlNode) -> Result<OsBase, String> {
                     };
                     os.provides.insert(
                         one_string(s).map_err(ctx)?,
-                        ProvidedSoname { source: index, package },
+                        ProvidedSoname {
+                            source: index,
+                            package,
+                        },
                     );
                 }
             }

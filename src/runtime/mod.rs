@@ -125,21 +125,41 @@ mod tests {
         let catalog = Catalog::builtin();
         assert!(catalog.runtimes.len() >= 40, "{}", catalog.runtimes.len());
         for rt in catalog.runtimes.values() {
-            let os = catalog.os(&rt.os).unwrap_or_else(|| panic!("{} has unknown os", rt.id));
+            let os = catalog
+                .os(&rt.os)
+                .unwrap_or_else(|| panic!("{} has unknown os", rt.id));
             for arch in &rt.architectures {
                 assert!(os.ceiling(*arch, "GLIBC").is_some(), "{} {arch}", rt.id);
             }
             assert!(!rt.ld_library_path.is_empty(), "{}", rt.id);
         }
-        for id in ["dotnetcore2.1", "dotnet10", "provided", "provided.al2", "provided.al2023",
-            "python3.7", "python3.14", "nodejs12.x", "nodejs24.x", "java8", "java25", "ruby2.5",
-            "ruby3.4", "go1.x"] {
+        for id in [
+            "dotnetcore2.1",
+            "dotnet10",
+            "provided",
+            "provided.al2",
+            "provided.al2023",
+            "python3.7",
+            "python3.14",
+            "nodejs12.x",
+            "nodejs24.x",
+            "java8",
+            "java25",
+            "ruby2.5",
+            "ruby3.4",
+            "go1.x",
+        ] {
             assert!(catalog.runtime(id).is_some(), "{id}");
         }
         let al2 = catalog.os("al2").unwrap();
         assert!(al2.provides("libc.so.6") && al2.provides("libstdc++.so.6"));
         assert!(!al2.provides("libuuid.so.1"));
-        assert_eq!(al2.ceiling(Architecture::X86_64, "GLIBC").unwrap().to_string(), "2.26");
+        assert_eq!(
+            al2.ceiling(Architecture::X86_64, "GLIBC")
+                .unwrap()
+                .to_string(),
+            "2.26"
+        );
         assert!(catalog.is_glibc("libpthread.so.0") && !catalog.is_glibc("libcrypt.so.1"));
     }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use super::{
-    DEFAULT_DIR, FileRequest, FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode,
-    LibraryRequest, Spanned, Spec, normalize_layer_path,
+    DEFAULT_DIR, FileRequest, FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, LibraryRequest,
+    Spanned, Spec, normalize_layer_path,
 };
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
@@ -84,9 +84,8 @@ impl Lowering<'_> {
     }
 
     fn unknown_node(&mut self, node: &KdlNode, name: &str, allowed: &[&str], place: &str) {
-        let help = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
-            format!("{place} takes: {}", allowed.join(", "))
-        });
+        let help = did_you_mean(name, allowed.iter().copied())
+            .unwrap_or_else(|| format!("{place} takes: {}", allowed.join(", ")));
         self.push(
             Diagnostic::error(
                 Code::SpecUnknownNode,
@@ -125,8 +124,8 @@ impl Lowering<'_> {
             match entry.name() {
                 Some(key) => {
                     if !props.contains(&key.value()) {
-                        let help = did_you_mean(key.value(), props.iter().copied())
-                            .unwrap_or_else(|| {
+                        let help =
+                            did_you_mean(key.value(), props.iter().copied()).unwrap_or_else(|| {
                                 if props.is_empty() {
                                     format!("`{name}` takes no properties")
                                 } else {
@@ -159,13 +158,10 @@ impl Lowering<'_> {
         if args.len() < min && ok {
             let what = if min == 1 { "a value" } else { "values" };
             self.push(
-                Diagnostic::error(
-                    Code::SpecMissingValue,
-                    format!("`{name}` needs {what}"),
-                )
-                .at(name_span(node))
-                .label("missing value")
-                .help(arity_help(name)),
+                Diagnostic::error(Code::SpecMissingValue, format!("`{name}` needs {what}"))
+                    .at(name_span(node))
+                    .label("missing value")
+                    .help(arity_help(name)),
             );
             return None;
         }
@@ -405,7 +401,12 @@ impl Lowering<'_> {
                 .help("add `rootfs \"PATH\"`: the root filesystem the libraries are copied from"),
             );
         }
-        if runtimes.is_empty() && !self.diags.iter().any(|d| d.code == Code::SpecUnknownRuntime) {
+        if runtimes.is_empty()
+            && !self
+                .diags
+                .iter()
+                .any(|d| d.code == Code::SpecUnknownRuntime)
+        {
             self.push(
                 Diagnostic::error(
                     Code::SpecMissingValue,
@@ -497,7 +498,9 @@ impl Lowering<'_> {
                                 )
                                 .at(key.span)
                                 .label("set by layerc")
-                                .help("use `ld-library-path \"prepend\"|\"append\"|\"keep\"` instead"),
+                                .help(
+                                    "use `ld-library-path \"prepend\"|\"append\"|\"keep\"` instead",
+                                ),
                             );
                         } else {
                             env.push((key, value));
@@ -508,8 +511,7 @@ impl Lowering<'_> {
             }
         }
         Some(FunctionSpec {
-            ld_library_path: mode
-                .unwrap_or(Spanned::new(LdLibraryPathMode::Prepend, id.span)),
+            ld_library_path: mode.unwrap_or(Spanned::new(LdLibraryPathMode::Prepend, id.span)),
             id,
             span: span_of(node),
             layers,
@@ -525,14 +527,19 @@ impl Lowering<'_> {
                     .value
                     .strip_prefix("/opt/")
                     .and_then(normalize_layer_path)
-                    .map(|p| format!("write `{p}`: layers unpack at /opt, so `{p}` becomes /opt/{p}"))
+                    .map(|p| {
+                        format!("write `{p}`: layers unpack at /opt, so `{p}` becomes /opt/{p}")
+                    })
                     .unwrap_or_else(|| {
                         "a path inside the layer is relative, like `lib` or `etc/fonts`".to_string()
                     });
                 self.push(
                     Diagnostic::error(
                         Code::SpecBadPath,
-                        format!("`{what}` must be a relative path inside the layer, not `{}`", value.value),
+                        format!(
+                            "`{what}` must be a relative path inside the layer, not `{}`",
+                            value.value
+                        ),
                     )
                     .at(value.span)
                     .label("not a path inside the layer")
@@ -594,9 +601,15 @@ impl Lowering<'_> {
         let Some(first) = runtimes.first() else {
             return;
         };
-        let first_rt = self.catalog.runtime(&first.value).expect("checked on lowering");
+        let first_rt = self
+            .catalog
+            .runtime(&first.value)
+            .expect("checked on lowering");
         for id in &runtimes[1..] {
-            let rt = self.catalog.runtime(&id.value).expect("checked on lowering");
+            let rt = self
+                .catalog
+                .runtime(&id.value)
+                .expect("checked on lowering");
             if rt.os != first_rt.os {
                 let os_name = |os: &str| self.catalog.os_name(os).to_string();
                 self.push(
@@ -618,7 +631,10 @@ impl Lowering<'_> {
             }
         }
         for id in runtimes {
-            let rt = self.catalog.runtime(&id.value).expect("checked on lowering");
+            let rt = self
+                .catalog
+                .runtime(&id.value)
+                .expect("checked on lowering");
             if !rt.architectures.contains(&arch.value) {
                 let supported: Vec<&str> = rt.architectures.iter().map(|a| a.as_str()).collect();
                 self.push(
@@ -649,7 +665,9 @@ impl Lowering<'_> {
                 Diagnostic::error(Code::SpecEmpty, "the spec defines no layer")
                     .at(span)
                     .label("no `layer` node")
-                    .help("add `layer \"NAME\" { runtime \"...\"; rootfs \"...\"; library \"...\" }`"),
+                    .help(
+                        "add `layer \"NAME\" { runtime \"...\"; rootfs \"...\"; library \"...\" }`",
+                    ),
             );
         }
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
@@ -672,7 +690,10 @@ impl Lowering<'_> {
         }
         let mut functions: BTreeMap<&str, Span> = BTreeMap::new();
         for function in &spec.functions {
-            if functions.insert(&function.id.value, function.id.span).is_some() {
+            if functions
+                .insert(&function.id.value, function.id.span)
+                .is_some()
+            {
                 self.push(
                     Diagnostic::error(
                         Code::SpecDuplicate,
@@ -687,14 +708,19 @@ impl Lowering<'_> {
                 if let LayerRef::Local(name) = &layer.value
                     && spec.layer(name).is_none()
                 {
-                    let help = did_you_mean(name, spec.layers.iter().map(|l| l.name.value.as_str()))
-                        .unwrap_or_else(|| {
-                            "name a `layer` of this spec or give a full layer version ARN".to_string()
-                        });
+                    let help =
+                        did_you_mean(name, spec.layers.iter().map(|l| l.name.value.as_str()))
+                            .unwrap_or_else(|| {
+                                "name a `layer` of this spec or give a full layer version ARN"
+                                    .to_string()
+                            });
                     self.push(
                         Diagnostic::error(
                             Code::SpecUnknownLayer,
-                            format!("function `{}` uses unknown layer `{name}`", function.id.value),
+                            format!(
+                                "function `{}` uses unknown layer `{name}`",
+                                function.id.value
+                            ),
                         )
                         .at(layer.span)
                         .label("no such layer in this spec")
@@ -720,7 +746,6 @@ impl Lowering<'_> {
         }
     }
 }
-
 
 fn wrong_type(entry: &KdlEntry, name: &str, expected: &str, found: &str) -> Diagnostic {
     Diagnostic::error(

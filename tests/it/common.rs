@@ -13,7 +13,11 @@ use layerc::runtime::Date;
 use layerc::{Analysis, Session};
 
 /// A date after every runtime's lifecycle dates are known, so lifecycle findings are stable.
-pub const TODAY: Date = Date { year: 2026, month: 11, day: 27 };
+pub const TODAY: Date = Date {
+    year: 2026,
+    month: 11,
+    day: 27,
+};
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -21,7 +25,10 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
-        let dir = tempfile::Builder::new().prefix("layerc-test-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("layerc-test-")
+            .tempdir()
+            .expect("tempdir");
         fs::create_dir_all(dir.path().join("rootfs")).unwrap();
         Fixture { dir }
     }
@@ -32,7 +39,9 @@ impl Fixture {
 
     /// A path inside the fixture's rootfs (`/usr/lib64` → `<tmp>/rootfs/usr/lib64`).
     pub fn root(&self, inside: &str) -> PathBuf {
-        self.path().join("rootfs").join(inside.trim_start_matches('/'))
+        self.path()
+            .join("rootfs")
+            .join(inside.trim_start_matches('/'))
     }
 
     pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
@@ -60,7 +69,14 @@ impl Fixture {
     /// Compiles `c_source` into a shared object at `inside` (a rootfs path) with `cc -shared -fPIC`,
     /// soname `soname`, linked against the rootfs files in `link` (each a rootfs path), plus `extra`
     /// arguments (e.g. `-Wl,-rpath,...`, `-Wl,--version-script=...`).
-    pub fn cc_lib(&self, inside: &str, soname: &str, c_source: &str, link: &[&str], extra: &[&str]) -> PathBuf {
+    pub fn cc_lib(
+        &self,
+        inside: &str,
+        soname: &str,
+        c_source: &str,
+        link: &[&str],
+        extra: &[&str],
+    ) -> PathBuf {
         let out = self.root(inside);
         fs::create_dir_all(out.parent().unwrap()).unwrap();
         let src = self.write(&format!("src/{}.c", soname.replace('/', "_")), c_source);
@@ -97,7 +113,10 @@ impl Fixture {
 
 pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
-    cmd.current_dir(dir).args(args).env("NO_COLOR", "1").env_remove("SOURCE_DATE_EPOCH");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -115,11 +134,19 @@ pub fn rendered(analysis: &Analysis) -> String {
 }
 
 pub fn render_all(diags: &[Diagnostic], source: &SourceFile) -> String {
-    diags.iter().map(|d| render_human(d, source, false, 100)).collect::<Vec<_>>().join("\n")
+    diags
+        .iter()
+        .map(|d| render_human(d, source, false, 100))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn codes(analysis: &Analysis) -> Vec<&'static str> {
-    analysis.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect()
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -8,9 +8,21 @@ use crate::common::*;
 
 /// A fixture with a small closure, an alias and an extra non-ELF file.
 fn layer_fixture(fx: &Fixture, function: bool) {
-    fx.cc_lib("/usr/lib64/libleaf.so.1.0", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libleaf.so.1.0",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.symlink_root("/usr/lib64/libleaf.so.1", "libleaf.so.1.0");
-    fx.cc_lib("/usr/lib64/libtop.so.2.0", "libtop.so.2", &c_calls("top", "leaf"), &["/usr/lib64/libleaf.so.1"], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libtop.so.2.0",
+        "libtop.so.2",
+        &c_calls("top", "leaf"),
+        &["/usr/lib64/libleaf.so.1"],
+        &[],
+    );
     fx.symlink_root("/usr/lib64/libtop.so.2", "libtop.so.2.0");
     fx.symlink_root("/usr/lib64/libtop.so", "libtop.so.2");
     fx.write_root("/etc/fonts/fonts.conf", "<fontconfig/>\n");
@@ -30,7 +42,11 @@ fn tool(cmd: &str, args: &[&str], dir: &Path) -> String {
         .current_dir(dir)
         .output()
         .unwrap_or_else(|e| panic!("{cmd} must be installed (.ci/run installs it): {e}"));
-    assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -63,15 +79,32 @@ fn zip_is_valid_sorted_with_symlinks_fixed_times_and_no_extra_fields() {
     -rwxr-xr-x unx defN 80-Jan-01 00:00 lib/libtop.so.2
     ");
     let verbose = tool("zipinfo", &["-v", zip.to_str().unwrap()], fx.path());
-    let extra: Vec<&str> = verbose.lines().filter(|l| l.contains("length of extra field")).collect();
+    let extra: Vec<&str> = verbose
+        .lines()
+        .filter(|l| l.contains("length of extra field"))
+        .collect();
     assert_eq!(extra.len(), 7);
-    assert!(extra.iter().all(|l| l.trim_end().ends_with(" 0 bytes")), "{extra:?}");
+    assert!(
+        extra.iter().all(|l| l.trim_end().ends_with(" 0 bytes")),
+        "{extra:?}"
+    );
     // The symlink entry's content is its target.
-    let target = tool("unzip", &["-p", zip.to_str().unwrap(), "lib/libtop.so"], fx.path());
+    let target = tool(
+        "unzip",
+        &["-p", zip.to_str().unwrap(), "lib/libtop.so"],
+        fx.path(),
+    );
     assert_eq!(target, "libtop.so.2");
     // The shipped bytes are the rootfs file's.
-    let shipped = Command::new("unzip").args(["-p", zip.to_str().unwrap(), "lib/libtop.so.2"]).output().unwrap().stdout;
-    assert_eq!(shipped, fs::read(fx.root("/usr/lib64/libtop.so.2.0")).unwrap());
+    let shipped = Command::new("unzip")
+        .args(["-p", zip.to_str().unwrap(), "lib/libtop.so.2"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        shipped,
+        fs::read(fx.root("/usr/lib64/libtop.so.2.0")).unwrap()
+    );
 }
 
 #[test]
@@ -81,7 +114,11 @@ fn builds_are_byte_identical_across_mtimes_umask_timezone_and_output_folder() {
     let first = layerc_in(fx.path(), &["build", "--out", "out-a"], &[("TZ", "UTC")]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     // Touch every input, change umask and time zone, build elsewhere.
-    for f in ["/usr/lib64/libleaf.so.1.0", "/usr/lib64/libtop.so.2.0", "/etc/fonts/fonts.conf"] {
+    for f in [
+        "/usr/lib64/libleaf.so.1.0",
+        "/usr/lib64/libtop.so.2.0",
+        "/etc/fonts/fonts.conf",
+    ] {
         let bytes = fs::read(fx.root(f)).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::write(fx.root(f), bytes).unwrap();
@@ -89,7 +126,11 @@ fn builds_are_byte_identical_across_mtimes_umask_timezone_and_output_folder() {
     let out_b = fx.path().join("nested/out-b");
     let second = Command::new("sh")
         .arg("-c")
-        .arg(format!("umask 077; exec {} build --out {}", env!("CARGO_BIN_EXE_layerc"), out_b.display()))
+        .arg(format!(
+            "umask 077; exec {} build --out {}",
+            env!("CARGO_BIN_EXE_layerc"),
+            out_b.display()
+        ))
         .current_dir(fx.path())
         .env("TZ", "Pacific/Kiritimati")
         .env("NO_COLOR", "1")
@@ -104,7 +145,10 @@ fn builds_are_byte_identical_across_mtimes_umask_timezone_and_output_folder() {
     }
     // Outputs are readable whatever the umask.
     use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(out_b.join("image-libs.zip")).unwrap().permissions().mode();
+    let mode = fs::metadata(out_b.join("image-libs.zip"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o644);
 }
 
@@ -113,7 +157,11 @@ fn source_date_epoch_sets_entry_times() {
     let fx = Fixture::new();
     layer_fixture(&fx, false);
     // 2021-03-04 05:06:08 UTC
-    let out = layerc_in(fx.path(), &["build"], &[("SOURCE_DATE_EPOCH", "1614834368")]);
+    let out = layerc_in(
+        fx.path(),
+        &["build"],
+        &[("SOURCE_DATE_EPOCH", "1614834368")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let listing = tool("zipinfo", &["-T", "build/image-libs.zip"], fx.path());
     let stamps: std::collections::BTreeSet<&str> = listing
@@ -142,11 +190,16 @@ fn template_fragment_uses_globals_without_functions() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = fs::read_to_string(fx.path().join("build/serverless.template.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["Globals"]["Function"]["Layers"][0]["Ref"], "ImageLibsLayer");
-    assert!(v["Globals"]["Function"]["Environment"]["Variables"]["LD_LIBRARY_PATH"]
-        .as_str()
-        .unwrap()
-        .starts_with("/opt/lib:/var/lang/lib:"));
+    assert_eq!(
+        v["Globals"]["Function"]["Layers"][0]["Ref"],
+        "ImageLibsLayer"
+    );
+    assert!(
+        v["Globals"]["Function"]["Environment"]["Variables"]["LD_LIBRARY_PATH"]
+            .as_str()
+            .unwrap()
+            .starts_with("/opt/lib:/var/lang/lib:")
+    );
 }
 
 /// Deep-merges `patch` into `base` (objects merge, everything else is replaced).
@@ -168,8 +221,10 @@ fn merged_fragment_passes_cfn_lint() {
         layer_fixture(&fx, function);
         let out = fx.layerc(&["build"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let fragment: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(fx.path().join("build/serverless.template.json")).unwrap()).unwrap();
+        let fragment: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(fx.path().join("build/serverless.template.json")).unwrap(),
+        )
+        .unwrap();
         let mut template = serde_json::json!({
             "AWSTemplateFormatVersion": "2010-09-09",
             "Transform": "AWS::Serverless-2016-10-31",
@@ -212,6 +267,12 @@ fn a_failed_build_leaves_earlier_outputs_untouched() {
     fx.spec(&spec.replace("library \"libtop.so.2\"", "library \"libmissing.so.9\""));
     let out = fx.layerc(&["build"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(fs::read(fx.path().join("build/image-libs.zip")).unwrap(), before);
-    assert_eq!(files_under(&fx.path().join("build")), ["image-libs.zip", "serverless.template.json"]);
+    assert_eq!(
+        fs::read(fx.path().join("build/image-libs.zip")).unwrap(),
+        before
+    );
+    assert_eq!(
+        files_under(&fx.path().join("build")),
+        ["image-libs.zip", "serverless.template.json"]
+    );
 }

@@ -24,8 +24,15 @@ fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
     if let Some(root) = root {
         cmd.arg("-R").arg(root);
     }
-    let out = cmd.arg(file).output().expect("lddtree runs: apt-get install pax-utils");
-    assert!(out.status.success(), "lddtree failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .arg(file)
+        .output()
+        .expect("lddtree runs: apt-get install pax-utils");
+    assert!(
+        out.status.success(),
+        "lddtree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -35,7 +42,11 @@ fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
             let depth = (line.len() - trimmed.len()) / 4;
             let (name, path) = trimmed.split_once(" => ").expect("lddtree line");
             let path = (path != "None" && !path.starts_with("not found")).then(|| path.to_string());
-            TreeLine { depth, name: name.to_string(), path }
+            TreeLine {
+                depth,
+                name: name.to_string(),
+                path,
+            }
         })
         .collect()
 }
@@ -45,7 +56,11 @@ fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
 fn expected(
     trees: &[(String, Vec<TreeLine>)],
     provided: &dyn Fn(&str) -> bool,
-) -> (BTreeSet<String>, BTreeSet<(String, String)>, BTreeMap<String, String>) {
+) -> (
+    BTreeSet<String>,
+    BTreeSet<(String, String)>,
+    BTreeMap<String, String>,
+) {
     let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
     for (root, lines) in trees {
@@ -58,7 +73,10 @@ fn expected(
                 entry.push(l.name.clone());
             }
             if let Some(p) = &l.path {
-                let real = std::fs::canonicalize(p).unwrap().to_string_lossy().into_owned();
+                let real = std::fs::canonicalize(p)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 paths.entry(l.name.clone()).or_insert(real);
             }
             stack.push(l.name.clone());
@@ -81,22 +99,33 @@ fn expected(
 
 /// Compares layerc's graph of `layer.kdl` with lddtree's on `libs` (soname, path as lddtree takes
 /// it). `root` is passed to `lddtree --root`; `prefix` is the host folder of layerc's rootfs.
-fn compare(fx: &Fixture, root: Option<&Path>, prefix: Option<&Path>, libs: &[(&str, &str)], runtime: &str) {
+fn compare(
+    fx: &Fixture,
+    root: Option<&Path>,
+    prefix: Option<&Path>,
+    libs: &[(&str, &str)],
+    runtime: &str,
+) {
     let analysis = fx.analyze();
     let layer = &analysis.layers[0];
     let g = &layer.graph;
     let catalog = Catalog::builtin();
     let os = catalog.os(&catalog.runtime(runtime).unwrap().os).unwrap();
     let provided = |n: &str| catalog.is_glibc(n) || os.provides(n);
-    let trees: Vec<(String, Vec<TreeLine>)> =
-        libs.iter().map(|(soname, path)| (soname.to_string(), lddtree(root, path))).collect();
+    let trees: Vec<(String, Vec<TreeLine>)> = libs
+        .iter()
+        .map(|(soname, path)| (soname.to_string(), lddtree(root, path)))
+        .collect();
     let (want_nodes, want_edges, mut want_paths) = expected(&trees, &provided);
     for (soname, path) in libs {
         let on_host = match root {
             Some(r) => r.join(path.trim_start_matches('/')),
             None => Path::new(path).to_path_buf(),
         };
-        let real = std::fs::canonicalize(on_host).unwrap().to_string_lossy().into_owned();
+        let real = std::fs::canonicalize(on_host)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         want_paths.insert(soname.to_string(), real);
     }
 
@@ -112,7 +141,11 @@ fn compare(fx: &Fixture, root: Option<&Path>, prefix: Option<&Path>, libs: &[(&s
     let host_root = prefix.map(|r| std::fs::canonicalize(r).unwrap());
     for (_, n) in g.nodes() {
         let Some(found) = &n.found else {
-            assert!(!want_paths.contains_key(&n.name), "{} found by lddtree only", n.name);
+            assert!(
+                !want_paths.contains_key(&n.name),
+                "{} found by lddtree only",
+                n.name
+            );
             continue;
         };
         let ours = match &host_root {
@@ -141,9 +174,15 @@ fn host_libraries_match_lddtree() {
     .map(|s| (*s, format!("{multiarch}/{s}")))
     .filter(|(_, p)| Path::new(p).exists())
     .collect();
-    assert!(libs.len() >= 4, "this machine lacks the libraries the test reads: {libs:?}");
+    assert!(
+        libs.len() >= 4,
+        "this machine lacks the libraries the test reads: {libs:?}"
+    );
     let fx = Fixture::new();
-    let lines: String = libs.iter().map(|(s, _)| format!("    library \"{s}\"\n")).collect();
+    let lines: String = libs
+        .iter()
+        .map(|(s, _)| format!("    library \"{s}\"\n"))
+        .collect();
     fx.spec(&format!(
         "layer \"host\" {{\n    runtime \"provided.al2023\"\n    rootfs \"/\"\n{lines}}}\n"
     ));
@@ -155,7 +194,13 @@ fn host_libraries_match_lddtree() {
 fn fixture_rpath_and_runpath_match_lddtree() {
     let fx = Fixture::new();
     // libleaf only in a private folder named by libmid's DT_RUNPATH; libmid by libtop's DT_RPATH.
-    fx.cc_lib("/opt/app/private/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/opt/app/private/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.cc_lib(
         "/opt/app/mid/libmid.so.2",
         "libmid.so.2",
@@ -174,18 +219,33 @@ fn fixture_rpath_and_runpath_match_lddtree() {
         "layer \"fx\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libtop.so.1\"\n}\n",
     );
     let root = fx.path().join("rootfs");
-    compare(&fx, Some(&root), Some(&root), &[("libtop.so.1", "/usr/lib64/libtop.so.1")], "provided.al2023");
+    compare(
+        &fx,
+        Some(&root),
+        Some(&root),
+        &[("libtop.so.1", "/usr/lib64/libtop.so.1")],
+        "provided.al2023",
+    );
     let analysis = fx.analyze();
     let g = &analysis.layers[0].graph;
     let leaf = g.find("libleaf.so.1").unwrap();
-    assert_eq!(g.graph[leaf].found.as_ref().unwrap().real.as_str(), "/opt/app/private/libleaf.so.1");
+    assert_eq!(
+        g.graph[leaf].found.as_ref().unwrap().real.as_str(),
+        "/opt/app/private/libleaf.so.1"
+    );
 }
 
 #[test]
 fn fixture_origin_matches_lddtree() {
     // $ORIGIN needs no --root: lddtree expands it from the file's own folder, as the loader does.
     let fx = Fixture::new();
-    fx.cc_lib("/opt/app/private/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/opt/app/private/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.cc_lib(
         "/opt/app/lib/libtop.so.1",
         "libtop.so.1",
@@ -198,5 +258,11 @@ fn fixture_origin_matches_lddtree() {
     );
     let root = fx.path().join("rootfs");
     let host = root.join("opt/app/lib/libtop.so.1");
-    compare(&fx, None, Some(&root), &[("libtop.so.1", host.to_str().unwrap())], "provided.al2023");
+    compare(
+        &fx,
+        None,
+        Some(&root),
+        &[("libtop.so.1", host.to_str().unwrap())],
+        "provided.al2023",
+    );
 }

@@ -19,7 +19,8 @@ fn status_of(a: &layerc::Analysis, name: &str) -> Option<Status> {
 
 fn real_of(a: &layerc::Analysis, name: &str) -> Option<String> {
     let g = &a.layers[0].graph;
-    g.find(name).and_then(|i| g.graph[i].found.as_ref().map(|f| f.real.to_string()))
+    g.find(name)
+        .and_then(|i| g.graph[i].found.as_ref().map(|f| f.real.to_string()))
 }
 
 /// Copies an ELF file and patches `e_machine` to AArch64 (183): a real object of another architecture.
@@ -34,17 +35,40 @@ fn patch_to_aarch64(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn closure_ships_under_sonames_with_alias_symlinks() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libleaf.so.1.2.3", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libleaf.so.1.2.3",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.symlink_root("/usr/lib64/libleaf.so.1", "libleaf.so.1.2.3");
-    fx.cc_lib("/usr/lib64/libtop.so.1.0.0", "libtop.so.1", &c_calls("top", "leaf"), &["/usr/lib64/libleaf.so.1"], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libtop.so.1.0.0",
+        "libtop.so.1",
+        &c_calls("top", "leaf"),
+        &["/usr/lib64/libleaf.so.1"],
+        &[],
+    );
     fx.symlink_root("/usr/lib64/libtop.so.1", "libtop.so.1.0.0");
     fx.symlink_root("/usr/lib64/libtop.so", "libtop.so.1");
     spec_for(&fx, "provided.al2023", "    library \"libtop.so\"\n");
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
-    let paths: Vec<&str> = a.layers[0].plan.entries.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["lib/libleaf.so.1", "lib/libtop.so", "lib/libtop.so.1"]);
-    assert_eq!(real_of(&a, "libleaf.so.1").unwrap(), "/usr/lib64/libleaf.so.1.2.3");
+    let paths: Vec<&str> = a.layers[0]
+        .plan
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["lib/libleaf.so.1", "lib/libtop.so", "lib/libtop.so.1"]
+    );
+    assert_eq!(
+        real_of(&a, "libleaf.so.1").unwrap(),
+        "/usr/lib64/libleaf.so.1.2.3"
+    );
     assert!(matches!(
         &a.layers[0].plan.entries[1].content,
         layerc::validate::Content::Symlink { target } if target == "libtop.so.1"
@@ -55,9 +79,21 @@ fn closure_ships_under_sonames_with_alias_symlinks() {
 fn rpath_is_inherited_but_runpath_is_not() {
     for (flag, inherited) in [("--disable-new-dtags", true), ("--enable-new-dtags", false)] {
         let fx = Fixture::new();
-        fx.cc_lib("/private/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+        fx.cc_lib(
+            "/private/libleaf.so.1",
+            "libleaf.so.1",
+            &c_fn("leaf"),
+            &[],
+            &[],
+        );
         // libmid needs libleaf but names no folder; libtop's path list names /private.
-        fx.cc_lib("/usr/lib64/libmid.so.1", "libmid.so.1", &c_calls("mid", "leaf"), &["/private/libleaf.so.1"], &[]);
+        fx.cc_lib(
+            "/usr/lib64/libmid.so.1",
+            "libmid.so.1",
+            &c_calls("mid", "leaf"),
+            &["/private/libleaf.so.1"],
+            &[],
+        );
         fx.cc_lib(
             "/usr/lib64/libtop.so.1",
             "libtop.so.1",
@@ -67,7 +103,11 @@ fn rpath_is_inherited_but_runpath_is_not() {
         );
         spec_for(&fx, "provided.al2023", "    library \"libtop.so.1\"\n");
         let a = fx.analyze();
-        let want = if inherited { Status::Shipped } else { Status::Missing };
+        let want = if inherited {
+            Status::Shipped
+        } else {
+            Status::Missing
+        };
         assert_eq!(status_of(&a, "libleaf.so.1"), Some(want), "{flag}");
         if !inherited {
             assert_eq!(codes(&a), ["resolve::needed-not-found"]);
@@ -80,8 +120,20 @@ fn rpath_is_inherited_but_runpath_is_not() {
 fn rpath_wins_over_system_folders_and_tokens_expand() {
     let fx = Fixture::new();
     // Two libleaf.so.1: the system one and one in /opt/lib64/x86_64 named with $LIB and $PLATFORM.
-    fx.cc_lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
-    fx.cc_lib("/opt/lib64/x86_64/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
+    fx.cc_lib(
+        "/opt/lib64/x86_64/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.cc_lib(
         "/usr/lib64/libtop.so.1",
         "libtop.so.1",
@@ -91,39 +143,75 @@ fn rpath_wins_over_system_folders_and_tokens_expand() {
     );
     spec_for(&fx, "provided.al2023", "    library \"libtop.so.1\"\n");
     let a = fx.analyze();
-    assert_eq!(real_of(&a, "libleaf.so.1").unwrap(), "/opt/lib64/x86_64/libleaf.so.1");
+    assert_eq!(
+        real_of(&a, "libleaf.so.1").unwrap(),
+        "/opt/lib64/x86_64/libleaf.so.1"
+    );
 }
 
 #[test]
 fn wrong_architecture_candidates_are_skipped() {
     let fx = Fixture::new();
-    let good = fx.cc_lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    let good = fx.cc_lib(
+        "/usr/lib64/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     // /lib64 is searched before /usr/lib64: an arm64 copy there must be passed over.
     patch_to_aarch64(&good, &fx.root("/lib64/libleaf.so.1"));
-    fx.cc_lib("/usr/lib64/libtop.so.1", "libtop.so.1", &c_calls("top", "leaf"), &["/usr/lib64/libleaf.so.1"], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libtop.so.1",
+        "libtop.so.1",
+        &c_calls("top", "leaf"),
+        &["/usr/lib64/libleaf.so.1"],
+        &[],
+    );
     spec_for(&fx, "provided.al2023", "    library \"libtop.so.1\"\n");
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
-    assert_eq!(real_of(&a, "libleaf.so.1").unwrap(), "/usr/lib64/libleaf.so.1");
+    assert_eq!(
+        real_of(&a, "libleaf.so.1").unwrap(),
+        "/usr/lib64/libleaf.so.1"
+    );
 }
 
 #[test]
 fn ld_so_conf_includes_are_followed() {
     let fx = Fixture::new();
     fx.write_root("/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n");
-    fx.write_root("/etc/ld.so.conf.d/custom.conf", "# custom libraries\n/custom/lib\n");
+    fx.write_root(
+        "/etc/ld.so.conf.d/custom.conf",
+        "# custom libraries\n/custom/lib\n",
+    );
     fx.write_root("/etc/ld.so.conf.d/ignored.conf.bak", "/elsewhere\n");
-    fx.cc_lib("/custom/lib/libcustom.so.3", "libcustom.so.3", &c_fn("custom"), &[], &[]);
+    fx.cc_lib(
+        "/custom/lib/libcustom.so.3",
+        "libcustom.so.3",
+        &c_fn("custom"),
+        &[],
+        &[],
+    );
     spec_for(&fx, "provided.al2023", "    library \"libcustom.so.3\"\n");
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
-    assert_eq!(real_of(&a, "libcustom.so.3").unwrap(), "/custom/lib/libcustom.so.3");
+    assert_eq!(
+        real_of(&a, "libcustom.so.3").unwrap(),
+        "/custom/lib/libcustom.so.3"
+    );
 }
 
 #[test]
 fn provided_glibc_and_excluded_nodes_are_not_expanded_or_shipped() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libz.so.1", "libz.so.1", &c_calls("z", "zdep"), &[], &["-Wl,--unresolved-symbols=ignore-all"]);
+    fx.cc_lib(
+        "/usr/lib64/libz.so.1",
+        "libz.so.1",
+        &c_calls("z", "zdep"),
+        &[],
+        &["-Wl,--unresolved-symbols=ignore-all"],
+    );
     fx.cc_lib("/usr/lib64/libx.so.6", "libx.so.6", &c_fn("x"), &[], &[]);
     fx.cc_lib(
         "/usr/lib64/libtop.so.1",
@@ -132,20 +220,33 @@ fn provided_glibc_and_excluded_nodes_are_not_expanded_or_shipped() {
         &["/usr/lib64/libz.so.1", "/usr/lib64/libx.so.6"],
         &[],
     );
-    spec_for(&fx, "provided.al2023", "    library \"libtop.so.1\"\n    exclude \"libx.so.6\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libtop.so.1\"\n    exclude \"libx.so.6\"\n",
+    );
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
     // Amazon Linux 2023 has zlib: provided, so not shipped and its own needs are not looked at.
     assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Provided));
     assert_eq!(status_of(&a, "libx.so.6"), Some(Status::Excluded));
-    let paths: Vec<&str> = a.layers[0].plan.entries.iter().map(|e| e.path.as_str()).collect();
+    let paths: Vec<&str> = a.layers[0]
+        .plan
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
     assert_eq!(paths, ["lib/libtop.so.1"]);
 }
 
 #[test]
 fn glibc_is_never_shipped_even_with_override() {
     let fx = Fixture::new();
-    spec_for(&fx, "provided.al2023", "    library \"libc.so.6\" override=#true\n    library \"libpthread.so.0\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libc.so.6\" override=#true\n    library \"libpthread.so.0\"\n",
+    );
     let a = fx.analyze();
     assert_eq!(codes(&a), ["resolve::glibc", "resolve::glibc"]);
     insta::assert_snapshot!(rendered(&a));
@@ -159,7 +260,11 @@ fn override_ships_a_library_the_runtime_has() {
     let a = fx.analyze();
     assert_eq!(codes(&a), ["resolve::provided"]);
     assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Provided));
-    spec_for(&fx, "provided.al2023", "    library \"libz.so.1\" override=#true\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libz.so.1\" override=#true\n",
+    );
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
     assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Shipped));
@@ -173,31 +278,68 @@ fn missing_dependency_names_the_chain() {
     // libpixman exists only to link against; it is not in the rootfs.
     let pixman = tmp.join("libpixman-1.so.0");
     let src = fx.write("src/pixman.c", c_fn("pixman"));
-    assert!(std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-Wl,-soname,libpixman-1.so.0", "-o"])
-        .arg(&pixman)
-        .arg(&src)
-        .status()
-        .unwrap()
-        .success());
+    assert!(
+        std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-Wl,-soname,libpixman-1.so.0", "-o"])
+            .arg(&pixman)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success()
+    );
     let pixman = pixman.to_str().unwrap().to_string();
-    fx.cc_lib("/usr/lib64/libcairo.so.2", "libcairo.so.2", &c_calls("cairo", "pixman"), &[], &[&pixman]);
-    fx.cc_lib("/usr/lib64/libgdiplus.so.0", "libgdiplus.so.0", &c_calls("gdip", "cairo"), &["/usr/lib64/libcairo.so.2"], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libcairo.so.2",
+        "libcairo.so.2",
+        &c_calls("cairo", "pixman"),
+        &[],
+        &[&pixman],
+    );
+    fx.cc_lib(
+        "/usr/lib64/libgdiplus.so.0",
+        "libgdiplus.so.0",
+        &c_calls("gdip", "cairo"),
+        &["/usr/lib64/libcairo.so.2"],
+        &[],
+    );
     spec_for(&fx, "provided.al2023", "    library \"libgdiplus.so.0\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["resolve::needed-not-found"]);
-    assert!(a.diagnostics[0].message.contains("libgdiplus.so.0 → libcairo.so.2 → libpixman-1.so.0 (not found)"));
+    assert!(
+        a.diagnostics[0]
+            .message
+            .contains("libgdiplus.so.0 → libcairo.so.2 → libpixman-1.so.0 (not found)")
+    );
     insta::assert_snapshot!(rendered(&a));
 }
 
 #[test]
 fn not_found_suggests_close_names_and_optional_is_a_warning() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libgdiplus.so.0", "libgdiplus.so.0", &c_fn("g"), &[], &[]);
-    spec_for(&fx, "provided.al2023", "    library \"libgdiplus.so.1\"\n    library \"libfoo.so.1\" optional=#true\n");
+    fx.cc_lib(
+        "/usr/lib64/libgdiplus.so.0",
+        "libgdiplus.so.0",
+        &c_fn("g"),
+        &[],
+        &[],
+    );
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libgdiplus.so.1\"\n    library \"libfoo.so.1\" optional=#true\n",
+    );
     let a = fx.analyze();
-    assert_eq!(codes(&a), ["resolve::not-found", "resolve::optional-missing"]);
-    assert!(a.diagnostics[0].help.as_deref().unwrap().contains("libgdiplus.so.0"));
+    assert_eq!(
+        codes(&a),
+        ["resolve::not-found", "resolve::optional-missing"]
+    );
+    assert!(
+        a.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("libgdiplus.so.0")
+    );
     insta::assert_snapshot!(rendered(&a));
 }
 
@@ -209,14 +351,19 @@ fn symlinks_out_of_the_rootfs_never_read_host_files() {
     let src = fx.write("src/secret.c", c_fn("secret"));
     fs::create_dir_all(&outside).unwrap();
     let secret = outside.join("libsecret.so.1");
-    assert!(std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-Wl,-soname,libsecret.so.1", "-o"])
-        .arg(&secret)
-        .arg(&src)
-        .status()
-        .unwrap()
-        .success());
-    fx.symlink_root("/usr/lib64/libsecret.so.1", "../../../../../../../../outside/libsecret.so.1");
+    assert!(
+        std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-Wl,-soname,libsecret.so.1", "-o"])
+            .arg(&secret)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success()
+    );
+    fx.symlink_root(
+        "/usr/lib64/libsecret.so.1",
+        "../../../../../../../../outside/libsecret.so.1",
+    );
     fx.symlink_root("/usr/lib64/libabs.so.1", secret.to_str().unwrap());
     spec_for(
         &fx,
@@ -224,14 +371,32 @@ fn symlinks_out_of_the_rootfs_never_read_host_files() {
         "    library \"/usr/lib64/libsecret.so.1\"\n    library \"libabs.so.1\"\n",
     );
     let a = fx.analyze();
-    assert_eq!(codes(&a), ["resolve::not-found", "resolve::not-found"], "{}", rendered(&a));
+    assert_eq!(
+        codes(&a),
+        ["resolve::not-found", "resolve::not-found"],
+        "{}",
+        rendered(&a)
+    );
     assert!(a.layers[0].plan.entries.is_empty());
 
     // The same links resolve inside the rootfs when the target exists there.
-    fx.cc_lib("/outside/libsecret.so.1", "libsecret.so.1", &c_fn("inside"), &[], &[]);
+    fx.cc_lib(
+        "/outside/libsecret.so.1",
+        "libsecret.so.1",
+        &c_fn("inside"),
+        &[],
+        &[],
+    );
     let a = fx.analyze();
-    assert_eq!(real_of(&a, "libsecret.so.1").unwrap(), "/outside/libsecret.so.1");
-    assert!(codes(&a).contains(&"rootfs::symlink-escape"), "{}", rendered(&a));
+    assert_eq!(
+        real_of(&a, "libsecret.so.1").unwrap(),
+        "/outside/libsecret.so.1"
+    );
+    assert!(
+        codes(&a).contains(&"rootfs::symlink-escape"),
+        "{}",
+        rendered(&a)
+    );
 }
 
 #[test]
@@ -239,7 +404,11 @@ fn symlink_loops_are_errors() {
     let fx = Fixture::new();
     fx.symlink_root("/usr/lib64/liba.so.1", "libb.so.1");
     fx.symlink_root("/usr/lib64/libb.so.1", "/usr/lib64/liba.so.1");
-    spec_for(&fx, "provided.al2023", "    library \"/usr/lib64/liba.so.1\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"/usr/lib64/liba.so.1\"\n",
+    );
     let a = fx.analyze();
     assert_eq!(codes(&a), ["rootfs::symlink-loop"]);
     insta::assert_snapshot!(rendered(&a));
@@ -249,10 +418,23 @@ fn symlink_loops_are_errors() {
 fn rootfs_may_be_a_symlinked_lib64() {
     // Amazon Linux: /lib64 → usr/lib64, relative.
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", &c_fn("leaf"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libleaf.so.1",
+        "libleaf.so.1",
+        &c_fn("leaf"),
+        &[],
+        &[],
+    );
     fx.symlink_root("/lib64", "usr/lib64");
-    spec_for(&fx, "provided.al2023", "    library \"/lib64/libleaf.so.1\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"/lib64/libleaf.so.1\"\n",
+    );
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
-    assert_eq!(real_of(&a, "libleaf.so.1").unwrap(), "/usr/lib64/libleaf.so.1");
+    assert_eq!(
+        real_of(&a, "libleaf.so.1").unwrap(),
+        "/usr/lib64/libleaf.so.1"
+    );
 }

@@ -5,9 +5,7 @@ use crate::common::*;
 
 /// A layer that is valid apart from `body`: an existing (empty) rootfs and a supported runtime.
 fn layer_with(body: &str) -> String {
-    format!(
-        "layer \"x\" {{\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n{body}}}\n"
-    )
+    format!("layer \"x\" {{\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n{body}}}\n")
 }
 
 /// Analyses `text` in a fresh fixture; returns the analysis and the fixture (kept alive).
@@ -38,7 +36,12 @@ fn rendered_without_tmp(analysis: &Analysis, fx: &Fixture) -> String {
 
 /// Only the errors, rendered: lifecycle warnings of old runtimes are covered elsewhere.
 fn rendered_errors(analysis: &Analysis) -> String {
-    let errors: Vec<_> = analysis.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
     render_all(&errors, &analysis.source)
 }
 
@@ -48,14 +51,20 @@ use layerc::Analysis;
 fn the_baseline_layer_is_clean() {
     // Every other test adds one mistake to this layer; it must have no finding of its own.
     let (analysis, _fx) = analyze(&layer_with(""));
-    assert_eq!(codes(&analysis), Vec::<&str>::new(), "{}", rendered(&analysis));
+    assert_eq!(
+        codes(&analysis),
+        Vec::<&str>::new(),
+        "{}",
+        rendered(&analysis)
+    );
 }
 
 // ---- KDL syntax ----------------------------------------------------------------------------
 
 #[test]
 fn unclosed_brace() {
-    let (analysis, _fx) = analyze("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n");
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n");
     let codes = codes(&analysis);
     assert!(!codes.is_empty());
     assert!(codes.iter().all(|c| *c == "spec::syntax"), "{codes:?}");
@@ -68,7 +77,8 @@ fn unclosed_brace() {
 
 #[test]
 fn unclosed_string() {
-    let (analysis, _fx) = analyze("layer \"x\" {\n    runtime \"provided.al2023\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"provided.al2023\n    rootfs \"rootfs\"\n}\n");
     let codes = codes(&analysis);
     assert!(!codes.is_empty());
     assert!(codes.iter().all(|c| *c == "spec::syntax"), "{codes:?}");
@@ -95,7 +105,8 @@ fn empty_spec() {
 
 #[test]
 fn whitespace_and_comments_only() {
-    let (analysis, _fx) = analyze("\n   \n// a layer will go here\n/* layer \"x\" { } */\n/-layer \"y\" { }\n\n");
+    let (analysis, _fx) =
+        analyze("\n   \n// a layer will go here\n/* layer \"x\" { } */\n/-layer \"y\" { }\n\n");
     assert_eq!(codes(&analysis), ["spec::empty"]);
     insta::assert_snapshot!(rendered(&analysis));
 }
@@ -121,7 +132,10 @@ fn binary_garbage_is_refused_without_a_panic() {
         assert!(!err.contains("panicked"), "{cmd}: {err}");
         let code = out.status.code().expect("exits, not killed by a signal");
         assert!(code == 1 || code == 2, "{cmd}: exit {code}");
-        assert!(err.contains("layer.kdl") && err.contains("UTF-8"), "{cmd}: {err}");
+        assert!(
+            err.contains("layer.kdl") && err.contains("UTF-8"),
+            "{cmd}: {err}"
+        );
     }
     assert_eq!(files_under(fx.path()), ["layer.kdl"]);
 }
@@ -130,7 +144,11 @@ fn binary_garbage_is_refused_without_a_panic() {
 fn nul_byte_in_valid_utf8_is_a_syntax_error() {
     let (analysis, _fx) = analyze("layer \"x\" \0 {\n}\n");
     assert!(!codes(&analysis).is_empty());
-    assert!(codes(&analysis).iter().all(|c| *c == "spec::syntax"), "{:?}", codes(&analysis));
+    assert!(
+        codes(&analysis).iter().all(|c| *c == "spec::syntax"),
+        "{:?}",
+        codes(&analysis)
+    );
 }
 
 #[test]
@@ -165,9 +183,18 @@ fn deep_nesting_on_one_line() {
 fn deep_nesting_after_a_raw_string_is_refused() {
     for raw in [r##"#"a"b"#"##, r##"#"\"#"##] {
         let fx = Fixture::new();
-        fx.spec(&format!("x {raw}\n{}{}", "a {\n".repeat(10_000), "}\n".repeat(10_000)));
+        fx.spec(&format!(
+            "x {raw}\n{}{}",
+            "a {\n".repeat(10_000),
+            "}\n".repeat(10_000)
+        ));
         let out = fx.layerc(&["check"]);
-        assert_eq!(out.status.code(), Some(1), "raw string {raw}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "raw string {raw}: {}",
+            stderr(&out)
+        );
         assert!(stderr(&out).contains("spec::syntax"));
     }
 }
@@ -175,9 +202,17 @@ fn deep_nesting_after_a_raw_string_is_refused() {
 #[test]
 fn raw_strings_with_quotes_are_read_correctly() {
     let (analysis, _fx) = analyze(&layer_with("    description #\"a \"quoted\" word\"#\n"));
-    assert_eq!(codes(&analysis), Vec::<&str>::new(), "{}", rendered(&analysis));
+    assert_eq!(
+        codes(&analysis),
+        Vec::<&str>::new(),
+        "{}",
+        rendered(&analysis)
+    );
     let layer = &analysis.spec.layers[0];
-    assert_eq!(layer.description.as_ref().unwrap().value, "a \"quoted\" word");
+    assert_eq!(
+        layer.description.as_ref().unwrap().value,
+        "a \"quoted\" word"
+    );
 }
 
 // ---- unknown names -------------------------------------------------------------------------
@@ -186,7 +221,10 @@ fn raw_strings_with_quotes_are_read_correctly() {
 fn unknown_top_level_node() {
     let (analysis, _fx) = analyze(&format!("{}layr \"y\" {{\n}}\n", layer_with("")));
     assert_eq!(codes(&analysis), ["spec::unknown-node"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `layer`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `layer`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -195,25 +233,40 @@ fn unknown_top_level_node_without_close_name() {
     let (analysis, _fx) = analyze(&format!("{}resources {{\n}}\n", layer_with("")));
     assert_eq!(codes(&analysis), ["spec::unknown-node"]);
     let help = analysis.diagnostics[0].help.as_deref().unwrap();
-    assert!(help.contains("layer") && help.contains("function"), "{help}");
+    assert!(
+        help.contains("layer") && help.contains("function"),
+        "{help}"
+    );
 }
 
 #[test]
 fn unknown_child_node() {
     let (analysis, _fx) = analyze(&layer_with("    libary \"libz.so.1\"\n"));
     assert_eq!(codes(&analysis), ["spec::unknown-node"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `library`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `library`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
 #[test]
 fn unknown_property() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libhello.so.1", "libhello.so.1", &c_fn("hello"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libhello.so.1",
+        "libhello.so.1",
+        &c_fn("hello"),
+        &[],
+        &[],
+    );
     fx.spec(&layer_with("    library \"libhello.so.1\" overide=#true\n"));
     let analysis = fx.analyze();
     assert_eq!(codes(&analysis), ["spec::unknown-property"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `override`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `override`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -236,8 +289,16 @@ fn library_given_a_number() {
 #[test]
 fn override_given_a_string() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libhello.so.1", "libhello.so.1", &c_fn("hello"), &[], &[]);
-    fx.spec(&layer_with("    library \"libhello.so.1\" override=\"yes\"\n"));
+    fx.cc_lib(
+        "/usr/lib64/libhello.so.1",
+        "libhello.so.1",
+        &c_fn("hello"),
+        &[],
+        &[],
+    );
+    fx.spec(&layer_with(
+        "    library \"libhello.so.1\" override=\"yes\"\n",
+    ));
     let analysis = fx.analyze();
     assert_eq!(codes(&analysis), ["spec::wrong-type"]);
     insta::assert_snapshot!(rendered(&analysis));
@@ -255,12 +316,17 @@ fn too_many_values() {
     let (analysis, _fx) = analyze(&layer_with("    dir \"lib\" \"lib64\"\n"));
     assert_eq!(codes(&analysis), ["spec::wrong-type"]);
     let span = analysis.diagnostics[0].span.unwrap();
-    assert_eq!(&analysis.source.text[span.offset..span.offset + span.length], "\"lib64\"");
+    assert_eq!(
+        &analysis.source.text[span.offset..span.offset + span.length],
+        "\"lib64\""
+    );
 }
 
 #[test]
 fn children_on_a_leaf_node() {
-    let (analysis, _fx) = analyze(&layer_with("    exclude \"libX11.so.6\" {\n        optional #true\n    }\n"));
+    let (analysis, _fx) = analyze(&layer_with(
+        "    exclude \"libX11.so.6\" {\n        optional #true\n    }\n",
+    ));
     assert_eq!(codes(&analysis), ["spec::unknown-node"]);
     assert!(analysis.diagnostics[0].message.contains("no children"));
     insta::assert_snapshot!(rendered(&analysis));
@@ -271,14 +337,18 @@ fn runtime_without_a_value() {
     let text = "layer \"x\" {\n    runtime\n    rootfs \"rootfs\"\n}\n";
     let (analysis, _fx) = analyze(text);
     // The bare node, then the layer left without any runtime.
-    assert_eq!(codes(&analysis), ["spec::missing-value", "spec::missing-value"]);
+    assert_eq!(
+        codes(&analysis),
+        ["spec::missing-value", "spec::missing-value"]
+    );
     assert_eq!(analysis.diagnostics[0].message, "`runtime` needs a value");
     insta::assert_snapshot!(rendered(&analysis));
 }
 
 #[test]
 fn layer_without_a_name() {
-    let (analysis, _fx) = analyze("layer {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}\n");
     // The missing name is the finding; no second "the spec defines no layer".
     assert_eq!(codes(&analysis), ["spec::missing-value"]);
     insta::assert_snapshot!(rendered(&analysis));
@@ -286,7 +356,8 @@ fn layer_without_a_name() {
 
 #[test]
 fn layer_with_an_empty_name() {
-    let (analysis, _fx) = analyze("layer \"\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer \"\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::missing-value"]);
     insta::assert_snapshot!(rendered(&analysis));
 }
@@ -304,22 +375,30 @@ fn missing_runtime_is_reported_beside_another_layers_unknown_runtime() {
     let text = "layer \"a\" {\n    runtime \"bogus\"\n    rootfs \"rootfs\"\n}\n\
                 layer \"b\" {\n    rootfs \"rootfs\"\n}\n";
     let (analysis, _fx) = analyze(text);
-    assert_eq!(codes(&analysis), ["spec::unknown-runtime", "spec::missing-value"]);
+    assert_eq!(
+        codes(&analysis),
+        ["spec::unknown-runtime", "spec::missing-value"]
+    );
 }
 
 // ---- runtimes and architectures ------------------------------------------------------------
 
 #[test]
 fn unknown_runtime_close_to_a_dotnet_id() {
-    let (analysis, _fx) = analyze("layer \"x\" {\n    runtime \"dotnetcore31\"\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"dotnetcore31\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::unknown-runtime"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `dotnetcore3.1`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `dotnetcore3.1`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
 #[test]
 fn unknown_runtime_close_to_a_provided_id() {
-    let (analysis, _fx) = analyze("layer \"x\" {\n    runtime \"provided.al2024\"\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"provided.al2024\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::unknown-runtime"]);
     let help = analysis.diagnostics[0].help.as_deref().unwrap();
     assert!(help.starts_with("did you mean `provided.al2"), "{help}");
@@ -328,16 +407,29 @@ fn unknown_runtime_close_to_a_provided_id() {
 
 #[test]
 fn unknown_runtime_far_from_every_id() {
-    let (analysis, _fx) = analyze("layer \"x\" {\n    runtime \"cobol\"\n    rootfs \"rootfs\"\n}\n");
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"cobol\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::unknown-runtime"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("layerc runtimes"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("layerc runtimes")
+    );
 }
 
 #[test]
 fn unknown_architecture_amd64() {
     let (analysis, _fx) = analyze(&layer_with("    architecture \"amd64\"\n"));
     assert_eq!(codes(&analysis), ["spec::unknown-architecture"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("Lambda calls it `x86_64`"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("Lambda calls it `x86_64`")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -345,7 +437,13 @@ fn unknown_architecture_amd64() {
 fn unknown_architecture_aarch64() {
     let (analysis, _fx) = analyze(&layer_with("    architecture \"aarch64\"\n"));
     assert_eq!(codes(&analysis), ["spec::unknown-architecture"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("`arm64`"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`arm64`")
+    );
 }
 
 #[test]
@@ -354,9 +452,17 @@ fn runtime_without_the_architecture() {
         "layer \"x\" {\n    runtime \"dotnetcore2.1\"\n    architecture \"arm64\"\n    rootfs \"rootfs\"\n}\n",
     );
     // dotnetcore2.1 is also past its dates: a warning, listed after the error.
-    let errors: Vec<_> = analysis.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
     assert_eq!(errors, ["spec::unsupported-architecture"]);
-    assert_eq!(codes(&analysis), ["spec::unsupported-architecture", "lifecycle::deprecated"]);
+    assert_eq!(
+        codes(&analysis),
+        ["spec::unsupported-architecture", "lifecycle::deprecated"]
+    );
     insta::assert_snapshot!(rendered_errors(&analysis));
 }
 
@@ -365,15 +471,32 @@ fn runtimes_of_different_os_bases() {
     let (analysis, _fx) = analyze(
         "layer \"x\" {\n    runtime \"dotnetcore3.1\" \"dotnet8\"\n    rootfs \"rootfs\"\n}\n",
     );
-    let errors: Vec<_> = analysis.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
     assert_eq!(errors, ["spec::mixed-os"]);
     // Both runtimes are past their dates on TODAY: warnings, not errors.
-    assert_eq!(codes(&analysis), ["spec::mixed-os", "lifecycle::deprecated", "lifecycle::deprecated"]);
+    assert_eq!(
+        codes(&analysis),
+        [
+            "spec::mixed-os",
+            "lifecycle::deprecated",
+            "lifecycle::deprecated"
+        ]
+    );
     let mixed = &analysis.diagnostics[0];
-    assert!(mixed.message.contains("Amazon Linux 2") && mixed.message.contains("Amazon Linux 2023"));
+    assert!(
+        mixed.message.contains("Amazon Linux 2") && mixed.message.contains("Amazon Linux 2023")
+    );
     // The span is the second runtime, the one that disagrees with the first.
     let span = mixed.span.unwrap();
-    assert_eq!(&analysis.source.text[span.offset..span.offset + span.length], "\"dotnet8\"");
+    assert_eq!(
+        &analysis.source.text[span.offset..span.offset + span.length],
+        "\"dotnet8\""
+    );
     insta::assert_snapshot!(rendered_errors(&analysis));
 }
 
@@ -383,7 +506,13 @@ fn runtimes_of_different_os_bases() {
 fn duplicate_layer_names() {
     let (analysis, _fx) = analyze(&format!("{}{}", layer_with(""), layer_with("")));
     assert_eq!(codes(&analysis), ["spec::duplicate-layer"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("line 1"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("line 1")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -399,7 +528,10 @@ fn function_naming_an_unknown_layer() {
                 function \"ImageFunction\" {\n    layer \"gdiplu\"\n}\n";
     let (analysis, _fx) = analyze(text);
     assert_eq!(codes(&analysis), ["spec::unknown-layer"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `gdiplus`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `gdiplus`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -422,17 +554,31 @@ fn function_with_exactly_five_layers_is_fine() {
     let arns: String = (1..=4)
         .map(|i| format!("    layer \"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1\"\n"))
         .collect();
-    let text = format!("{}function \"Fn\" {{\n    layer \"x\"\n{arns}}}\n", layer_with(""));
+    let text = format!(
+        "{}function \"Fn\" {{\n    layer \"x\"\n{arns}}}\n",
+        layer_with("")
+    );
     let (analysis, _fx) = analyze(&text);
-    assert_eq!(codes(&analysis), Vec::<&str>::new(), "{}", rendered(&analysis));
+    assert_eq!(
+        codes(&analysis),
+        Vec::<&str>::new(),
+        "{}",
+        rendered(&analysis)
+    );
 }
 
 #[test]
 fn unknown_ld_library_path_mode() {
-    let text = format!("{}function \"Fn\" {{\n    layer \"x\"\n    ld-library-path \"prepnd\"\n}}\n", layer_with(""));
+    let text = format!(
+        "{}function \"Fn\" {{\n    layer \"x\"\n    ld-library-path \"prepnd\"\n}}\n",
+        layer_with("")
+    );
     let (analysis, _fx) = analyze(&text);
     assert_eq!(codes(&analysis), ["spec::unknown-value"]);
-    assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `prepend`?"));
+    assert_eq!(
+        analysis.diagnostics[0].help.as_deref(),
+        Some("did you mean `prepend`?")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -444,7 +590,13 @@ fn env_ld_library_path_is_refused() {
     );
     let (analysis, _fx) = analyze(&text);
     assert_eq!(codes(&analysis), ["spec::unknown-value"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("ld-library-path"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("ld-library-path")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -454,7 +606,13 @@ fn env_ld_library_path_is_refused() {
 fn dir_under_opt_is_refused_with_the_relative_suggestion() {
     let (analysis, _fx) = analyze(&layer_with("    dir \"/opt/lib\"\n"));
     assert_eq!(codes(&analysis), ["spec::bad-path"]);
-    assert!(analysis.diagnostics[0].help.as_deref().unwrap().contains("write `lib`"));
+    assert!(
+        analysis.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("write `lib`")
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -474,10 +632,15 @@ fn missing_rootfs_node() {
 
 #[test]
 fn rootfs_folder_that_does_not_exist() {
-    let (analysis, fx) = analyze("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs/amazonlinux1\"\n}\n");
+    let (analysis, fx) = analyze(
+        "layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs/amazonlinux1\"\n}\n",
+    );
     assert_eq!(codes(&analysis), ["rootfs::not-found"]);
     let span = analysis.diagnostics[0].span.unwrap();
-    assert_eq!(&analysis.source.text[span.offset..span.offset + span.length], "\"rootfs/amazonlinux1\"");
+    assert_eq!(
+        &analysis.source.text[span.offset..span.offset + span.length],
+        "\"rootfs/amazonlinux1\""
+    );
     insta::assert_snapshot!(rendered_without_tmp(&analysis, &fx));
 
     // On the command line it is a spec error (exit 1), not a tool failure.
@@ -502,6 +665,11 @@ fn every_finding_is_reported_not_only_the_first() {
     let (analysis, _fx) = analyze(text);
     assert_eq!(
         codes(&analysis),
-        ["spec::unknown-node", "spec::unknown-architecture", "spec::bad-path", "spec::unknown-node"]
+        [
+            "spec::unknown-node",
+            "spec::unknown-architecture",
+            "spec::bad-path",
+            "spec::unknown-node"
+        ]
     );
 }

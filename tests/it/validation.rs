@@ -16,7 +16,10 @@ fn glibc_234_fixture(fx: &Fixture) {
         "libc.so.6",
         "int old_fn(void) { return 1; }\nint new_fn(void) { return 2; }\n",
         &[],
-        &["-nostdlib", &format!("-Wl,--version-script={}", map.display())],
+        &[
+            "-nostdlib",
+            &format!("-Wl,--version-script={}", map.display()),
+        ],
     );
     fx.cc_lib(
         "/usr/lib64/libnew.so.1",
@@ -28,7 +31,9 @@ fn glibc_234_fixture(fx: &Fixture) {
 }
 
 fn spec_for(fx: &Fixture, runtime: &str, body: &str) {
-    fx.spec(&format!("layer \"fx\" {{\n    runtime \"{runtime}\"\n    rootfs \"rootfs\"\n{body}}}\n"));
+    fx.spec(&format!(
+        "layer \"fx\" {{\n    runtime \"{runtime}\"\n    rootfs \"rootfs\"\n{body}}}\n"
+    ));
 }
 
 #[test]
@@ -40,7 +45,10 @@ fn glibc_234_is_refused_for_amazon_linux_2_and_accepted_for_al2023() {
     // provided.al2 is past its deprecation date on the fixed test date: a warning beside the error.
     assert_eq!(codes(&a), ["abi::symbol-version", "lifecycle::deprecated"]);
     let message = &a.diagnostics[0].message;
-    assert!(message.contains("GLIBC_2.34") && message.contains("GLIBC_2.26"), "{message}");
+    assert!(
+        message.contains("GLIBC_2.34") && message.contains("GLIBC_2.26"),
+        "{message}"
+    );
     insta::assert_snapshot!(rendered(&a));
 
     spec_for(&fx, "provided.al2023", "    library \"libnew.so.1\"\n");
@@ -56,8 +64,23 @@ fn glibcxx_ceiling_is_checked() {
         "src/stdcxx.map",
         "GLIBCXX_3.4 { global: a; local: *; };\nGLIBCXX_3.4.30 { global: b; } GLIBCXX_3.4;\n",
     );
-    fx.cc_lib("/usr/lib64/libstdc++.so.6", "libstdc++.so.6", "int a(void){return 1;}\nint b(void){return 2;}\n", &[], &["-nostdlib", &format!("-Wl,--version-script={}", map.display())]);
-    fx.cc_lib("/usr/lib64/libcxxuser.so.1", "libcxxuser.so.1", &c_calls("user", "b"), &["/usr/lib64/libstdc++.so.6"], &["-nostdlib"]);
+    fx.cc_lib(
+        "/usr/lib64/libstdc++.so.6",
+        "libstdc++.so.6",
+        "int a(void){return 1;}\nint b(void){return 2;}\n",
+        &[],
+        &[
+            "-nostdlib",
+            &format!("-Wl,--version-script={}", map.display()),
+        ],
+    );
+    fx.cc_lib(
+        "/usr/lib64/libcxxuser.so.1",
+        "libcxxuser.so.1",
+        &c_calls("user", "b"),
+        &["/usr/lib64/libstdc++.so.6"],
+        &["-nostdlib"],
+    );
     spec_for(&fx, "provided.al2023", "    library \"libcxxuser.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["abi::symbol-version"]);
@@ -68,11 +91,32 @@ fn glibcxx_ceiling_is_checked() {
 fn versions_between_shipped_objects_are_checked() {
     let fx = Fixture::new();
     // Link against a libdep that defines DEP_2.0, then ship an older libdep with DEP_1.0 only.
-    let new_map = fx.write("src/dep2.map", "DEP_1.0 { global: one; local: *; };\nDEP_2.0 { global: two; } DEP_1.0;\n");
+    let new_map = fx.write(
+        "src/dep2.map",
+        "DEP_1.0 { global: one; local: *; };\nDEP_2.0 { global: two; } DEP_1.0;\n",
+    );
     let old_map = fx.write("src/dep1.map", "DEP_1.0 { global: one; two; local: *; };\n");
-    fx.cc_lib("/build/libdep.so.1", "libdep.so.1", "int one(void){return 1;}\nint two(void){return 2;}\n", &[], &[&format!("-Wl,--version-script={}", new_map.display())]);
-    fx.cc_lib("/usr/lib64/libuser.so.1", "libuser.so.1", &c_calls("user", "two"), &["/build/libdep.so.1"], &[]);
-    fx.cc_lib("/usr/lib64/libdep.so.1", "libdep.so.1", "int one(void){return 1;}\nint two(void){return 2;}\n", &[], &[&format!("-Wl,--version-script={}", old_map.display())]);
+    fx.cc_lib(
+        "/build/libdep.so.1",
+        "libdep.so.1",
+        "int one(void){return 1;}\nint two(void){return 2;}\n",
+        &[],
+        &[&format!("-Wl,--version-script={}", new_map.display())],
+    );
+    fx.cc_lib(
+        "/usr/lib64/libuser.so.1",
+        "libuser.so.1",
+        &c_calls("user", "two"),
+        &["/build/libdep.so.1"],
+        &[],
+    );
+    fx.cc_lib(
+        "/usr/lib64/libdep.so.1",
+        "libdep.so.1",
+        "int one(void){return 1;}\nint two(void){return 2;}\n",
+        &[],
+        &[&format!("-Wl,--version-script={}", old_map.display())],
+    );
     spec_for(&fx, "provided.al2023", "    library \"libuser.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["abi::missing-version"], "{}", rendered(&a));
@@ -82,12 +126,22 @@ fn versions_between_shipped_objects_are_checked() {
 #[test]
 fn wrong_architecture_is_refused_naming_both() {
     let fx = Fixture::new();
-    let lib = fx.cc_lib("/usr/lib64/libarm.so.1", "libarm.so.1", &c_fn("arm"), &[], &[]);
+    let lib = fx.cc_lib(
+        "/usr/lib64/libarm.so.1",
+        "libarm.so.1",
+        &c_fn("arm"),
+        &[],
+        &[],
+    );
     let mut bytes = fs::read(&lib).unwrap();
     bytes[18] = 183; // EM_AARCH64
     bytes[19] = 0;
     fs::write(&lib, bytes).unwrap();
-    spec_for(&fx, "provided.al2023", "    library \"/usr/lib64/libarm.so.1\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"/usr/lib64/libarm.so.1\"\n",
+    );
     let a = fx.analyze();
     assert_eq!(codes(&a), ["abi::architecture"]);
     let m = &a.diagnostics[0].message;
@@ -101,7 +155,11 @@ fn wrong_architecture_is_refused_naming_both() {
     insta::assert_snapshot!("arch_by_soname", rendered(&a));
 
     // And it is accepted for an arm64 layer.
-    spec_for(&fx, "provided.al2023", "    architecture \"arm64\"\n    library \"libarm.so.1\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    architecture \"arm64\"\n    library \"libarm.so.1\"\n",
+    );
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
 }
@@ -109,7 +167,13 @@ fn wrong_architecture_is_refused_naming_both() {
 #[test]
 fn absolute_rpath_shadowing_the_runtime_is_reported() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libdep.so.1", "libdep.so.1", &c_fn("dep"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libdep.so.1",
+        "libdep.so.1",
+        &c_fn("dep"),
+        &[],
+        &[],
+    );
     fx.cc_lib(
         "/usr/lib64/libuser.so.1",
         "libuser.so.1",
@@ -126,7 +190,13 @@ fn absolute_rpath_shadowing_the_runtime_is_reported() {
 #[test]
 fn deprecated_runtimes_warn_with_dates_and_successor_but_never_fail() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libuuid.so.1", "libuuid.so.1", &c_fn("uuid"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libuuid.so.1",
+        "libuuid.so.1",
+        &c_fn("uuid"),
+        &[],
+        &[],
+    );
     spec_for(&fx, "dotnetcore3.1", "    library \"libuuid.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["lifecycle::deprecated"]);
@@ -140,14 +210,24 @@ fn deprecated_runtimes_warn_with_dates_and_successor_but_never_fail() {
 #[test]
 fn unzipped_size_limit_is_an_error() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libhello.so.1", "libhello.so.1", &c_fn("hello"), &[], &[]);
+    fx.cc_lib(
+        "/usr/lib64/libhello.so.1",
+        "libhello.so.1",
+        &c_fn("hello"),
+        &[],
+        &[],
+    );
     // A sparse 300 MB file: no disk used, but its size counts.
     let big = fs::File::create(fx.root("/data/big.bin")).or_else(|_| {
         fs::create_dir_all(fx.root("/data")).unwrap();
         fs::File::create(fx.root("/data/big.bin"))
     });
     big.unwrap().set_len(300_000_000).unwrap();
-    spec_for(&fx, "provided.al2023", "    library \"libhello.so.1\"\n    file \"/data/big.bin\" to=\"data/big.bin\"\n");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libhello.so.1\"\n    file \"/data/big.bin\" to=\"data/big.bin\"\n",
+    );
     let a = fx.analyze();
     assert_eq!(codes(&a), ["limits::unzipped-size"]);
     // The exact total depends on the compiler's output size for the small library.
@@ -160,7 +240,13 @@ fn unzipped_size_limit_is_an_error() {
 fn unreadable_files_are_reported() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
-    let lib = fx.cc_lib("/usr/lib64/libhello.so.1", "libhello.so.1", &c_fn("hello"), &[], &[]);
+    let lib = fx.cc_lib(
+        "/usr/lib64/libhello.so.1",
+        "libhello.so.1",
+        &c_fn("hello"),
+        &[],
+        &[],
+    );
     fs::set_permissions(&lib, fs::Permissions::from_mode(0o750)).unwrap();
     spec_for(&fx, "provided.al2023", "    library \"libhello.so.1\"\n");
     let a = fx.analyze();
