@@ -143,6 +143,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             layer,
             format,
         } => with_analysis(&session, &spec, |analysis| {
+            if analysis.layers.is_empty() && analysis.has_errors() {
+                report(analysis, &analysis.diagnostics, Format::Human, color);
+                return analysis.exit_code();
+            }
             let graphs: Vec<_> = analysis
                 .layers
                 .iter()
@@ -172,7 +176,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 [spec, name] => (PathBuf::from(spec), name.clone()),
                 _ => unreachable!("clap enforces one or two arguments"),
             };
-            with_analysis(&session, &spec, |analysis| why(analysis, &name))
+            with_analysis(&session, &spec, |analysis| {
+                if analysis.layers.is_empty() && analysis.has_errors() {
+                    report(analysis, &analysis.diagnostics, Format::Human, color);
+                    return analysis.exit_code();
+                }
+                why(analysis, &name)
+            })
         }
     }
 }

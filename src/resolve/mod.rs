@@ -431,10 +431,7 @@ impl Resolver<'_, '_> {
         let name = request.name.value.as_str();
         let span = request.name.span;
         for s in skipped {
-            if let SkipReason::Unloadable(
-                e @ LoadError::Elf(ElfError::LinkerScript | ElfError::Malformed(_)),
-            ) = &s.reason
-            {
+            if let SkipReason::Unloadable(e @ LoadError::Elf(_)) = &s.reason {
                 self.diags
                     .push(load_error(s.path.as_str(), &s.path, e, span));
                 return;
@@ -517,7 +514,13 @@ impl Resolver<'_, '_> {
             .iter()
             .find(|n| n.split(".so").next() == Some(stem) && n.as_str() != name)
             .cloned()
-            .or_else(|| closest(name, names.iter().map(String::as_str)).map(str::to_string))
+            .or_else(|| {
+                closest(
+                    name,
+                    names.iter().map(String::as_str).filter(|n| *n != name),
+                )
+                .map(str::to_string)
+            })
     }
 
     /// Breadth-first over shipped nodes, adding each DT_NEEDED entry.

@@ -38,6 +38,13 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
         }
         catalog.runtimes.insert(rt.id.clone(), rt);
     }
+    for rt in catalog.runtimes.values() {
+        if let Some(s) = &rt.successor
+            && !catalog.runtimes.contains_key(s)
+        {
+            return Err(format!("runtime {}: unknown successor `{s}`", rt.id));
+        }
+    }
     Ok(catalog)
 }
 

@@ -280,6 +280,8 @@ impl Lowering<'_> {
         let name = self.block_name(node, "layer name")?;
         let mut description = None;
         let mut runtimes = Vec::new();
+        // A `runtime` node with only unknown ids already has its diagnostic.
+        let mut runtime_seen = false;
         let mut architecture: Option<Spanned<Architecture>> = None;
         let mut arch_seen = false;
         let mut rootfs = None;
@@ -298,6 +300,7 @@ impl Lowering<'_> {
                     }
                 }
                 "runtime" => {
+                    runtime_seen = true;
                     if let Some(ids) = self.leaf_args(child, 1, usize::MAX, &[]) {
                         for id in ids {
                             if self.catalog.runtime(&id.value).is_some() {
@@ -401,12 +404,7 @@ impl Lowering<'_> {
                 .help("add `rootfs \"PATH\"`: the root filesystem the libraries are copied from"),
             );
         }
-        if runtimes.is_empty()
-            && !self
-                .diags
-                .iter()
-                .any(|d| d.code == Code::SpecUnknownRuntime)
-        {
+        if runtimes.is_empty() && !runtime_seen {
             self.push(
                 Diagnostic::error(
                     Code::SpecMissingValue,

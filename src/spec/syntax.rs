@@ -19,7 +19,14 @@ pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
             .help("a spec has `layer` and `function` blocks with one level of children"),
         ]);
     }
-    KdlDocument::parse(source).map_err(|err| {
+    let Some(parsed) = parse_with_stack(source) else {
+        return Err(vec![
+            Diagnostic::error(Code::SpecSyntax, "the spec could not be parsed as KDL v2")
+                .at(Span::new(0, 0))
+                .help("specs are KDL v2 documents: https://kdl.dev"),
+        ]);
+    };
+    parsed.map_err(|err| {
         let mut diags: Vec<Diagnostic> = err
             .diagnostics
             .iter()
@@ -46,6 +53,22 @@ pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
     })
 }
 
+/// The KDL parser recurses; parse on a thread with a generous stack so that input the nesting guard
+/// cannot see through still cannot overflow the caller's stack. `None` if the parser panicked.
+fn parse_with_stack(source: &str) -> Option<Result<KdlDocument, kdl::KdlError>> {
+    const STACK: usize = 256 * 1024 * 1024;
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn_scoped(scope, || KdlDocument::parse(source))
+        {
+            Ok(handle) => handle.join().ok(),
+            // No memory for a big stack: parse on this thread.
+            Err(_) => Some(KdlDocument::parse(source)),
+        }
+    })
+}
+
 /// The offset of the first `{` beyond [`MAX_NESTING`], skipping strings and comments.
 fn too_deep(source: &str) -> Option<usize> {
     let bytes = source.as_bytes();
@@ -53,15 +76,28 @@ fn too_deep(source: &str) -> Option<usize> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                // Quoted string (raw strings `#"…"#` are skipped the same way, close enough for a guard).
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
+            b'#' | b'"' => {
+                // Raw strings `#"…"#` (any number of `#`, no escapes), multi-line `"""…"""` and
+                // quoted strings with `\` escapes: their braces do not nest.
+                let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
+                let start = i + hashes;
+                if bytes.get(start) != Some(&b'"') {
+                    i += hashes.max(1);
+                    continue;
+                }
+                let triple = bytes[start..].starts_with(b"\"\"\"");
+                let quote: &[u8] = if triple { b"\"\"\"" } else { b"\"" };
+                let mut close = quote.to_vec();
+                close.extend(std::iter::repeat_n(b'#', hashes));
+                i = start + quote.len();
+                while i < bytes.len() && !bytes[i..].starts_with(&close) {
+                    if hashes == 0 && bytes[i] == b'\\' {
                         i += 1;
                     }
                     i += 1;
                 }
+                i += close.len();
+                continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {

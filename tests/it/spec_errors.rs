@@ -179,7 +179,6 @@ fn deep_nesting_on_one_line() {
 /// Raw strings may contain `"` and end in `\`: the nesting guard must not lose track of them,
 /// or the deeply nested blocks after them reach the recursive parser.
 #[test]
-#[ignore = "bug: a raw string containing `\"` or ending in `\\` hides deep nesting from the guard; the KDL parser overflows the stack (SIGABRT)"]
 fn deep_nesting_after_a_raw_string_is_refused() {
     for raw in [r##"#"a"b"#"##, r##"#"\"#"##] {
         let fx = Fixture::new();
@@ -336,11 +335,8 @@ fn children_on_a_leaf_node() {
 fn runtime_without_a_value() {
     let text = "layer \"x\" {\n    runtime\n    rootfs \"rootfs\"\n}\n";
     let (analysis, _fx) = analyze(text);
-    // The bare node, then the layer left without any runtime.
-    assert_eq!(
-        codes(&analysis),
-        ["spec::missing-value", "spec::missing-value"]
-    );
+    // The bare node only: the layer is not reported a second time for lacking a runtime.
+    assert_eq!(codes(&analysis), ["spec::missing-value"]);
     assert_eq!(analysis.diagnostics[0].message, "`runtime` needs a value");
     insta::assert_snapshot!(rendered(&analysis));
 }
@@ -370,7 +366,6 @@ fn layer_without_runtime() {
 }
 
 #[test]
-#[ignore = "bug: an unknown runtime in one layer hides a missing runtime in another (lower.rs checks all diagnostics, not the layer's)"]
 fn missing_runtime_is_reported_beside_another_layers_unknown_runtime() {
     let text = "layer \"a\" {\n    runtime \"bogus\"\n    rootfs \"rootfs\"\n}\n\
                 layer \"b\" {\n    rootfs \"rootfs\"\n}\n";
