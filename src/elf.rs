@@ -56,6 +56,17 @@ impl fmt::Display for ElfError {
 }
 
 impl ElfInfo {
+    /// Like [`ElfInfo::parse`], also recognising a linker script by its name: a `lib*.so` development
+    /// link that is plain text (`libncurses.so` holding `INPUT(libncurses.so.6 -ltinfo)`).
+    pub fn parse_file(file_name: &str, bytes: &[u8]) -> Result<ElfInfo, ElfError> {
+        match ElfInfo::parse(bytes) {
+            Err(ElfError::NotElf) if file_name.ends_with(".so") && is_text(bytes) => {
+                Err(ElfError::LinkerScript)
+            }
+            other => other,
+        }
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<ElfInfo, ElfError> {
         if bytes.is_empty() {
             return Err(ElfError::Empty);
@@ -138,6 +149,11 @@ impl ElfInfo {
     pub fn describe_target(&self) -> String {
         format!("{} {}", self.class, machine_name(self.machine))
     }
+}
+
+fn is_text(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    std::str::from_utf8(head).is_ok_and(|t| t.contains('(') && !t.contains('\0'))
 }
 
 /// GNU ld scripts that stand in for a library (`libc.so`, `libncurses.so`) are short text files.

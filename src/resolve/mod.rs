@@ -144,7 +144,7 @@ impl ElfCache {
             return hit.clone().map_err(LoadError::Elf);
         }
         let bytes = fs.read(path).map_err(|e| LoadError::Io(e.to_string()))?;
-        let parsed = ElfInfo::parse(&bytes).map(Arc::new);
+        let parsed = ElfInfo::parse_file(path.file_name(), &bytes).map(Arc::new);
         self.map
             .lock()
             .expect("cache lock")

@@ -51,16 +51,16 @@ fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
         .collect()
 }
 
-/// The expected graph from lddtree's full tree: children of each name (from its first occurrence),
-/// expanded breadth first from the roots but not below names the runtime provides.
-fn expected(
-    trees: &[(String, Vec<TreeLine>)],
-    provided: &dyn Fn(&str) -> bool,
-) -> (
+/// Node names, edges by name, and each name's real path.
+type Expected = (
     BTreeSet<String>,
     BTreeSet<(String, String)>,
     BTreeMap<String, String>,
-) {
+);
+
+/// The expected graph from lddtree's full tree: children of each name (from its first occurrence),
+/// expanded breadth first from the roots but not below names the runtime provides.
+fn expected(trees: &[(String, Vec<TreeLine>)], provided: &dyn Fn(&str) -> bool) -> Expected {
     let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
     for (root, lines) in trees {

@@ -668,3 +668,19 @@ fn every_finding_is_reported_not_only_the_first() {
         ]
     );
 }
+
+#[test]
+fn braces_inside_strings_do_not_count_as_nesting() {
+    let braces = "{".repeat(100);
+    let body = format!(
+        "    description #\"{braces} \"quoted\" {braces}\"#\n    exclude \"{braces}\" \"\\\"{braces}\"\n    file \"\"\"\n        {braces}\n        \"\"\" to=\"etc/x\"\n"
+    );
+    let (analysis, _fx) = analyze(&layer_with(&body));
+    assert!(
+        !codes(&analysis).contains(&"spec::syntax"),
+        "{}",
+        rendered(&analysis)
+    );
+    let layer = &analysis.spec.layers[0];
+    assert_eq!(layer.excludes.len(), 2);
+}
