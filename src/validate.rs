@@ -329,7 +329,7 @@ fn plan(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) -> LayerPlan {
         }
     }
     for file in check.files {
-        let mode = if file.mode & 0o111 != 0 { 0o755 } else { 0o644 };
+        let mode = if file.executable { 0o755 } else { 0o644 };
         readable(&file.source, file.mode, file.span, diags);
         add(
             file.to.clone(),

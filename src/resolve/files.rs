@@ -17,6 +17,8 @@ pub struct ExtraFile {
     pub source: RootPath,
     pub size: u64,
     pub mode: u32,
+    /// An executable or shared object (any execute bit, or ELF contents): stored 0755, else 0644.
+    pub executable: bool,
     /// The `file` node that asked for it.
     pub span: Span,
 }
@@ -74,13 +76,18 @@ fn walk(
     diags: &mut Vec<Diagnostic>,
 ) {
     match meta.kind {
-        Kind::File => out.push(ExtraFile {
-            to: to.to_string(),
-            source: path.clone(),
-            size: meta.len,
-            mode: meta.mode,
-            span,
-        }),
+        Kind::File => {
+            let elf = meta.mode & 0o111 == 0
+                && fs.read_prefix(path, 4).is_ok_and(|head| head == b"\x7fELF");
+            out.push(ExtraFile {
+                to: to.to_string(),
+                source: path.clone(),
+                size: meta.len,
+                mode: meta.mode,
+                executable: meta.mode & 0o111 != 0 || elf,
+                span,
+            })
+        }
         Kind::Dir => {
             if depth > MAX_DEPTH || !visited.insert(path.clone()) {
                 diags.push(

@@ -143,7 +143,7 @@ impl ElfCache {
         if let Some(hit) = self.map.lock().expect("cache lock").get(path) {
             return hit.clone().map_err(LoadError::Elf);
         }
-        let bytes = fs.read(path).map_err(|e| LoadError::Io(e.to_string()))?;
+        let bytes = fs.map(path).map_err(|e| LoadError::Io(e.to_string()))?;
         let parsed = ElfInfo::parse_file(path.file_name(), &bytes).map(Arc::new);
         self.map
             .lock()

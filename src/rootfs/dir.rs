@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Kind, Metadata, RootFs, RootPath};
+use super::{Bytes, Kind, Metadata, RootFs, RootPath};
 
 #[derive(Debug, Clone)]
 pub struct DirRootFs {
@@ -80,6 +80,27 @@ impl RootFs for DirRootFs {
 
     fn read(&self, path: &RootPath) -> io::Result<Vec<u8>> {
         fs::read(self.host(path))
+    }
+
+    fn map(&self, path: &RootPath) -> io::Result<Bytes> {
+        let file = fs::File::open(self.host(path))?;
+        if file.metadata()?.len() == 0 {
+            // Zero-length maps are refused by the kernel.
+            return Ok(Bytes::Owned(Vec::new()));
+        }
+        // SAFETY: the map is read-only and dropped after parsing; a rootfs that is rewritten while
+        // layerc reads it gives wrong results either way (the same holds for `read`).
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Bytes::Mapped(map))
+    }
+
+    fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::with_capacity(len);
+        fs::File::open(self.host(path))?
+            .take(len as u64)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {

@@ -102,8 +102,35 @@ pub trait RootFs: Send + Sync {
     fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>>;
     fn read_link(&self, path: &RootPath) -> io::Result<String>;
     fn read(&self, path: &RootPath) -> io::Result<Vec<u8>>;
+    /// The file's bytes without copying them when the backend can (a memory map for folders): ELF
+    /// parsing touches only headers and a few sections of libraries that may be tens of megabytes.
+    fn map(&self, path: &RootPath) -> io::Result<Bytes> {
+        self.read(path).map(Bytes::Owned)
+    }
+    /// The first `len` bytes (fewer for a shorter file).
+    fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read(path)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
     /// Entry names of a folder, sorted.
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>>;
+}
+
+/// File contents, owned or memory-mapped.
+pub enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
 }
 
 /// A path resolved inside the rootfs.

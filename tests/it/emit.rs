@@ -276,3 +276,37 @@ fn a_failed_build_leaves_earlier_outputs_untouched() {
         ["image-libs.zip", "serverless.template.json"]
     );
 }
+
+#[test]
+fn file_entries_that_are_shared_objects_are_stored_0755() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new();
+    let lib = fx.cc_lib(
+        "/usr/share/plugin/libplug.so",
+        "libplug.so",
+        &c_fn("plug"),
+        &[],
+        &[],
+    );
+    fs::set_permissions(&lib, fs::Permissions::from_mode(0o644)).unwrap();
+    fx.write_root("/usr/share/plugin/README", "text\n");
+    fx.spec(
+        "layer \"p\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    file \"/usr/share/plugin\" to=\"plugins\"\n}\n",
+    );
+    let out = fx.layerc(&["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listing = tool("zipinfo", &["-1", "build/p.zip"], fx.path());
+    assert_eq!(listing, "plugins/\nplugins/README\nplugins/libplug.so\n");
+    let long = tool("zipinfo", &["build/p.zip"], fx.path());
+    let mode = |name: &str| {
+        long.lines()
+            .find(|l| l.ends_with(name))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(mode("plugins/libplug.so"), "-rwxr-xr-x");
+    assert_eq!(mode("plugins/README"), "-rw-r--r--");
+}
