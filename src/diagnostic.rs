@@ -74,6 +74,7 @@ codes! {
     SpecUnknownLayer => "spec::unknown-layer",
     SpecTooManyLayers => "spec::too-many-layers",
     SpecBadPath => "spec::bad-path",
+    SpecBadName => "spec::bad-name",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",

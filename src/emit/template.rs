@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::runtime::Catalog;
-use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec};
+use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec, logical_id};
 
 /// Lambda caps a layer version's description at 256 characters.
 const MAX_DESCRIPTION: usize = 256;
@@ -49,26 +49,6 @@ pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
     Value::Object(root)
 }
 
-/// `gdiplus` → `GdiplusLayer`, `icu-libs_2` → `IcuLibs2Layer`: CloudFormation ids are alphanumeric.
-pub fn logical_id(layer: &str) -> String {
-    let mut id = String::new();
-    for word in layer
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            id.push(first.to_ascii_uppercase());
-            id.extend(chars);
-        }
-    }
-    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
-        id.insert(0, 'L');
-    }
-    id.push_str("Layer");
-    id
-}
-
 /// The zip's file name in the output folder (the fragment's `ContentUri` is relative to it).
 pub fn zip_name(layer: &str) -> String {
     format!("{layer}.zip")
@@ -83,7 +63,11 @@ fn layer_resource(layer: &LayerSpec) -> Value {
                 .iter()
                 .map(|l| l.name.value.as_str())
                 .collect();
-            format!("Native libraries: {}", libs.join(", "))
+            if libs.is_empty() {
+                format!("Layer {}", layer.name.value)
+            } else {
+                format!("Native libraries: {}", libs.join(", "))
+            }
         }
     };
     let description: String = description.chars().take(MAX_DESCRIPTION).collect();

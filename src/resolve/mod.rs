@@ -17,7 +17,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::arch::Architecture;
-use crate::diagnostic::{Code, Diagnostic, Span, closest};
+use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::elf::{ElfError, ElfInfo};
 use crate::rootfs::{self, Kind, RootFs, RootPath, RootfsError};
 use crate::runtime::{Catalog, OsBase};
@@ -283,15 +283,6 @@ impl Resolver<'_, '_> {
             let name = request.name.value.as_str();
             let span = request.name.span;
             let base = basename(name);
-            if name.contains('/') && !name.starts_with('/') {
-                self.diags.push(
-                    Diagnostic::error(Code::SpecBadPath, format!("`{name}` is a relative path"))
-                        .at(span)
-                        .label("relative path")
-                        .help(format!("give a soname (`{base}`) or an absolute path inside the rootfs (`/{name}`)")),
-                );
-                continue;
-            }
             if self.inputs.catalog.is_glibc(base) {
                 self.diags.push(glibc_request(base, span));
                 continue;
@@ -431,7 +422,7 @@ impl Resolver<'_, '_> {
         let name = request.name.value.as_str();
         let span = request.name.span;
         for s in skipped {
-            if let SkipReason::Unloadable(e @ LoadError::Elf(_)) = &s.reason {
+            if let SkipReason::Unloadable(e) = &s.reason {
                 self.diags
                     .push(load_error(s.path.as_str(), &s.path, e, span));
                 return;
@@ -498,29 +489,35 @@ impl Resolver<'_, '_> {
         dirs.join(", ")
     }
 
-    /// A file in the search folders whose name is close to `name` (a typo or another version).
+    /// A file in the search folders whose name is close to `name`: another version of the same
+    /// library first, then a library whose name (without `lib` and `.so…`) is a near spelling.
     fn close_names(&self, name: &str) -> Option<String> {
         let mut names = BTreeSet::new();
         for dir in self.system.all() {
             if let Ok(r) = rootfs::resolve(self.inputs.fs, dir)
                 && let Ok(list) = self.inputs.fs.read_dir(&r.path)
             {
-                names.extend(list.into_iter().filter(|n| n.contains(".so")));
+                names.extend(list.into_iter().filter(|n| n.contains(".so") && n != name));
             }
         }
-        let stem = name.split(".so").next().unwrap_or(name);
-        // Prefer another version of the same library, then any close spelling.
+        let stem = library_stem(name);
         names
             .iter()
-            .find(|n| n.split(".so").next() == Some(stem) && n.as_str() != name)
-            .cloned()
+            .find(|n| library_stem(n) == stem)
             .or_else(|| {
-                closest(
-                    name,
-                    names.iter().map(String::as_str).filter(|n| *n != name),
-                )
-                .map(str::to_string)
+                names
+                    .iter()
+                    .map(|n| {
+                        (
+                            strsim::normalized_damerau_levenshtein(stem, library_stem(n)),
+                            n,
+                        )
+                    })
+                    .filter(|(score, _)| *score >= 0.7)
+                    .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+                    .map(|(_, n)| n)
             })
+            .cloned()
     }
 
     /// Breadth-first over shipped nodes, adding each DT_NEEDED entry.
@@ -644,6 +641,14 @@ impl Resolver<'_, '_> {
             }
             Lookup::NotFound { skipped } => {
                 let idx = self.add_node(needed, Status::Missing, None, Some(parent), root_span);
+                if let Some((path, e)) = skipped.iter().find_map(|s| match &s.reason {
+                    SkipReason::Unloadable(e @ LoadError::Io(_)) => Some((&s.path, e)),
+                    _ => None,
+                }) {
+                    self.diags
+                        .push(load_error(path.as_str(), path, e, root_span));
+                    return idx;
+                }
                 let chain = self.graph_chain(idx);
                 let mut diag = Diagnostic::error(
                     Code::ResolveNeededNotFound,
@@ -673,6 +678,12 @@ impl Resolver<'_, '_> {
         chain.reverse();
         chain.join(" → ")
     }
+}
+
+/// `libgdiplus.so.0.0.0` → `gdiplus`: the part of a library file name that says which library it is.
+fn library_stem(name: &str) -> &str {
+    let name = name.strip_prefix("lib").unwrap_or(name);
+    name.split(".so").next().unwrap_or(name)
 }
 
 fn glibc_request(name: &str, span: Span) -> Diagnostic {

@@ -190,8 +190,17 @@ pub fn find_in<'a>(
         }
         seen.push(dir);
         let candidate = dir.join(name);
-        let Ok(resolved) = rootfs::resolve(fs, &candidate) else {
-            continue;
+        let resolved = match rootfs::resolve(fs, &candidate) {
+            Ok(r) => r,
+            Err(rootfs::RootfsError::Io(_, e)) => {
+                // Unreadable is not absent: report it rather than search on silently.
+                skipped.push(Skipped {
+                    path: candidate,
+                    reason: SkipReason::Unloadable(LoadError::Io(e.to_string())),
+                });
+                continue;
+            }
+            Err(_) => continue,
         };
         if resolved.meta.kind != Kind::File {
             continue;

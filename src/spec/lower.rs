@@ -15,6 +15,16 @@ use crate::runtime::Catalog;
 /// Lambda's limit on layers attached to one function.
 pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
+/// Lambda's `LayerName` allows up to 140 characters; the zip is named after it too.
+const MAX_LAYER_NAME: usize = 140;
+
+fn valid_layer_name(name: &str) -> bool {
+    name.len() <= MAX_LAYER_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 const TOP_LEVEL: &[&str] = &["layer", "function"];
 const LAYER_CHILDREN: &[&str] = &[
     "description",
@@ -278,10 +288,25 @@ impl Lowering<'_> {
 
     fn layer(&mut self, node: &KdlNode) -> Option<LayerSpec> {
         let name = self.block_name(node, "layer name")?;
+        if !valid_layer_name(&name.value) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadName,
+                    format!("`{}` is not a valid layer name", name.value),
+                )
+                .at(name.span)
+                .label("invalid name")
+                .help(format!(
+                    "Lambda layer names use letters, digits, `-` and `_` (at most {MAX_LAYER_NAME} characters); it also names the zip file"
+                )),
+            );
+            return None;
+        }
         let mut description = None;
         let mut runtimes = Vec::new();
         // A `runtime` node with only unknown ids already has its diagnostic.
         let mut runtime_seen = false;
+        let mut rootfs_seen = false;
         let mut architecture: Option<Spanned<Architecture>> = None;
         let mut arch_seen = false;
         let mut rootfs = None;
@@ -303,7 +328,20 @@ impl Lowering<'_> {
                     runtime_seen = true;
                     if let Some(ids) = self.leaf_args(child, 1, usize::MAX, &[]) {
                         for id in ids {
-                            if self.catalog.runtime(&id.value).is_some() {
+                            if runtimes
+                                .iter()
+                                .any(|r: &Spanned<String>| r.value == id.value)
+                            {
+                                self.push(
+                                    Diagnostic::error(
+                                        Code::SpecDuplicate,
+                                        format!("runtime `{}` is given twice", id.value),
+                                    )
+                                    .at(id.span)
+                                    .label("second occurrence")
+                                    .help("keep one of them"),
+                                );
+                            } else if self.catalog.runtime(&id.value).is_some() {
                                 runtimes.push(id);
                             } else {
                                 self.unknown_runtime(&id);
@@ -326,6 +364,7 @@ impl Lowering<'_> {
                     }
                 }
                 "rootfs" => {
+                    rootfs_seen = true;
                     if self.once(&rootfs, child)
                         && let Some(mut a) = self.leaf_args(child, 1, 1, &[])
                     {
@@ -347,6 +386,20 @@ impl Lowering<'_> {
                         let optional = self.bool_prop(child, "optional");
                         if name.value.is_empty() {
                             self.empty_value(&name, "library");
+                        } else if name.value.contains('/') && !name.value.starts_with('/') {
+                            let base = name.value.rsplit('/').next().unwrap_or_default();
+                            self.push(
+                                Diagnostic::error(
+                                    Code::SpecBadPath,
+                                    format!("`{}` is a relative path", name.value),
+                                )
+                                .at(name.span)
+                                .label("relative path")
+                                .help(format!(
+                                    "give a soname (`{base}`) or an absolute path inside the rootfs (`/{}`)",
+                                    name.value
+                                )),
+                            );
                         } else {
                             libraries.push(LibraryRequest {
                                 name,
@@ -393,7 +446,7 @@ impl Lowering<'_> {
             }
         }
 
-        if rootfs.is_none() {
+        if rootfs.is_none() && !rootfs_seen {
             self.push(
                 Diagnostic::error(
                     Code::SpecMissingValue,
@@ -499,6 +552,19 @@ impl Lowering<'_> {
                                 .help(
                                     "use `ld-library-path \"prepend\"|\"append\"|\"keep\"` instead",
                                 ),
+                            );
+                        } else if env
+                            .iter()
+                            .any(|(k, _): &(Spanned<String>, _)| k.value == key.value)
+                        {
+                            self.push(
+                                Diagnostic::error(
+                                    Code::SpecDuplicate,
+                                    format!("`env \"{}\"` is given twice", key.value),
+                                )
+                                .at(key.span)
+                                .label("second value")
+                                .help("keep one of them"),
                             );
                         } else {
                             env.push((key, value));
@@ -685,6 +751,41 @@ impl Lowering<'_> {
                     .help(format!("first defined on line {line}; rename one of them")),
                 );
             }
+        }
+        let mut ids: BTreeMap<String, &str> = BTreeMap::new();
+        for layer in &spec.layers {
+            let id = super::logical_id(&layer.name.value);
+            match ids.get(&id) {
+                Some(first) if *first != layer.name.value => self.push(
+                    Diagnostic::error(
+                        Code::SpecDuplicateLayer,
+                        format!(
+                            "layers `{first}` and `{}` both become the template resource `{id}`",
+                            layer.name.value
+                        ),
+                    )
+                    .at(layer.name.span)
+                    .label("same logical id")
+                    .help("rename one of them so their names differ in more than `-`, `_` or case"),
+                ),
+                _ => {
+                    ids.insert(id, &layer.name.value);
+                }
+            }
+        }
+        if spec.functions.is_empty() && spec.layers.len() > MAX_LAYERS_PER_FUNCTION {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecTooManyLayers,
+                    format!(
+                        "the spec has {} layers and no `function`: all go to Globals.Function, but Lambda allows at most {MAX_LAYERS_PER_FUNCTION} per function",
+                        spec.layers.len()
+                    ),
+                )
+                .at(spec.layers[MAX_LAYERS_PER_FUNCTION].name.span)
+                .label("one layer too many")
+                .help("add `function` blocks naming which layers each function uses, or merge layers"),
+            );
         }
         let mut functions: BTreeMap<&str, Span> = BTreeMap::new();
         for function in &spec.functions {

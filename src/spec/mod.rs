@@ -126,3 +126,23 @@ pub fn normalize_layer_path(path: &str) -> Option<String> {
     }
     (!parts.is_empty()).then(|| parts.join("/"))
 }
+
+/// `gdiplus` → `GdiplusLayer`, `icu-libs_2` → `IcuLibs2Layer`: CloudFormation ids are alphanumeric.
+pub fn logical_id(layer: &str) -> String {
+    let mut id = String::new();
+    for word in layer
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
+        id.insert(0, 'L');
+    }
+    id.push_str("Layer");
+    id
+}

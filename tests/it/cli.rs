@@ -883,3 +883,37 @@ fn random_bytes_found_by_soname_are_not_elf() {
     assert!(!help.contains("did you mean `libbad.so.1`"), "{help}");
     assert_eq!(codes(&analysis), ["resolve::not-elf"]);
 }
+
+/// Runs `layerc check` as the unprivileged user `nobody` (root reads everything, so permission
+/// errors need another user).
+fn check_as_nobody(fx: &Fixture) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(fx.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_layerc"))
+        .args(["check", "--color", "never"])
+        .current_dir(fx.path())
+        .output()
+        .expect("setpriv (util-linux) runs")
+}
+
+#[test]
+fn unreadable_rootfs_files_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new();
+    let lib = fx.cc_lib(
+        "/usr/lib64/libhello.so.1",
+        "libhello.so.1",
+        &c_fn("hello"),
+        &[],
+        &[],
+    );
+    fx.spec("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libhello.so.1\"\n}\n");
+    let readable = check_as_nobody(&fx);
+    assert_eq!(readable.status.code(), Some(0), "{}", stderr(&readable));
+    fs::set_permissions(&lib, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = check_as_nobody(&fx);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rootfs::io"), "{}", stderr(&out));
+}

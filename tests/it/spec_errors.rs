@@ -684,3 +684,58 @@ fn braces_inside_strings_do_not_count_as_nesting() {
     let layer = &analysis.spec.layers[0];
     assert_eq!(layer.excludes.len(), 2);
 }
+
+#[test]
+fn layer_names_must_be_valid_lambda_names() {
+    for bad in ["../escaped", "my fonts", "a/b"] {
+        let text = format!(
+            "layer \"{bad}\" {{\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}}\n"
+        );
+        let (analysis, _fx) = analyze(&text);
+        assert_eq!(codes(&analysis), ["spec::bad-name"], "{bad}");
+    }
+    let (analysis, _fx) = analyze(
+        "layer \"../escaped\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n}\n",
+    );
+    insta::assert_snapshot!(rendered(&analysis));
+}
+
+#[test]
+fn layers_with_the_same_logical_id_are_refused() {
+    let text = format!(
+        "{}{}",
+        layer_with("").replace("\"x\"", "\"img-libs\""),
+        layer_with("").replace("\"x\"", "\"img_libs\"")
+    );
+    let (analysis, _fx) = analyze(&text);
+    assert_eq!(codes(&analysis), ["spec::duplicate-layer"]);
+    assert!(analysis.diagnostics[0].message.contains("ImgLibsLayer"));
+}
+
+#[test]
+fn more_than_five_layers_without_functions_are_refused() {
+    let text: String = (1..=6)
+        .map(|i| layer_with("").replace("\"x\"", &format!("\"l{i}\"")))
+        .collect();
+    let (analysis, _fx) = analyze(&text);
+    assert_eq!(codes(&analysis), ["spec::too-many-layers"]);
+    assert!(analysis.diagnostics[0].message.contains("Globals.Function"));
+}
+
+#[test]
+fn repeated_runtimes_and_env_keys_are_refused() {
+    let text = format!(
+        "{}function \"F\" {{\n    layer \"x\"\n    env \"X\" \"1\"\n    env \"X\" \"2\"\n}}\n",
+        layer_with("    runtime \"provided.al2023\"\n")
+    );
+    let (analysis, _fx) = analyze(&text);
+    assert_eq!(codes(&analysis), ["spec::duplicate", "spec::duplicate"]);
+    insta::assert_snapshot!(rendered(&analysis));
+}
+
+#[test]
+fn rootfs_with_two_values_is_one_error() {
+    let (analysis, _fx) =
+        analyze("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"a\" \"b\"\n}\n");
+    assert_eq!(codes(&analysis), ["spec::wrong-type"]);
+}
