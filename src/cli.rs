@@ -66,8 +66,11 @@ enum Command {
         #[arg(num_args = 1..=2, required = true)]
         args: Vec<String>,
     },
-    /// Print the built-in runtime catalog.
-    Runtimes,
+    /// Print the built-in runtime catalog, or one runtime in detail.
+    Runtimes {
+        /// A runtime id: its OS base, search path, symbol-version ceilings and provided sonames.
+        id: Option<String>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -107,17 +110,29 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let session = Session::default();
     match cli.command {
-        Command::Runtimes => {
+        Command::Runtimes { id: None } => {
             print_out(&runtimes_table(session.catalog, Date::today()));
             SUCCESS
         }
+        Command::Runtimes { id: Some(id) } => match runtime_details(session.catalog, &id) {
+            Some(text) => {
+                print_out(&text);
+                SUCCESS
+            }
+            None => {
+                let hint = crate::diagnostic::did_you_mean(&id, session.catalog.runtime_ids())
+                    .map_or(String::new(), |h| format!(": {h}"));
+                eprintln!("error: unknown runtime `{id}`{hint}");
+                TOOL_ERROR
+            }
+        },
         Command::Check { spec, format } => with_analysis(&session, &spec, |analysis| {
             report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
         Command::Build { spec, out, format } => with_analysis(&session, &spec, |analysis| {
-            report(analysis, &analysis.diagnostics, format, color);
             if analysis.has_errors() {
+                report(analysis, &analysis.diagnostics, format, color);
                 eprintln!("error: nothing was written: the spec has errors");
                 return analysis.exit_code();
             }
@@ -125,7 +140,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             let time = emit::zip::timestamp(source_date_epoch());
             match crate::build(analysis, session.catalog, &out, time) {
                 Ok(built) => {
-                    report(analysis, &built.warnings, format, color);
+                    let mut diags = analysis.diagnostics.clone();
+                    diags.extend(built.warnings.iter().cloned());
+                    report(analysis, &diags, format, color);
                     for (path, size) in &built.zips {
                         eprintln!("wrote {} ({size} bytes)", path.display());
                     }
@@ -133,6 +150,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                     SUCCESS
                 }
                 Err(e) => {
+                    report(analysis, &analysis.diagnostics, format, color);
                     eprintln!("error: cannot write to {}: {e}", out.display());
                     TOOL_ERROR
                 }
@@ -288,6 +306,58 @@ fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+/// One runtime in full: where its facts come from, and every soname its OS base provides.
+pub fn runtime_details(catalog: &Catalog, id: &str) -> Option<String> {
+    use std::fmt::Write as _;
+    let rt = catalog.runtime(id)?;
+    let os = catalog.os(&rt.os)?;
+    let mut out = String::new();
+    let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
+    let _ = writeln!(out, "runtime         {}", rt.id);
+    let _ = writeln!(out, "family          {}", rt.family);
+    let _ = writeln!(out, "os              {} (glibc {})", os.name, os.glibc);
+    let archs: Vec<&str> = rt.architectures.iter().map(|a| a.as_str()).collect();
+    let _ = writeln!(out, "architectures   {}", archs.join(", "));
+    let _ = writeln!(out, "deprecated      {}", date(rt.deprecated));
+    let _ = writeln!(out, "block create    {}", date(rt.block_create));
+    let _ = writeln!(out, "block update    {}", date(rt.block_update));
+    let _ = writeln!(
+        out,
+        "successor       {}",
+        rt.successor.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(out, "ld-library-path {}", rt.ld_library_path.join(":"));
+    for arch in &rt.architectures {
+        if let Some(c) = os.ceilings.get(arch) {
+            let list: Vec<String> = c.iter().map(|(ns, v)| format!("{ns}_{v}")).collect();
+            let label = format!("ceilings {}", arch.as_str());
+            let _ = writeln!(out, "{label:<16}{}", list.join(", "));
+        }
+    }
+    for source in rt.sources.iter().chain(&os.sources) {
+        let _ = writeln!(out, "source          {source}");
+    }
+    for (index, source) in os.provides_sources.iter().enumerate() {
+        let how = if source.derived {
+            "derived from package names"
+        } else {
+            "from a file listing"
+        };
+        let _ = writeln!(out, "\nprovided sonames, {how}: {}", source.text);
+        for (soname, p) in os.provides.iter().filter(|(_, p)| p.source == index) {
+            match &p.package {
+                Some(pkg) => {
+                    let _ = writeln!(out, "    {soname:<32} {pkg}");
+                }
+                None => {
+                    let _ = writeln!(out, "    {soname}");
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The catalog as an aligned table.

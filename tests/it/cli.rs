@@ -917,3 +917,34 @@ fn unreadable_rootfs_files_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("rootfs::io"), "{}", stderr(&out));
 }
+
+#[test]
+fn runtimes_shows_one_runtime_with_provenance() {
+    let fx = Fixture::new();
+    let out = fx.layerc(&["runtimes", "provided.al2"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("os              Amazon Linux 2 (glibc 2.26)"),
+        "{text}"
+    );
+    assert!(text.contains("GLIBC_2.26"), "{text}");
+    // Amazon Linux 2's sonames come from a real file listing; its libc is among them.
+    assert!(
+        text.contains("provided sonames, from a file listing"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.trim() == "libc.so.6"), "{text}");
+    let al1 = stdout(&fx.layerc(&["runtimes", "dotnetcore2.1"]));
+    assert!(
+        al1.contains("provided sonames, derived from package names"),
+        "{al1}"
+    );
+    let unknown = fx.layerc(&["runtimes", "provided.al2024"]);
+    assert_eq!(code(&unknown), 2);
+    assert!(
+        stderr(&unknown).contains("did you mean `provided.al2023`?"),
+        "{}",
+        stderr(&unknown)
+    );
+}

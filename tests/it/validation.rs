@@ -253,3 +253,62 @@ fn unreadable_files_are_reported() {
     assert_eq!(codes(&a), ["limits::not-world-readable"]);
     assert!(a.diagnostics[0].message.contains("0750"));
 }
+
+#[test]
+fn a_real_host_library_built_against_glibc_234_is_refused_for_amazon_linux_2() {
+    // Debian 12's libxml2 needs GLIBC_2.34 symbols; Amazon Linux 2 has glibc 2.26 and no libxml2.
+    let lib = "/usr/lib/x86_64-linux-gnu/libxml2.so.2";
+    assert!(
+        std::path::Path::new(lib).exists(),
+        "this machine lacks {lib}"
+    );
+    let fx = Fixture::new();
+    fx.spec(&format!(
+        "layer \"xml\" {{\n    runtime \"python3.11\"\n    rootfs \"/\"\n    library \"{lib}\"\n}}\n"
+    ));
+    let a = fx.analyze();
+    let refusal = a
+        .diagnostics
+        .iter()
+        .find(|d| {
+            d.code.as_str() == "abi::symbol-version"
+                && d.message.starts_with("libxml2.so.2 needs GLIBC_")
+        })
+        .unwrap_or_else(|| panic!("{}", rendered(&a)));
+    assert!(
+        refusal.message.contains("GLIBC_2.34"),
+        "{}",
+        refusal.message
+    );
+    assert!(
+        refusal
+            .message
+            .ends_with("python3.11 (Amazon Linux 2) provides up to GLIBC_2.26"),
+        "{}",
+        refusal.message
+    );
+}
+
+#[test]
+fn zips_over_50_mb_warn_about_s3_upload() {
+    let fx = Fixture::new();
+    // 52 MB that deflate cannot shrink: a xorshift stream.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut data = vec![0u8; 52 * 1024 * 1024];
+    for chunk in data.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    fx.write_root("/data/blob.bin", &data);
+    fx.spec("layer \"big\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    file \"/data/blob.bin\" to=\"data/blob.bin\"\n}\n");
+    let out = fx.layerc(&["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("limits::zip-size"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("S3"), "{}", stderr(&out));
+}
