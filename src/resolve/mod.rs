@@ -325,8 +325,9 @@ impl Resolver<'_, '_> {
             let idx = match self.by_name.get(&soname) {
                 Some(&idx) => idx,
                 None => {
-                    let provided = self.runtime_has(&soname)
-                        || (self.inputs.os.provides(base) && !request.override_runtime);
+                    // `override=#true` on the request covers the soname it resolves to.
+                    let provided = !request.override_runtime
+                        && (self.inputs.os.provides(&soname) || self.inputs.os.provides(base));
                     let status = if provided {
                         self.diags.push(self.provided_warning(&soname, span));
                         Status::Provided

@@ -438,3 +438,25 @@ fn rootfs_may_be_a_symlinked_lib64() {
         "/usr/lib64/libleaf.so.1"
     );
 }
+
+#[test]
+fn override_by_an_alias_covers_the_soname_it_resolves_to() {
+    let fx = Fixture::new();
+    fx.cc_lib("/usr/lib64/libz.so.1.3", "libz.so.1", &c_fn("z"), &[], &[]);
+    fx.symlink_root("/usr/lib64/libz.so", "libz.so.1.3");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    library \"libz.so\" override=#true\n",
+    );
+    let a = fx.analyze();
+    assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
+    assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Shipped));
+    let paths: Vec<&str> = a.layers[0]
+        .plan
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(paths, ["lib/libz.so", "lib/libz.so.1"]);
+}
