@@ -739,3 +739,41 @@ fn rootfs_with_two_values_is_one_error() {
         analyze("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"a\" \"b\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::wrong-type"]);
 }
+
+#[test]
+fn thousands_of_mangled_specs_never_panic() {
+    // Deterministic mutations (deletions, duplications, replacements with KDL punctuation) of a
+    // full spec: every one must come back as data plus diagnostics.
+    let base = "layer \"gdiplus\" {\n    description \"d\"\n    runtime \"dotnetcore3.1\" \"dotnet8\"\n    architecture \"x86_64\"\n    rootfs \"rootfs\"\n    dir \"lib\"\n    library \"libgdiplus.so.0\" override=#true optional=#false\n    exclude \"libX11.so.6\"\n    file \"/etc/fonts/fonts.conf\" to=\"etc/fonts/fonts.conf\"\n}\nfunction \"F\" {\n    layer \"gdiplus\"\n    ld-library-path \"append\"\n    env \"A\" \"B\"\n}\n";
+    let fx = Fixture::new();
+    let punctuation = ['{', '}', '"', '=', '#', '/', '*', '\\', ';', '(', ')', '\n', ' ', 'x'];
+    let mut state = 0x1234_5678_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    let chars: Vec<char> = base.chars().collect();
+    for _ in 0..3000 {
+        let mut text = chars.clone();
+        for _ in 0..(1 + next() % 4) {
+            let at = next() % text.len();
+            match next() % 3 {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, punctuation[next() % punctuation.len()]),
+                _ => {
+                    let end = (at + next() % 12).min(text.len());
+                    let copy: Vec<char> = text[at..end].to_vec();
+                    text.splice(at..at, copy);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let analysis = analyze_text(&text, fx.path());
+        // Rendering must not panic either, whatever the spans.
+        let _ = rendered(&analysis);
+    }
+}
