@@ -746,7 +746,9 @@ fn thousands_of_mangled_specs_never_panic() {
     // full spec: every one must come back as data plus diagnostics.
     let base = "layer \"gdiplus\" {\n    description \"d\"\n    runtime \"dotnetcore3.1\" \"dotnet8\"\n    architecture \"x86_64\"\n    rootfs \"rootfs\"\n    dir \"lib\"\n    library \"libgdiplus.so.0\" override=#true optional=#false\n    exclude \"libX11.so.6\"\n    file \"/etc/fonts/fonts.conf\" to=\"etc/fonts/fonts.conf\"\n}\nfunction \"F\" {\n    layer \"gdiplus\"\n    ld-library-path \"append\"\n    env \"A\" \"B\"\n}\n";
     let fx = Fixture::new();
-    let punctuation = ['{', '}', '"', '=', '#', '/', '*', '\\', ';', '(', ')', '\n', ' ', 'x'];
+    let punctuation = [
+        '{', '}', '"', '=', '#', '/', '*', '\\', ';', '(', ')', '\n', ' ', 'x',
+    ];
     let mut state = 0x1234_5678_u32;
     let mut next = move || {
         state ^= state << 13;
