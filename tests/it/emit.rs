@@ -310,3 +310,25 @@ fn file_entries_that_are_shared_objects_are_stored_0755() {
     assert_eq!(mode("plugins/libplug.so"), "-rwxr-xr-x");
     assert_eq!(mode("plugins/README"), "-rw-r--r--");
 }
+
+#[test]
+fn parallel_compression_gives_the_same_bytes_as_one_thread() {
+    let fx = Fixture::new();
+    layer_fixture(&fx, true);
+    let one = layerc_in(
+        fx.path(),
+        &["build", "--out", "one"],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
+    let many = layerc_in(
+        fx.path(),
+        &["build", "--out", "many"],
+        &[("RAYON_NUM_THREADS", "8")],
+    );
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    assert_eq!(many.status.code(), Some(0), "{}", stderr(&many));
+    assert!(
+        fs::read(fx.path().join("one/image-libs.zip")).unwrap()
+            == fs::read(fx.path().join("many/image-libs.zip")).unwrap()
+    );
+}
