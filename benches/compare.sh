@@ -264,7 +264,7 @@ for label, key, ours, peer in rows:
     if "layerc check" in res:
         c = res["layerc check"]
         notes.append("%s: layerc check (resolution + validation, no zip) %.1f ms, so about %.1f ms of "
-                     "layerc build is reading, hashing and compressing (%.3f x zip's mean)"
+                     "layerc build is reading, checksumming and compressing (%.3f x zip's mean)"
                      % (label, c["mean"] * 1e3, (a["mean"] - c["mean"]) * 1e3, (a["mean"] - c["mean"]) / b["mean"]))
 print()
 print("ratio = layerc mean / peer mean (median = the same with medians); below 1: layerc is faster.")
