@@ -1,22 +1,30 @@
-//! Reads the catalog's KDL data files.
+//! Reads the catalog: the KDL data files as plain node trees (`build.rs` converts them).
 
 use std::collections::BTreeMap;
 
-use kdl::{KdlDocument, KdlNode, KdlValue};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::{Catalog, OsBase, ProvidedSoname, ProvidesSource, Runtime};
 use crate::arch::Architecture;
 
+/// One KDL node: positional arguments, properties and children.
+#[derive(Debug, Deserialize)]
+struct Node {
+    name: String,
+    args: Vec<Value>,
+    props: BTreeMap<String, Value>,
+    children: Vec<Node>,
+}
+
 pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
-    let os_doc: KdlDocument = os_bases
-        .parse()
-        .map_err(|e| format!("os-bases.kdl: {e:?}"))?;
-    let rt_doc: KdlDocument = runtimes
-        .parse()
-        .map_err(|e| format!("runtimes.kdl: {e:?}"))?;
+    let os_doc: Vec<Node> =
+        serde_json::from_str(os_bases).map_err(|e| format!("os-bases.kdl: {e}"))?;
+    let rt_doc: Vec<Node> =
+        serde_json::from_str(runtimes).map_err(|e| format!("runtimes.kdl: {e}"))?;
     let mut catalog = Catalog::default();
-    for node in os_doc.nodes() {
-        match node.name().value() {
+    for node in &os_doc {
+        match node.name.as_str() {
             "glibc-sonames" => catalog.glibc_sonames.extend(strings(node)?),
             "os" => {
                 let os = os_base(node)?;
@@ -25,11 +33,11 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
             other => return Err(format!("os-bases.kdl: unknown node `{other}`")),
         }
     }
-    for node in rt_doc.nodes() {
-        if node.name().value() != "runtime" {
+    for node in &rt_doc {
+        if node.name.as_str() != "runtime" {
             return Err(format!(
                 "runtimes.kdl: unknown node `{}`",
-                node.name().value()
+                node.name.as_str()
             ));
         }
         let rt = runtime(node)?;
@@ -48,36 +56,35 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
     Ok(catalog)
 }
 
-fn strings(node: &KdlNode) -> Result<Vec<String>, String> {
-    node.entries()
+fn strings(node: &Node) -> Result<Vec<String>, String> {
+    node.args
         .iter()
-        .filter(|e| e.name().is_none())
-        .map(|e| match e.value() {
-            KdlValue::String(s) => Ok(s.clone()),
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
             v => Err(format!(
                 "`{}`: expected strings, found {v}",
-                node.name().value()
+                node.name.as_str()
             )),
         })
         .collect()
 }
 
-fn one_string(node: &KdlNode) -> Result<String, String> {
+fn one_string(node: &Node) -> Result<String, String> {
     let mut v = strings(node)?;
     if v.len() != 1 {
-        return Err(format!("`{}` takes one string", node.name().value()));
+        return Err(format!("`{}` takes one string", node.name.as_str()));
     }
     Ok(v.remove(0))
 }
 
-fn prop<'a>(node: &'a KdlNode, key: &str) -> Option<&'a KdlValue> {
-    node.entry(key).map(|e| e.value())
+fn prop<'a>(node: &'a Node, key: &str) -> Option<&'a Value> {
+    node.props.get(key)
 }
 
-fn parse<T: std::str::FromStr>(node: &KdlNode) -> Result<T, String> {
+fn parse<T: std::str::FromStr>(node: &Node) -> Result<T, String> {
     let s = one_string(node)?;
     s.parse()
-        .map_err(|_| format!("`{}`: cannot read `{s}`", node.name().value()))
+        .map_err(|_| format!("`{}`: cannot read `{s}`", node.name.as_str()))
 }
 
 fn arch(s: &str) -> Result<Architecture, String> {
@@ -85,7 +92,7 @@ fn arch(s: &str) -> Result<Architecture, String> {
         .map_err(|()| format!("unknown architecture `{s}`"))
 }
 
-fn os_base(node: &KdlNode) -> Result<OsBase, String> {
+fn os_base(node: &Node) -> Result<OsBase, String> {
     let id = one_string(node)?;
     let mut os = OsBase {
         id: id.clone(),
@@ -97,38 +104,38 @@ fn os_base(node: &KdlNode) -> Result<OsBase, String> {
         provides_sources: Vec::new(),
     };
     let ctx = |e: String| format!("os {id}: {e}");
-    for child in node.iter_children() {
-        match child.name().value() {
+    for child in node.children.iter() {
+        match child.name.as_str() {
             "name" => os.name = one_string(child).map_err(ctx)?,
             "glibc" => os.glibc = parse(child).map_err(ctx)?,
             "source" => os.sources.push(one_string(child).map_err(ctx)?),
             "ceilings" => {
-                let Some(KdlValue::String(a)) = prop(child, "arch") else {
+                let Some(Value::String(a)) = prop(child, "arch") else {
                     return Err(ctx("`ceilings` needs arch=".into()));
                 };
                 let arch = arch(a).map_err(ctx)?;
                 let map = os.ceilings.entry(arch).or_default();
-                for c in child.iter_children() {
-                    map.insert(c.name().value().to_string(), parse(c).map_err(ctx)?);
+                for c in child.children.iter() {
+                    map.insert(c.name.as_str().to_string(), parse(c).map_err(ctx)?);
                 }
             }
             "provides" => {
                 let text = match prop(child, "source") {
-                    Some(KdlValue::String(s)) => s.clone(),
+                    Some(Value::String(s)) => s.clone(),
                     _ => return Err(ctx("`provides` needs source=".into())),
                 };
-                let derived = matches!(prop(child, "derived"), Some(KdlValue::Bool(true)));
+                let derived = matches!(prop(child, "derived"), Some(Value::Bool(true)));
                 let index = os.provides_sources.len();
                 os.provides_sources.push(ProvidesSource { text, derived });
-                for s in child.iter_children() {
-                    if s.name().value() != "soname" {
+                for s in child.children.iter() {
+                    if s.name.as_str() != "soname" {
                         return Err(ctx(format!(
                             "unknown node `{}` in provides",
-                            s.name().value()
+                            s.name.as_str()
                         )));
                     }
                     let package = match prop(s, "package") {
-                        Some(KdlValue::String(p)) => Some(p.clone()),
+                        Some(Value::String(p)) => Some(p.clone()),
                         _ => None,
                     };
                     os.provides.insert(
@@ -146,7 +153,7 @@ fn os_base(node: &KdlNode) -> Result<OsBase, String> {
     Ok(os)
 }
 
-fn runtime(node: &KdlNode) -> Result<Runtime, String> {
+fn runtime(node: &Node) -> Result<Runtime, String> {
     let id = one_string(node)?;
     let mut rt = Runtime {
         id: id.clone(),
@@ -161,8 +168,8 @@ fn runtime(node: &KdlNode) -> Result<Runtime, String> {
         sources: Vec::new(),
     };
     let ctx = |e: String| format!("runtime {id}: {e}");
-    for child in node.iter_children() {
-        match child.name().value() {
+    for child in node.children.iter() {
+        match child.name.as_str() {
             "family" => rt.family = one_string(child).map_err(ctx)?,
             "os" => rt.os = one_string(child).map_err(ctx)?,
             "architectures" => {

@@ -13,8 +13,9 @@ pub use version::{Date, Version};
 
 use crate::arch::Architecture;
 
-const OS_BASES_KDL: &str = include_str!("../../specs/runtimes/os-bases.kdl");
-const RUNTIMES_KDL: &str = include_str!("../../specs/runtimes/runtimes.kdl");
+// `specs/runtimes/*.kdl` as node trees (see build.rs).
+const OS_BASES_KDL: &str = include_str!(concat!(env!("OUT_DIR"), "/os-bases.json"));
+const RUNTIMES_KDL: &str = include_str!(concat!(env!("OUT_DIR"), "/runtimes.json"));
 
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {

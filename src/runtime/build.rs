@@ -1,0 +1,53 @@
+//! Turns the runtime catalog (`specs/runtimes/*.kdl`) into a plain JSON tree at build time: the
+//! KDL parser keeps every byte of formatting and takes tens of milliseconds on the catalog, which
+//! every command would otherwise pay at start-up. `load.rs` beside this file reads the tree.
+
+use std::path::Path;
+
+use kdl::{KdlDocument, KdlNode, KdlValue};
+use serde_json::{Map, Value, json};
+
+const FILES: [&str; 2] = ["os-bases", "runtimes"];
+
+fn main() {
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    for name in FILES {
+        let path = format!("specs/runtimes/{name}.kdl");
+        println!("cargo:rerun-if-changed={path}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let doc: KdlDocument = text
+            .parse()
+            .unwrap_or_else(|e| panic!("{path} is not valid KDL: {e:?}"));
+        let tree = Value::Array(doc.nodes().iter().map(node).collect());
+        std::fs::write(
+            Path::new(&out).join(format!("{name}.json")),
+            tree.to_string(),
+        )
+        .expect("OUT_DIR is writable");
+    }
+}
+
+fn node(n: &KdlNode) -> Value {
+    let mut args = Vec::new();
+    let mut props = Map::new();
+    for entry in n.entries() {
+        match entry.name() {
+            Some(key) => {
+                props.insert(key.value().to_string(), value(entry.value()));
+            }
+            None => args.push(value(entry.value())),
+        }
+    }
+    let children: Vec<Value> = n.iter_children().map(node).collect();
+    json!({ "name": n.name().value(), "args": args, "props": props, "children": children })
+}
+
+fn value(v: &KdlValue) -> Value {
+    match v {
+        KdlValue::String(s) => Value::String(s.clone()),
+        KdlValue::Integer(i) => json!(i64::try_from(*i).expect("catalog integers fit in i64")),
+        KdlValue::Float(f) => json!(f),
+        KdlValue::Bool(b) => Value::Bool(*b),
+        KdlValue::Null => Value::Null,
+    }
+}
