@@ -19,19 +19,22 @@ pub fn timestamp(source_date_epoch: Option<i64>) -> DateTime {
     let date = Date::from_unix_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    match (u16::try_from(date.year), date.year) {
-        (_, y) if y < 1980 => DateTime::default(),
-        (Ok(y), _) => DateTime::from_date_and_time(
-            y,
-            date.month as u8,
-            date.day as u8,
-            h as u8,
-            m as u8,
-            s as u8,
-        )
-        .unwrap_or_else(|_| latest()),
-        (Err(_), _) => latest(),
+    if date.year < 1980 {
+        return DateTime::default();
     }
+    let Ok(year) = u16::try_from(date.year) else {
+        return latest();
+    };
+    // Past 2107 (the format's last year) `from_date_and_time` refuses: clamp to the latest time.
+    DateTime::from_date_and_time(
+        year,
+        date.month as u8,
+        date.day as u8,
+        h as u8,
+        m as u8,
+        s as u8,
+    )
+    .unwrap_or_else(|_| latest())
 }
 
 fn latest() -> DateTime {
@@ -121,4 +124,28 @@ fn compress(
     let mut builder = ZipFileBuilder::new(path, options).map_err(io::Error::other)?;
     builder.write_all(&bytes)?;
     builder.finish().map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_clamp_to_the_zip_range() {
+        let show = |t: DateTime| {
+            format!(
+                "{}-{}-{} {}:{}:{}",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        };
+        assert_eq!(show(timestamp(None)), "1980-1-1 0:0:0");
+        assert_eq!(show(timestamp(Some(0))), "1980-1-1 0:0:0");
+        assert_eq!(show(timestamp(Some(1_614_834_368))), "2021-3-4 5:6:8");
+        assert_eq!(show(timestamp(Some(10_000_000_000))), "2107-12-31 23:59:58");
+    }
 }
