@@ -185,3 +185,11 @@ pub fn c_fn(name: &str) -> String {
 pub fn c_calls(name: &str, callee: &str) -> String {
     format!("extern int {callee}(void);\nint {name}(void) {{ return {callee}() + 1; }}\n")
 }
+
+/// The help line of the `i`-th diagnostic.
+pub fn help_of(analysis: &Analysis, i: usize) -> &str {
+    analysis.diagnostics[i]
+        .help
+        .as_deref()
+        .unwrap_or_else(|| panic!("diagnostic {i} has no help"))
+}

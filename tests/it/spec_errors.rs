@@ -231,7 +231,7 @@ fn unknown_top_level_node() {
 fn unknown_top_level_node_without_close_name() {
     let (analysis, _fx) = analyze(&format!("{}resources {{\n}}\n", layer_with("")));
     assert_eq!(codes(&analysis), ["spec::unknown-node"]);
-    let help = analysis.diagnostics[0].help.as_deref().unwrap();
+    let help = help_of(&analysis, 0);
     assert!(
         help.contains("layer") && help.contains("function"),
         "{help}"
@@ -395,7 +395,7 @@ fn unknown_runtime_close_to_a_provided_id() {
     let (analysis, _fx) =
         analyze("layer \"x\" {\n    runtime \"provided.al2024\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::unknown-runtime"]);
-    let help = analysis.diagnostics[0].help.as_deref().unwrap();
+    let help = help_of(&analysis, 0);
     assert!(help.starts_with("did you mean `provided.al2"), "{help}");
     insta::assert_snapshot!(rendered(&analysis));
 }
@@ -405,26 +405,14 @@ fn unknown_runtime_far_from_every_id() {
     let (analysis, _fx) =
         analyze("layer \"x\" {\n    runtime \"cobol\"\n    rootfs \"rootfs\"\n}\n");
     assert_eq!(codes(&analysis), ["spec::unknown-runtime"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("layerc runtimes")
-    );
+    assert!(help_of(&analysis, 0).contains("layerc runtimes"));
 }
 
 #[test]
 fn unknown_architecture_amd64() {
     let (analysis, _fx) = analyze(&layer_with("    architecture \"amd64\"\n"));
     assert_eq!(codes(&analysis), ["spec::unknown-architecture"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("Lambda calls it `x86_64`")
-    );
+    assert!(help_of(&analysis, 0).contains("Lambda calls it `x86_64`"));
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -432,13 +420,7 @@ fn unknown_architecture_amd64() {
 fn unknown_architecture_aarch64() {
     let (analysis, _fx) = analyze(&layer_with("    architecture \"aarch64\"\n"));
     assert_eq!(codes(&analysis), ["spec::unknown-architecture"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("`arm64`")
-    );
+    assert!(help_of(&analysis, 0).contains("`arm64`"));
 }
 
 #[test]
@@ -501,13 +483,7 @@ fn runtimes_of_different_os_bases() {
 fn duplicate_layer_names() {
     let (analysis, _fx) = analyze(&format!("{}{}", layer_with(""), layer_with("")));
     assert_eq!(codes(&analysis), ["spec::duplicate-layer"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("line 1")
-    );
+    assert!(help_of(&analysis, 0).contains("line 1"));
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -585,13 +561,7 @@ fn env_ld_library_path_is_refused() {
     );
     let (analysis, _fx) = analyze(&text);
     assert_eq!(codes(&analysis), ["spec::unknown-value"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("ld-library-path")
-    );
+    assert!(help_of(&analysis, 0).contains("ld-library-path"));
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -601,13 +571,7 @@ fn env_ld_library_path_is_refused() {
 fn dir_under_opt_is_refused_with_the_relative_suggestion() {
     let (analysis, _fx) = analyze(&layer_with("    dir \"/opt/lib\"\n"));
     assert_eq!(codes(&analysis), ["spec::bad-path"]);
-    assert!(
-        analysis.diagnostics[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("write `lib`")
-    );
+    assert!(help_of(&analysis, 0).contains("write `lib`"));
     insta::assert_snapshot!(rendered(&analysis));
 }
 
