@@ -12,13 +12,7 @@ const VALID_SPEC: &str = "layer \"hello\" {\n    runtime \"provided.al2023\"\n  
 /// `libhello.so.1`: valid, no findings.
 fn valid_fixture() -> Fixture {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libworld.so.1",
-        "libworld.so.1",
-        &c_fn("world"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libworld.so.1", "libworld.so.1", "world");
     fx.cc_lib(
         "/usr/lib64/libhello.so.1",
         "libhello.so.1",
@@ -320,13 +314,7 @@ fn build_out_dir() {
 #[test]
 fn spec_in_another_folder_builds_beside_the_spec() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     // The spec lives in project/, its rootfs path is relative to that folder.
     fs::rename(fx.path().join("rootfs"), fx.path().join("project-rootfs")).unwrap();
     fx.write(
@@ -800,13 +788,7 @@ fn random_bytes_are_not_elf() {
 #[test]
 fn truncated_elf_is_malformed() {
     let fx = Fixture::new();
-    let lib = fx.cc_lib(
-        "/usr/lib64/libtrunc.so.1",
-        "libtrunc.so.1",
-        &c_fn("truncated"),
-        &[],
-        &[],
-    );
+    let lib = fx.lib("/usr/lib64/libtrunc.so.1", "libtrunc.so.1", "truncated");
     let mut bytes = fs::read(&lib).unwrap();
     bytes.truncate(100);
     let fx = refused_library("libtrunc.so.1", Some(&bytes), "resolve::malformed-elf");
@@ -902,13 +884,7 @@ fn check_as_nobody(fx: &Fixture) -> std::process::Output {
 fn unreadable_rootfs_files_exit_2() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
-    let lib = fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    let lib = fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     fx.spec("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libhello.so.1\"\n}\n");
     let readable = check_as_nobody(&fx);
     assert_eq!(readable.status.code(), Some(0), "{}", stderr(&readable));

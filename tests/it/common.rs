@@ -94,6 +94,12 @@ impl Fixture {
         out
     }
 
+    /// A shared object at `inside` with soname `soname` that exports `int export(void)` and needs
+    /// nothing.
+    pub fn lib(&self, inside: &str, soname: &str, export: &str) -> PathBuf {
+        self.cc_lib(inside, soname, &c_fn(export), &[], &[])
+    }
+
     /// The spec file `layer.kdl` in the fixture folder.
     pub fn spec(&self, text: &str) -> PathBuf {
         self.write("layer.kdl", text)

@@ -8,13 +8,7 @@ use crate::common::*;
 
 /// A fixture with a small closure, an alias and an extra non-ELF file.
 fn layer_fixture(fx: &Fixture, function: bool) {
-    fx.cc_lib(
-        "/usr/lib64/libleaf.so.1.0",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libleaf.so.1.0", "libleaf.so.1", "leaf");
     fx.symlink_root("/usr/lib64/libleaf.so.1", "libleaf.so.1.0");
     fx.cc_lib(
         "/usr/lib64/libtop.so.2.0",
@@ -281,13 +275,7 @@ fn a_failed_build_leaves_earlier_outputs_untouched() {
 fn file_entries_that_are_shared_objects_are_stored_0755() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
-    let lib = fx.cc_lib(
-        "/usr/share/plugin/libplug.so",
-        "libplug.so",
-        &c_fn("plug"),
-        &[],
-        &[],
-    );
+    let lib = fx.lib("/usr/share/plugin/libplug.so", "libplug.so", "plug");
     fs::set_permissions(&lib, fs::Permissions::from_mode(0o644)).unwrap();
     fx.write_root("/usr/share/plugin/README", "text\n");
     fx.spec(

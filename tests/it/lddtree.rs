@@ -194,13 +194,7 @@ fn host_libraries_match_lddtree() {
 fn fixture_rpath_and_runpath_match_lddtree() {
     let fx = Fixture::new();
     // libleaf only in a private folder named by libmid's DT_RUNPATH; libmid by libtop's DT_RPATH.
-    fx.cc_lib(
-        "/opt/app/private/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/opt/app/private/libleaf.so.1", "libleaf.so.1", "leaf");
     fx.cc_lib(
         "/opt/app/mid/libmid.so.2",
         "libmid.so.2",
@@ -239,13 +233,7 @@ fn fixture_rpath_and_runpath_match_lddtree() {
 fn fixture_origin_matches_lddtree() {
     // $ORIGIN needs no --root: lddtree expands it from the file's own folder, as the loader does.
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/opt/app/private/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/opt/app/private/libleaf.so.1", "libleaf.so.1", "leaf");
     fx.cc_lib(
         "/opt/app/lib/libtop.so.1",
         "libtop.so.1",

@@ -35,13 +35,7 @@ fn patch_to_aarch64(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn closure_ships_under_sonames_with_alias_symlinks() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libleaf.so.1.2.3",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libleaf.so.1.2.3", "libleaf.so.1", "leaf");
     fx.symlink_root("/usr/lib64/libleaf.so.1", "libleaf.so.1.2.3");
     fx.cc_lib(
         "/usr/lib64/libtop.so.1.0.0",
@@ -79,13 +73,7 @@ fn closure_ships_under_sonames_with_alias_symlinks() {
 fn rpath_is_inherited_but_runpath_is_not() {
     for (flag, inherited) in [("--disable-new-dtags", true), ("--enable-new-dtags", false)] {
         let fx = Fixture::new();
-        fx.cc_lib(
-            "/private/libleaf.so.1",
-            "libleaf.so.1",
-            &c_fn("leaf"),
-            &[],
-            &[],
-        );
+        fx.lib("/private/libleaf.so.1", "libleaf.so.1", "leaf");
         // libmid needs libleaf but names no folder; libtop's path list names /private.
         fx.cc_lib(
             "/usr/lib64/libmid.so.1",
@@ -120,20 +108,8 @@ fn rpath_is_inherited_but_runpath_is_not() {
 fn rpath_wins_over_system_folders_and_tokens_expand() {
     let fx = Fixture::new();
     // Two libleaf.so.1: the system one and one in /opt/lib64/x86_64 named with $LIB and $PLATFORM.
-    fx.cc_lib(
-        "/usr/lib64/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
-    fx.cc_lib(
-        "/opt/lib64/x86_64/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", "leaf");
+    fx.lib("/opt/lib64/x86_64/libleaf.so.1", "libleaf.so.1", "leaf");
     fx.cc_lib(
         "/usr/lib64/libtop.so.1",
         "libtop.so.1",
@@ -152,13 +128,7 @@ fn rpath_wins_over_system_folders_and_tokens_expand() {
 #[test]
 fn wrong_architecture_candidates_are_skipped() {
     let fx = Fixture::new();
-    let good = fx.cc_lib(
-        "/usr/lib64/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    let good = fx.lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", "leaf");
     // /lib64 is searched before /usr/lib64: an arm64 copy there must be passed over.
     patch_to_aarch64(&good, &fx.root("/lib64/libleaf.so.1"));
     fx.cc_lib(
@@ -186,13 +156,7 @@ fn ld_so_conf_includes_are_followed() {
         "# custom libraries\n/custom/lib\n",
     );
     fx.write_root("/etc/ld.so.conf.d/ignored.conf.bak", "/elsewhere\n");
-    fx.cc_lib(
-        "/custom/lib/libcustom.so.3",
-        "libcustom.so.3",
-        &c_fn("custom"),
-        &[],
-        &[],
-    );
+    fx.lib("/custom/lib/libcustom.so.3", "libcustom.so.3", "custom");
     spec_for(&fx, "provided.al2023", "    library \"libcustom.so.3\"\n");
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
@@ -212,7 +176,7 @@ fn provided_glibc_and_excluded_nodes_are_not_expanded_or_shipped() {
         &[],
         &["-Wl,--unresolved-symbols=ignore-all"],
     );
-    fx.cc_lib("/usr/lib64/libx.so.6", "libx.so.6", &c_fn("x"), &[], &[]);
+    fx.lib("/usr/lib64/libx.so.6", "libx.so.6", "x");
     fx.cc_lib(
         "/usr/lib64/libtop.so.1",
         "libtop.so.1",
@@ -255,7 +219,7 @@ fn glibc_is_never_shipped_even_with_override() {
 #[test]
 fn override_ships_a_library_the_runtime_has() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libz.so.1", "libz.so.1", &c_fn("z"), &[], &[]);
+    fx.lib("/usr/lib64/libz.so.1", "libz.so.1", "z");
     spec_for(&fx, "provided.al2023", "    library \"libz.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["resolve::provided"]);
@@ -316,13 +280,7 @@ fn missing_dependency_names_the_chain() {
 #[test]
 fn not_found_suggests_close_names_and_optional_is_a_warning() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libgdiplus.so.0",
-        "libgdiplus.so.0",
-        &c_fn("g"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libgdiplus.so.0", "libgdiplus.so.0", "g");
     spec_for(
         &fx,
         "provided.al2023",
@@ -380,13 +338,7 @@ fn symlinks_out_of_the_rootfs_never_read_host_files() {
     assert!(a.layers[0].plan.entries.is_empty());
 
     // The same links resolve inside the rootfs when the target exists there.
-    fx.cc_lib(
-        "/outside/libsecret.so.1",
-        "libsecret.so.1",
-        &c_fn("inside"),
-        &[],
-        &[],
-    );
+    fx.lib("/outside/libsecret.so.1", "libsecret.so.1", "inside");
     let a = fx.analyze();
     assert_eq!(
         real_of(&a, "libsecret.so.1").unwrap(),
@@ -418,13 +370,7 @@ fn symlink_loops_are_errors() {
 fn rootfs_may_be_a_symlinked_lib64() {
     // Amazon Linux: /lib64 → usr/lib64, relative.
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libleaf.so.1",
-        "libleaf.so.1",
-        &c_fn("leaf"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libleaf.so.1", "libleaf.so.1", "leaf");
     fx.symlink_root("/lib64", "usr/lib64");
     spec_for(
         &fx,
@@ -442,7 +388,7 @@ fn rootfs_may_be_a_symlinked_lib64() {
 #[test]
 fn override_by_an_alias_covers_the_soname_it_resolves_to() {
     let fx = Fixture::new();
-    fx.cc_lib("/usr/lib64/libz.so.1.3", "libz.so.1", &c_fn("z"), &[], &[]);
+    fx.lib("/usr/lib64/libz.so.1.3", "libz.so.1", "z");
     fx.symlink_root("/usr/lib64/libz.so", "libz.so.1.3");
     spec_for(
         &fx,

@@ -252,13 +252,7 @@ fn unknown_child_node() {
 #[test]
 fn unknown_property() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     fx.spec(&layer_with("    library \"libhello.so.1\" overide=#true\n"));
     let analysis = fx.analyze();
     assert_eq!(codes(&analysis), ["spec::unknown-property"]);
@@ -288,13 +282,7 @@ fn library_given_a_number() {
 #[test]
 fn override_given_a_string() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     fx.spec(&layer_with(
         "    library \"libhello.so.1\" override=\"yes\"\n",
     ));

@@ -126,13 +126,7 @@ fn versions_between_shipped_objects_are_checked() {
 #[test]
 fn wrong_architecture_is_refused_naming_both() {
     let fx = Fixture::new();
-    let lib = fx.cc_lib(
-        "/usr/lib64/libarm.so.1",
-        "libarm.so.1",
-        &c_fn("arm"),
-        &[],
-        &[],
-    );
+    let lib = fx.lib("/usr/lib64/libarm.so.1", "libarm.so.1", "arm");
     let mut bytes = fs::read(&lib).unwrap();
     bytes[18] = 183; // EM_AARCH64
     bytes[19] = 0;
@@ -167,13 +161,7 @@ fn wrong_architecture_is_refused_naming_both() {
 #[test]
 fn absolute_rpath_shadowing_the_runtime_is_reported() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libdep.so.1",
-        "libdep.so.1",
-        &c_fn("dep"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libdep.so.1", "libdep.so.1", "dep");
     fx.cc_lib(
         "/usr/lib64/libuser.so.1",
         "libuser.so.1",
@@ -190,13 +178,7 @@ fn absolute_rpath_shadowing_the_runtime_is_reported() {
 #[test]
 fn deprecated_runtimes_warn_with_dates_and_successor_but_never_fail() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libuuid.so.1",
-        "libuuid.so.1",
-        &c_fn("uuid"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libuuid.so.1", "libuuid.so.1", "uuid");
     spec_for(&fx, "dotnetcore3.1", "    library \"libuuid.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["lifecycle::deprecated"]);
@@ -210,13 +192,7 @@ fn deprecated_runtimes_warn_with_dates_and_successor_but_never_fail() {
 #[test]
 fn unzipped_size_limit_is_an_error() {
     let fx = Fixture::new();
-    fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     // A sparse 300 MB file: no disk used, but its size counts.
     let big = fs::File::create(fx.root("/data/big.bin")).or_else(|_| {
         fs::create_dir_all(fx.root("/data")).unwrap();
@@ -240,13 +216,7 @@ fn unzipped_size_limit_is_an_error() {
 fn unreadable_files_are_reported() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
-    let lib = fx.cc_lib(
-        "/usr/lib64/libhello.so.1",
-        "libhello.so.1",
-        &c_fn("hello"),
-        &[],
-        &[],
-    );
+    let lib = fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     fs::set_permissions(&lib, fs::Permissions::from_mode(0o750)).unwrap();
     spec_for(&fx, "provided.al2023", "    library \"libhello.so.1\"\n");
     let a = fx.analyze();
