@@ -271,9 +271,10 @@ impl Resolver<'_, '_> {
     }
 
     fn alias(&mut self, idx: NodeIndex, alias: &str) {
-        if self.graph[idx].name != alias {
+        self.by_name.insert(alias.to_string(), idx);
+        // A DT_NEEDED path (`/usr/lib/x.so`) is loaded by that path, never from the layer's folder.
+        if self.graph[idx].name != alias && !alias.contains('/') {
             self.graph[idx].aliases.insert(alias.to_string());
-            self.by_name.insert(alias.to_string(), idx);
         }
     }
 
@@ -624,7 +625,7 @@ impl Resolver<'_, '_> {
                     .elf
                     .soname
                     .clone()
-                    .unwrap_or_else(|| needed.to_string());
+                    .unwrap_or_else(|| basename(needed).to_string());
                 if let Some(&idx) = self.by_name.get(&soname) {
                     self.alias(idx, needed);
                     return idx;

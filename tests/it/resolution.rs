@@ -406,3 +406,53 @@ fn override_by_an_alias_covers_the_soname_it_resolves_to() {
         .collect();
     assert_eq!(paths, ["lib/libz.so", "lib/libz.so.1"]);
 }
+
+#[test]
+fn a_dt_needed_path_is_read_inside_the_rootfs_and_shipped_by_its_file_name() {
+    let fx = Fixture::new();
+    // libdep has no soname, so linking it by a relative path records that path in DT_NEEDED.
+    let dep_src = fx.write("src/dep.c", c_fn("dep"));
+    let top_src = fx.write("src/top.c", c_calls("top", "dep"));
+    fs::create_dir_all(fx.root("/usr/lib64")).unwrap();
+    let cc = |args: &[&str]| {
+        let status = std::process::Command::new("cc")
+            .args(args)
+            .current_dir(fx.root("/"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cc {args:?}");
+    };
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "usr/lib64/libdep.so",
+        dep_src.to_str().unwrap(),
+    ]);
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libtop.so.1",
+        "-o",
+        "usr/lib64/libtop.so.1",
+        top_src.to_str().unwrap(),
+        "usr/lib64/libdep.so",
+    ]);
+    spec_for(&fx, "provided.al2023", "    library \"libtop.so.1\"\n");
+    let a = fx.analyze();
+    assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
+    let g = &a.layers[0].graph;
+    let top = g.find("libtop.so.1").unwrap();
+    assert_eq!(
+        g.graph[top].found.as_ref().unwrap().elf.needed[0],
+        "usr/lib64/libdep.so"
+    );
+    assert_eq!(real_of(&a, "libdep.so").unwrap(), "/usr/lib64/libdep.so");
+    let paths: Vec<&str> = a.layers[0]
+        .plan
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(paths, ["lib/libdep.so", "lib/libtop.so.1"]);
+}
