@@ -154,11 +154,6 @@ impl Diagnostic {
         self
     }
 
-    pub fn at_opt(mut self, span: Option<Span>) -> Self {
-        self.span = span.or(self.span);
-        self
-    }
-
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
@@ -166,11 +161,6 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
-        self
-    }
-
-    pub fn help_opt(mut self, help: Option<String>) -> Self {
-        self.help = help.or(self.help);
         self
     }
 
@@ -352,4 +342,29 @@ fn clamp_span(span: Span, len: usize) -> SourceSpan {
     let offset = span.offset.min(len);
     let length = span.length.min(len - offset);
     SourceSpan::new(offset.into(), length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../docs/diagnostics.md");
+        for code in Code::ALL {
+            let heading = format!("### `{}`", code.as_str());
+            assert!(
+                docs.contains(&heading),
+                "docs/diagnostics.md lacks {heading}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let source = SourceFile::new("x.kdl", "ab\néé x");
+        assert_eq!(source.line_column(0), (1, 1));
+        assert_eq!(source.line_column(3), (2, 1));
+        assert_eq!(source.line_column(8), (2, 4));
+    }
 }

@@ -5,7 +5,11 @@
 use std::fmt;
 
 use goblin::elf::Elf;
-use goblin::elf::header::{EI_OSABI, ELFCLASS32, ELFCLASS64, ET_DYN, ET_EXEC};
+use goblin::elf::header::{EI_OSABI, ELFCLASS32, ELFCLASS64};
+
+/// `EI_OSABI` values of ordinary Linux objects: System V and GNU.
+const ELFOSABI_NONE: u8 = 0;
+const ELFOSABI_GNU: u8 = 3;
 
 use crate::arch::{Architecture, ElfClass, machine_name};
 
@@ -15,9 +19,6 @@ pub struct ElfInfo {
     pub class: ElfClass,
     pub machine: u16,
     pub osabi: u8,
-    /// `ET_DYN` (shared object or PIE) or `ET_EXEC`.
-    pub is_shared_object: bool,
-    pub is_executable: bool,
     pub soname: Option<String>,
     pub needed: Vec<String>,
     pub rpath: Vec<String>,
@@ -129,8 +130,6 @@ impl ElfInfo {
             class,
             machine: elf.header.e_machine,
             osabi: elf.header.e_ident[EI_OSABI],
-            is_shared_object: elf.header.e_type == ET_DYN,
-            is_executable: elf.header.e_type == ET_EXEC || elf.interpreter.is_some(),
             soname: elf.soname.map(str::to_string),
             needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
             rpath: split(&elf.rpaths),
@@ -145,9 +144,18 @@ impl ElfInfo {
         (self.class, self.machine) == arch.elf_target()
     }
 
-    /// "ELF64 x86_64", for messages.
+    /// "ELF64 x86_64", for messages; an OS ABI other than System V/GNU is named too.
     pub fn describe_target(&self) -> String {
-        format!("{} {}", self.class, machine_name(self.machine))
+        match self.osabi {
+            ELFOSABI_NONE | ELFOSABI_GNU => {
+                format!("{} {}", self.class, machine_name(self.machine))
+            }
+            abi => format!(
+                "{} {} (OS ABI {abi})",
+                self.class,
+                machine_name(self.machine)
+            ),
+        }
     }
 }
 

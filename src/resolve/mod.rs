@@ -56,8 +56,6 @@ pub struct Node {
     pub found: Option<Found>,
     /// Other names the node was requested or needed by; shipped as symlinks to `name`.
     pub aliases: BTreeSet<String>,
-    /// Spec spans of the `library` requests that name this node directly.
-    pub requested_at: Vec<Span>,
     /// The first node that needed this one (for chains in messages and RPATH inheritance).
     pub parent: Option<NodeIndex>,
     /// The root whose request pulled this node in first.
@@ -87,14 +85,7 @@ impl LayerGraph {
 
     /// Names from a root down to `node` along first-discovery parents.
     pub fn chain(&self, node: NodeIndex) -> Vec<&str> {
-        let mut chain = vec![self.graph[node].name.as_str()];
-        let mut cur = node;
-        while let Some(p) = self.graph[cur].parent {
-            chain.push(&self.graph[p].name);
-            cur = p;
-        }
-        chain.reverse();
-        chain
+        chain(&self.graph, node)
     }
 
     /// Every path from a root to `node` (for `layerc why`), shortest first.
@@ -262,7 +253,6 @@ impl Resolver<'_, '_> {
             status,
             found,
             aliases: BTreeSet::new(),
-            requested_at: Vec::new(),
             parent,
             root_span,
         });
@@ -288,8 +278,7 @@ impl Resolver<'_, '_> {
                 self.diags.push(glibc_request(base, span));
                 continue;
             }
-            if let Some(&idx) = self.by_name.get(base) {
-                self.graph[idx].requested_at.push(span);
+            if self.by_name.contains_key(base) {
                 continue;
             }
             let found = if name.starts_with('/') {
@@ -310,7 +299,6 @@ impl Resolver<'_, '_> {
                     Status::Missing
                 };
                 let idx = self.add_node(base, status, None, None, span);
-                self.graph[idx].requested_at.push(span);
                 self.roots.push(idx);
                 continue;
             };
@@ -341,7 +329,6 @@ impl Resolver<'_, '_> {
                 }
             };
             self.alias(idx, base);
-            self.graph[idx].requested_at.push(span);
             if !self.roots.contains(&idx) {
                 self.roots.push(idx);
             }
@@ -651,7 +638,7 @@ impl Resolver<'_, '_> {
                         .push(load_error(path.as_str(), path, e, root_span));
                     return idx;
                 }
-                let chain = self.graph_chain(idx);
+                let chain = chain(&self.graph, idx).join(" → ");
                 let mut diag = Diagnostic::error(
                     Code::ResolveNeededNotFound,
                     format!("{needed} is needed but not in the rootfs: {chain} (not found)"),
@@ -669,17 +656,18 @@ impl Resolver<'_, '_> {
             }
         }
     }
+}
 
-    fn graph_chain(&self, idx: NodeIndex) -> String {
-        let mut chain = vec![self.graph[idx].name.as_str()];
-        let mut cur = idx;
-        while let Some(p) = self.graph[cur].parent {
-            chain.push(&self.graph[p].name);
-            cur = p;
-        }
-        chain.reverse();
-        chain.join(" → ")
+/// Names from a root down to `node` along first-discovery parents.
+fn chain(graph: &DiGraph<Node, ()>, node: NodeIndex) -> Vec<&str> {
+    let mut names = vec![graph[node].name.as_str()];
+    let mut cur = node;
+    while let Some(p) = graph[cur].parent {
+        names.push(&graph[p].name);
+        cur = p;
     }
+    names.reverse();
+    names
 }
 
 /// `libgdiplus.so.0.0.0` → `gdiplus`: the part of a library file name that says which library it is.

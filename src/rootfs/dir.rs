@@ -24,10 +24,6 @@ impl DirRootFs {
         Ok(DirRootFs { root })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The host path of a rootfs path. Callers pass only paths `resolve` produced or is probing,
     /// whose parents are real folders inside the root.
     fn host(&self, path: &RootPath) -> PathBuf {
@@ -38,10 +34,6 @@ impl DirRootFs {
 }
 
 impl RootFs for DirRootFs {
-    fn describe(&self) -> String {
-        self.root.display().to_string()
-    }
-
     fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>> {
         match fs::symlink_metadata(self.host(path)) {
             Ok(m) => {

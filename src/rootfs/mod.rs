@@ -96,8 +96,6 @@ pub struct Metadata {
 /// The primitive operations a rootfs offers. Implementations only ever see paths whose every
 /// parent component is a real folder (already resolved by [`resolve`]), so they need no symlink logic.
 pub trait RootFs: Send + Sync {
-    /// What to call this rootfs in messages.
-    fn describe(&self) -> String;
     /// `lstat`: `Ok(None)` when nothing is there.
     fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>>;
     fn read_link(&self, path: &RootPath) -> io::Result<String>;
