@@ -47,7 +47,7 @@ pub fn resolve_files(layer: &LayerSpec, fs: &dyn RootFs) -> (Vec<ExtraFile>, Vec
                 continue;
             }
         };
-        let mut visited = BTreeSet::new();
+        let mut ancestors = BTreeSet::new();
         walk(
             fs,
             &resolved.path,
@@ -55,7 +55,7 @@ pub fn resolve_files(layer: &LayerSpec, fs: &dyn RootFs) -> (Vec<ExtraFile>, Vec
             &request.to.value,
             span,
             0,
-            &mut visited,
+            &mut ancestors,
             &mut out,
             &mut diags,
         );
@@ -71,7 +71,9 @@ fn walk(
     to: &str,
     span: Span,
     depth: usize,
-    visited: &mut BTreeSet<RootPath>,
+    // Folders on the path from the requested one down to here: meeting one again is a cycle;
+    // the same folder reached through two different symlinks is not.
+    ancestors: &mut BTreeSet<RootPath>,
     out: &mut Vec<ExtraFile>,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -89,7 +91,7 @@ fn walk(
             })
         }
         Kind::Dir => {
-            if depth > MAX_DEPTH || !visited.insert(path.clone()) {
+            if depth > MAX_DEPTH || !ancestors.insert(path.clone()) {
                 diags.push(
                     Diagnostic::error(
                         Code::RootfsSymlinkLoop,
@@ -121,7 +123,7 @@ fn walk(
                         &format!("{to}/{name}"),
                         span,
                         depth + 1,
-                        visited,
+                        ancestors,
                         out,
                         diags,
                     ),
@@ -129,6 +131,7 @@ fn walk(
                     Err(e) => diags.push(super::rootfs_error(&e, span)),
                 }
             }
+            ancestors.remove(path);
         }
         Kind::Symlink | Kind::Other => {}
     }

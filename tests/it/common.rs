@@ -100,6 +100,22 @@ impl Fixture {
         self.cc_lib(inside, soname, &c_fn(export), &[], &[])
     }
 
+    /// A shared object outside the rootfs, at `rel` in the fixture folder (only to link against, or
+    /// to prove it is never read).
+    pub fn lib_outside(&self, rel: &str, soname: &str, export: &str) -> PathBuf {
+        let out = self.path().join(rel);
+        fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let src = self.write(&format!("src/outside-{soname}.c"), c_fn(export));
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", &format!("-Wl,-soname,{soname}"), "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("cc runs");
+        assert!(status.success(), "cc failed for {soname}");
+        out
+    }
+
     /// The spec file `layer.kdl` in the fixture folder.
     pub fn spec(&self, text: &str) -> PathBuf {
         self.write("layer.kdl", text)
@@ -198,4 +214,14 @@ pub fn help_of(analysis: &Analysis, i: usize) -> &str {
         .help
         .as_deref()
         .unwrap_or_else(|| panic!("diagnostic {i} has no help"))
+}
+
+/// Paths of the first layer's zip entries, in order.
+pub fn plan_paths(analysis: &Analysis) -> Vec<&str> {
+    analysis.layers[0]
+        .plan
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect()
 }

@@ -194,13 +194,7 @@ fn provided_glibc_and_excluded_nodes_are_not_expanded_or_shipped() {
     // Amazon Linux 2023 has zlib: provided, so not shipped and its own needs are not looked at.
     assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Provided));
     assert_eq!(status_of(&a, "libx.so.6"), Some(Status::Excluded));
-    let paths: Vec<&str> = a.layers[0]
-        .plan
-        .entries
-        .iter()
-        .map(|e| e.path.as_str())
-        .collect();
-    assert_eq!(paths, ["lib/libtop.so.1"]);
+    assert_eq!(plan_paths(&a), ["lib/libtop.so.1"]);
 }
 
 #[test]
@@ -237,20 +231,8 @@ fn override_ships_a_library_the_runtime_has() {
 #[test]
 fn missing_dependency_names_the_chain() {
     let fx = Fixture::new();
-    let tmp = fx.path().join("outside");
-    fs::create_dir_all(&tmp).unwrap();
     // libpixman exists only to link against; it is not in the rootfs.
-    let pixman = tmp.join("libpixman-1.so.0");
-    let src = fx.write("src/pixman.c", c_fn("pixman"));
-    assert!(
-        std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-Wl,-soname,libpixman-1.so.0", "-o"])
-            .arg(&pixman)
-            .arg(&src)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let pixman = fx.lib_outside("outside/libpixman-1.so.0", "libpixman-1.so.0", "pixman");
     let pixman = pixman.to_str().unwrap().to_string();
     fx.cc_lib(
         "/usr/lib64/libcairo.so.2",
@@ -305,19 +287,7 @@ fn not_found_suggests_close_names_and_optional_is_a_warning() {
 fn symlinks_out_of_the_rootfs_never_read_host_files() {
     let fx = Fixture::new();
     // A real library outside the rootfs, and rootfs symlinks that point at it by `..` and absolutely.
-    let outside = fx.path().join("outside");
-    let src = fx.write("src/secret.c", c_fn("secret"));
-    fs::create_dir_all(&outside).unwrap();
-    let secret = outside.join("libsecret.so.1");
-    assert!(
-        std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-Wl,-soname,libsecret.so.1", "-o"])
-            .arg(&secret)
-            .arg(&src)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let secret = fx.lib_outside("outside/libsecret.so.1", "libsecret.so.1", "secret");
     fx.symlink_root(
         "/usr/lib64/libsecret.so.1",
         "../../../../../../../../outside/libsecret.so.1",
@@ -398,13 +368,7 @@ fn override_by_an_alias_covers_the_soname_it_resolves_to() {
     let a = fx.analyze();
     assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
     assert_eq!(status_of(&a, "libz.so.1"), Some(Status::Shipped));
-    let paths: Vec<&str> = a.layers[0]
-        .plan
-        .entries
-        .iter()
-        .map(|e| e.path.as_str())
-        .collect();
-    assert_eq!(paths, ["lib/libz.so", "lib/libz.so.1"]);
+    assert_eq!(plan_paths(&a), ["lib/libz.so", "lib/libz.so.1"]);
 }
 
 #[test]
@@ -448,11 +412,29 @@ fn a_dt_needed_path_is_read_inside_the_rootfs_and_shipped_by_its_file_name() {
         "usr/lib64/libdep.so"
     );
     assert_eq!(real_of(&a, "libdep.so").unwrap(), "/usr/lib64/libdep.so");
-    let paths: Vec<&str> = a.layers[0]
-        .plan
-        .entries
-        .iter()
-        .map(|e| e.path.as_str())
-        .collect();
-    assert_eq!(paths, ["lib/libdep.so", "lib/libtop.so.1"]);
+    assert_eq!(plan_paths(&a), ["lib/libdep.so", "lib/libtop.so.1"]);
+}
+
+#[test]
+fn file_folders_reached_twice_are_copied_and_real_cycles_refused() {
+    let fx = Fixture::new();
+    fx.write_root("/usr/share/fonts/base/a.conf", "a\n");
+    // Two symlinks to the same folder: not a cycle, both copies land in the layer.
+    fx.symlink_root("/usr/share/fonts/one", "base");
+    fx.symlink_root("/usr/share/fonts/two", "base");
+    spec_for(
+        &fx,
+        "provided.al2023",
+        "    file \"/usr/share/fonts\" to=\"fonts\"\n",
+    );
+    let a = fx.analyze();
+    assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
+    assert_eq!(
+        plan_paths(&a),
+        ["fonts/base/a.conf", "fonts/one/a.conf", "fonts/two/a.conf"]
+    );
+    // A symlink back to an ancestor is a cycle.
+    fx.symlink_root("/usr/share/fonts/base/up", "..");
+    let a = fx.analyze();
+    assert_eq!(codes(&a), ["rootfs::symlink-loop"], "{}", rendered(&a));
 }
