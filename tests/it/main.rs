@@ -3,8 +3,10 @@
 mod common;
 
 mod cli;
+mod debian;
 mod emit;
 mod lddtree;
+mod recipes;
 mod resolution;
 mod spec_errors;
 mod validation;
