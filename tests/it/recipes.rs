@@ -22,9 +22,21 @@ use crate::lddtree::{expected, lddtree};
 /// One `abi::symbol-version` finding: (object, version, needed file).
 type Over = (String, String, String);
 
+/// Every recipe in `specs/`; each has a test below.
+const RECIPES: &[&str] = &[
+    "fontconfig-freetype",
+    "gdiplus",
+    "icu",
+    "krb5-gssapi",
+    "libcrypt1",
+    "libuuid",
+    "libxml2-libxslt",
+];
+
 /// A recipe copied into a fresh folder beside `rootfs` → the Debian rootfs, with `edits` applied
 /// (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
 fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static Path)> {
+    assert!(RECIPES.contains(&name), "{name} is not in RECIPES");
     let root = debian::rootfs()?;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"));
     let mut text = fs::read_to_string(&path).expect("recipe exists");
@@ -370,4 +382,38 @@ fn fontconfig_freetype_from_debian12_fails_on_expat() {
         conf_d > 10 && conf_d <= on_disk,
         "{conf_d} of {on_disk} conf.d files"
     );
+}
+
+/// A new recipe needs a test here and a section in specs/README.md; a recipe's layer is named after
+/// its file, so recipes combine in one spec without clashing.
+#[test]
+fn every_recipe_is_tested_and_documented() {
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+    let mut found: Vec<String> = fs::read_dir(&specs)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".kdl").map(str::to_string))
+        .collect();
+    found.sort();
+    assert_eq!(found, RECIPES);
+    let readme = fs::read_to_string(specs.join("README.md")).unwrap();
+    for name in RECIPES {
+        assert!(
+            readme.contains(&format!("[{name}.kdl]({name}.kdl)")),
+            "{name} not in the table"
+        );
+        assert!(
+            readme.contains(&format!("\n## {name}\n")),
+            "{name} has no section"
+        );
+        let text = fs::read_to_string(specs.join(format!("{name}.kdl"))).unwrap();
+        assert!(
+            text.contains(&format!("layer \"{name}\"")),
+            "{name}.kdl names its layer otherwise"
+        );
+        assert!(
+            text.contains("rootfs \"rootfs\""),
+            "{name}.kdl does not read ./rootfs"
+        );
+    }
 }
