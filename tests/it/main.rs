@@ -6,6 +6,7 @@ mod cli;
 mod debian;
 mod emit;
 mod lddtree;
+mod recipe_config;
 mod recipes;
 mod resolution;
 mod spec_errors;
