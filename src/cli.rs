@@ -308,56 +308,9 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-/// One runtime in full: where its facts come from, and every soname its OS base provides.
+/// One runtime in full: where its facts come from, and every soname it provides.
 pub fn runtime_details(catalog: &Catalog, id: &str) -> Option<String> {
-    use std::fmt::Write as _;
-    let rt = catalog.runtime(id)?;
-    let os = catalog.os(&rt.os)?;
-    let mut out = String::new();
-    let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
-    let _ = writeln!(out, "runtime         {}", rt.id);
-    let _ = writeln!(out, "family          {}", rt.family);
-    let _ = writeln!(out, "os              {} (glibc {})", os.name, os.glibc);
-    let archs: Vec<&str> = rt.architectures.iter().map(|a| a.as_str()).collect();
-    let _ = writeln!(out, "architectures   {}", archs.join(", "));
-    let _ = writeln!(out, "deprecated      {}", date(rt.deprecated));
-    let _ = writeln!(out, "block create    {}", date(rt.block_create));
-    let _ = writeln!(out, "block update    {}", date(rt.block_update));
-    let _ = writeln!(
-        out,
-        "successor       {}",
-        rt.successor.as_deref().unwrap_or("-")
-    );
-    let _ = writeln!(out, "ld-library-path {}", rt.ld_library_path.join(":"));
-    for arch in &rt.architectures {
-        if let Some(c) = os.ceilings.get(arch) {
-            let list: Vec<String> = c.iter().map(|(ns, v)| format!("{ns}_{v}")).collect();
-            let label = format!("ceilings {}", arch.as_str());
-            let _ = writeln!(out, "{label:<16}{}", list.join(", "));
-        }
-    }
-    for source in rt.sources.iter().chain(&os.sources) {
-        let _ = writeln!(out, "source          {source}");
-    }
-    for (index, source) in os.provides_sources.iter().enumerate() {
-        let how = if source.derived {
-            "derived from package names"
-        } else {
-            "from a file listing"
-        };
-        let _ = writeln!(out, "\nprovided sonames, {how}: {}", source.text);
-        for (soname, p) in os.provides.iter().filter(|(_, p)| p.source == index) {
-            match &p.package {
-                Some(pkg) => {
-                    let _ = writeln!(out, "    {soname:<32} {pkg}");
-                }
-                None => {
-                    let _ = writeln!(out, "    {soname}");
-                }
-            }
-        }
-    }
-    Some(out)
+    crate::runtime::describe::details(catalog, id)
 }
 
 /// The catalog as an aligned table.
@@ -406,7 +359,7 @@ pub fn runtimes_table(catalog: &Catalog, today: Date) -> String {
     let widths: Vec<usize> = (0..9)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut out = String::new();
+    let mut out = format!("catalog {}\n\n", catalog.version);
     for row in rows {
         let cells: Vec<String> = row
             .iter()

@@ -92,6 +92,7 @@ codes! {
     AbiSymbolVersion => "abi::symbol-version",
     AbiMissingVersion => "abi::missing-version",
     AbiRpathShadow => "abi::rpath-shadow",
+    AbiRuntimeShadow => "abi::runtime-shadow",
     LifecycleDeprecated => "lifecycle::deprecated",
     LimitsUnzippedSize => "limits::unzipped-size",
     LimitsZipSize => "limits::zip-size",

@@ -12,6 +12,7 @@ pub mod emit;
 pub mod resolve;
 pub mod rootfs;
 pub mod runtime;
+pub mod shadow;
 pub mod spec;
 pub mod validate;
 
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use diagnostic::{Code, Diagnostic, SourceFile};
 use resolve::{ElfCache, LayerGraph, LayerInputs};
 use rootfs::RootFs;
-use runtime::{Catalog, Date};
+use runtime::{Catalog, Date, Provision};
 use spec::{LayerSpec, Spec};
 use validate::{LayerCheck, LayerPlan};
 
@@ -122,6 +123,7 @@ impl Session {
                 diagnostics.push(diag);
             }
         }
+        diagnostics.extend(shadow::check(&spec, &layers, self.catalog));
         let mut unique = Vec::with_capacity(diagnostics.len());
         for d in diagnostics {
             if !unique.contains(&d) {
@@ -147,13 +149,13 @@ impl Session {
         spec_dir: &Path,
         today: Date,
     ) -> Option<(LayerAnalysis, Vec<Diagnostic>)> {
-        let runtime = self.catalog.runtime(&layer.runtimes.first()?.value)?;
-        let os = self.catalog.os(&runtime.os)?;
+        let runtime_ids = layer.runtimes.iter().map(|r| r.value.as_str());
+        let provision = Provision::new(self.catalog, runtime_ids, layer.architecture.value)?;
+        let os = provision.os;
         let open = self.rootfs(&Self::rootfs_path(layer, spec_dir)?).ok()?;
         let (graph, mut diags) = resolve::resolve_layer(&LayerInputs {
             layer,
-            os,
-            catalog: self.catalog,
+            provision: &provision,
             fs: open.fs.as_ref(),
             elf_cache: &open.elf_cache,
         });

@@ -20,7 +20,7 @@ use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::elf::{ElfError, ElfInfo};
 use crate::rootfs::{self, Kind, RootFs, RootPath, RootfsError};
-use crate::runtime::{Catalog, OsBase};
+use crate::runtime::Provision;
 use crate::spec::LayerSpec;
 use search::{Found, Lookup, SkipReason, SystemPaths};
 
@@ -162,8 +162,7 @@ impl std::fmt::Display for LoadError {
 /// Everything resolution reads: the layer's spec, what the runtime offers, and the rootfs.
 pub struct LayerInputs<'a> {
     pub layer: &'a LayerSpec,
-    pub os: &'a OsBase,
-    pub catalog: &'a Catalog,
+    pub provision: &'a Provision<'a>,
     pub fs: &'a dyn RootFs,
     pub elf_cache: &'a ElfCache,
 }
@@ -236,8 +235,8 @@ impl Resolver<'_, '_> {
 
     /// Is `name` the runtime's to provide (and not overridden by the spec)?
     fn runtime_has(&self, name: &str) -> bool {
-        self.inputs.catalog.is_glibc(name)
-            || (self.inputs.os.provides(name) && !self.overrides.contains(name))
+        self.inputs.provision.is_glibc(name)
+            || (self.inputs.provision.has(name) && !self.overrides.contains(name))
     }
 
     fn add_node(
@@ -274,7 +273,7 @@ impl Resolver<'_, '_> {
             let name = request.name.value.as_str();
             let span = request.name.span;
             let base = basename(name);
-            if self.inputs.catalog.is_glibc(base) {
+            if self.inputs.provision.is_glibc(base) {
                 self.diags.push(glibc_request(base, span));
                 continue;
             }
@@ -307,7 +306,7 @@ impl Resolver<'_, '_> {
                 .soname
                 .clone()
                 .unwrap_or_else(|| found.path.file_name().to_string());
-            if self.inputs.catalog.is_glibc(&soname) {
+            if self.inputs.provision.is_glibc(&soname) {
                 self.diags.push(glibc_request(&soname, span));
                 continue;
             }
@@ -316,7 +315,7 @@ impl Resolver<'_, '_> {
                 None => {
                     // `override=#true` on the request covers the soname it resolves to.
                     let provided = !request.override_runtime
-                        && (self.inputs.os.provides(&soname) || self.inputs.os.provides(base));
+                        && (self.inputs.provision.has(&soname) || self.inputs.provision.has(base));
                     let status = if provided {
                         self.diags.push(self.provided_warning(&soname, span));
                         Status::Provided
@@ -385,18 +384,15 @@ impl Resolver<'_, '_> {
     }
 
     fn provided_warning(&self, soname: &str, span: Span) -> Diagnostic {
-        let rt = self
-            .inputs
-            .layer
-            .runtimes
-            .first()
-            .map_or("the runtime", |r| r.value.as_str());
+        let p = self.inputs.provision;
+        let rt = p.runtimes.first().map_or("the runtime", |r| r.id.as_str());
+        let place = match p.own_copies(soname).first() {
+            Some((_, own)) => format!("{}/{soname}", own.folder),
+            None => p.os.name.clone(),
+        };
         Diagnostic::warning(
             Code::ResolveProvided,
-            format!(
-                "{soname} is provided by {rt} ({}); it is not shipped",
-                self.inputs.os.name
-            ),
+            format!("{soname} is provided by {rt} ({place}); it is not shipped"),
         )
         .at(span)
         .label("already in the runtime")

@@ -7,10 +7,12 @@ use std::path::Path;
 use kdl::{KdlDocument, KdlNode, KdlValue};
 use serde_json::{Map, Value, json};
 
-const FILES: [&str; 2] = ["os-bases", "runtimes"];
+const FILES: [&str; 4] = ["os-bases", "os-provides", "runtimes", "runtime-folders"];
 
 fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    // FNV-1a over the data (not the comments): any change of a fact changes the catalog version.
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
     for name in FILES {
         let path = format!("specs/runtimes/{name}.kdl");
         println!("cargo:rerun-if-changed={path}");
@@ -18,13 +20,18 @@ fn main() {
         let doc: KdlDocument = text
             .parse()
             .unwrap_or_else(|e| panic!("{path} is not valid KDL: {e:?}"));
-        let tree = Value::Array(doc.nodes().iter().map(node).collect());
-        std::fs::write(
-            Path::new(&out).join(format!("{name}.json")),
-            tree.to_string(),
-        )
-        .expect("OUT_DIR is writable");
+        let tree = Value::Array(doc.nodes().iter().map(node).collect()).to_string();
+        for byte in tree.bytes() {
+            digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        std::fs::write(Path::new(&out).join(format!("{name}.json")), tree)
+            .expect("OUT_DIR is writable");
     }
+    std::fs::write(
+        Path::new(&out).join("digest.txt"),
+        format!("{:08x}", digest >> 32),
+    )
+    .expect("OUT_DIR is writable");
 }
 
 fn node(n: &KdlNode) -> Value {

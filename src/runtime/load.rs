@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Catalog, OsBase, ProvidedSoname, ProvidesSource, Runtime};
+use super::{Catalog, Ceilings, Listing, OsBase, Runtime};
 use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
@@ -17,15 +17,27 @@ struct Node {
     children: Vec<Node>,
 }
 
-pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
-    let os_doc: Vec<Node> =
-        serde_json::from_str(os_bases).map_err(|e| format!("os-bases.kdl: {e}"))?;
-    let rt_doc: Vec<Node> =
-        serde_json::from_str(runtimes).map_err(|e| format!("runtimes.kdl: {e}"))?;
+/// The embedded data: one JSON node tree per KDL file, and their digest.
+pub struct Data {
+    pub os_bases: &'static str,
+    pub os_provides: &'static str,
+    pub runtimes: &'static str,
+    pub runtime_folders: &'static str,
+    pub digest: &'static str,
+}
+
+fn tree(file: &str, json: &str) -> Result<Vec<Node>, String> {
+    serde_json::from_str(json).map_err(|e| format!("{file}: {e}"))
+}
+
+pub fn load(data: &Data) -> Result<Catalog, String> {
     let mut catalog = Catalog::default();
-    for node in &os_doc {
+    for node in &tree("os-bases.kdl", data.os_bases)? {
         match node.name.as_str() {
             "glibc-sonames" => catalog.glibc_sonames.extend(strings(node)?),
+            "catalog-version" => {
+                catalog.version = format!("{}.{}", one_string(node)?, data.digest);
+            }
             "os" => {
                 let os = os_base(node)?;
                 catalog.os_bases.insert(os.id.clone(), os);
@@ -33,12 +45,21 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
             other => return Err(format!("os-bases.kdl: unknown node `{other}`")),
         }
     }
-    for node in &rt_doc {
+    if catalog.version.is_empty() {
+        return Err("os-bases.kdl: no `catalog-version`".into());
+    }
+    for node in &tree("os-provides.kdl", data.os_provides)? {
+        let id = owner(node, "provides", "os")?;
+        let os = catalog
+            .os_bases
+            .get_mut(&id)
+            .ok_or_else(|| format!("os-provides.kdl: unknown os `{id}`"))?;
+        os.listings
+            .push(listing(node).map_err(|e| format!("os {id}: {e}"))?);
+    }
+    for node in &tree("runtimes.kdl", data.runtimes)? {
         if node.name.as_str() != "runtime" {
-            return Err(format!(
-                "runtimes.kdl: unknown node `{}`",
-                node.name.as_str()
-            ));
+            return Err(format!("runtimes.kdl: unknown node `{}`", node.name));
         }
         let rt = runtime(node)?;
         if !catalog.os_bases.contains_key(&rt.os) {
@@ -46,14 +67,85 @@ pub fn load(os_bases: &str, runtimes: &str) -> Result<Catalog, String> {
         }
         catalog.runtimes.insert(rt.id.clone(), rt);
     }
+    for node in &tree("runtime-folders.kdl", data.runtime_folders)? {
+        let id = owner(node, "folder", "runtime")?;
+        let rt = catalog
+            .runtimes
+            .get_mut(&id)
+            .ok_or_else(|| format!("runtime-folders.kdl: unknown runtime `{id}`"))?;
+        rt.folders
+            .push(listing(node).map_err(|e| format!("runtime {id}: {e}"))?);
+    }
+    check_references(&catalog)?;
+    Ok(catalog)
+}
+
+/// The `key=` property of a top-level `name` node of a generated file.
+fn owner(node: &Node, name: &str, key: &str) -> Result<String, String> {
+    match (node.name.as_str(), prop_str(node, key)) {
+        (n, Some(id)) if n == name => Ok(id.to_string()),
+        (n, _) => Err(format!("expected `{name} {key}=...`, found `{n}`")),
+    }
+}
+
+fn check_references(catalog: &Catalog) -> Result<(), String> {
     for rt in catalog.runtimes.values() {
         if let Some(s) = &rt.successor
             && !catalog.runtimes.contains_key(s)
         {
             return Err(format!("runtime {}: unknown successor `{s}`", rt.id));
         }
+        // An empty folder may be off the path (go1.x has no /var/lang/lib on it, and none there).
+        for folder in &rt.folders {
+            if !folder.sonames.is_empty() && !rt.ld_library_path.contains(&folder.folder) {
+                return Err(format!(
+                    "runtime {}: folder {} is not on its ld-library-path",
+                    rt.id, folder.folder
+                ));
+            }
+        }
     }
-    Ok(catalog)
+    Ok(())
+}
+
+fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    match node.props.get(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// A `provides` or `folder` block: a folder's sonames with their provenance. Without `arch=`, it
+/// holds for every architecture.
+fn listing(node: &Node) -> Result<Listing, String> {
+    let folder = prop_str(node, "folder")
+        .or_else(|| prop_str(node, "path"))
+        .ok_or("a listing needs folder=")?;
+    let source = prop_str(node, "source").ok_or("a listing needs source=")?;
+    let architectures = match prop_str(node, "arch") {
+        Some(a) => vec![arch(a)?],
+        None => Architecture::ALL.to_vec(),
+    };
+    let dumped = match prop_str(node, "dumped") {
+        Some(d) => Some(d.parse().map_err(|()| format!("bad date `{d}`"))?),
+        None => None,
+    };
+    let mut sonames = std::collections::BTreeSet::new();
+    for s in &node.children {
+        if s.name.as_str() != "soname" {
+            return Err(format!("unknown node `{}` in a listing", s.name));
+        }
+        sonames.insert(one_string(s)?);
+    }
+    Ok(Listing {
+        folder: folder.to_string(),
+        architectures,
+        sonames,
+        source: source.to_string(),
+        upstream: prop_str(node, "upstream").map(str::to_string),
+        dumped,
+        derived: matches!(node.props.get("derived"), Some(Value::Bool(true))),
+    })
 }
 
 fn strings(node: &Node) -> Result<Vec<String>, String> {
@@ -77,10 +169,6 @@ fn one_string(node: &Node) -> Result<String, String> {
     Ok(v.remove(0))
 }
 
-fn prop<'a>(node: &'a Node, key: &str) -> Option<&'a Value> {
-    node.props.get(key)
-}
-
 fn parse<T: std::str::FromStr>(node: &Node) -> Result<T, String> {
     let s = one_string(node)?;
     s.parse()
@@ -100,8 +188,7 @@ fn os_base(node: &Node) -> Result<OsBase, String> {
         glibc: "0".parse().expect("0 is a version"),
         sources: Vec::new(),
         ceilings: BTreeMap::new(),
-        provides: BTreeMap::new(),
-        provides_sources: Vec::new(),
+        listings: Vec::new(),
     };
     let ctx = |e: String| format!("os {id}: {e}");
     for child in node.children.iter() {
@@ -110,47 +197,33 @@ fn os_base(node: &Node) -> Result<OsBase, String> {
             "glibc" => os.glibc = parse(child).map_err(ctx)?,
             "source" => os.sources.push(one_string(child).map_err(ctx)?),
             "ceilings" => {
-                let Some(Value::String(a)) = prop(child, "arch") else {
-                    return Err(ctx("`ceilings` needs arch=".into()));
-                };
-                let arch = arch(a).map_err(ctx)?;
-                let map = os.ceilings.entry(arch).or_default();
-                for c in child.children.iter() {
-                    map.insert(c.name.as_str().to_string(), parse(c).map_err(ctx)?);
-                }
+                let a =
+                    prop_str(child, "arch").ok_or_else(|| ctx("`ceilings` needs arch=".into()))?;
+                os.ceilings
+                    .insert(arch(a).map_err(ctx)?, ceilings(child).map_err(ctx)?);
             }
-            "provides" => {
-                let text = match prop(child, "source") {
-                    Some(Value::String(s)) => s.clone(),
-                    _ => return Err(ctx("`provides` needs source=".into())),
-                };
-                let derived = matches!(prop(child, "derived"), Some(Value::Bool(true)));
-                let index = os.provides_sources.len();
-                os.provides_sources.push(ProvidesSource { text, derived });
-                for s in child.children.iter() {
-                    if s.name.as_str() != "soname" {
-                        return Err(ctx(format!(
-                            "unknown node `{}` in provides",
-                            s.name.as_str()
-                        )));
-                    }
-                    let package = match prop(s, "package") {
-                        Some(Value::String(p)) => Some(p.clone()),
-                        _ => None,
-                    };
-                    os.provides.insert(
-                        one_string(s).map_err(ctx)?,
-                        ProvidedSoname {
-                            source: index,
-                            package,
-                        },
-                    );
-                }
-            }
+            "provides" => os.listings.push(listing(child).map_err(ctx)?),
             other => return Err(ctx(format!("unknown node `{other}`"))),
         }
     }
     Ok(os)
+}
+
+fn ceilings(node: &Node) -> Result<Ceilings, String> {
+    let since = match prop_str(node, "since") {
+        Some(d) => Some(d.parse().map_err(|()| format!("bad date `{d}`"))?),
+        None => None,
+    };
+    let source = prop_str(node, "source").ok_or("`ceilings` needs source=")?;
+    let mut versions = BTreeMap::new();
+    for c in &node.children {
+        versions.insert(c.name.clone(), parse(c)?);
+    }
+    Ok(Ceilings {
+        versions,
+        since,
+        source: source.to_string(),
+    })
 }
 
 fn runtime(node: &Node) -> Result<Runtime, String> {
@@ -165,6 +238,7 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         block_update: None,
         successor: None,
         ld_library_path: Vec::new(),
+        folders: Vec::new(),
         sources: Vec::new(),
     };
     let ctx = |e: String| format!("runtime {id}: {e}");
@@ -183,6 +257,7 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
             "successor" => rt.successor = Some(one_string(child).map_err(ctx)?),
             "ld-library-path" => rt.ld_library_path = strings(child).map_err(ctx)?,
             "source" => rt.sources.push(one_string(child).map_err(ctx)?),
+            "provides" => rt.folders.push(listing(child).map_err(ctx)?),
             other => return Err(ctx(format!("unknown node `{other}`"))),
         }
     }

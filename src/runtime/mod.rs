@@ -3,25 +3,36 @@
 //! Invariant: the catalog is data (`specs/runtimes/*.kdl`, embedded at build time) with its
 //! provenance; no runtime fact is written in Rust code.
 
+pub mod describe;
 mod load;
+mod provision;
 mod version;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+pub use provision::Provision;
 pub use version::{Date, Version};
 
 use crate::arch::Architecture;
 
-// `specs/runtimes/*.kdl` as node trees (see build.rs).
-const OS_BASES_KDL: &str = include_str!(concat!(env!("OUT_DIR"), "/os-bases.json"));
-const RUNTIMES_KDL: &str = include_str!(concat!(env!("OUT_DIR"), "/runtimes.json"));
+// `specs/runtimes/*.kdl` as node trees, and a digest of them (see build.rs).
+const DATA: load::Data = load::Data {
+    os_bases: include_str!(concat!(env!("OUT_DIR"), "/os-bases.json")),
+    os_provides: include_str!(concat!(env!("OUT_DIR"), "/os-provides.json")),
+    runtimes: include_str!(concat!(env!("OUT_DIR"), "/runtimes.json")),
+    runtime_folders: include_str!(concat!(env!("OUT_DIR"), "/runtime-folders.json")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/digest.txt")),
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
+    /// The data version: the date written in the data and a digest of all of it, so a changed
+    /// catalog shows (`layerc runtimes`, and anything a build records).
+    pub version: String,
     pub os_bases: BTreeMap<String, OsBase>,
     pub runtimes: BTreeMap<String, Runtime>,
-    /// glibc's own objects: never shipped, whatever the spec says.
+    /// glibc's own objects: never shipped where the base has them, whatever the spec says.
     pub glibc_sonames: BTreeSet<String>,
 }
 
@@ -32,24 +43,39 @@ pub struct OsBase {
     pub glibc: Version,
     pub sources: Vec<String>,
     /// Highest symbol version per namespace (`GLIBC`, `GLIBCXX`, `CXXABI`, `GCC`) per architecture.
-    pub ceilings: BTreeMap<Architecture, BTreeMap<String, Version>>,
-    /// Sonames present in the base's library folders.
-    pub provides: BTreeMap<String, ProvidedSoname>,
-    /// Where each `provides` block came from; `ProvidedSoname::source` indexes into it.
-    pub provides_sources: Vec<ProvidesSource>,
+    pub ceilings: BTreeMap<Architecture, Ceilings>,
+    /// What the base's library folders hold, in the loader's default order (`/lib64` first).
+    pub listings: Vec<Listing>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvidedSoname {
-    pub source: usize,
-    pub package: Option<String>,
+/// The symbol-version ceilings of one base on one architecture, with where they come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ceilings {
+    pub versions: BTreeMap<String, Version>,
+    /// When these versions took effect (the first dump that shows them).
+    pub since: Option<Date>,
+    pub source: String,
 }
 
+/// The shared-object names in one folder of a base or a runtime, on some architectures.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvidesSource {
-    pub text: String,
-    /// True when sonames were derived from package names rather than read off a file listing.
+pub struct Listing {
+    pub folder: String,
+    pub architectures: Vec<Architecture>,
+    pub sonames: BTreeSet<String>,
+    /// The data file (and, for generated data, the upstream file and commit) it comes from.
+    pub source: String,
+    pub upstream: Option<String>,
+    /// When the listing was dumped inside Lambda; `None` for lists derived from package names.
+    pub dumped: Option<Date>,
+    /// True when the names were derived (from package names) rather than read off a listing.
     pub derived: bool,
+}
+
+impl Listing {
+    pub fn has(&self, arch: Architecture, soname: &str) -> bool {
+        self.architectures.contains(&arch) && self.sonames.contains(soname)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +90,8 @@ pub struct Runtime {
     pub successor: Option<String>,
     /// The runtime's default LD_LIBRARY_PATH, in order.
     pub ld_library_path: Vec<String>,
+    /// The runtime's own library folders (`/var/lang/lib`, ...), beyond its OS base.
+    pub folders: Vec<Listing>,
     pub sources: Vec<String>,
 }
 
@@ -73,7 +101,7 @@ impl Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
             // The embedded data is checked by the test suite; a failure here is a build defect.
-            load::load(OS_BASES_KDL, RUNTIMES_KDL).expect("built-in runtime catalog is valid")
+            load::load(&DATA).expect("built-in runtime catalog is valid")
         })
     }
 
@@ -94,19 +122,64 @@ impl Catalog {
         self.os(id).map_or(id, |os| os.name.as_str())
     }
 
+    /// A soname of glibc's own objects (whether or not a given base has it).
     pub fn is_glibc(&self, soname: &str) -> bool {
         self.glibc_sonames.contains(soname)
     }
 }
 
 impl OsBase {
-    pub fn provides(&self, soname: &str) -> bool {
-        self.provides.contains_key(soname)
+    /// The listing of the base's folders that holds `soname` on `arch`, first folder first.
+    pub fn provider(&self, arch: Architecture, soname: &str) -> Option<&Listing> {
+        self.listings.iter().find(|l| l.has(arch, soname))
+    }
+
+    pub fn provides(&self, arch: Architecture, soname: &str) -> bool {
+        self.provider(arch, soname).is_some()
     }
 
     /// The highest version of a symbol-version namespace (`GLIBC`, ...) on `arch`.
     pub fn ceiling(&self, arch: Architecture, namespace: &str) -> Option<&Version> {
-        self.ceilings.get(&arch)?.get(namespace)
+        self.ceilings.get(&arch)?.versions.get(namespace)
+    }
+}
+
+impl Runtime {
+    /// Where this runtime's loader finds `soname` without any layer: its own folders and its
+    /// base's, in the order of its default LD_LIBRARY_PATH, then the base's default folders.
+    pub fn provider<'a>(
+        &'a self,
+        os: &'a OsBase,
+        arch: Architecture,
+        soname: &str,
+    ) -> Option<&'a Listing> {
+        let system = ["/lib64", "/usr/lib64"];
+        for dir in &self.ld_library_path {
+            if let Some(own) = self
+                .folders
+                .iter()
+                .find(|l| &l.folder == dir && l.has(arch, soname))
+            {
+                return Some(own);
+            }
+            if system.contains(&dir.as_str())
+                && let Some(base) = os.provider(arch, soname)
+            {
+                return Some(base);
+            }
+        }
+        os.provider(arch, soname)
+    }
+
+    /// The runtime's own folder (not its base's) that the loader takes `soname` from, if any.
+    pub fn own_provider<'a>(
+        &'a self,
+        os: &'a OsBase,
+        arch: Architecture,
+        soname: &str,
+    ) -> Option<&'a Listing> {
+        self.provider(os, arch, soname)
+            .filter(|l| self.folders.contains(l))
     }
 }
 
@@ -153,14 +226,12 @@ mod tests {
             assert!(catalog.runtime(id).is_some(), "{id}");
         }
         let al2 = catalog.os("al2").unwrap();
-        assert!(al2.provides("libc.so.6") && al2.provides("libstdc++.so.6"));
-        assert!(!al2.provides("libuuid.so.1"));
-        assert_eq!(
-            al2.ceiling(Architecture::X86_64, "GLIBC")
-                .unwrap()
-                .to_string(),
-            "2.26"
-        );
+        let x86 = Architecture::X86_64;
+        assert!(al2.provides(x86, "libc.so.6") && al2.provides(x86, "libstdc++.so.6"));
+        // Amazon Linux 2 has carried libuuid since 2023 (the 2026 dumps).
+        assert!(al2.provides(x86, "libuuid.so.1"));
+        assert_eq!(al2.ceiling(x86, "GLIBC").unwrap().to_string(), "2.26");
+        assert!(catalog.version.starts_with("20"), "{}", catalog.version);
         assert!(catalog.is_glibc("libpthread.so.0") && !catalog.is_glibc("libcrypt.so.1"));
     }
 

@@ -2,6 +2,7 @@
 
 use std::fs;
 
+use layerc::runtime::Catalog;
 use serde_json::Value;
 
 use crate::common::*;
@@ -620,7 +621,11 @@ fn runtime_rows() -> Vec<Vec<String>> {
     let fx = Fixture::new();
     let out = fx.layerc(&["runtimes"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    stdout(&out)
+    let text = stdout(&out);
+    // The first line names the catalog's data version, then a blank line.
+    let (version, table) = text.split_once("\n\n").unwrap();
+    assert_eq!(version, format!("catalog {}", Catalog::builtin().version));
+    table
         .lines()
         .map(|l| {
             l.split("  ")
@@ -905,16 +910,39 @@ fn runtimes_shows_one_runtime_with_provenance() {
         "{text}"
     );
     assert!(text.contains("GLIBC_2.26"), "{text}");
-    // Amazon Linux 2's sonames come from a real file listing; its libc is among them.
+    // Amazon Linux 2's sonames come from listings dumped inside Lambda, per architecture; its
+    // libc is among them.
+    for arch in ["x86_64", "arm64"] {
+        assert!(
+            text.contains(&format!(
+                "provided sonames on {arch}, in the order the loader searches"
+            )),
+            "{text}"
+        );
+    }
     assert!(
-        text.contains("provided sonames, from a file listing"),
+        text.contains("/usr/lib64: listing dumped inside Lambda on 2026-02-20"),
         "{text}"
     );
     assert!(text.lines().any(|l| l.trim() == "libc.so.6"), "{text}");
-    let al1 = stdout(&fx.layerc(&["runtimes", "dotnetcore2.1"]));
+    // Each ceiling names its source and date.
+    let al2023 = stdout(&fx.layerc(&["runtimes", "python3.12"]));
+    assert!(al2023.contains("GLIBCXX_3.4.33") && al2023.contains("since         2025-06-04"));
     assert!(
-        al1.contains("provided sonames, derived from package names"),
-        "{al1}"
+        al2023.contains("/var/lang/lib: listing dumped inside Lambda"),
+        "{al2023}"
+    );
+    // dotnet8's ICU 67 is derived from its Dockerfile, and says so.
+    let dotnet8 = stdout(&fx.layerc(&["runtimes", "dotnet8"]));
+    assert!(
+        dotnet8.contains("/usr/lib64: derived from package names (no listing exists)"),
+        "{dotnet8}"
+    );
+    // Runtimes whose /var/lang/lib was never dumped say that nothing of it is counted.
+    let old = stdout(&fx.layerc(&["runtimes", "dotnetcore3.1"]));
+    assert!(
+        old.contains("/var/lang/lib: no listing in the data"),
+        "{old}"
     );
     let unknown = fx.layerc(&["runtimes", "provided.al2024"]);
     assert_eq!(code(&unknown), 2);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use layerc::resolve::Status;
-use layerc::runtime::Catalog;
+use layerc::runtime::{Catalog, Provision};
 
 use crate::common::*;
 
@@ -110,8 +110,8 @@ fn compare(
     let layer = &analysis.layers[0];
     let g = &layer.graph;
     let catalog = Catalog::builtin();
-    let os = catalog.os(&catalog.runtime(runtime).unwrap().os).unwrap();
-    let provided = |n: &str| catalog.is_glibc(n) || os.provides(n);
+    let provision = Provision::new(catalog, [runtime], layer.graph.arch).unwrap();
+    let provided = |n: &str| provision.is_glibc(n) || provision.has(n);
     let trees: Vec<(String, Vec<TreeLine>)> = libs
         .iter()
         .map(|(soname, path)| (soname.to_string(), lddtree(root, path)))

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod catalog;
 mod cli;
 mod debian;
 mod emit;

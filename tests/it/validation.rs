@@ -62,7 +62,7 @@ fn glibcxx_ceiling_is_checked() {
     let fx = Fixture::new();
     let map = fx.write(
         "src/stdcxx.map",
-        "GLIBCXX_3.4 { global: a; local: *; };\nGLIBCXX_3.4.30 { global: b; } GLIBCXX_3.4;\n",
+        "GLIBCXX_3.4 { global: a; local: *; };\nGLIBCXX_3.4.34 { global: b; } GLIBCXX_3.4;\n",
     );
     fx.cc_lib(
         "/usr/lib64/libstdc++.so.6",
@@ -84,7 +84,7 @@ fn glibcxx_ceiling_is_checked() {
     spec_for(&fx, "provided.al2023", "    library \"libcxxuser.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["abi::symbol-version"]);
-    assert!(a.diagnostics[0].message.contains("needs GLIBCXX_3.4.30 from libstdc++.so.6; provided.al2023 (Amazon Linux 2023) provides up to GLIBCXX_3.4.29"), "{}", a.diagnostics[0].message);
+    assert!(a.diagnostics[0].message.contains("needs GLIBCXX_3.4.34 from libstdc++.so.6; provided.al2023 (Amazon Linux 2023) provides up to GLIBCXX_3.4.33"), "{}", a.diagnostics[0].message);
 }
 
 #[test]
@@ -178,8 +178,8 @@ fn absolute_rpath_shadowing_the_runtime_is_reported() {
 #[test]
 fn deprecated_runtimes_warn_with_dates_and_successor_but_never_fail() {
     let fx = Fixture::new();
-    fx.lib("/usr/lib64/libuuid.so.1", "libuuid.so.1", "uuid");
-    spec_for(&fx, "dotnetcore3.1", "    library \"libuuid.so.1\"\n");
+    fx.lib("/usr/lib64/libgdiplus.so.0", "libgdiplus.so.0", "gdip");
+    spec_for(&fx, "dotnetcore3.1", "    library \"libgdiplus.so.0\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["lifecycle::deprecated"]);
     assert_eq!(a.exit_code(), 0);
