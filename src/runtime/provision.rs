@@ -16,9 +16,9 @@ pub struct Provision<'a> {
 impl<'a> Provision<'a> {
     /// `None` when no runtime is known. Runtimes on another OS base than the first are left out
     /// (the spec check reports them).
-    pub fn new(
+    pub fn new<'b>(
         catalog: &'a Catalog,
-        runtime_ids: impl IntoIterator<Item = &'a str>,
+        runtime_ids: impl IntoIterator<Item = &'b str>,
         arch: Architecture,
     ) -> Option<Self> {
         let mut runtimes: Vec<&Runtime> = runtime_ids
