@@ -110,8 +110,14 @@ fn readelf_needs(path: &str) -> Vec<(String, String)> {
     assert!(out.status.success(), "readelf failed on {path}");
     let mut file = String::new();
     let mut needs = Vec::new();
+    // Only the needs section: the definitions section has `Name:` lines too.
+    let mut in_needs = false;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some(rest) = line.split_once("File: ").map(|(_, r)| r) {
+        if line.starts_with("Version ") {
+            in_needs = line.starts_with("Version needs section");
+        } else if !in_needs {
+            continue;
+        } else if let Some(rest) = line.split_once("File: ").map(|(_, r)| r) {
             file = rest.split_whitespace().next().unwrap().to_string();
         } else if let Some(rest) = line.split_once("Name: ").map(|(_, r)| r) {
             needs.push((
