@@ -43,8 +43,8 @@ impl Architecture {
     /// The ELF class and `e_machine` of native objects for this architecture.
     pub fn elf_target(self) -> (ElfClass, u16) {
         match self {
-            Architecture::X86_64 => (ElfClass::Elf64, goblin::elf::header::EM_X86_64),
-            Architecture::Arm64 => (ElfClass::Elf64, goblin::elf::header::EM_AARCH64),
+            Architecture::X86_64 => (ElfClass::Elf64, machine::X86_64),
+            Architecture::Arm64 => (ElfClass::Elf64, machine::AARCH64),
         }
     }
 }
@@ -81,17 +81,28 @@ impl fmt::Display for ElfClass {
     }
 }
 
+/// ELF `e_machine` values (from the System V ABI's registry), written here so that this module
+/// needs no ELF parser; `elf.rs` checks them against goblin's.
+pub mod machine {
+    pub const I386: u16 = 3;
+    pub const S390: u16 = 22;
+    pub const PPC64: u16 = 21;
+    pub const ARM: u16 = 40;
+    pub const X86_64: u16 = 62;
+    pub const AARCH64: u16 = 183;
+    pub const RISCV: u16 = 243;
+}
+
 /// A readable name for an ELF `e_machine` value.
-pub fn machine_name(machine: u16) -> String {
-    use goblin::elf::header::*;
-    match machine {
-        EM_X86_64 => "x86_64".into(),
-        EM_AARCH64 => "arm64 (aarch64)".into(),
-        EM_386 => "i386".into(),
-        EM_ARM => "arm (32-bit)".into(),
-        EM_RISCV => "riscv".into(),
-        EM_PPC64 => "ppc64".into(),
-        EM_S390 => "s390".into(),
+pub fn machine_name(value: u16) -> String {
+    match value {
+        machine::X86_64 => "x86_64".into(),
+        machine::AARCH64 => "arm64 (aarch64)".into(),
+        machine::I386 => "i386".into(),
+        machine::ARM => "arm (32-bit)".into(),
+        machine::RISCV => "riscv".into(),
+        machine::PPC64 => "ppc64".into(),
+        machine::S390 => "s390".into(),
         other => format!("machine {other}"),
     }
 }

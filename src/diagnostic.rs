@@ -88,6 +88,7 @@ codes! {
     ResolveProvided => "resolve::provided",
     ResolveGlibc => "resolve::glibc",
     ResolveFileNotFound => "resolve::file-not-found",
+    ResolveFileTooDeep => "resolve::file-too-deep",
     AbiArchitecture => "abi::architecture",
     AbiSymbolVersion => "abi::symbol-version",
     AbiMissingVersion => "abi::missing-version",
@@ -129,6 +130,18 @@ pub struct Diagnostic {
     /// Short text shown at the span.
     pub label: Option<String>,
     pub help: Option<String>,
+    /// Other places in the spec that explain the finding: "first defined here", the `library` that
+    /// pulled a dependency in, each requested step of a dependency chain.
+    pub related: Vec<Related>,
+    /// Extra lines of explanation shown after the help.
+    pub notes: Vec<String>,
+}
+
+/// A secondary span of a diagnostic, with what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Related {
+    pub message: String,
+    pub span: Span,
 }
 
 impl Diagnostic {
@@ -140,6 +153,8 @@ impl Diagnostic {
             span: None,
             label: None,
             help: None,
+            related: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -162,6 +177,23 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary span, shown as another label (and as LSP related information).
+    pub fn related(mut self, span: Span, message: impl Into<String>) -> Self {
+        let related = Related {
+            message: message.into(),
+            span,
+        };
+        if !self.related.contains(&related) && self.span != Some(span) {
+            self.related.push(related);
+        }
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
 
@@ -250,6 +282,18 @@ pub struct JsonDiagnostic<'a> {
     pub span: Option<Span>,
     pub label: Option<&'a str>,
     pub help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<JsonRelated<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub notes: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonRelated<'a> {
+    pub message: &'a str,
+    pub span: Span,
+    pub line: usize,
+    pub column: usize,
 }
 
 pub fn to_json<'a>(diag: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnostic<'a> {
@@ -264,6 +308,20 @@ pub fn to_json<'a>(diag: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnost
         span: diag.span,
         label: diag.label.as_deref(),
         help: diag.help.as_deref(),
+        related: diag
+            .related
+            .iter()
+            .map(|r| {
+                let (line, column) = source.line_column(r.span.offset);
+                JsonRelated {
+                    message: &r.message,
+                    span: r.span,
+                    line,
+                    column,
+                }
+            })
+            .collect(),
+        notes: &diag.notes,
     }
 }
 
@@ -299,10 +357,9 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diag
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let mut lines: Vec<String> = self.diag.help.iter().cloned().collect();
+        lines.extend(self.diag.notes.iter().map(|n| format!("note: {n}")));
+        (!lines.is_empty()).then(|| Box::new(lines.join("\n")) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -311,11 +368,13 @@ impl miette::Diagnostic for MietteView<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.diag.span?;
-        let span = clamp_span(span, self.source.text.len());
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            self.diag.label.clone(),
-            span,
-        ))))
+        let len = self.source.text.len();
+        let primary =
+            LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp_span(span, len));
+        let related = self.diag.related.iter().map(move |r| {
+            LabeledSpan::new_with_span(Some(r.message.clone()), clamp_span(r.span, len))
+        });
+        Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
 

@@ -2,8 +2,6 @@
 //!
 //! Invariant: any byte string gives either an [`ElfInfo`] or an [`ElfError`]; never a panic.
 
-use std::fmt;
-
 use goblin::elf::Elf;
 use goblin::elf::header::{EI_OSABI, ELFCLASS32, ELFCLASS64};
 
@@ -35,25 +33,18 @@ pub struct VersionNeed {
     pub versions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
+    #[error("the file is empty")]
     Empty,
     /// A text file such as glibc's `libc.so`: `/* GNU ld script */ GROUP ( ... )`.
+    #[error("it is a linker script, not a shared object")]
     LinkerScript,
+    #[error("it is not an ELF file")]
     NotElf,
     /// An ELF header that goblin could not read to the end: truncated or corrupt.
+    #[error("it is a malformed ELF file ({0})")]
     Malformed(String),
-}
-
-impl fmt::Display for ElfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ElfError::Empty => f.write_str("the file is empty"),
-            ElfError::LinkerScript => f.write_str("it is a linker script, not a shared object"),
-            ElfError::NotElf => f.write_str("it is not an ELF file"),
-            ElfError::Malformed(why) => write!(f, "it is a malformed ELF file ({why})"),
-        }
-    }
 }
 
 impl ElfInfo {
@@ -180,6 +171,24 @@ fn is_linker_script(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn architecture_machines_are_goblins() {
+        use crate::arch::machine;
+        use goblin::elf::header as h;
+        let pairs = [
+            (machine::I386, h::EM_386),
+            (machine::S390, h::EM_S390),
+            (machine::PPC64, h::EM_PPC64),
+            (machine::ARM, h::EM_ARM),
+            (machine::X86_64, h::EM_X86_64),
+            (machine::AARCH64, h::EM_AARCH64),
+            (machine::RISCV, h::EM_RISCV),
+        ];
+        for (ours, goblins) in pairs {
+            assert_eq!(ours, goblins);
+        }
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {

@@ -7,11 +7,11 @@
 use crate::LayerAnalysis;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::resolve::Status;
-use crate::runtime::{Catalog, Runtime};
+use crate::runtime::Runtime;
 use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec};
 
 /// Findings for every function that uses a layer of this spec.
-pub fn check(spec: &Spec, layers: &[LayerAnalysis], catalog: &Catalog) -> Vec<Diagnostic> {
+pub fn check(spec: &Spec, layers: &[LayerAnalysis]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for function in &spec.functions {
         for layer_ref in &function.layers {
@@ -19,9 +19,9 @@ pub fn check(spec: &Spec, layers: &[LayerAnalysis], catalog: &Catalog) -> Vec<Di
                 continue;
             };
             if let (Some(layer), Some(analysis)) =
-                (spec.layer(name), layers.iter().find(|l| &l.name == name))
+                (spec.layer(name), layers.iter().find(|l| l.name() == name))
             {
-                check_layer(function, layer, analysis, catalog, &mut diags);
+                check_layer(function, layer, analysis, &mut diags);
             }
         }
     }
@@ -32,25 +32,17 @@ fn check_layer(
     function: &FunctionSpec,
     layer: &LayerSpec,
     analysis: &LayerAnalysis,
-    catalog: &Catalog,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let arch = layer.architecture.value;
+    let Some(target) = &layer.target else { return };
+    let (arch, os) = (target.arch, target.os);
     let layer_dir = format!("/opt/{}", layer.dir.value);
-    let runtimes: Vec<&Runtime> = layer
-        .runtimes
-        .iter()
-        .filter_map(|r| catalog.runtime(&r.value))
-        .collect();
     for (_, node) in analysis.graph.nodes() {
         if node.status != Status::Shipped {
             continue;
         }
         let mut winners = Vec::new();
-        for rt in &runtimes {
-            let Some(os) = catalog.os(&rt.os) else {
-                continue;
-            };
+        for rt in &target.runtimes {
             let mut names = std::iter::once(&node.name).chain(&node.aliases);
             let Some((name, listing)) = names.find_map(|n| Some((n, rt.provider(os, arch, n)?)))
             else {

@@ -1,68 +1,53 @@
-//! Validation: pure checks over a resolved layer → the files to ship ([`LayerPlan`]) and diagnostics.
+//! Validation: pure checks over a resolved and planned layer → diagnostics.
 //!
-//! Invariant: no I/O here. The same graph, spec, catalog and date give the same plan and findings.
+//! Invariant: no I/O here, and nothing but findings comes out. The same graph, plan, spec, catalog
+//! and date give the same findings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use petgraph::graph::NodeIndex;
+
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::resolve::{ExtraFile, LayerGraph, Status};
+use crate::elf::VersionNeed;
+use crate::plan::LayerPlan;
+use crate::resolve::search::DEFAULT_DIRS;
+use crate::resolve::{ExtraFile, LayerGraph, Node, Status};
 use crate::rootfs::RootPath;
-use crate::runtime::{Catalog, Date, OsBase, Runtime, Version, split_symbol_version};
-use crate::spec::{LayerSpec, Spanned};
+use crate::runtime::{Date, Lifecycle, Runtime, Version, split_symbol_version};
+use crate::spec::{LayerSpec, Spanned, Target};
 
 /// Lambda's limit on a function and all its layers, unzipped (the API's error text gives the bytes).
 pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 /// Largest zip the Lambda API takes directly; larger ones go through S3.
 pub const MAX_DIRECT_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
 
-/// What goes into one layer zip, sorted by path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerPlan {
-    pub name: String,
-    pub entries: Vec<PlanEntry>,
-    pub unzipped_size: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanEntry {
-    /// Path inside the layer (inside /opt), `/`-separated.
-    pub path: String,
-    pub content: Content,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// A regular file copied from the rootfs with a normalised mode (0755 or 0644).
-    File {
-        source: RootPath,
-        size: u64,
-        mode: u32,
-    },
-    /// A symlink entry pointing at `target` (relative, in the same folder).
-    Symlink { target: String },
-}
-
-pub struct LayerCheck<'a> {
+/// Everything validation reads.
+pub struct ValidateInputs<'a> {
     pub layer: &'a LayerSpec,
+    pub target: &'a Target,
     pub graph: &'a LayerGraph,
     pub files: &'a [ExtraFile],
-    pub catalog: &'a Catalog,
-    pub os: &'a OsBase,
+    pub plan: &'a LayerPlan,
+    pub catalog: &'a crate::runtime::Catalog,
     pub today: Date,
 }
 
-pub fn validate_layer(check: &LayerCheck<'_>) -> (LayerPlan, Vec<Diagnostic>) {
+pub fn validate_layer(check: &ValidateInputs<'_>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    check_objects(check, &mut diags);
+    for (idx, node) in check.graph.nodes() {
+        if node.status == Status::Shipped {
+            check_object(check, idx, node, &mut diags);
+        }
+    }
     check_lifecycle(check, &mut diags);
-    let plan = plan(check, &mut diags);
-    if plan.unzipped_size > MAX_UNZIPPED_BYTES {
+    check_readable(check, &mut diags);
+    if check.plan.unzipped_size > MAX_UNZIPPED_BYTES {
         diags.push(
             Diagnostic::error(
                 Code::LimitsUnzippedSize,
                 format!(
                     "layer `{}` unzips to {} bytes; Lambda allows {MAX_UNZIPPED_BYTES} bytes for a function and all its layers",
-                    check.layer.name.value, plan.unzipped_size
+                    check.layer.name.value, check.plan.unzipped_size
                 ),
             )
             .at(check.layer.name.span)
@@ -70,34 +55,23 @@ pub fn validate_layer(check: &LayerCheck<'_>) -> (LayerPlan, Vec<Diagnostic>) {
             .help("exclude what the function never loads, or split the work across functions"),
         );
     }
-    (plan, diags)
+    diags
 }
 
-/// The runtime named first in the layer: messages speak of it.
-fn first_runtime<'a>(check: &'a LayerCheck<'_>) -> Option<&'a Runtime> {
-    check
-        .layer
-        .runtimes
-        .first()
-        .and_then(|r| check.catalog.runtime(&r.value))
-}
-
-fn check_objects(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
+/// One shipped object: its architecture, the symbol versions it needs, its DT_RPATH.
+fn check_object(
+    check: &ValidateInputs<'_>,
+    idx: NodeIndex,
+    node: &Node,
+    diags: &mut Vec<Diagnostic>,
+) {
     let g = check.graph;
-    let arch = check.layer.architecture.value;
-    let runtime_label = first_runtime(check).map_or_else(
-        || check.os.name.clone(),
-        |rt| format!("{} ({})", rt.id, check.os.name),
-    );
-    for (idx, node) in g.nodes() {
-        if node.status != Status::Shipped {
-            continue;
-        }
-        let Some(found) = &node.found else { continue };
-        let elf = &found.elf;
-        let span = node.root_span;
-        if !elf.matches(arch) {
-            diags.push(
+    let arch = check.target.arch;
+    let Some(found) = &node.found else { return };
+    let elf = &found.elf;
+    if !elf.matches(arch) {
+        diags.push(
+            g.with_chain(
                 Diagnostic::error(
                     Code::AbiArchitecture,
                     format!(
@@ -106,107 +80,128 @@ fn check_objects(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
                         elf.describe_target()
                     ),
                 )
-                .at(span)
+                .at(node.root_span)
                 .label(format!("{} is {}", found.real, elf.describe_target()))
                 .help(format!(
                     "take the {arch} build of this library, or set `architecture` to match"
                 )),
-            );
-            continue;
-        }
-        // Highest needed version per (file, namespace) above the ceiling, one finding each.
-        let mut over: BTreeMap<(String, String), (Version, String, Version)> = BTreeMap::new();
-        for need in &elf.verneed {
-            let target = g.find(&need.file).map(|i| &g.graph[i]);
-            match target {
-                Some(t) if t.status == Status::Shipped => {
-                    let defined: BTreeSet<&str> = t
-                        .found
-                        .as_ref()
-                        .map(|f| f.elf.verdef.iter().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    for v in &need.versions {
-                        if !defined.contains(v.as_str()) {
-                            diags.push(
-                                Diagnostic::error(
-                                    Code::AbiMissingVersion,
-                                    format!(
-                                        "{} needs {v} from {}, but the shipped {} does not define it",
-                                        node.name, need.file, t.name
-                                    ),
-                                )
-                                .at(span)
-                                .label(g.chain_text(idx))
-                                .help(format!("ship a {} built from the same release as {}", t.name, node.name)),
-                            );
-                        }
-                    }
-                }
-                Some(t) if matches!(t.status, Status::Excluded | Status::Missing) => {}
-                _ => {
-                    for v in &need.versions {
-                        let Some((ns, version)) = split_symbol_version(v) else {
-                            continue;
-                        };
-                        let Some(ceiling) = check.os.ceiling(arch, ns) else {
-                            continue;
-                        };
-                        if &version > ceiling {
-                            let key = (need.file.clone(), ns.to_string());
-                            let higher = over.get(&key).is_none_or(|(seen, _, _)| version > *seen);
-                            if higher {
-                                over.insert(key, (version, v.clone(), ceiling.clone()));
-                            }
-                        }
+                idx,
+            ),
+        );
+        return;
+    }
+    // Highest needed version per (file, namespace) above the ceiling, one finding each.
+    let mut over: BTreeMap<(String, String), (Version, String, Version)> = BTreeMap::new();
+    for need in &elf.verneed {
+        match g.node(&need.file) {
+            Some(t) if t.status == Status::Shipped => {
+                missing_versions(check, idx, node, t, need, diags);
+            }
+            Some(t) if matches!(t.status, Status::Excluded | Status::Missing) => {}
+            _ => {
+                for v in &need.versions {
+                    let Some((ns, version)) = split_symbol_version(v) else {
+                        continue;
+                    };
+                    let Some(ceiling) = check.target.os.ceiling(arch, ns) else {
+                        continue;
+                    };
+                    let key = (need.file.clone(), ns.to_string());
+                    if &version > ceiling
+                        && over.get(&key).is_none_or(|(seen, _, _)| version > *seen)
+                    {
+                        over.insert(key, (version, v.clone(), ceiling.clone()));
                     }
                 }
             }
         }
-        for ((file, ns), (_, name, ceiling)) in over {
-            diags.push(
+    }
+    for ((file, ns), (_, name, ceiling)) in over {
+        diags.push(g.with_chain(
+            Diagnostic::error(
+                Code::AbiSymbolVersion,
+                format!(
+                    "{} needs {name} from {file}; {} provides up to {ns}_{ceiling}",
+                    node.name,
+                    check.target.describe()
+                ),
+            )
+            .at(node.root_span)
+            .label(g.chain_text(idx))
+            .help(format!(
+                "take {} from a rootfs no newer than the runtime's OS ({}), or target a runtime with a newer OS base",
+                node.name, check.target.os.name
+            )),
+            idx,
+        ));
+    }
+    check_rpath(check, idx, diags);
+}
+
+/// Versions `node` needs from the shipped `target` that it does not define.
+fn missing_versions(
+    check: &ValidateInputs<'_>,
+    idx: NodeIndex,
+    node: &Node,
+    target: &Node,
+    need: &VersionNeed,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let g = check.graph;
+    let defined: BTreeSet<&str> = target
+        .found
+        .as_ref()
+        .map(|f| f.elf.verdef.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    for v in need
+        .versions
+        .iter()
+        .filter(|v| !defined.contains(v.as_str()))
+    {
+        diags.push(
+            g.with_chain(
                 Diagnostic::error(
-                    Code::AbiSymbolVersion,
+                    Code::AbiMissingVersion,
                     format!(
-                        "{} needs {name} from {file}; {runtime_label} provides up to {ns}_{ceiling}",
-                        node.name
+                        "{} needs {v} from {}, but the shipped {} does not define it",
+                        node.name, need.file, target.name
                     ),
                 )
-                .at(span)
+                .at(node.root_span)
                 .label(g.chain_text(idx))
                 .help(format!(
-                    "take {} from a rootfs no newer than the runtime's OS ({}), or target a runtime with a newer OS base",
-                    node.name, check.os.name
+                    "ship a {} built from the same release as {}",
+                    target.name, node.name
                 )),
-            );
-        }
-        check_rpath(check, idx, diags);
+                idx,
+            ),
+        );
     }
 }
 
 /// DT_RPATH is searched before LD_LIBRARY_PATH: an absolute entry naming a runtime folder makes the
 /// loader take the runtime's copy of a library this layer ships.
-fn check_rpath(
-    check: &LayerCheck<'_>,
-    idx: petgraph::graph::NodeIndex,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn check_rpath(check: &ValidateInputs<'_>, idx: NodeIndex, diags: &mut Vec<Diagnostic>) {
     let g = check.graph;
     let node = &g.graph[idx];
     let Some(found) = &node.found else { return };
     if !found.elf.runpath.is_empty() {
         return;
     }
-    let runtime_dirs: BTreeSet<&str> = first_runtime(check)
-        .map(|rt| rt.ld_library_path.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    let system = ["/lib64", "/usr/lib64", "/lib", "/usr/lib"];
+    let runtime_dirs: BTreeSet<&str> = check
+        .target
+        .runtime()
+        .ld_library_path
+        .iter()
+        .map(String::as_str)
+        .collect();
     let shadowing: Vec<&str> = found
         .elf
         .rpath
         .iter()
         .map(|d| d.trim_end_matches('/'))
         .filter(|d| d.starts_with('/') && !d.starts_with("/opt"))
-        .filter(|d| system.contains(d) || runtime_dirs.contains(d))
+        .filter(|d| DEFAULT_DIRS.contains(d) || runtime_dirs.contains(d))
         .collect();
     if shadowing.is_empty() {
         return;
@@ -220,7 +215,7 @@ fn check_rpath(
     if shipped_deps.is_empty() {
         return;
     }
-    diags.push(
+    diags.push(g.with_chain(
         Diagnostic::warning(
             Code::AbiRpathShadow,
             format!(
@@ -233,10 +228,11 @@ fn check_rpath(
         .at(node.root_span)
         .label(g.chain_text(idx))
         .help("rebuild it with DT_RUNPATH (`-Wl,--enable-new-dtags`) or `$ORIGIN`, or make sure the runtime lacks those libraries"),
-    );
+        idx,
+    ));
 }
 
-fn check_lifecycle(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
+fn check_lifecycle(check: &ValidateInputs<'_>, diags: &mut Vec<Diagnostic>) {
     for id in &check.layer.runtimes {
         let Some(rt) = check.catalog.runtime(&id.value) else {
             continue;
@@ -250,17 +246,21 @@ fn check_lifecycle(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) {
 /// A warning (never an error: a build must not depend on the day it runs) once a runtime is past
 /// any of its deprecation dates.
 pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Option<Diagnostic> {
-    let dates = [
-        ("deprecated", rt.deprecated),
-        ("function creation blocked", rt.block_create),
-        ("function updates blocked", rt.block_update),
-    ];
-    if !dates.iter().any(|(_, d)| d.is_some_and(|d| d <= today)) {
+    if rt.lifecycle(today) == Lifecycle::Supported {
         return None;
     }
-    let listed: Vec<String> = dates
+    let listed: Vec<String> = rt
+        .lifecycle_dates()
         .iter()
-        .filter_map(|(what, d)| d.map(|d| format!("{what} {d}")))
+        .filter_map(|(stage, d)| {
+            let what = match stage {
+                Lifecycle::CreationBlocked | Lifecycle::UpdatesBlocked => {
+                    format!("function {}", stage.as_str())
+                }
+                _ => stage.as_str().to_string(),
+            };
+            d.map(|d| format!("{what} {d}"))
+        })
         .collect();
     let help = match &rt.successor {
         Some(s) => format!("move to `{s}`; layerc checks the layer against its OS base"),
@@ -281,81 +281,17 @@ pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Opt
     )
 }
 
-fn plan(check: &LayerCheck<'_>, diags: &mut Vec<Diagnostic>) -> LayerPlan {
-    let dir = &check.layer.dir.value;
-    let mut entries: BTreeMap<String, (Content, Span)> = BTreeMap::new();
-    let mut add = |path: String, content: Content, span: Span, diags: &mut Vec<Diagnostic>| {
-        if let Some((existing, _)) = entries.get(&path) {
-            if *existing != content {
-                diags.push(
-                    Diagnostic::error(
-                        Code::SpecDuplicate,
-                        format!("two different files would be stored at {path}"),
-                    )
-                    .at(span)
-                    .label("collides")
-                    .help("change the `to=` of one of them"),
-                );
-            }
-            return;
-        }
-        entries.insert(path, (content, span));
-    };
+/// Files Lambda's non-root user could not read in the rootfs (the zip stores them readable).
+fn check_readable(check: &ValidateInputs<'_>, diags: &mut Vec<Diagnostic>) {
     for (_, node) in check.graph.nodes() {
-        if node.status != Status::Shipped {
-            continue;
-        }
-        let Some(found) = &node.found else { continue };
-        add(
-            format!("{dir}/{}", node.name),
-            Content::File {
-                source: found.real.clone(),
-                size: found.size,
-                mode: 0o755,
-            },
-            node.root_span,
-            diags,
-        );
-        readable(&found.real, found.mode, node.root_span, diags);
-        for alias in &node.aliases {
-            add(
-                format!("{dir}/{alias}"),
-                Content::Symlink {
-                    target: node.name.clone(),
-                },
-                node.root_span,
-                diags,
-            );
+        if node.status == Status::Shipped
+            && let Some(found) = &node.found
+        {
+            readable(&found.real, found.mode, node.root_span, diags);
         }
     }
     for file in check.files {
-        let mode = if file.executable { 0o755 } else { 0o644 };
         readable(&file.source, file.mode, file.span, diags);
-        add(
-            file.to.clone(),
-            Content::File {
-                source: file.source.clone(),
-                size: file.size,
-                mode,
-            },
-            file.span,
-            diags,
-        );
-    }
-    let unzipped_size = entries
-        .values()
-        .map(|(c, _)| match c {
-            Content::File { size, .. } => *size,
-            Content::Symlink { target } => target.len() as u64,
-        })
-        .sum();
-    LayerPlan {
-        name: check.layer.name.value.clone(),
-        entries: entries
-            .into_iter()
-            .map(|(path, (content, _))| PlanEntry { path, content })
-            .collect(),
-        unzipped_size,
     }
 }
 

@@ -46,7 +46,8 @@ pub fn json(graphs: &[&LayerGraph]) -> String {
                     status: n.status,
                 })
                 .collect(),
-            edges: edges(g)
+            edges: g
+                .edges()
                 .into_iter()
                 .map(|(from, to)| JsonEdge { from, to })
                 .collect(),
@@ -55,24 +56,6 @@ pub fn json(graphs: &[&LayerGraph]) -> String {
     let mut text = serde_json::to_string_pretty(&JsonGraph { layers }).expect("serialisable");
     text.push('\n');
     text
-}
-
-/// Edges by name, in discovery order of their source and DT_NEEDED order within it.
-fn edges(g: &LayerGraph) -> Vec<(&str, &str)> {
-    let mut out = Vec::new();
-    for (idx, node) in g.nodes() {
-        for child in children(g, idx) {
-            out.push((node.name.as_str(), g.graph[child].name.as_str()));
-        }
-    }
-    out
-}
-
-/// Children in the order they were added (petgraph lists neighbours newest first).
-fn children(g: &LayerGraph, idx: NodeIndex) -> Vec<NodeIndex> {
-    let mut c: Vec<NodeIndex> = g.graph.neighbors(idx).collect();
-    c.reverse();
-    c
 }
 
 /// A tree like lddtree's: each node expanded once, repeats marked.
@@ -117,7 +100,7 @@ fn tree(
     if again {
         return;
     }
-    for child in children(g, idx) {
+    for child in g.children(idx) {
         tree(g, child, depth + 1, seen, out);
     }
 }
@@ -148,7 +131,7 @@ pub fn dot(graphs: &[&LayerGraph]) -> String {
                 style
             );
         }
-        for (from, to) in edges(g) {
+        for (from, to) in g.edges() {
             let _ = writeln!(
                 out,
                 "        \"{0}/{1}\" -> \"{0}/{2}\";",
@@ -181,7 +164,7 @@ pub fn mermaid(graphs: &[&LayerGraph]) -> String {
             );
         }
         for (i, _) in g.nodes() {
-            for c in children(g, i) {
+            for c in g.children(i) {
                 let _ = writeln!(out, "        L{li}N{} --> L{li}N{}", i.index(), c.index());
             }
         }

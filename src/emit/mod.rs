@@ -1,39 +1,106 @@
 //! Emitters: the layer zip, the template fragment, and graph renderings.
 //!
-//! Invariant: outputs are written whole or not at all (temporary file in the target folder, then
-//! rename), and their bytes depend only on the inputs: sorted entries, fixed times, normalised modes.
+//! Invariant: outputs are written whole or not at all (temporary files in the target folder, then
+//! renames), and their bytes depend only on the inputs: sorted entries, fixed times, normalised modes.
 
 pub mod graph;
 pub mod template;
 pub mod zip;
 
+use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `out` atomically: a temporary file beside it, then a rename over it.
-pub fn write_atomic(
+use crate::rootfs::RootPath;
+
+/// Why an output could not be written, with the file concerned and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read {path} in the rootfs: {source}")]
+    Read {
+        path: RootPath,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl EmitError {
+    pub fn write(path: &Path) -> impl FnOnce(io::Error) -> EmitError + '_ {
+        move |source| EmitError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// An output written to a temporary file beside its target, not yet in place. Dropped without
+/// [`commit`], the temporary file is removed.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+/// Writes an output into a temporary file in its target's folder (created if need be), synced and
+/// 0644, ready to be renamed over the target.
+pub fn stage(
     out: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
-) -> io::Result<()> {
+    write: impl FnOnce(&mut File) -> Result<(), EmitError>,
+) -> Result<Staged, EmitError> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    let fail = EmitError::write(out);
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is not a folder", dir.display()),
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(EmitError::write(dir))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".layerc-")
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(EmitError::write(dir))?;
     write(tmp.as_file_mut())?;
-    tmp.as_file_mut().flush()?;
-    tmp.as_file().sync_all()?;
-    set_mode(tmp.as_file(), 0o644)?;
-    tmp.persist(out).map_err(|e| e.error)?;
+    let file = tmp.as_file_mut();
+    file.flush()
+        .and_then(|()| file.sync_all())
+        .and_then(|()| set_mode(file, 0o644))
+        .map_err(EmitError::write(out))?;
+    Ok(Staged {
+        tmp,
+        target: out.to_path_buf(),
+    })
+}
+
+/// Renames every staged output over its target: all outputs of a run appear together (a failure
+/// after all were staged can only come from a rename, which does not fail for lack of space).
+pub fn commit(staged: Vec<Staged>) -> Result<(), EmitError> {
+    for Staged { tmp, target } in staged {
+        tmp.persist(&target)
+            .map_err(|e| EmitError::write(&target)(e.error))?;
+    }
     Ok(())
 }
 
+/// Writes one output atomically: a temporary file beside it, then a rename over it.
+pub fn write_atomic(
+    out: &Path,
+    write: impl FnOnce(&mut File) -> Result<(), EmitError>,
+) -> Result<(), EmitError> {
+    commit(vec![stage(out, write)?])
+}
+
 /// Temporary files are created 0600; outputs get the usual 0644 whatever the umask.
-fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(std::fs::Permissions::from_mode(mode))
 }

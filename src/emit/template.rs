@@ -3,14 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::runtime::Catalog;
 use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec, logical_id};
 
 /// Lambda caps a layer version's description at 256 characters.
 const MAX_DESCRIPTION: usize = 256;
 
 /// The fragment as JSON, keys in a fixed order.
-pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
+pub fn fragment(spec: &Spec) -> Value {
     let mut resources = Map::new();
     for layer in &spec.layers {
         resources.insert(logical_id(&layer.name.value), layer_resource(layer));
@@ -35,13 +34,13 @@ pub fn fragment(spec: &Spec, catalog: &Catalog) -> Value {
         };
         root.insert(
             "Globals".into(),
-            json!({ "Function": function_properties(&all, spec, catalog) }),
+            json!({ "Function": function_properties(&all, spec) }),
         );
     } else {
         for function in &spec.functions {
             resources.insert(
                 function.id.value.clone(),
-                json!({ "Properties": function_properties(function, spec, catalog) }),
+                json!({ "Properties": function_properties(function, spec) }),
             );
         }
     }
@@ -85,7 +84,7 @@ fn layer_resource(layer: &LayerSpec) -> Value {
     })
 }
 
-fn function_properties(function: &FunctionSpec, spec: &Spec, catalog: &Catalog) -> Value {
+fn function_properties(function: &FunctionSpec, spec: &Spec) -> Value {
     let mut layers = Vec::new();
     let mut folders: Vec<String> = Vec::new();
     let mut runtime_path: Vec<String> = Vec::new();
@@ -97,9 +96,9 @@ fn function_properties(function: &FunctionSpec, spec: &Spec, catalog: &Catalog) 
                 if let Some(l) = spec.layer(name) {
                     folders.push(format!("/opt/{}", l.dir.value));
                     if runtime_path.is_empty()
-                        && let Some(rt) = l.runtimes.first().and_then(|r| catalog.runtime(&r.value))
+                        && let Some(target) = &l.target
                     {
-                        runtime_path = rt.ld_library_path.clone();
+                        runtime_path = target.runtime().ld_library_path.clone();
                     }
                 }
             }

@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Seek, Write};
+use std::path::Path;
 
 use rayon::prelude::*;
 use zip::write::{PreparedZipFile, SimpleFileOptions, ZipFileBuilder};
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use super::EmitError;
+use crate::plan::{Content, LayerPlan};
 use crate::rootfs::RootFs;
 use crate::runtime::Date;
-use crate::validate::{Content, LayerPlan};
 
 /// The time stamp every entry carries: 1980-01-01 00:00, or `SOURCE_DATE_EPOCH` (UTC) when given.
 pub fn timestamp(source_date_epoch: Option<i64>) -> DateTime {
@@ -41,13 +43,16 @@ fn latest() -> DateTime {
     DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
 }
 
-/// Writes the plan's entries, plus an entry for every folder, sorted by path.
+/// Writes the plan's entries, plus an entry for every folder, sorted by path, to `out` (the file
+/// at `out_path`, named in errors).
 pub fn write_layer_zip<W: Write + Seek>(
     plan: &LayerPlan,
     fs: &dyn RootFs,
     time: DateTime,
     out: W,
-) -> io::Result<W> {
+    out_path: &Path,
+) -> Result<W, EmitError> {
+    let fail = |e: zip::result::ZipError| EmitError::write(out_path)(io::Error::other(e));
     enum Item<'a> {
         Dir,
         Entry(&'a Content),
@@ -74,7 +79,7 @@ pub fn write_layer_zip<W: Write + Seek>(
             _ => None,
         })
         .collect();
-    let compressed: Vec<io::Result<PreparedZipFile>> = files
+    let compressed: Vec<Result<PreparedZipFile, EmitError>> = files
         .par_iter()
         .map(|(path, content)| compress(path, content, fs, base))
         .collect();
@@ -86,24 +91,23 @@ pub fn write_layer_zip<W: Write + Seek>(
                 let options = base
                     .compression_method(CompressionMethod::Stored)
                     .unix_permissions(0o755);
-                zip.add_directory(path, options).map_err(io::Error::other)?;
+                zip.add_directory(path, options).map_err(fail)?;
             }
             Item::Entry(Content::Symlink { target }) => {
                 let options = base
                     .compression_method(CompressionMethod::Stored)
                     .unix_permissions(0o777);
-                zip.add_symlink(path, target, options)
-                    .map_err(io::Error::other)?;
+                zip.add_symlink(path, target, options).map_err(fail)?;
             }
             Item::Entry(Content::File { .. }) => {
                 let prepared = compressed
                     .next()
                     .expect("one compressed file per file entry")?;
-                zip.add_prepared_file(prepared).map_err(io::Error::other)?;
+                zip.add_prepared_file(prepared).map_err(fail)?;
             }
         }
     }
-    zip.finish().map_err(io::Error::other)
+    zip.finish().map_err(fail)
 }
 
 /// Deflates one rootfs file (level 6, as Info-ZIP's default) with its normalised mode.
@@ -112,18 +116,28 @@ fn compress(
     content: &Content,
     fs: &dyn RootFs,
     base: SimpleFileOptions,
-) -> io::Result<PreparedZipFile> {
+) -> Result<PreparedZipFile, EmitError> {
     let Content::File { source, mode, .. } = content else {
         unreachable!("only file entries are compressed");
     };
-    let bytes = fs.map(source)?;
+    let read = |source_err| EmitError::Read {
+        path: source.clone(),
+        source: source_err,
+    };
+    let bytes = fs.map(source).map_err(read)?;
     let options = base
         .compression_method(CompressionMethod::Deflated)
         .compression_level(Some(6))
         .unix_permissions(*mode);
-    let mut builder = ZipFileBuilder::new(path, options).map_err(io::Error::other)?;
-    builder.write_all(&bytes)?;
-    builder.finish().map_err(io::Error::other)
+    // Compression happens in memory: its only failures are those of the deflater.
+    let deflate = |e| EmitError::Read {
+        path: source.clone(),
+        source: e,
+    };
+    let mut builder =
+        ZipFileBuilder::new(path, options).map_err(|e| deflate(io::Error::other(e)))?;
+    builder.write_all(&bytes).map_err(deflate)?;
+    builder.finish().map_err(|e| deflate(io::Error::other(e)))
 }
 
 #[cfg(test)]

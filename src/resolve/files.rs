@@ -2,12 +2,14 @@
 
 use std::collections::BTreeSet;
 
+use super::diagnostics::rootfs_error;
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::rootfs::{self, Kind, RootFs, RootPath};
 use crate::spec::LayerSpec;
 
-/// How deep a `file` folder is walked before giving up (guards against pathological trees).
-const MAX_DEPTH: usize = 32;
+/// How deep a `file` folder is walked before giving up (guards against pathological trees; cycles
+/// are found through `Walker::ancestors`, not through this limit).
+const MAX_DEPTH: usize = 256;
 
 /// One file to copy, by its real path in the rootfs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,115 +26,136 @@ pub struct ExtraFile {
 }
 
 pub fn resolve_files(layer: &LayerSpec, fs: &dyn RootFs) -> (Vec<ExtraFile>, Vec<Diagnostic>) {
-    let mut out = Vec::new();
-    let mut diags = Vec::new();
+    let mut walker = Walker {
+        fs,
+        span: Span::default(),
+        ancestors: BTreeSet::new(),
+        loops: BTreeSet::new(),
+        out: Vec::new(),
+        diags: Vec::new(),
+    };
     for request in &layer.files {
         let span = request.from.span;
-        let resolved = match rootfs::resolve(fs, &RootPath::new(&request.from.value)) {
-            Ok(r) => r,
-            Err(rootfs::RootfsError::NotFound(p)) => {
-                diags.push(
-                    Diagnostic::error(
-                        Code::ResolveFileNotFound,
-                        format!("{p} is not in the rootfs"),
-                    )
-                    .at(span)
-                    .label("not found")
-                    .help("`file` paths are absolute paths inside the rootfs"),
-                );
-                continue;
+        match rootfs::resolve(fs, &RootPath::new(&request.from.value)) {
+            Ok(r) => {
+                walker.span = span;
+                walker.walk(&r.path, r.meta, &request.to.value, 0);
             }
-            Err(e) => {
-                diags.push(super::rootfs_error(&e, span));
-                continue;
-            }
-        };
-        let mut ancestors = BTreeSet::new();
-        walk(
-            fs,
-            &resolved.path,
-            resolved.meta,
-            &request.to.value,
-            span,
-            0,
-            &mut ancestors,
-            &mut out,
-            &mut diags,
-        );
+            Err(rootfs::RootfsError::NotFound(p)) => walker.diags.push(
+                Diagnostic::error(
+                    Code::ResolveFileNotFound,
+                    format!("{p} is not in the rootfs"),
+                )
+                .at(span)
+                .label("not found")
+                .help("`file` paths are absolute paths inside the rootfs"),
+            ),
+            Err(e) => walker.diags.push(rootfs_error(&e, span)),
+        }
     }
-    (out, diags)
+    (walker.out, walker.diags)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    fs: &dyn RootFs,
-    path: &RootPath,
-    meta: rootfs::Metadata,
-    to: &str,
+/// Walks one `file` request's folder tree.
+struct Walker<'a> {
+    fs: &'a dyn RootFs,
+    /// The `file` node being walked.
     span: Span,
-    depth: usize,
-    // Folders on the path from the requested one down to here: meeting one again is a cycle;
-    // the same folder reached through two different symlinks is not.
-    ancestors: &mut BTreeSet<RootPath>,
-    out: &mut Vec<ExtraFile>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    match meta.kind {
-        Kind::File => {
-            let elf = meta.mode & 0o111 == 0
-                && fs.read_prefix(path, 4).is_ok_and(|head| head == b"\x7fELF");
-            out.push(ExtraFile {
-                to: to.to_string(),
-                source: path.clone(),
-                size: meta.len,
-                mode: meta.mode,
-                executable: meta.mode & 0o111 != 0 || elf,
-                span,
-            })
-        }
-        Kind::Dir => {
-            if depth > MAX_DEPTH || !ancestors.insert(path.clone()) {
-                diags.push(
-                    Diagnostic::error(
-                        Code::RootfsSymlinkLoop,
-                        format!("{path} loops back on itself"),
-                    )
-                    .at(span)
-                    .label("folder cycle")
-                    .help("copy a narrower folder"),
-                );
-                return;
-            }
-            let names = match fs.read_dir(path) {
-                Ok(n) => n,
-                Err(e) => {
-                    diags.push(super::rootfs_error(
-                        &rootfs::RootfsError::Io(path.clone(), e),
-                        span,
-                    ));
+    /// Folders on the path from the requested one down to here: meeting one again is a cycle;
+    /// the same folder reached through two different symlinks is not.
+    ancestors: BTreeSet<RootPath>,
+    /// Where each reported cycle closes (the real folder holding the entry that loops, and its
+    /// name): a cycle reached through several symlinks is reported once.
+    loops: BTreeSet<(RootPath, String)>,
+    out: Vec<ExtraFile>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &str, depth: usize) {
+        match meta.kind {
+            Kind::File => self.file(path, meta, to),
+            Kind::Dir => {
+                if depth > MAX_DEPTH {
+                    self.too_deep(path);
                     return;
                 }
-            };
-            for name in names {
-                // Symlinks inside the folder are followed (inside the rootfs) and copied as files.
-                match rootfs::resolve(fs, &path.join(&name)) {
-                    Ok(r) => walk(
-                        fs,
-                        &r.path,
-                        r.meta,
-                        &format!("{to}/{name}"),
-                        span,
-                        depth + 1,
-                        ancestors,
-                        out,
-                        diags,
-                    ),
-                    Err(rootfs::RootfsError::NotFound(_)) => {} // dangling symlink: nothing to copy
-                    Err(e) => diags.push(super::rootfs_error(&e, span)),
+                if !self.ancestors.insert(path.clone()) {
+                    return;
                 }
+                self.folder(path, to, depth);
+                self.ancestors.remove(path);
             }
-            ancestors.remove(path);
+            Kind::Symlink | Kind::Other => {}
         }
-        Kind::Symlink | Kind::Other => {}
+    }
+
+    fn file(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &str) {
+        let elf = meta.mode & 0o111 == 0
+            && self
+                .fs
+                .read_prefix(path, 4)
+                .is_ok_and(|head| head == b"\x7fELF");
+        self.out.push(ExtraFile {
+            to: to.to_string(),
+            source: path.clone(),
+            size: meta.len,
+            mode: meta.mode,
+            executable: meta.mode & 0o111 != 0 || elf,
+            span: self.span,
+        })
+    }
+
+    fn folder(&mut self, path: &RootPath, to: &str, depth: usize) {
+        let names = match self.fs.read_dir(path) {
+            Ok(n) => n,
+            Err(e) => {
+                let e = rootfs::RootfsError::Io(path.clone(), e);
+                self.diags.push(rootfs_error(&e, self.span));
+                return;
+            }
+        };
+        for name in names {
+            // Symlinks inside the folder are followed (inside the rootfs) and copied as files.
+            match rootfs::resolve(self.fs, &path.join(&name)) {
+                Ok(r) if r.meta.kind == Kind::Dir && self.ancestors.contains(&r.path) => {
+                    self.cycle(path, &name, &r.path);
+                }
+                Ok(r) => self.walk(&r.path, r.meta, &format!("{to}/{name}"), depth + 1),
+                Err(rootfs::RootfsError::NotFound(_)) => {} // dangling symlink: nothing to copy
+                Err(e) => self.diags.push(rootfs_error(&e, self.span)),
+            }
+        }
+    }
+
+    fn too_deep(&mut self, path: &RootPath) {
+        self.diags.push(
+            Diagnostic::error(
+                Code::ResolveFileTooDeep,
+                format!("{path} is more than {MAX_DEPTH} folders below the requested one"),
+            )
+            .at(self.span)
+            .label("too deep")
+            .help("copy a narrower folder"),
+        );
+    }
+
+    /// `folder/name` leads back to `ancestor`, a folder being walked.
+    fn cycle(&mut self, folder: &RootPath, name: &str, ancestor: &RootPath) {
+        if !self.loops.insert((folder.clone(), name.to_string())) {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                Code::RootfsSymlinkLoop,
+                format!("{ancestor} loops back on itself"),
+            )
+            .at(self.span)
+            .label("folder cycle")
+            .help(format!(
+                "{} leads back to {ancestor}; copy a narrower folder",
+                folder.join(name)
+            )),
+        );
     }
 }

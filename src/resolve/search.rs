@@ -3,10 +3,14 @@
 use super::LoadError;
 use crate::arch::Architecture;
 use crate::elf::ElfInfo;
-use crate::rootfs::{self, Kind, RootFs, RootPath};
+use crate::rootfs::{self, Kind, RootFs, RootPath, Stamp};
 
 /// `include` depth in ld.so.conf before we stop following (glibc has no limit; loops are possible).
 const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The loader's built-in folders (glibc's trusted directories on a 64-bit system), searched after
+/// ld.so.conf; the multiarch folders follow them.
+pub const DEFAULT_DIRS: [&str; 4] = ["/lib64", "/usr/lib64", "/lib", "/usr/lib"];
 
 /// Folders searched for every object after its own DT_RPATH/DT_RUNPATH.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,22 +22,20 @@ pub struct SystemPaths {
 }
 
 impl SystemPaths {
-    pub fn read(fs: &dyn RootFs, arch: Architecture) -> SystemPaths {
-        let mut conf = Vec::new();
-        read_conf(fs, &RootPath::new("/etc/ld.so.conf"), 0, &mut conf);
+    pub fn new(conf: &LdSoConf, arch: Architecture) -> SystemPaths {
         let multiarch = arch.multiarch();
-        let defaults = [
-            "/lib64".to_string(),
-            "/usr/lib64".to_string(),
-            "/lib".to_string(),
-            "/usr/lib".to_string(),
-            format!("/lib/{multiarch}"),
-            format!("/usr/lib/{multiarch}"),
-        ]
-        .iter()
-        .map(|p| RootPath::new(p))
-        .collect();
-        SystemPaths { conf, defaults }
+        let defaults = DEFAULT_DIRS
+            .iter()
+            .map(|d| RootPath::new(d))
+            .chain([
+                RootPath::new(&format!("/lib/{multiarch}")),
+                RootPath::new(&format!("/usr/lib/{multiarch}")),
+            ])
+            .collect();
+        SystemPaths {
+            conf: conf.dirs.clone(),
+            defaults,
+        }
     }
 
     pub fn all(&self) -> impl Iterator<Item = &RootPath> {
@@ -41,10 +43,48 @@ impl SystemPaths {
     }
 }
 
-fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut Vec<RootPath>) {
+/// The folders `/etc/ld.so.conf` and its includes name, with the stamp of every file and folder
+/// read to find them: the same rootfs generation gives the same folders without reading again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LdSoConf {
+    pub dirs: Vec<RootPath>,
+    inputs: Vec<(RootPath, Option<Stamp>)>,
+}
+
+impl LdSoConf {
+    pub fn read(fs: &dyn RootFs) -> LdSoConf {
+        let mut conf = LdSoConf {
+            dirs: Vec::new(),
+            inputs: Vec::new(),
+        };
+        read_conf(fs, &RootPath::new("/etc/ld.so.conf"), 0, &mut conf);
+        conf
+    }
+
+    /// True while every file and folder it was read from is unchanged.
+    pub fn is_current(&self, fs: &dyn RootFs) -> bool {
+        self.inputs
+            .iter()
+            .all(|(path, stamp)| probe(fs, path) == *stamp)
+    }
+
+    fn record(&mut self, fs: &dyn RootFs, path: &RootPath) {
+        let stamp = probe(fs, path);
+        self.inputs.push((path.clone(), stamp));
+    }
+}
+
+/// The stamp of what `path` resolves to, or `None` when it cannot be resolved.
+fn probe(fs: &dyn RootFs, path: &RootPath) -> Option<Stamp> {
+    let resolved = rootfs::resolve(fs, path).ok()?;
+    fs.stamp(&resolved.path).ok().flatten()
+}
+
+fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut LdSoConf) {
     if depth > MAX_INCLUDE_DEPTH {
         return;
     }
+    out.record(fs, file);
     let Ok(resolved) = rootfs::resolve(fs, file) else {
         return;
     };
@@ -64,7 +104,7 @@ fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut Vec<RootP
                 } else {
                     format!("{}/{}", file.parent(), pattern)
                 };
-                for included in glob(fs, &pattern) {
+                for included in glob(fs, &pattern, out) {
                     read_conf(fs, &included, depth + 1, out);
                 }
             }
@@ -75,8 +115,8 @@ fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut Vec<RootP
             for dir in line.split([':', ',', ' ', '\t']).filter(|d| !d.is_empty()) {
                 let dir = dir.split('=').next().unwrap_or(dir);
                 let path = RootPath::new(dir);
-                if dir.starts_with('/') && !out.contains(&path) {
-                    out.push(path);
+                if dir.starts_with('/') && !out.dirs.contains(&path) {
+                    out.dirs.push(path);
                 }
             }
         }
@@ -84,12 +124,13 @@ fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut Vec<RootP
 }
 
 /// Expands `*` and `?` in the last component of an absolute pattern, sorted like glob(3).
-fn glob(fs: &dyn RootFs, pattern: &str) -> Vec<RootPath> {
+fn glob(fs: &dyn RootFs, pattern: &str, out: &mut LdSoConf) -> Vec<RootPath> {
     let path = RootPath::new(pattern);
     let name = path.file_name().to_string();
     if !name.contains(['*', '?']) {
         return vec![path];
     }
+    out.record(fs, &path.parent());
     let Ok(dir) = rootfs::resolve(fs, &path.parent()) else {
         return Vec::new();
     };
@@ -196,7 +237,7 @@ pub fn find_in<'a>(
                 // Unreadable is not absent: report it rather than search on silently.
                 skipped.push(Skipped {
                     path: candidate,
-                    reason: SkipReason::Unloadable(LoadError::Io(e.to_string())),
+                    reason: SkipReason::Unloadable(LoadError::Io(std::sync::Arc::new(e))),
                 });
                 continue;
             }

@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Bytes, Kind, Metadata, RootFs, RootPath};
+use super::{Bytes, Kind, Metadata, RootFs, RootPath, Stamp};
 
 #[derive(Debug, Clone)]
 pub struct DirRootFs {
@@ -93,6 +93,19 @@ impl RootFs for DirRootFs {
             .take(len as u64)
             .read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    fn stamp(&self, path: &RootPath) -> io::Result<Option<Stamp>> {
+        match fs::symlink_metadata(self.host(path)) {
+            Ok(m) => Ok(Some(Stamp {
+                len: m.len(),
+                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+                dev: m.dev(),
+                inode: m.ino(),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {

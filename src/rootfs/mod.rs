@@ -9,7 +9,7 @@ mod dir;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use dir::DirRootFs;
@@ -85,6 +85,17 @@ pub enum Kind {
     Other,
 }
 
+/// What tells one version of a file from the next: caches keep a parsed file while its stamp holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    pub len: u64,
+    /// Modification time in nanoseconds since the epoch (0 where the backend has none).
+    pub mtime_ns: i128,
+    /// Device and inode (0 where the backend has none): a file replaced by a rename is a new file.
+    pub dev: u64,
+    pub inode: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metadata {
     pub kind: Kind,
@@ -113,6 +124,16 @@ pub trait RootFs: Send + Sync {
     }
     /// Entry names of a folder, sorted.
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>>;
+    /// The stamp of the file at `path` (not following a last symlink); `Ok(None)` when nothing is
+    /// there. Backends whose files never change (an unpacked image) may keep this default.
+    fn stamp(&self, path: &RootPath) -> io::Result<Option<Stamp>> {
+        Ok(self.lstat(path)?.map(|m| Stamp {
+            len: m.len,
+            mtime_ns: 0,
+            dev: 0,
+            inode: 0,
+        }))
+    }
 }
 
 /// File contents, owned or memory-mapped.
@@ -147,24 +168,16 @@ pub struct Escape {
     pub target: String,
 }
 
-#[derive(Debug)]
+/// Why a path could not be resolved inside the rootfs; each keeps the path, and `Io` its cause.
+#[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
+    #[error("{0} does not exist in the rootfs")]
     NotFound(RootPath),
+    #[error("symlink loop while resolving {0}")]
     Loop(RootPath),
-    Io(RootPath, io::Error),
+    #[error("cannot read {0}: {1}")]
+    Io(RootPath, #[source] io::Error),
 }
-
-impl fmt::Display for RootfsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RootfsError::NotFound(p) => write!(f, "{p} does not exist in the rootfs"),
-            RootfsError::Loop(p) => write!(f, "symlink loop while resolving {p}"),
-            RootfsError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for RootfsError {}
 
 /// Resolves `path` the way the kernel would inside a chroot at the rootfs.
 pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError> {
@@ -193,13 +206,7 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
                 if done.pop().is_none()
                     && let Some((link, target, _)) = &from_link
                 {
-                    let escape = Escape {
-                        link: link.clone(),
-                        target: target.clone(),
-                    };
-                    if !escapes.contains(&escape) {
-                        escapes.push(escape);
-                    }
+                    record_escape(&mut escapes, link, target);
                 }
                 continue;
             }
@@ -250,9 +257,70 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
     })
 }
 
-/// Opens a rootfs at a host path (a folder today; archives and images implement the same trait).
-pub fn open(host_path: &Path) -> io::Result<Arc<dyn RootFs>> {
-    Ok(Arc::new(DirRootFs::open(host_path)?))
+/// A `..` from `link`'s target that would have climbed above the root, once per link.
+fn record_escape(escapes: &mut Vec<Escape>, link: &RootPath, target: &str) {
+    let escape = Escape {
+        link: link.clone(),
+        target: target.to_string(),
+    };
+    if !escapes.contains(&escape) {
+        escapes.push(escape);
+    }
+}
+
+/// Which rootfs a spec names: its identity, independent of how it is read. A folder today; an
+/// archive or an image becomes another variant with its own backend.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RootfsId {
+    /// A folder, by its canonical host path and the device and inode behind it: a folder replaced
+    /// by another at the same path is another rootfs.
+    Dir { path: PathBuf, dev: u64, inode: u64 },
+}
+
+/// A rootfs that could not be opened, with the host path it was looked for at.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open rootfs {}: {source}", path.display())]
+pub struct OpenError {
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+impl RootfsId {
+    /// Identifies the rootfs a spec names at `host_path` (relative paths are taken as given).
+    pub fn identify(host_path: &Path) -> Result<RootfsId, OpenError> {
+        use std::os::unix::fs::MetadataExt;
+        let fail = |source| OpenError {
+            path: host_path.to_path_buf(),
+            source,
+        };
+        let path = std::fs::canonicalize(host_path).map_err(fail)?;
+        let meta = std::fs::metadata(&path).map_err(fail)?;
+        if !meta.is_dir() {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "it is not a folder",
+            )));
+        }
+        Ok(RootfsId::Dir {
+            path,
+            dev: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+
+    /// Opens the backend for this rootfs.
+    pub fn open(&self) -> Result<Arc<dyn RootFs>, OpenError> {
+        match self {
+            RootfsId::Dir { path, .. } => match DirRootFs::open(path) {
+                Ok(fs) => Ok(Arc::new(fs)),
+                Err(source) => Err(OpenError {
+                    path: path.clone(),
+                    source,
+                }),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

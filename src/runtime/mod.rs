@@ -95,6 +95,47 @@ pub struct Runtime {
     pub sources: Vec<String>,
 }
 
+/// Where a runtime stands in its end of support on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lifecycle {
+    Supported,
+    Deprecated,
+    CreationBlocked,
+    UpdatesBlocked,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Supported => "supported",
+            Lifecycle::Deprecated => "deprecated",
+            Lifecycle::CreationBlocked => "creation blocked",
+            Lifecycle::UpdatesBlocked => "updates blocked",
+        }
+    }
+}
+
+impl Runtime {
+    /// The runtime's end-of-support dates, each with what happens on it, in order.
+    pub fn lifecycle_dates(&self) -> [(Lifecycle, Option<Date>); 3] {
+        [
+            (Lifecycle::Deprecated, self.deprecated),
+            (Lifecycle::CreationBlocked, self.block_create),
+            (Lifecycle::UpdatesBlocked, self.block_update),
+        ]
+    }
+
+    /// The furthest stage of end of support reached on `today`.
+    pub fn lifecycle(&self, today: Date) -> Lifecycle {
+        self.lifecycle_dates()
+            .into_iter()
+            .filter(|(_, d)| d.is_some_and(|d| d <= today))
+            .map(|(stage, _)| stage)
+            .max()
+            .unwrap_or(Lifecycle::Supported)
+    }
+}
+
 impl Catalog {
     /// The catalog built into the binary.
     pub fn builtin() -> &'static Catalog {

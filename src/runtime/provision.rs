@@ -4,8 +4,9 @@
 use super::{Catalog, Listing, OsBase, Runtime};
 use crate::arch::Architecture;
 
-/// The runtimes a layer is compatible with (one OS base) on one architecture.
-#[derive(Debug, Clone)]
+/// The runtimes a layer is compatible with (one OS base) on one architecture: the layer's target,
+/// resolved once while the spec is lowered (`LayerSpec::target`).
+#[derive(Clone)]
 pub struct Provision<'a> {
     pub catalog: &'a Catalog,
     pub os: &'a OsBase,
@@ -13,7 +14,39 @@ pub struct Provision<'a> {
     pub arch: Architecture,
 }
 
+/// Two provisions are equal when they name the same base, runtimes and architecture.
+impl PartialEq for Provision<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let ids = |p: &Self| p.runtimes.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        self.os.id == other.os.id && self.arch == other.arch && ids(self) == ids(other)
+    }
+}
+
+impl Eq for Provision<'_> {}
+
+/// Names only: the catalog behind it is large.
+impl std::fmt::Debug for Provision<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.runtimes.iter().map(|r| r.id.as_str()).collect();
+        f.debug_struct("Provision")
+            .field("os", &self.os.id)
+            .field("runtimes", &ids)
+            .field("arch", &self.arch)
+            .finish()
+    }
+}
+
 impl<'a> Provision<'a> {
+    /// The runtime named first in the layer: messages speak of it.
+    pub fn runtime(&self) -> &'a Runtime {
+        self.runtimes[0]
+    }
+
+    /// "dotnetcore3.1 (Amazon Linux 2)".
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.runtime().id, self.os.name)
+    }
+
     /// `None` when no runtime is known. Runtimes on another OS base than the first are left out
     /// (the spec check reports them).
     pub fn new<'b>(

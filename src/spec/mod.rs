@@ -8,7 +8,9 @@ mod syntax;
 
 use crate::arch::Architecture;
 use crate::diagnostic::{Diagnostic, Span};
-use crate::runtime::Catalog;
+use crate::runtime::{Catalog, Provision};
+
+pub use lower::MAX_LAYERS_PER_FUNCTION;
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,9 @@ pub struct LayerSpec {
     pub runtimes: Vec<Spanned<String>>,
     /// `x86_64` unless the spec says otherwise; the span is the layer name's when defaulted.
     pub architecture: Spanned<Architecture>,
+    /// What the layer is checked against, resolved once while lowering: `None` when the layer names
+    /// no known runtime.
+    pub target: Option<Target>,
     pub rootfs: Option<Spanned<String>>,
     /// Library folder inside the layer, relative, normalised (no leading or trailing `/`).
     pub dir: Spanned<String>,
@@ -54,6 +59,10 @@ pub struct LayerSpec {
     pub excludes: Vec<Spanned<String>>,
     pub files: Vec<FileRequest>,
 }
+
+/// The layer's runtimes (first one first), their OS base and the layer's architecture: what
+/// messages speak of and what libraries are checked against.
+pub type Target = Provision<'static>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryRequest {
@@ -103,9 +112,9 @@ impl LdLibraryPathMode {
 }
 
 /// Parses and lowers a spec. Runtime ids and architectures are checked against `catalog`.
-pub fn parse(source: &str, catalog: &Catalog) -> (Spec, Vec<Diagnostic>) {
+pub fn parse(source: &str, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>) {
     match syntax::parse_document(source) {
-        Ok(doc) => lower::lower(&doc, source, catalog),
+        Ok(doc) => lower::lower(&doc, catalog),
         Err(diagnostics) => (Spec::default(), diagnostics),
     }
 }

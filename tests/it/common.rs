@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use layerc::diagnostic::{Diagnostic, SourceFile, render_human};
+use layerc::plan::{Content, LayerPlan};
+use layerc::resolve::{Node, Status};
 use layerc::runtime::Date;
 use layerc::{Analysis, Session};
 
@@ -216,12 +218,42 @@ pub fn help_of(analysis: &Analysis, i: usize) -> &str {
         .unwrap_or_else(|| panic!("diagnostic {i} has no help"))
 }
 
+/// What the spec's (first) layer would put in its zip.
+pub fn plan_of(analysis: &Analysis) -> &LayerPlan {
+    &analysis
+        .layers
+        .first()
+        .expect("the spec has a resolved layer")
+        .plan
+}
+
 /// Paths of the first layer's zip entries, in order.
 pub fn plan_paths(analysis: &Analysis) -> Vec<&str> {
-    analysis.layers[0]
-        .plan
-        .entries
-        .iter()
-        .map(|e| e.path.as_str())
-        .collect()
+    plan_of(analysis).paths().collect()
+}
+
+/// What the first layer's zip stores at `path`.
+pub fn content_at<'a>(analysis: &'a Analysis, path: &str) -> &'a Content {
+    &plan_of(analysis)
+        .entry(path)
+        .unwrap_or_else(|| panic!("no entry {path} in {:?}", plan_paths(analysis)))
+        .content
+}
+
+/// The first layer's node known by `name` (soname or alias).
+pub fn node_of<'a>(analysis: &'a Analysis, name: &str) -> Option<&'a Node> {
+    analysis.layers.first()?.graph.node(name)
+}
+
+/// The status of the first layer's node known by `name`.
+pub fn status_of(analysis: &Analysis, name: &str) -> Option<Status> {
+    node_of(analysis, name).map(|n| n.status)
+}
+
+/// The real rootfs path of the first layer's node known by `name`.
+pub fn real_of(analysis: &Analysis, name: &str) -> Option<String> {
+    node_of(analysis, name)?
+        .found
+        .as_ref()
+        .map(|f| f.real.to_string())
 }

@@ -130,12 +130,11 @@ fn compare(
     }
 
     let got_nodes: BTreeSet<String> = g.nodes().map(|(_, n)| n.name.clone()).collect();
-    let mut got_edges = BTreeSet::new();
-    for (i, n) in g.nodes() {
-        for c in g.graph.neighbors(i) {
-            got_edges.insert((n.name.clone(), g.graph[c].name.clone()));
-        }
-    }
+    let got_edges: BTreeSet<(String, String)> = g
+        .edges()
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(got_nodes, want_nodes, "nodes differ from lddtree");
     assert_eq!(got_edges, want_edges, "edges differ from lddtree");
     let host_root = prefix.map(|r| std::fs::canonicalize(r).unwrap());
@@ -221,10 +220,8 @@ fn fixture_rpath_and_runpath_match_lddtree() {
         "provided.al2023",
     );
     let analysis = fx.analyze();
-    let g = &analysis.layers[0].graph;
-    let leaf = g.find("libleaf.so.1").unwrap();
     assert_eq!(
-        g.graph[leaf].found.as_ref().unwrap().real.as_str(),
+        real_of(&analysis, "libleaf.so.1").unwrap(),
         "/opt/app/private/libleaf.so.1"
     );
 }

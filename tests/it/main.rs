@@ -2,6 +2,7 @@
 
 mod common;
 
+mod architecture;
 mod catalog;
 mod cli;
 mod debian;
@@ -10,5 +11,6 @@ mod lddtree;
 mod recipe_config;
 mod recipes;
 mod resolution;
+mod session;
 mod spec_errors;
 mod validation;

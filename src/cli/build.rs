@@ -1,0 +1,39 @@
+//! `layerc build`: the zips and the template fragment.
+
+use std::path::PathBuf;
+
+use layerc::{Analysis, Buildable, emit};
+
+use super::output::report;
+use super::{Format, SUCCESS, TOOL_ERROR};
+
+pub fn run(analysis: &Analysis, out: Option<PathBuf>, format: Format, color: bool) -> i32 {
+    let Ok(buildable) = Buildable::try_from(analysis) else {
+        report(analysis, &analysis.diagnostics, format, color);
+        eprintln!("error: nothing was written: the spec has errors");
+        return analysis.exit_code();
+    };
+    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
+    let time = emit::zip::timestamp(source_date_epoch());
+    match layerc::build(buildable, &out, time) {
+        Ok(built) => {
+            let mut diags = analysis.diagnostics.clone();
+            diags.extend(built.warnings.iter().cloned());
+            report(analysis, &diags, format, color);
+            for (path, size) in &built.zips {
+                eprintln!("wrote {} ({size} bytes)", path.display());
+            }
+            eprintln!("wrote {}", built.template.display());
+            SUCCESS
+        }
+        Err(e) => {
+            report(analysis, &analysis.diagnostics, format, color);
+            eprintln!("error: nothing was written: {e}");
+            TOOL_ERROR
+        }
+    }
+}
+
+fn source_date_epoch() -> Option<i64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}

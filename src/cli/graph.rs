@@ -1,0 +1,42 @@
+//! `layerc graph`: the dependency graph of each layer, as text, dot, Mermaid or JSON.
+
+use std::path::Path;
+
+use layerc::{Analysis, emit};
+
+use super::output::{print_out, report};
+use super::{Format, GraphFormat, TOOL_ERROR};
+
+pub fn run(
+    analysis: &Analysis,
+    spec: &Path,
+    layer: Option<&str>,
+    format: GraphFormat,
+    color: bool,
+) -> i32 {
+    if analysis.layers.is_empty() && analysis.has_errors() {
+        report(analysis, &analysis.diagnostics, Format::Human, color);
+        return analysis.exit_code();
+    }
+    let graphs: Vec<_> = analysis
+        .layers
+        .iter()
+        .filter(|l| layer.is_none_or(|n| l.name() == n))
+        .map(|l| &l.graph)
+        .collect();
+    if let Some(name) = layer
+        && graphs.is_empty()
+    {
+        eprintln!(
+            "error: no resolved layer named `{name}` in {}",
+            spec.display()
+        );
+        return TOOL_ERROR;
+    }
+    print_out(&match format {
+        GraphFormat::Json => emit::graph::json(&graphs),
+        GraphFormat::Text => emit::graph::text(&graphs),
+        GraphFormat::Dot => emit::graph::dot(&graphs),
+        GraphFormat::Mermaid => emit::graph::mermaid(&graphs),
+    })
+}

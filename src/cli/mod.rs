@@ -1,0 +1,170 @@
+//! The command line: argument parsing, printing and exit codes. The only module that prints.
+
+mod build;
+mod graph;
+mod output;
+mod runtimes;
+mod why;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use layerc::diagnostic::SourceFile;
+use layerc::runtime::Date;
+use layerc::{Analysis, Session};
+
+/// Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 the tool could not run.
+pub const SUCCESS: i32 = 0;
+pub const SPEC_ERROR: i32 = 1;
+pub const TOOL_ERROR: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "layerc",
+    version,
+    about = "Compile AWS Lambda layers of native libraries from a KDL spec"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Colour in diagnostics: auto (when stderr is a terminal), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build the layer zip(s) and the template fragment.
+    Build {
+        /// The spec file.
+        #[arg(default_value = "layer.kdl")]
+        spec: PathBuf,
+        /// Output folder (default: build/ beside the spec).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Diagnostics format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Validate the spec against the rootfs and the runtime; write nothing.
+    Check {
+        #[arg(default_value = "layer.kdl")]
+        spec: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the dependency graph of each layer (works on specs with errors).
+    Graph {
+        #[arg(default_value = "layer.kdl")]
+        spec: PathBuf,
+        /// Only this layer.
+        #[arg(long)]
+        layer: Option<String>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+    },
+    /// Show the chain(s) that pull a library into a layer.
+    Why {
+        /// The spec file, then the library; with one argument it is the library and the spec is layer.kdl.
+        #[arg(num_args = 1..=2, required = true)]
+        args: Vec<String>,
+    },
+    /// Print the built-in runtime catalog, or one runtime in detail.
+    Runtimes {
+        /// A runtime id: its OS base, search path, symbol-version ceilings and provided sonames.
+        id: Option<String>,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { TOOL_ERROR } else { SUCCESS };
+        }
+    };
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let session = Session::default();
+    match cli.command {
+        Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
+        Command::Check { spec, format } => with_analysis(&session, &spec, |analysis| {
+            output::report(analysis, &analysis.diagnostics, format, color);
+            analysis.exit_code()
+        }),
+        Command::Build { spec, out, format } => with_analysis(&session, &spec, |analysis| {
+            build::run(analysis, out, format, color)
+        }),
+        Command::Graph {
+            spec,
+            layer,
+            format,
+        } => with_analysis(&session, &spec, |analysis| {
+            graph::run(analysis, &spec, layer.as_deref(), format, color)
+        }),
+        Command::Why { args } => {
+            let (spec, name) = match args.as_slice() {
+                [name] => (PathBuf::from("layer.kdl"), name.clone()),
+                [spec, name] => (PathBuf::from(spec), name.clone()),
+                _ => unreachable!("clap enforces one or two arguments"),
+            };
+            with_analysis(&session, &spec, |analysis| why::run(analysis, &name, color))
+        }
+    }
+}
+
+/// Reads the spec, analyses it and hands the result to `f`; an unreadable spec exits 2.
+fn with_analysis(session: &Session, spec: &Path, f: impl FnOnce(&Analysis) -> i32) -> i32 {
+    let text = match std::fs::read(spec) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!(
+                    "error: {} is not UTF-8 text; a spec is a KDL document",
+                    spec.display()
+                );
+                return SPEC_ERROR;
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot read spec {}: {e}", spec.display());
+            return TOOL_ERROR;
+        }
+    };
+    let dir = spec
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let source = SourceFile::new(spec.display().to_string(), text);
+    let analysis = session.analyze(source, dir, Date::today());
+    f(&analysis)
+}

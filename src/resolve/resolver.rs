@@ -1,0 +1,372 @@
+//! The resolver: the spec's `library` requests, then every DT_NEEDED entry, looked up in the loader's
+//! order; each node's status decided by one classifier ([`Policy::status`]).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::cache::{ElfCache, LoadError};
+use super::graph::{LayerGraph, Node, Status, chain_nodes};
+use super::search::{self, Found, Lookup, SystemPaths};
+use crate::arch::Architecture;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::elf::ElfInfo;
+use crate::rootfs::{self, Kind, RootFs, RootPath};
+use crate::spec::{LayerSpec, LibraryRequest, Target};
+
+/// Everything resolution reads: the layer's spec and target (what its runtimes provide) and the
+/// rootfs.
+pub struct ResolveInputs<'a> {
+    pub layer: &'a LayerSpec,
+    pub target: &'a Target,
+    pub fs: &'a dyn RootFs,
+    pub elf_cache: &'a ElfCache,
+    pub system: &'a SystemPaths,
+}
+
+pub fn resolve_layer(inputs: &ResolveInputs<'_>) -> (LayerGraph, Vec<Diagnostic>) {
+    let layer = inputs.layer;
+    let mut r = Resolver {
+        inputs,
+        arch: inputs.target.arch,
+        policy: Policy {
+            target: inputs.target,
+            overrides: layer
+                .libraries
+                .iter()
+                .filter(|l| l.override_runtime)
+                .map(|l| basename(&l.name.value).to_string())
+                .collect(),
+            excludes: layer.excludes.iter().map(|e| e.value.clone()).collect(),
+        },
+        graph: DiGraph::new(),
+        by_name: HashMap::new(),
+        diags: Vec::new(),
+        roots: Vec::new(),
+    };
+    r.add_roots();
+    r.expand();
+    let graph = LayerGraph {
+        layer: layer.name.value.clone(),
+        arch: r.arch,
+        graph: r.graph,
+        roots: r.roots,
+    };
+    (graph, r.diags)
+}
+
+pub(super) fn basename(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// What the runtime and the spec say about a name, whatever the rootfs holds.
+pub(super) struct Policy<'a> {
+    target: &'a Target,
+    /// Requested names with `override=#true`.
+    overrides: BTreeSet<String>,
+    excludes: BTreeSet<String>,
+}
+
+impl Policy<'_> {
+    /// The one rule for a node's status. An object known by `names` (the name it was asked for by,
+    /// its soname) is provided when glibc or the runtime has it under any of them (unless the
+    /// request or an `override=#true` request of that name overrides the runtime), excluded when
+    /// the spec excludes any of them, and otherwise shipped when the rootfs has it, missing if not.
+    pub(super) fn status(&self, names: &[&str], overridden: bool, found: bool) -> Status {
+        if names.iter().any(|n| self.runtime_has(n, overridden)) {
+            Status::Provided
+        } else if names.iter().any(|n| self.excludes.contains(*n)) {
+            Status::Excluded
+        } else if found {
+            Status::Shipped
+        } else {
+            Status::Missing
+        }
+    }
+
+    /// Is `name` the runtime's to provide (and not overridden)?
+    pub(super) fn runtime_has(&self, name: &str, overridden: bool) -> bool {
+        self.is_glibc(name)
+            || (self.target.has(name) && !overridden && !self.overrides.contains(name))
+    }
+
+    /// One of glibc's own objects the base has: never shipped, whatever the spec says.
+    pub(super) fn is_glibc(&self, name: &str) -> bool {
+        self.target.is_glibc(name)
+    }
+}
+
+pub(super) struct Resolver<'a, 'b> {
+    pub(super) inputs: &'b ResolveInputs<'a>,
+    pub(super) arch: Architecture,
+    pub(super) policy: Policy<'b>,
+    graph: DiGraph<Node, ()>,
+    by_name: HashMap<String, NodeIndex>,
+    pub(super) diags: Vec<Diagnostic>,
+    roots: Vec<NodeIndex>,
+}
+
+impl Resolver<'_, '_> {
+    fn load(&self, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
+        self.inputs.elf_cache.get(self.inputs.fs, path)
+    }
+
+    fn lookup(&self, dirs: &[RootPath], name: &str) -> Lookup {
+        let load = |p: &RootPath| self.load(p);
+        let system = self.inputs.system.all();
+        search::find_in(
+            self.inputs.fs,
+            dirs.iter().chain(system),
+            name,
+            self.arch,
+            &load,
+        )
+    }
+
+    fn add_node(&mut self, node: Node) -> NodeIndex {
+        let name = node.name.clone();
+        let idx = self.graph.add_node(node);
+        self.by_name.insert(name, idx);
+        idx
+    }
+
+    fn alias(&mut self, idx: NodeIndex, alias: &str) {
+        self.by_name.insert(alias.to_string(), idx);
+        // A DT_NEEDED path (`/usr/lib/x.so`) is loaded by that path, never from the layer's folder.
+        if self.graph[idx].name != alias && !alias.contains('/') {
+            self.graph[idx].aliases.insert(alias.to_string());
+        }
+    }
+
+    fn add_roots(&mut self) {
+        for request in &self.inputs.layer.libraries {
+            self.add_root(request);
+        }
+    }
+
+    fn add_root(&mut self, request: &LibraryRequest) {
+        let name = request.name.value.as_str();
+        let span = request.name.span;
+        let base = basename(name);
+        if self.policy.is_glibc(base) {
+            self.diags
+                .push(super::diagnostics::glibc_request(base, span));
+            return;
+        }
+        if self.by_name.contains_key(base) {
+            return;
+        }
+        let found = if name.starts_with('/') {
+            self.find_path(name, span)
+        } else {
+            match self.lookup(&[], name) {
+                Lookup::Found(f) => Some(f),
+                Lookup::NotFound { skipped } => {
+                    self.root_not_found(request, &skipped);
+                    None
+                }
+            }
+        };
+        let Some(found) = found else {
+            let status = self.policy.status(&[base], request.override_runtime, false);
+            let idx = self.add_node(node(base, status, None, None, span));
+            self.roots.push(idx);
+            return;
+        };
+        let soname = found
+            .elf
+            .soname
+            .clone()
+            .unwrap_or_else(|| found.path.file_name().to_string());
+        if self.policy.is_glibc(&soname) {
+            self.diags
+                .push(super::diagnostics::glibc_request(&soname, span));
+            return;
+        }
+        let idx = match self.by_name.get(&soname) {
+            Some(&idx) => idx,
+            None => {
+                // `override=#true` on the request covers the soname it resolves to.
+                let status = self
+                    .policy
+                    .status(&[&soname, base], request.override_runtime, true);
+                if status == Status::Provided {
+                    self.diags.push(self.provided_warning(&soname, span));
+                }
+                self.add_node(node(&soname, status, Some(found), None, span))
+            }
+        };
+        self.alias(idx, base);
+        if !self.roots.contains(&idx) {
+            self.roots.push(idx);
+        }
+    }
+
+    /// A `library` given as an absolute path inside the rootfs.
+    fn find_path(&mut self, name: &str, span: Span) -> Option<Found> {
+        let path = RootPath::new(name);
+        let resolved = match rootfs::resolve(self.inputs.fs, &path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.diags.push(super::diagnostics::rootfs_error(&e, span));
+                return None;
+            }
+        };
+        self.escape_warnings(&resolved.escapes, span);
+        if resolved.meta.kind != Kind::File {
+            self.diags.push(super::diagnostics::not_a_file(name, span));
+            return None;
+        }
+        match self.load(&resolved.path) {
+            Ok(elf) => Some(Found {
+                path,
+                real: resolved.path,
+                size: resolved.meta.len,
+                mode: resolved.meta.mode,
+                elf,
+            }),
+            Err(e) => {
+                self.diags.push(super::diagnostics::load_error(
+                    name,
+                    &resolved.path,
+                    &e,
+                    span,
+                ));
+                None
+            }
+        }
+    }
+
+    /// Breadth-first over shipped nodes, adding each DT_NEEDED entry.
+    fn expand(&mut self) {
+        let mut queue: VecDeque<NodeIndex> = self
+            .roots
+            .iter()
+            .copied()
+            .filter(|&i| self.graph[i].status == Status::Shipped)
+            .collect();
+        let mut expanded = BTreeSet::new();
+        while let Some(idx) = queue.pop_front() {
+            if !expanded.insert(idx) {
+                continue;
+            }
+            let Some(found) = self.graph[idx].found.clone() else {
+                continue;
+            };
+            let rpath_dirs = self.rpath_dirs(idx);
+            for needed in &found.elf.needed {
+                let child = self.needed(idx, needed, &rpath_dirs);
+                if !self.graph.contains_edge(idx, child) {
+                    self.graph.add_edge(idx, child, ());
+                }
+                if self.graph[child].status == Status::Shipped && !expanded.contains(&child) {
+                    queue.push_back(child);
+                }
+            }
+        }
+    }
+
+    /// DT_RPATH of the object and its loaders (only while the object has no DT_RUNPATH), then its
+    /// own DT_RUNPATH: the folders searched before the system ones.
+    fn rpath_dirs(&self, idx: NodeIndex) -> Vec<RootPath> {
+        let mut dirs = Vec::new();
+        let Some(found) = &self.graph[idx].found else {
+            return dirs;
+        };
+        let expand = |f: &Found, entries: &[String]| -> Vec<RootPath> {
+            let origin = f.path.parent();
+            entries
+                .iter()
+                .filter_map(|e| search::expand(e, &origin, self.arch))
+                .collect()
+        };
+        if found.elf.runpath.is_empty() {
+            let mut cur = Some(idx);
+            while let Some(i) = cur {
+                if let Some(f) = &self.graph[i].found
+                    && f.elf.runpath.is_empty()
+                {
+                    dirs.extend(expand(f, &f.elf.rpath));
+                }
+                cur = self.graph[i].parent;
+            }
+        }
+        dirs.extend(expand(found, &found.elf.runpath));
+        dirs
+    }
+
+    fn needed(&mut self, parent: NodeIndex, needed: &str, rpath_dirs: &[RootPath]) -> NodeIndex {
+        if let Some(&idx) = self.by_name.get(needed) {
+            return idx;
+        }
+        let root_span = self.graph[parent].root_span;
+        let lookup = if needed.contains('/') {
+            // A DT_NEEDED with a slash is a path, used as is.
+            let path = RootPath::new(needed);
+            let load = |p: &RootPath| self.load(p);
+            let dir = path.parent();
+            search::find_in(self.inputs.fs, [&dir], path.file_name(), self.arch, &load)
+        } else {
+            self.lookup(rpath_dirs, needed)
+        };
+        let (found, skipped) = match lookup {
+            Lookup::Found(f) => (Some(f), Vec::new()),
+            Lookup::NotFound { skipped } => (None, skipped),
+        };
+        // Provided or excluded by the name it is needed by: a leaf under that name.
+        let by_need = self.policy.status(&[needed], false, found.is_some());
+        if matches!(by_need, Status::Provided | Status::Excluded) {
+            return self.add_node(node(needed, by_need, found, Some(parent), root_span));
+        }
+        let Some(found) = found else {
+            let idx = self.add_node(node(needed, Status::Missing, None, Some(parent), root_span));
+            let diag = self.needed_not_found(idx, needed, &skipped, root_span);
+            self.diags.push(diag);
+            return idx;
+        };
+        let soname = found
+            .elf
+            .soname
+            .clone()
+            .unwrap_or_else(|| basename(needed).to_string());
+        if let Some(&idx) = self.by_name.get(&soname) {
+            self.alias(idx, needed);
+            return idx;
+        }
+        let status = self.policy.status(&[&soname], false, true);
+        let idx = self.add_node(node(&soname, status, Some(found), Some(parent), root_span));
+        self.alias(idx, needed);
+        idx
+    }
+
+    /// The chain of first-discovery parents from a root to `idx`, as names.
+    pub(super) fn chain_text(&self, idx: NodeIndex) -> String {
+        let names: Vec<&str> = chain_nodes(&self.graph, idx)
+            .into_iter()
+            .map(|i| self.graph[i].name.as_str())
+            .collect();
+        names.join(" → ")
+    }
+
+    pub(super) fn with_chain(&self, diag: Diagnostic, idx: NodeIndex) -> Diagnostic {
+        super::graph::with_chain(&self.graph, &self.roots, diag, idx)
+    }
+}
+
+fn node(
+    name: &str,
+    status: Status,
+    found: Option<Found>,
+    parent: Option<NodeIndex>,
+    root_span: Span,
+) -> Node {
+    Node {
+        name: name.to_string(),
+        status,
+        found,
+        aliases: BTreeSet::new(),
+        parent,
+        root_span,
+    }
+}

@@ -1,0 +1,166 @@
+//! The long-lived front half: the catalog and the opened root filesystems with their caches, so
+//! repeated analyses (an editor typing) read and parse each unchanged file once.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::diagnostic::{Code, Diagnostic, SourceFile};
+use crate::plan::{self, PlanInputs};
+use crate::resolve::search::{LdSoConf, SystemPaths};
+use crate::resolve::{self, ElfCache, ResolveInputs};
+use crate::rootfs::{OpenError, RootFs, RootfsId};
+use crate::runtime::{Catalog, Date};
+use crate::shadow;
+use crate::spec::{self, LayerSpec, Spanned};
+use crate::validate::{self, ValidateInputs};
+use crate::{Analysis, LayerAnalysis};
+
+pub struct Session {
+    pub catalog: &'static Catalog,
+    roots: Mutex<HashMap<RootfsId, OpenRootfs>>,
+}
+
+/// An opened rootfs and what has been read from it, kept while its files are unchanged.
+#[derive(Clone)]
+pub struct OpenRootfs {
+    pub id: RootfsId,
+    pub fs: Arc<dyn RootFs>,
+    pub elf_cache: Arc<ElfCache>,
+    ld_so_conf: Arc<Mutex<Option<Arc<LdSoConf>>>>,
+}
+
+impl OpenRootfs {
+    /// `/etc/ld.so.conf` with its includes: read again only when one of its files changed.
+    pub fn ld_so_conf(&self) -> Arc<LdSoConf> {
+        let mut slot = self.ld_so_conf.lock().expect("ld.so.conf lock");
+        if let Some(conf) = slot.as_ref()
+            && conf.is_current(self.fs.as_ref())
+        {
+            return conf.clone();
+        }
+        let conf = Arc::new(LdSoConf::read(self.fs.as_ref()));
+        *slot = Some(conf.clone());
+        conf
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(Catalog::builtin())
+    }
+}
+
+impl Session {
+    pub fn new(catalog: &'static Catalog) -> Self {
+        Session {
+            catalog,
+            roots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Opens (or reuses) the rootfs at a host path. A folder replaced by another at the same path
+    /// is a new rootfs with empty caches.
+    pub fn rootfs(&self, host_path: &Path) -> Result<OpenRootfs, OpenError> {
+        let id = RootfsId::identify(host_path)?;
+        let mut roots = self.roots.lock().expect("session lock");
+        if let Some(open) = roots.get(&id) {
+            return Ok(open.clone());
+        }
+        let open = OpenRootfs {
+            fs: id.open()?,
+            id: id.clone(),
+            elf_cache: Arc::new(ElfCache::default()),
+            ld_so_conf: Arc::default(),
+        };
+        roots.insert(id, open.clone());
+        Ok(open)
+    }
+
+    /// Parses, resolves, plans and validates a spec. Never fails: problems are diagnostics.
+    pub fn analyze(&self, source: SourceFile, spec_dir: &Path, today: Date) -> Analysis {
+        let (spec, mut diagnostics) = spec::parse(&source.text, self.catalog);
+        let mut layers = Vec::new();
+        for layer in &spec.layers {
+            let Some(rootfs) = &layer.rootfs else {
+                continue;
+            };
+            let open = match self.rootfs(&spec_dir.join(&rootfs.value)) {
+                Ok(open) => open,
+                Err(e) => {
+                    diagnostics.push(rootfs_diagnostic(&e, rootfs));
+                    continue;
+                }
+            };
+            if layer.target.is_some() {
+                let (analysis, diags) = self.analyze_layer(layer, open, today);
+                layers.push(analysis);
+                diagnostics.extend(diags);
+            }
+        }
+        diagnostics.extend(shadow::check(&spec, &layers));
+        Analysis {
+            source,
+            spec_dir: spec_dir.to_path_buf(),
+            spec,
+            layers,
+            diagnostics,
+        }
+    }
+
+    fn analyze_layer(
+        &self,
+        layer: &LayerSpec,
+        open: OpenRootfs,
+        today: Date,
+    ) -> (LayerAnalysis, Vec<Diagnostic>) {
+        let target = layer.target.as_ref().expect("checked by the caller");
+        let fs = open.fs.as_ref();
+        let system = SystemPaths::new(&open.ld_so_conf(), target.arch);
+        let (graph, mut diags) = resolve::resolve_layer(&ResolveInputs {
+            layer,
+            target,
+            fs,
+            elf_cache: &open.elf_cache,
+            system: &system,
+        });
+        let (files, file_diags) = resolve::resolve_files(layer, fs);
+        diags.extend(file_diags);
+        let (plan, plan_diags) = plan::plan_layer(&PlanInputs {
+            layer,
+            graph: &graph,
+            files: &files,
+        });
+        diags.extend(validate::validate_layer(&ValidateInputs {
+            layer,
+            target,
+            graph: &graph,
+            files: &files,
+            plan: &plan,
+            catalog: self.catalog,
+            today,
+        }));
+        diags.extend(plan_diags);
+        let analysis = LayerAnalysis {
+            graph,
+            plan,
+            rootfs: open,
+        };
+        (analysis, diags)
+    }
+}
+
+/// The rootfs a layer names could not be opened: permissions mean the tool cannot run (exit 2),
+/// anything else that the spec names a wrong folder.
+fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
+    let code = if e.source.kind() == io::ErrorKind::PermissionDenied {
+        Code::RootfsIo
+    } else {
+        Code::RootfsNotFound
+    };
+    Diagnostic::error(code, e.to_string())
+        .at(rootfs.span)
+        .label("rootfs")
+        .help("`rootfs` names a folder, relative to the spec's folder")
+}

@@ -1,0 +1,305 @@
+//! `layer "NAME" { ... }`: one method per child node.
+
+use super::schema::Place;
+use super::{Lowering, Seen, name_span, span_of};
+use crate::arch::Architecture;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::spec::{DEFAULT_DIR, FileRequest, LayerSpec, LibraryRequest, Spanned, Target};
+use kdl::KdlNode;
+
+/// Lambda's `LayerName` allows up to 140 characters; the zip is named after it too.
+const MAX_LAYER_NAME: usize = 140;
+
+fn valid_layer_name(name: &str) -> bool {
+    name.len() <= MAX_LAYER_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A layer block's values while its children are lowered.
+struct Parts {
+    name: Spanned<String>,
+    description: Option<Spanned<String>>,
+    runtimes: Vec<Spanned<String>>,
+    architecture: Option<Spanned<Architecture>>,
+    rootfs: Option<Spanned<String>>,
+    dir: Option<Spanned<String>>,
+    libraries: Vec<LibraryRequest>,
+    excludes: Vec<Spanned<String>>,
+    files: Vec<FileRequest>,
+}
+
+impl Lowering {
+    pub(super) fn layer(&mut self, node: &KdlNode) -> Option<LayerSpec> {
+        let name = self.layer_name(node)?;
+        let mut parts = Parts {
+            name,
+            description: None,
+            runtimes: Vec::new(),
+            architecture: None,
+            rootfs: None,
+            dir: None,
+            libraries: Vec::new(),
+            excludes: Vec::new(),
+            files: Vec::new(),
+        };
+        let mut seen = Seen::default();
+        for child in node.iter_children() {
+            let Some(schema) = self.child_schema(child, Place::Layer, &mut seen) else {
+                continue;
+            };
+            let Some(mut args) = self.leaf_args(child, schema) else {
+                continue;
+            };
+            match schema.name {
+                "description" => parts.description = args.pop(),
+                "runtime" => self.runtimes(&mut parts, args),
+                "architecture" => self.architecture(&mut parts, args),
+                "rootfs" => parts.rootfs = args.pop(),
+                "dir" => parts.dir = args.pop().and_then(|a| self.layer_path(a, "dir")),
+                "library" => self.library(&mut parts, child, args),
+                "exclude" => parts.excludes.extend(args),
+                "file" => self.file(&mut parts, child, args),
+                other => unreachable!("`{other}` is in the layer schema"),
+            }
+        }
+        self.required(&parts, &seen);
+        Some(self.finish_layer(parts, node))
+    }
+
+    fn layer_name(&mut self, node: &KdlNode) -> Option<Spanned<String>> {
+        let name = self.block_name(node, "layer name")?;
+        if valid_layer_name(&name.value) {
+            return Some(name);
+        }
+        self.push(
+            Diagnostic::error(
+                Code::SpecBadName,
+                format!("`{}` is not a valid layer name", name.value),
+            )
+            .at(name.span)
+            .label("invalid name")
+            .help(format!(
+                "Lambda layer names use letters, digits, `-` and `_` (at most {MAX_LAYER_NAME} characters); it also names the zip file"
+            )),
+        );
+        None
+    }
+
+    fn runtimes(&mut self, parts: &mut Parts, ids: Vec<Spanned<String>>) {
+        for id in ids {
+            if let Some(first) = parts.runtimes.iter().find(|r| r.value == id.value) {
+                let what = format!("runtime `{}`", id.value);
+                self.given_twice(what, id.span, first.span, "second occurrence");
+            } else if self.catalog.runtime(&id.value).is_some() {
+                parts.runtimes.push(id);
+            } else {
+                self.unknown_runtime(&id);
+            }
+        }
+    }
+
+    fn architecture(&mut self, parts: &mut Parts, mut args: Vec<Spanned<String>>) {
+        let Some(a) = args.pop() else { return };
+        match a.value.parse::<Architecture>() {
+            Ok(arch) => parts.architecture = Some(Spanned::new(arch, a.span)),
+            Err(()) => self.unknown_architecture(&a),
+        }
+    }
+
+    fn library(&mut self, parts: &mut Parts, child: &KdlNode, mut args: Vec<Spanned<String>>) {
+        let Some(name) = args.pop() else { return };
+        let override_runtime = self.bool_prop(child, "override");
+        let optional = self.bool_prop(child, "optional");
+        if name.value.is_empty() {
+            self.empty_value(&name, "library");
+        } else if name.value.contains('/') && !name.value.starts_with('/') {
+            let base = name.value.rsplit('/').next().unwrap_or_default();
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadPath,
+                    format!("`{}` is a relative path", name.value),
+                )
+                .at(name.span)
+                .label("relative path")
+                .help(format!(
+                    "give a soname (`{base}`) or an absolute path inside the rootfs (`/{}`)",
+                    name.value
+                )),
+            );
+        } else {
+            parts.libraries.push(LibraryRequest {
+                name,
+                override_runtime,
+                optional,
+            });
+        }
+    }
+
+    fn file(&mut self, parts: &mut Parts, child: &KdlNode, mut args: Vec<Spanned<String>>) {
+        let Some(from) = args.pop() else { return };
+        let to = match self.string_prop(child, "to") {
+            Some(to) => self.layer_path(to, "to"),
+            None => {
+                self.push(
+                    Diagnostic::error(
+                        Code::SpecMissingValue,
+                        "`file` needs a `to=` destination inside the layer",
+                    )
+                    .at(name_span(child))
+                    .label("no destination")
+                    .help(format!("write `file \"{}\" to=\"etc/NAME\"`", from.value)),
+                );
+                None
+            }
+        };
+        if from.value.is_empty() {
+            self.empty_value(&from, "file");
+        } else if let Some(to) = to {
+            parts.files.push(FileRequest { from, to });
+        }
+    }
+
+    /// `rootfs` and `runtime` are required; a node that was written but refused has its own
+    /// diagnostic already.
+    fn required(&mut self, parts: &Parts, seen: &Seen) {
+        let name = &parts.name;
+        if parts.rootfs.is_none() && !seen.contains("rootfs") {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecMissingValue,
+                    format!("layer `{}` names no `rootfs`", name.value),
+                )
+                .at(name.span)
+                .label("no rootfs")
+                .help("add `rootfs \"PATH\"`: the root filesystem the libraries are copied from"),
+            );
+        }
+        if parts.runtimes.is_empty() && !seen.contains("runtime") {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecMissingValue,
+                    format!("layer `{}` names no `runtime`", name.value),
+                )
+                .at(name.span)
+                .label("no runtime")
+                .help("add `runtime \"provided.al2023\"` (see `layerc runtimes` for every id)"),
+            );
+        }
+    }
+
+    fn finish_layer(&mut self, parts: Parts, node: &KdlNode) -> LayerSpec {
+        let name = parts.name;
+        let architecture = parts
+            .architecture
+            .unwrap_or(Spanned::new(Architecture::X86_64, name.span));
+        self.check_runtimes(&name, &parts.runtimes, &architecture);
+        let ids = parts.runtimes.iter().map(|r| r.value.as_str());
+        let target = Target::new(self.catalog, ids, architecture.value);
+        LayerSpec {
+            dir: parts
+                .dir
+                .unwrap_or(Spanned::new(DEFAULT_DIR.to_string(), name.span)),
+            name,
+            span: span_of(node),
+            description: parts.description,
+            runtimes: parts.runtimes,
+            architecture,
+            target,
+            rootfs: parts.rootfs,
+            libraries: parts.libraries,
+            excludes: parts.excludes,
+            files: parts.files,
+        }
+    }
+
+    fn unknown_runtime(&mut self, id: &Spanned<String>) {
+        let help = did_you_mean(&id.value, self.catalog.runtime_ids())
+            .unwrap_or_else(|| "`layerc runtimes` lists every runtime id".to_string());
+        self.push(
+            Diagnostic::error(
+                Code::SpecUnknownRuntime,
+                format!("unknown Lambda runtime `{}`", id.value),
+            )
+            .at(id.span)
+            .label("unknown runtime")
+            .help(help),
+        );
+    }
+
+    fn unknown_architecture(&mut self, value: &Spanned<String>) {
+        let help = match value.value.as_str() {
+            "amd64" | "x86-64" | "x64" => "Lambda calls it `x86_64`".to_string(),
+            "aarch64" | "arm" | "armv8" => "Lambda calls it `arm64`".to_string(),
+            v => did_you_mean(v, Architecture::ALL.iter().map(|a| a.as_str()))
+                .unwrap_or_else(|| "use `x86_64` or `arm64`".to_string()),
+        };
+        self.push(
+            Diagnostic::error(
+                Code::SpecUnknownArchitecture,
+                format!("unknown architecture `{}`", value.value),
+            )
+            .at(value.span)
+            .label("unknown architecture")
+            .help(help),
+        );
+    }
+
+    /// All runtimes of a layer share one OS base and support the layer's architecture.
+    fn check_runtimes(
+        &mut self,
+        layer: &Spanned<String>,
+        runtimes: &[Spanned<String>],
+        arch: &Spanned<Architecture>,
+    ) {
+        let known: Vec<_> = runtimes
+            .iter()
+            .filter_map(|id| Some((id, self.catalog.runtime(&id.value)?)))
+            .collect();
+        let Some(&(first, first_rt)) = known.first() else {
+            return;
+        };
+        let os_name = |os: &str| self.catalog.os_name(os).to_string();
+        let mut diags = Vec::new();
+        for &(id, rt) in &known[1..] {
+            if rt.os != first_rt.os {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SpecMixedOs,
+                        format!(
+                            "layer `{}` mixes runtimes of different OS bases: `{}` runs on {}, `{}` on {}",
+                            layer.value,
+                            first.value,
+                            os_name(&first_rt.os),
+                            id.value,
+                            os_name(&rt.os)
+                        ),
+                    )
+                    .at(id.span)
+                    .label(format!("{} runtime", os_name(&rt.os)))
+                    .help("libraries are checked against one OS base: split the layer in two")
+                    .related(first.span, format!("{} runtime", os_name(&first_rt.os))),
+                );
+            }
+        }
+        for &(id, rt) in &known {
+            if !rt.architectures.contains(&arch.value) {
+                let supported: Vec<&str> = rt.architectures.iter().map(|a| a.as_str()).collect();
+                diags.push(
+                    Diagnostic::error(
+                        Code::SpecUnsupportedArchitecture,
+                        format!("runtime `{}` does not run on {}", id.value, arch.value),
+                    )
+                    .at(id.span)
+                    .label(format!("{} only", supported.join(", ")))
+                    .help(format!(
+                        "set `architecture \"{}\"` or pick a runtime that supports {}",
+                        supported[0], arch.value
+                    )),
+                );
+            }
+        }
+        self.diags.extend(diags);
+    }
+}

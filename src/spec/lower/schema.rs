@@ -1,0 +1,87 @@
+//! The spec's node schema: every node name, where it may appear, its arity, its properties and the
+//! help line that shows how to write it. One table, read by lowering for suggestions and checks.
+
+/// Where a node is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Top,
+    Layer,
+    Function,
+}
+
+impl Place {
+    /// How messages name the place.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Place::Top => "the spec's top level",
+            Place::Layer => "a `layer` block",
+            Place::Function => "a `function` block",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct NodeSchema {
+    pub name: &'static str,
+    pub place: Place,
+    /// Positional string values: at least `min`, at most `max`.
+    pub min: usize,
+    pub max: usize,
+    pub props: &'static [&'static str],
+    /// May appear at most once in its block.
+    pub once: bool,
+    /// How to write the node.
+    pub help: &'static str,
+}
+
+const fn node(
+    name: &'static str,
+    place: Place,
+    (min, max): (usize, usize),
+    props: &'static [&'static str],
+    once: bool,
+    help: &'static str,
+) -> NodeSchema {
+    NodeSchema {
+        name,
+        place,
+        min,
+        max,
+        props,
+        once,
+        help,
+    }
+}
+
+const ONE: (usize, usize) = (1, 1);
+const MANY: (usize, usize) = (1, usize::MAX);
+
+#[rustfmt::skip]
+pub const SCHEMA: &[NodeSchema] = &[
+    node("layer", Place::Top, ONE, &[], false, "write `layer \"NAME\" { ... }`"),
+    node("function", Place::Top, ONE, &[], false, "write `function \"NAME\" { ... }`"),
+    node("description", Place::Layer, ONE, &[], true, "write `description \"TEXT\"`"),
+    node("runtime", Place::Layer, MANY, &[], false, "write `runtime \"provided.al2023\"` (one or more ids)"),
+    node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),
+    node("rootfs", Place::Layer, ONE, &[], true, "write `rootfs \"PATH\"` (relative to the spec's folder)"),
+    node("dir", Place::Layer, ONE, &[], true, "write `dir \"lib\"`"),
+    node("library", Place::Layer, ONE, &["override", "optional"], false, "write `library \"libNAME.so.N\"`"),
+    node("exclude", Place::Layer, MANY, &[], false, "write `exclude \"libNAME.so.N\"`"),
+    node("file", Place::Layer, ONE, &["to"], false, "write `file \"/etc/PATH\" to=\"etc/PATH\"`"),
+    node("layer", Place::Function, ONE, &[], false, "write `layer \"NAME\"` or `layer \"arn:aws:lambda:...\"`"),
+    node("ld-library-path", Place::Function, ONE, &[], true, "write `ld-library-path \"prepend\"`"),
+    node("env", Place::Function, (2, 2), &[], false, "write `env \"NAME\" \"VALUE\"`"),
+];
+
+/// The schema of `name` written in `place`.
+pub fn find(place: Place, name: &str) -> Option<&'static NodeSchema> {
+    SCHEMA.iter().find(|n| n.place == place && n.name == name)
+}
+
+/// The node names `place` takes, in schema order.
+pub fn names(place: Place) -> impl Iterator<Item = &'static str> + Clone {
+    SCHEMA
+        .iter()
+        .filter(move |n| n.place == place)
+        .map(|n| n.name)
+}

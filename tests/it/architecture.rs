@@ -1,0 +1,95 @@
+//! ARCHITECTURE.md's invariants that a reading of the source can check: goblin has one user, and
+//! only the rootfs (reading), emit (writing) and the command line (the spec text) touch the file
+//! system.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every (file, line) of `src/` that uses one of `needles` as a path (`needle::` or `needle;`)
+/// outside comments, with the file relative to `src/`.
+fn uses(needles: &[&str]) -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        for line in fs::read_to_string(&file).unwrap().lines() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if needles.iter().any(|n| uses_path(code, n)) {
+                found.push((rel.clone(), code.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// `needle` as a whole path segment (`needle::…`, `use …::needle;`, `use std::{needle, …}`): not
+/// preceded by an identifier character or a `.` (a field access is not a path).
+fn uses_path(code: &str, needle: &str) -> bool {
+    let in_use_list = code.starts_with("use ") && code.contains('{');
+    code.match_indices(needle).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = &code[i + needle.len()..];
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && (after.starts_with("::")
+                || after.starts_with(';')
+                || (in_use_list && (after.starts_with(',') || after.starts_with('}'))))
+    })
+}
+
+#[test]
+fn goblin_is_used_by_elf_rs_only() {
+    let outside: Vec<_> = uses(&["goblin"])
+        .into_iter()
+        .filter(|(file, _)| file != "elf.rs")
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "goblin used outside elf.rs: {outside:#?}"
+    );
+}
+
+#[test]
+fn only_rootfs_emit_and_the_command_line_touch_the_file_system() {
+    let allowed = |file: &str| {
+        ["rootfs/", "emit/", "cli/"]
+            .iter()
+            .any(|dir| file.starts_with(dir))
+            // The build script embeds the catalog at compile time.
+            || file == "runtime/build.rs"
+    };
+    let outside: Vec<_> = uses(&["fs", "memmap2", "tempfile"])
+        .into_iter()
+        .filter(|(file, _)| !allowed(file))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "file-system access outside rootfs/, emit/ and cli/: {outside:#?}"
+    );
+}
+
+#[test]
+fn the_checks_see_through_needles() {
+    assert!(uses_path("use std::fs;", "fs"));
+    assert!(uses_path("let t = std::fs::read(p)?;", "fs"));
+    assert!(!uses_path("rootfs::resolve(fs, p)", "fs"));
+    assert!(uses_path("use goblin::elf::Elf;", "goblin"));
+    assert!(uses_path("use std::{fs, io};", "fs"));
+    assert!(!uses_path("let fs = self.inputs.fs;", "fs"));
+}

@@ -1,0 +1,49 @@
+//! The repository's examples, run as a user runs them.
+
+use super::*;
+
+/// The repository's own examples, run as a user would.
+fn example(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+#[test]
+fn quickstart_builds_a_non_empty_layer() {
+    let fx = Fixture::new();
+    let spec = example("examples/quickstart/layer.kdl");
+    let out_dir = fx.path().join("out");
+    let out = fx.layerc(&[
+        "build",
+        spec.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listing = std::process::Command::new("zipinfo")
+        .arg("-1")
+        .arg(out_dir.join("fonts.zip"))
+        .output()
+        .unwrap();
+    let names = String::from_utf8(listing.stdout).unwrap();
+    assert!(
+        names.lines().any(|l| l == "lib/libfreetype.so.6"),
+        "{names}"
+    );
+    assert!(names.lines().any(|l| l == "lib/libpng16.so"), "{names}");
+    assert!(out_dir.join("serverless.template.json").exists());
+}
+
+#[test]
+fn dotnet_example_spec_is_valid_apart_from_its_rootfs() {
+    let spec = example("examples/dotnet-gdiplus/layer.kdl");
+    let text = fs::read_to_string(&spec).unwrap();
+    // The Amazon Linux 1 rootfs is exported by the user; everything else must be in order.
+    let analysis = analyze_text(&text, spec.parent().unwrap());
+    let errors: Vec<&str> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(errors, ["rootfs::not-found"], "{}", rendered(&analysis));
+}
