@@ -24,6 +24,14 @@ impl Architecture {
         }
     }
 
+    /// The architecture name of OCI image platforms and image configs.
+    pub fn oci(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "amd64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+
     /// What `$PLATFORM` expands to in DT_RPATH/DT_RUNPATH on this architecture.
     pub fn platform(self) -> &'static str {
         match self {

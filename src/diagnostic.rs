@@ -79,6 +79,8 @@ codes! {
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
     RootfsIo => "rootfs::io",
+    RootfsImage => "rootfs::image",
+    RootfsPlatform => "rootfs::platform",
     ResolveNotFound => "resolve::not-found",
     ResolveOptionalMissing => "resolve::optional-missing",
     ResolveNeededNotFound => "resolve::needed-not-found",
@@ -103,7 +105,7 @@ codes! {
 impl Code {
     /// I/O failures mean the tool could not run (exit 2) rather than that the spec is wrong (exit 1).
     pub fn is_tool_failure(self) -> bool {
-        matches!(self, Code::RootfsIo)
+        matches!(self, Code::RootfsIo | Code::RootfsImage)
     }
 }
 

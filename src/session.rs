@@ -6,11 +6,12 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::plan::{self, PlanInputs};
 use crate::resolve::search::{LdSoConf, SystemPaths};
 use crate::resolve::{self, ElfCache, ResolveInputs};
-use crate::rootfs::{OpenError, RootFs, RootfsId};
+use crate::rootfs::{ImageError, OpenError, RootFs, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
 use crate::spec::{self, LayerSpec, Spanned};
@@ -60,10 +61,11 @@ impl Session {
         }
     }
 
-    /// Opens (or reuses) the rootfs at a host path. A folder replaced by another at the same path
-    /// is a new rootfs with empty caches.
-    pub fn rootfs(&self, host_path: &Path) -> Result<OpenRootfs, OpenError> {
-        let id = RootfsId::identify(host_path)?;
+    /// Opens (or reuses) the rootfs at a host path; `arch` picks the manifest of a multi-platform
+    /// image. A folder replaced by another at the same path, or a changed image, is a new rootfs
+    /// with empty caches.
+    pub fn rootfs(&self, host_path: &Path, arch: Architecture) -> Result<OpenRootfs, OpenError> {
+        let id = RootfsId::identify(host_path, arch)?;
         let mut roots = self.roots.lock().expect("session lock");
         if let Some(open) = roots.get(&id) {
             return Ok(open.clone());
@@ -86,7 +88,8 @@ impl Session {
             let Some(rootfs) = &layer.rootfs else {
                 continue;
             };
-            let open = match self.rootfs(&spec_dir.join(&rootfs.value)) {
+            let arch = layer.architecture.value;
+            let open = match self.rootfs(&spec_dir.join(&rootfs.value), arch) {
                 Ok(open) => open,
                 Err(e) => {
                     diagnostics.push(rootfs_diagnostic(&e, rootfs));
@@ -151,16 +154,29 @@ impl Session {
     }
 }
 
-/// The rootfs a layer names could not be opened: permissions mean the tool cannot run (exit 2),
-/// anything else that the spec names a wrong folder.
+/// The rootfs a layer names could not be opened: permissions and broken images mean the tool
+/// cannot run (exit 2), an image without the layer's architecture and anything else that the spec
+/// names a wrong rootfs.
 fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
-    let code = if e.source.kind() == io::ErrorKind::PermissionDenied {
-        Code::RootfsIo
-    } else {
-        Code::RootfsNotFound
+    let image = e
+        .source
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ImageError>());
+    let path_help = "`rootfs` names a folder or an image, relative to the spec's folder";
+    let (code, help) = match image {
+        Some(ImageError::Platform { .. }) => (
+            Code::RootfsPlatform,
+            "set `architecture` to one the image has, or use an image built for this one",
+        ),
+        Some(ImageError::Broken { .. }) => (
+            Code::RootfsImage,
+            "the image is damaged or not an image layerc reads: export or save it again",
+        ),
+        None if e.source.kind() == io::ErrorKind::PermissionDenied => (Code::RootfsIo, path_help),
+        None => (Code::RootfsNotFound, path_help),
     };
     Diagnostic::error(code, e.to_string())
         .at(rootfs.span)
         .label("rootfs")
-        .help("`rootfs` names a folder, relative to the spec's folder")
+        .help(help)
 }

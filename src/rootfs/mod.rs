@@ -5,6 +5,7 @@
 //! the root, and no path outside the rootfs is ever opened through a rootfs path.
 
 mod dir;
+pub mod image;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use dir::DirRootFs;
+pub use image::ImageError;
+
+use crate::arch::Architecture;
 
 /// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
@@ -268,13 +272,20 @@ fn record_escape(escapes: &mut Vec<Escape>, link: &RootPath, target: &str) {
     }
 }
 
-/// Which rootfs a spec names: its identity, independent of how it is read. A folder today; an
-/// archive or an image becomes another variant with its own backend.
+/// Which rootfs a spec names: its identity, independent of how it is read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RootfsId {
     /// A folder, by its canonical host path and the device and inode behind it: a folder replaced
     /// by another at the same path is another rootfs.
     Dir { path: PathBuf, dev: u64, inode: u64 },
+    /// A container image (a file, or an OCI layout folder) by its canonical host path, the stamp of
+    /// the file that identifies its content (the image file, or the layout's `index.json`), and the
+    /// architecture whose manifest is read.
+    Image {
+        path: PathBuf,
+        stamp: Stamp,
+        arch: Architecture,
+    },
 }
 
 /// A rootfs that could not be opened, with the host path it was looked for at.
@@ -287,21 +298,31 @@ pub struct OpenError {
 }
 
 impl RootfsId {
-    /// Identifies the rootfs a spec names at `host_path` (relative paths are taken as given).
-    pub fn identify(host_path: &Path) -> Result<RootfsId, OpenError> {
+    /// Identifies the rootfs a spec names at `host_path` (relative paths are taken as given): a
+    /// folder, or a container image whose manifest for `arch` is read.
+    pub fn identify(host_path: &Path, arch: Architecture) -> Result<RootfsId, OpenError> {
         use std::os::unix::fs::MetadataExt;
         let fail = |source| OpenError {
             path: host_path.to_path_buf(),
             source,
         };
         let path = std::fs::canonicalize(host_path).map_err(fail)?;
-        let meta = std::fs::metadata(&path).map_err(fail)?;
-        if !meta.is_dir() {
-            return Err(fail(io::Error::new(
-                io::ErrorKind::NotADirectory,
-                "it is not a folder",
-            )));
+        if image::is_image(&path) {
+            let content = if path.is_dir() {
+                path.join("index.json")
+            } else {
+                path.clone()
+            };
+            let meta = std::fs::metadata(&content).map_err(fail)?;
+            let stamp = Stamp {
+                len: meta.len(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                dev: meta.dev(),
+                inode: meta.ino(),
+            };
+            return Ok(RootfsId::Image { path, stamp, arch });
         }
+        let meta = std::fs::metadata(&path).map_err(fail)?;
         Ok(RootfsId::Dir {
             path,
             dev: meta.dev(),
@@ -313,6 +334,13 @@ impl RootfsId {
     pub fn open(&self) -> Result<Arc<dyn RootFs>, OpenError> {
         match self {
             RootfsId::Dir { path, .. } => match DirRootFs::open(path) {
+                Ok(fs) => Ok(Arc::new(fs)),
+                Err(source) => Err(OpenError {
+                    path: path.clone(),
+                    source,
+                }),
+            },
+            RootfsId::Image { path, arch, .. } => match image::ImageRootFs::open(path, *arch) {
                 Ok(fs) => Ok(Arc::new(fs)),
                 Err(source) => Err(OpenError {
                     path: path.clone(),

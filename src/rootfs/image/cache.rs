@@ -1,0 +1,107 @@
+//! layerc's image cache: `images/` under `$LAYERC_CACHE`, else `$XDG_CACHE_HOME/layerc`, else
+//! `~/.cache/layerc`. It holds each image's index (keyed by the image's content hash and the
+//! architecture), content-addressed copies of shared objects from compressed layers, and a memo
+//! from a file's (path, size, mtime, inode) to its content hash so an unchanged image is not hashed
+//! again. Every file is written to a temporary name and renamed, so readers never see half a file.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// The cache folder from the environment, created if needed; `None` when there is no usable one
+    /// (images are then indexed on every run).
+    pub fn from_env() -> Option<Cache> {
+        let base = match std::env::var_os("LAYERC_CACHE") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => match std::env::var_os("XDG_CACHE_HOME") {
+                Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("layerc"),
+                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache/layerc"),
+            },
+        };
+        let dir = base.join("images");
+        fs::create_dir_all(dir.join("blobs")).ok()?;
+        fs::create_dir_all(dir.join("index")).ok()?;
+        fs::create_dir_all(dir.join("stat")).ok()?;
+        Some(Cache { dir })
+    }
+
+    pub fn index_path(&self, key: &str) -> PathBuf {
+        self.dir.join("index").join(format!("{key}.json"))
+    }
+
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.dir.join("blobs").join(digest)
+    }
+
+    /// Stores `bytes` under their sha256 and returns it.
+    pub fn store_blob(&self, bytes: &[u8]) -> io::Result<String> {
+        let digest = hex(&Sha256::digest(bytes));
+        let path = self.blob_path(&digest);
+        if !path.exists() {
+            self.write(&path, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".layerc-")
+            .suffix(".tmp")
+            .tempfile_in(path.parent().unwrap_or(&self.dir))?;
+        tmp.write_all(bytes)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// The sha256 of a file's content, from the memo when the file's identity is unchanged.
+    pub fn file_hash(&self, path: &Path) -> io::Result<String> {
+        let meta = fs::metadata(path)?;
+        let identity = format!(
+            "{}\0{}\0{}\0{}\0{}",
+            path.display(),
+            meta.len(),
+            meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000,
+            meta.ino(),
+            meta.dev()
+        );
+        let memo = self
+            .dir
+            .join("stat")
+            .join(hex(&Sha256::digest(identity.as_bytes())));
+        if let Ok(hash) = fs::read_to_string(&memo)
+            && hash.len() == 64
+        {
+            return Ok(hash);
+        }
+        let hash = hash_file(path)?;
+        let _ = self.write(&memo, hash.as_bytes());
+        Ok(hash)
+    }
+}
+
+pub fn hash_file(path: &Path) -> io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    Ok(hex(&hash.finalize()))
+}
+
+/// Lower-case hexadecimal, as digests are written in image layouts.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
