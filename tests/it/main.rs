@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod debian;
 mod emit;
+mod images;
 mod lddtree;
 mod recipe_config;
 mod recipes;
