@@ -126,14 +126,13 @@ impl Bundle {
 
 struct Ctx<'a> {
     image: &'a Path,
-    label: String,
     bundle: &'a Bundle,
 }
 
 impl Ctx<'_> {
     fn broken(&self, entry: Option<&str>, problem: impl Into<String>) -> ImageError {
         ImageError::Broken {
-            file: self.label.clone(),
+            layer: String::new(),
             entry: entry.map(str::to_string),
             problem: problem.into(),
         }
@@ -226,17 +225,8 @@ struct DockerEntry {
 }
 
 /// The layers of the bundle's image for `arch`, bottom first.
-pub fn layers(
-    image: &Path,
-    label: &str,
-    bundle: &Bundle,
-    arch: Architecture,
-) -> Result<Vec<Layer>, ImageError> {
-    let ctx = Ctx {
-        image,
-        label: label.to_string(),
-        bundle,
-    };
+pub fn layers(image: &Path, bundle: &Bundle, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
+    let ctx = Ctx { image, bundle };
     if bundle.has(image, "oci-layout") && bundle.has(image, "index.json") {
         oci_layers(&ctx, arch)
     } else if bundle.has(image, "manifest.json") {
@@ -264,7 +254,7 @@ fn oci_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
         platforms.push(platform);
         loaded.push(manifest);
     }
-    let chosen = choose(ctx, arch, &platforms)?;
+    let chosen = choose(arch, &platforms)?;
     let manifest = &loaded[chosen];
     let mut layers = Vec::new();
     for d in &manifest.layers {
@@ -279,7 +269,7 @@ fn oci_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
             raw: ctx.bundle.source(ctx, &name)?,
             codec,
             digest: Some(digest),
-            label: format!("{}: {name}", ctx.label),
+            label: name.clone(),
         });
     }
     Ok(layers)
@@ -319,11 +309,7 @@ fn config_platform(config: Config) -> Option<(String, String)> {
 
 /// The manifest for `arch`: the one whose platform names it, else the only one when its platform is
 /// unknown. Otherwise an error naming the platforms present.
-fn choose(
-    ctx: &Ctx,
-    arch: Architecture,
-    platforms: &[Option<(String, String)>],
-) -> Result<usize, ImageError> {
+fn choose(arch: Architecture, platforms: &[Option<(String, String)>]) -> Result<usize, ImageError> {
     let wanted = arch.oci();
     if let Some(i) = platforms
         .iter()
@@ -335,7 +321,6 @@ fn choose(
         return Ok(0);
     }
     Err(ImageError::Platform {
-        file: ctx.label.clone(),
         wanted: format!("{} ({wanted})", arch.as_str()),
         present: platforms
             .iter()
@@ -364,7 +349,7 @@ fn docker_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError
         let config: Config = ctx.bundle.json(ctx, &normal(ctx, &e.config)?)?;
         platforms.push(config_platform(config));
     }
-    let chosen = choose(ctx, arch, &platforms)?;
+    let chosen = choose(arch, &platforms)?;
     let mut layers = Vec::new();
     for path in &entries[chosen].layers {
         let name = normal(ctx, path)?;
@@ -378,7 +363,7 @@ fn docker_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError
             digest: docker_digest(&name, codec),
             raw,
             codec,
-            label: format!("{}: {name}", ctx.label),
+            label: name.clone(),
         });
     }
     Ok(layers)

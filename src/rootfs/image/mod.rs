@@ -31,21 +31,33 @@ use tree::{Node, NodeKind, Tree};
 /// Bumped whenever the index format or its meaning changes: older cached indexes are ignored.
 const INDEX_VERSION: u32 = 1;
 
-/// Why an image cannot be used.
+/// Why an image cannot be used. Messages name the layer (a member of the image, empty for the image
+/// itself) and the entry; the caller names the image.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("{file}{}: {problem}", entry.as_ref().map(|e| format!(": entry {e}")).unwrap_or_default())]
+    #[error(
+        "{}{}{problem}",
+        prefix("layer", layer),
+        prefix("entry", entry.as_deref().unwrap_or_default())
+    )]
     Broken {
-        file: String,
+        layer: String,
         entry: Option<String>,
         problem: String,
     },
-    #[error("{file} has no image for {wanted}; its platforms are {}", present.join(", "))]
+    #[error("the image has no manifest for {wanted}; its platforms are {}", present.join(", "))]
     Platform {
-        file: String,
         wanted: String,
         present: Vec<String>,
     },
+}
+
+fn prefix(what: &str, name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!("{what} {name}: ")
+    }
 }
 
 /// Caps on decompressed bytes, against decompression bombs.
@@ -191,9 +203,9 @@ fn build_index(
     arch: Architecture,
     cache: Option<&Cache>,
 ) -> Result<Index, ImageError> {
-    let label = image.display().to_string();
+    let label = String::new();
     let limits = Limits::from_env();
-    let progress = progress_bar(&label);
+    let progress = progress_bar(&image.display().to_string());
     let mut total = 0;
     let mut tree = Tree::default();
     let bundle = if image.is_dir() {
@@ -224,7 +236,7 @@ fn build_index(
         }
         Bundle::from_tar(&stream, &entries)
     };
-    let layers = layout::layers(image, &label, &bundle, arch)?;
+    let layers = layout::layers(image, &bundle, arch)?;
     let mut streams = Vec::new();
     for (i, layer) in layers.into_iter().enumerate() {
         let raw = layer
@@ -263,9 +275,9 @@ fn apply(
         .map_err(|(entry, problem)| broken(label, Some(entry), problem))
 }
 
-fn broken(file: &str, entry: Option<String>, problem: String) -> ImageError {
+fn broken(layer: &str, entry: Option<String>, problem: String) -> ImageError {
     ImageError::Broken {
-        file: file.to_string(),
+        layer: layer.to_string(),
         entry,
         problem,
     }

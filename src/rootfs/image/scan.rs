@@ -36,7 +36,7 @@ pub struct LayerEntry {
 
 /// What one scan needs besides the stream.
 pub struct Scan<'a> {
-    /// Names the stream in errors (`image.tar`, `image.tar: blobs/sha256/ab…`).
+    /// Names the stream in errors: empty for the image file itself, else the layer's member name.
     pub label: String,
     pub codec: Codec,
     /// The expected sha256 of the raw (compressed) bytes.
@@ -52,7 +52,7 @@ pub struct Scan<'a> {
 impl Scan<'_> {
     fn broken(&self, entry: Option<&str>, problem: impl Into<String>) -> ImageError {
         ImageError::Broken {
-            file: self.label.clone(),
+            layer: self.label.clone(),
             entry: entry.map(str::to_string),
             problem: problem.into(),
         }
