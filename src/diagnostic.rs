@@ -75,6 +75,7 @@ codes! {
     SpecTooManyLayers => "spec::too-many-layers",
     SpecBadPath => "spec::bad-path",
     SpecBadName => "spec::bad-name",
+    SpecRuntimeDescription => "spec::runtime-description",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",

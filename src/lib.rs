@@ -6,6 +6,7 @@
 //! writes, and takes only a [`Buildable`] analysis (one without errors).
 
 pub mod arch;
+pub mod described;
 pub mod diagnostic;
 pub mod elf;
 pub mod emit;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::arch::Architecture;
+use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::plan::{self, PlanInputs};
 use crate::resolve::search::{LdSoConf, SystemPaths};
@@ -21,6 +22,8 @@ use crate::{Analysis, LayerAnalysis};
 pub struct Session {
     pub catalog: &'static Catalog,
     roots: Mutex<HashMap<RootfsId, OpenRootfs>>,
+    /// `runtime-file` and `target-rootfs` descriptions, read or scanned once.
+    pub(crate) described: DescribedCache,
 }
 
 /// An opened rootfs and what has been read from it, kept while its files are unchanged.
@@ -58,6 +61,7 @@ impl Session {
         Session {
             catalog,
             roots: Mutex::new(HashMap::new()),
+            described: DescribedCache::default(),
         }
     }
 
@@ -82,7 +86,12 @@ impl Session {
 
     /// Parses, resolves, plans and validates a spec. Never fails: problems are diagnostics.
     pub fn analyze(&self, source: SourceFile, spec_dir: &Path, today: Date) -> Analysis {
-        let (spec, mut diagnostics) = spec::parse(&source.text, self.catalog);
+        let (mut spec, mut diagnostics) = spec::parse(&source.text, self.catalog);
+        for layer in &mut spec.layers {
+            if let Some(described) = described::target(self, layer, spec_dir, &mut diagnostics) {
+                layer.target = described.ok();
+            }
+        }
         let mut layers = Vec::new();
         for layer in &spec.layers {
             let Some(rootfs) = &layer.rootfs else {

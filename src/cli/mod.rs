@@ -3,6 +3,7 @@
 mod build;
 mod graph;
 mod output;
+mod runtime_cmd;
 mod runtimes;
 mod why;
 
@@ -72,6 +73,11 @@ enum Command {
         #[arg(num_args = 1..=2, required = true)]
         args: Vec<String>,
     },
+    /// Describe a runtime from a root filesystem, or compare two runtimes.
+    Runtime {
+        #[command(subcommand)]
+        command: runtime_cmd::RuntimeCommand,
+    },
     /// Print the built-in runtime catalog, or one runtime in detail.
     Runtimes {
         /// A runtime id: its OS base, search path, symbol-version ceilings and provided sonames.
@@ -116,6 +122,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let session = Session::default();
     match cli.command {
+        Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
         Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
         Command::Check { spec, format } => with_analysis(&session, &spec, |analysis| {
             output::report(analysis, &analysis.diagnostics, format, color);

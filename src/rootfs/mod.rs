@@ -351,6 +351,11 @@ impl RootfsId {
     }
 }
 
+/// A text input the spec names beside its rootfs (a `runtime-file` description), read from the host.
+pub fn read_input_text(host_path: &Path) -> io::Result<String> {
+    std::fs::read_to_string(host_path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
-use kdl::{KdlDocument, KdlNode, KdlValue};
-use serde_json::{Map, Value, json};
+use kdl::KdlDocument;
+
+#[path = "tree.rs"]
+mod tree;
 
 const FILES: [&str; 4] = ["os-bases", "os-provides", "runtimes", "runtime-folders"];
 
@@ -20,7 +22,7 @@ fn main() {
         let doc: KdlDocument = text
             .parse()
             .unwrap_or_else(|e| panic!("{path} is not valid KDL: {e:?}"));
-        let tree = Value::Array(doc.nodes().iter().map(node).collect()).to_string();
+        let tree = tree::document(&doc).to_string();
         for byte in tree.bytes() {
             digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
@@ -32,29 +34,4 @@ fn main() {
         format!("{:08x}", digest >> 32),
     )
     .expect("OUT_DIR is writable");
-}
-
-fn node(n: &KdlNode) -> Value {
-    let mut args = Vec::new();
-    let mut props = Map::new();
-    for entry in n.entries() {
-        match entry.name() {
-            Some(key) => {
-                props.insert(key.value().to_string(), value(entry.value()));
-            }
-            None => args.push(value(entry.value())),
-        }
-    }
-    let children: Vec<Value> = n.iter_children().map(node).collect();
-    json!({ "name": n.name().value(), "args": args, "props": props, "children": children })
-}
-
-fn value(v: &KdlValue) -> Value {
-    match v {
-        KdlValue::String(s) => Value::String(s.clone()),
-        KdlValue::Integer(i) => json!(i64::try_from(*i).expect("catalog integers fit in i64")),
-        KdlValue::Float(f) => json!(f),
-        KdlValue::Bool(b) => Value::Bool(*b),
-        KdlValue::Null => Value::Null,
-    }
 }

@@ -26,6 +26,46 @@ pub struct Data {
     pub digest: &'static str,
 }
 
+/// A runtime description file (`layerc runtime scan` writes them): one `os` and one `runtime` node
+/// on it, in the catalog's own format.
+pub fn description(text: &str) -> Result<(OsBase, Runtime), String> {
+    let doc: kdl::KdlDocument = text.parse().map_err(|e| format!("not valid KDL: {e}"))?;
+    let nodes: Vec<Node> = serde_json::from_value(super::tree::document(&doc))
+        .map_err(|e| format!("unexpected structure: {e}"))?;
+    let (mut os, mut rt) = (None, None);
+    for node in &nodes {
+        match node.name.as_str() {
+            "os" if os.is_none() => os = Some(os_base(node)?),
+            "runtime" if rt.is_none() => rt = Some(runtime(node)?),
+            "os" | "runtime" => return Err(format!("more than one `{}` node", node.name)),
+            other => {
+                return Err(format!(
+                    "unknown node `{other}` (expected `os` and `runtime`)"
+                ));
+            }
+        }
+    }
+    let (Some(os), Some(rt)) = (os, rt) else {
+        return Err("needs one `os` and one `runtime` node".into());
+    };
+    if rt.os != os.id {
+        return Err(format!(
+            "runtime {} names os `{}`, but the file describes `{}`",
+            rt.id, rt.os, os.id
+        ));
+    }
+    for arch in &rt.architectures {
+        if !os.ceilings.contains_key(arch) {
+            return Err(format!(
+                "os {}: no `ceilings arch=\"{}\"`",
+                os.id,
+                arch.as_str()
+            ));
+        }
+    }
+    Ok((os, rt))
+}
+
 fn tree(file: &str, json: &str) -> Result<Vec<Node>, String> {
     serde_json::from_str(json).map_err(|e| format!("{file}: {e}"))
 }

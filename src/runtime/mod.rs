@@ -3,14 +3,18 @@
 //! Invariant: the catalog is data (`specs/runtimes/*.kdl`, embedded at build time) with its
 //! provenance; no runtime fact is written in Rust code.
 
+pub mod compare;
 pub mod describe;
 mod load;
 mod provision;
+pub mod scan;
+mod tree;
 mod version;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+pub use load::description;
 pub use provision::Provision;
 pub use version::{Date, Version};
 
@@ -161,6 +165,15 @@ impl Catalog {
     /// The OS base's display name, or its id when unknown.
     pub fn os_name<'a>(&'a self, id: &'a str) -> &'a str {
         self.os(id).map_or(id, |os| os.name.as_str())
+    }
+
+    /// This catalog with one more OS base and runtime (a description file or a scanned rootfs),
+    /// replacing entries of the same ids.
+    pub fn with_description(&self, os: OsBase, runtime: Runtime) -> Catalog {
+        let mut catalog = self.clone();
+        catalog.os_bases.insert(os.id.clone(), os);
+        catalog.runtimes.insert(runtime.id.clone(), runtime);
+        catalog
     }
 
     /// A soname of glibc's own objects (whether or not a given base has it).

@@ -53,6 +53,9 @@ pub struct LayerSpec {
     /// no known runtime.
     pub target: Option<Target>,
     pub rootfs: Option<Spanned<String>>,
+    /// `runtime-file` or `target-rootfs`: what the session checks the layer against instead of the
+    /// catalog's entries for `runtimes` (it replaces `target` before resolution).
+    pub described_by: Option<Spanned<TargetSource>>,
     /// Library folder inside the layer, relative, normalised (no leading or trailing `/`).
     pub dir: Spanned<String>,
     pub libraries: Vec<LibraryRequest>,
@@ -63,6 +66,15 @@ pub struct LayerSpec {
 /// The layer's runtimes (first one first), their OS base and the layer's architecture: what
 /// messages speak of and what libraries are checked against.
 pub type Target = Provision<'static>;
+
+/// A runtime description used instead of the catalog's (paths relative to the spec's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSource {
+    /// `runtime-file`: a description written by `layerc runtime scan`.
+    RuntimeFile(String),
+    /// `target-rootfs`: an export of the real target image, scanned at analysis time.
+    Rootfs(String),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryRequest {

@@ -102,6 +102,32 @@ impl Fixture {
         self.cc_lib(inside, soname, &c_fn(export), &[], &[])
     }
 
+    /// A stand-in libstdc++.so.6 in /usr/lib64 defining GLIBCXX_3.4 and `GLIBCXX_<version>` (a
+    /// version script), and libcxxuser.so.1 calling the newer symbol, so it needs that version.
+    pub fn glibcxx_user(&self, version: &str) {
+        let map = self.write(
+            "src/stdcxx.map",
+            format!("GLIBCXX_3.4 {{ global: a; local: *; }};\nGLIBCXX_{version} {{ global: b; }} GLIBCXX_3.4;\n"),
+        );
+        self.cc_lib(
+            "/usr/lib64/libstdc++.so.6",
+            "libstdc++.so.6",
+            "int a(void){return 1;}\nint b(void){return 2;}\n",
+            &[],
+            &[
+                "-nostdlib",
+                &format!("-Wl,--version-script={}", map.display()),
+            ],
+        );
+        self.cc_lib(
+            "/usr/lib64/libcxxuser.so.1",
+            "libcxxuser.so.1",
+            &c_calls("user", "b"),
+            &["/usr/lib64/libstdc++.so.6"],
+            &["-nostdlib"],
+        );
+    }
+
     /// A shared object outside the rootfs, at `rel` in the fixture folder (only to link against, or
     /// to prove it is never read).
     pub fn lib_outside(&self, rel: &str, soname: &str, export: &str) -> PathBuf {

@@ -12,6 +12,7 @@ mod lddtree;
 mod recipe_config;
 mod recipes;
 mod resolution;
+mod runtime_scan;
 mod session;
 mod spec_errors;
 mod validation;

@@ -60,27 +60,7 @@ fn glibc_234_is_refused_for_amazon_linux_2_and_accepted_for_al2023() {
 #[test]
 fn glibcxx_ceiling_is_checked() {
     let fx = Fixture::new();
-    let map = fx.write(
-        "src/stdcxx.map",
-        "GLIBCXX_3.4 { global: a; local: *; };\nGLIBCXX_3.4.34 { global: b; } GLIBCXX_3.4;\n",
-    );
-    fx.cc_lib(
-        "/usr/lib64/libstdc++.so.6",
-        "libstdc++.so.6",
-        "int a(void){return 1;}\nint b(void){return 2;}\n",
-        &[],
-        &[
-            "-nostdlib",
-            &format!("-Wl,--version-script={}", map.display()),
-        ],
-    );
-    fx.cc_lib(
-        "/usr/lib64/libcxxuser.so.1",
-        "libcxxuser.so.1",
-        &c_calls("user", "b"),
-        &["/usr/lib64/libstdc++.so.6"],
-        &["-nostdlib"],
-    );
+    fx.glibcxx_user("3.4.34");
     spec_for(&fx, "provided.al2023", "    library \"libcxxuser.so.1\"\n");
     let a = fx.analyze();
     assert_eq!(codes(&a), ["abi::symbol-version"]);

@@ -4,7 +4,9 @@ use super::schema::Place;
 use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::spec::{DEFAULT_DIR, FileRequest, LayerSpec, LibraryRequest, Spanned, Target};
+use crate::spec::{
+    DEFAULT_DIR, FileRequest, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
+};
 use kdl::KdlNode;
 
 /// Lambda's `LayerName` allows up to 140 characters; the zip is named after it too.
@@ -24,6 +26,7 @@ struct Parts {
     runtimes: Vec<Spanned<String>>,
     architecture: Option<Spanned<Architecture>>,
     rootfs: Option<Spanned<String>>,
+    described_by: Option<Spanned<TargetSource>>,
     dir: Option<Spanned<String>>,
     libraries: Vec<LibraryRequest>,
     excludes: Vec<Spanned<String>>,
@@ -39,6 +42,7 @@ impl Lowering {
             runtimes: Vec::new(),
             architecture: None,
             rootfs: None,
+            described_by: None,
             dir: None,
             libraries: Vec::new(),
             excludes: Vec::new(),
@@ -57,6 +61,9 @@ impl Lowering {
                 "runtime" => self.runtimes(&mut parts, args),
                 "architecture" => self.architecture(&mut parts, args),
                 "rootfs" => parts.rootfs = args.pop(),
+                "runtime-file" | "target-rootfs" => {
+                    self.described_by(&mut parts, schema.name, args)
+                }
                 "dir" => parts.dir = args.pop().and_then(|a| self.layer_path(a, "dir")),
                 "library" => self.library(&mut parts, child, args),
                 "exclude" => parts.excludes.extend(args),
@@ -98,6 +105,21 @@ impl Lowering {
                 self.unknown_runtime(&id);
             }
         }
+    }
+
+    /// `runtime-file` or `target-rootfs`: one of them, once.
+    fn described_by(&mut self, parts: &mut Parts, node: &str, mut args: Vec<Spanned<String>>) {
+        let Some(a) = args.pop() else { return };
+        if let Some(first) = &parts.described_by {
+            let what = "a runtime description (`runtime-file` or `target-rootfs`)".to_string();
+            self.given_twice(what, a.span, first.span, "second description");
+            return;
+        }
+        let source = match node {
+            "runtime-file" => TargetSource::RuntimeFile(a.value),
+            _ => TargetSource::Rootfs(a.value),
+        };
+        parts.described_by = Some(Spanned::new(source, a.span));
     }
 
     fn architecture(&mut self, parts: &mut Parts, mut args: Vec<Spanned<String>>) {
@@ -208,6 +230,7 @@ impl Lowering {
             architecture,
             target,
             rootfs: parts.rootfs,
+            described_by: parts.described_by,
             libraries: parts.libraries,
             excludes: parts.excludes,
             files: parts.files,

@@ -64,6 +64,8 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("runtime", Place::Layer, MANY, &[], false, "write `runtime \"provided.al2023\"` (one or more ids)"),
     node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),
     node("rootfs", Place::Layer, ONE, &[], true, "write `rootfs \"PATH\"` (relative to the spec's folder)"),
+    node("runtime-file", Place::Layer, ONE, &[], true, "write `runtime-file \"my-runtime.kdl\"` (relative to the spec's folder)"),
+    node("target-rootfs", Place::Layer, ONE, &[], true, "write `target-rootfs \"PATH\"` (relative to the spec's folder)"),
     node("dir", Place::Layer, ONE, &[], true, "write `dir \"lib\"`"),
     node("library", Place::Layer, ONE, &["override", "optional"], false, "write `library \"libNAME.so.N\"`"),
     node("exclude", Place::Layer, MANY, &[], false, "write `exclude \"libNAME.so.N\"`"),

@@ -1,0 +1,138 @@
+//! A layer's `runtime-file` or `target-rootfs`: the runtime description it is checked against
+//! instead of the catalog's entries for its `runtime` ids. The session replaces the layer's
+//! `target` with one over the built-in catalog plus the described runtime and OS base.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::runtime::scan::{ScanOptions, scan};
+use crate::runtime::{Catalog, OsBase, Runtime, description};
+use crate::session::Session;
+use crate::spec::{LayerSpec, Spanned, Target, TargetSource};
+
+/// Described catalogs by what they were made from. A `Target` borrows its catalog for the whole
+/// program (`'static`), so each distinct description is kept once for the session's life: a
+/// changed file or rootfs gives a new key and one more entry.
+#[derive(Default)]
+pub struct DescribedCache {
+    catalogs: Mutex<HashMap<String, (&'static Catalog, String)>>,
+}
+
+type Made = Result<(OsBase, Runtime), String>;
+
+/// The target for `layer`'s description: `None` when it has none, or when it cannot be used (then
+/// a `spec::runtime-description` diagnostic is pushed and the layer is not analysed).
+pub fn target(
+    session: &Session,
+    layer: &LayerSpec,
+    spec_dir: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Result<Target, ()>> {
+    let source = layer.described_by.as_ref()?;
+    Some(
+        described(session, layer, source, spec_dir).map_err(|message| {
+            diags.push(problem(source, message));
+        }),
+    )
+}
+
+fn described(
+    session: &Session,
+    layer: &LayerSpec,
+    source: &Spanned<TargetSource>,
+    spec_dir: &Path,
+) -> Result<Target, String> {
+    let arch = layer.architecture.value;
+    let first = layer.runtimes.first().map(|r| r.value.as_str());
+    let (key, make): (String, Box<dyn FnOnce() -> Made>) = match &source.value {
+        TargetSource::RuntimeFile(file) => {
+            let path = spec_dir.join(file);
+            let text = crate::rootfs::read_input_text(&path)
+                .map_err(|e| format!("cannot read {file}: {e}"))?;
+            let key = format!("file\0{}\0{text}", path.display());
+            let make = move || description(&text).map_err(|e| format!("{file}: {e}"));
+            (key, Box::new(make))
+        }
+        TargetSource::Rootfs(dir) => {
+            let open = session
+                .rootfs(&spec_dir.join(dir))
+                .map_err(|e| e.to_string())?;
+            let key = format!(
+                "rootfs\0{:?}\0{}\0{}",
+                open.id,
+                arch.as_str(),
+                first.unwrap_or("")
+            );
+            let opts = scan_options(session.catalog, first, dir, layer);
+            let make = move || scan(open.fs.as_ref(), &opts).map_err(|e| format!("{dir}: {e}"));
+            (key, Box::new(make))
+        }
+    };
+    let (catalog, id) = {
+        let mut catalogs = session
+            .described
+            .catalogs
+            .lock()
+            .expect("described cache lock");
+        match catalogs.get(&key) {
+            Some(entry) => entry.clone(),
+            None => {
+                let (os, rt) = make()?;
+                let entry = leak(session.catalog, os, rt);
+                catalogs.insert(key, entry.clone());
+                entry
+            }
+        }
+    };
+    let runtime = catalog
+        .runtime(&id)
+        .expect("the described runtime is in its catalog");
+    if !runtime.architectures.contains(&arch) {
+        return Err(format!(
+            "the described runtime {id} is not for {}",
+            arch.as_str()
+        ));
+    }
+    Target::new(catalog, [id.as_str()], arch).ok_or_else(|| format!("runtime {id} has no OS base"))
+}
+
+/// A target rootfs is scanned as the layer's first runtime: its id and default LD_LIBRARY_PATH.
+fn scan_options(
+    catalog: &Catalog,
+    first: Option<&str>,
+    dir: &str,
+    layer: &LayerSpec,
+) -> ScanOptions {
+    let rt = first.and_then(|id| catalog.runtime(id));
+    ScanOptions {
+        name: rt.map_or_else(|| "target".to_string(), |rt| rt.id.clone()),
+        base_id: Some(format!("target-rootfs {dir}")),
+        arch: layer.architecture.value,
+        ld_library_path: rt.map(|rt| rt.ld_library_path.clone()),
+        origin: dir.to_string(),
+    }
+}
+
+fn leak(builtin: &Catalog, os: OsBase, rt: Runtime) -> (&'static Catalog, String) {
+    let id = rt.id.clone();
+    (Box::leak(Box::new(builtin.with_description(os, rt))), id)
+}
+
+fn problem(source: &Spanned<TargetSource>, message: String) -> Diagnostic {
+    let (label, help) = match source.value {
+        TargetSource::RuntimeFile(_) => (
+            "runtime description",
+            "write one with `layerc runtime scan ROOTFS --name ID --out FILE`; paths are relative to the spec's folder",
+        ),
+        TargetSource::Rootfs(_) => (
+            "target rootfs",
+            "export the target image's root filesystem into that folder (relative to the spec's folder)",
+        ),
+    };
+    Diagnostic::error(Code::SpecRuntimeDescription, message)
+        .at(source.span)
+        .label(label)
+        .help(help)
+}
