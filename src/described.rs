@@ -57,7 +57,7 @@ fn described(
         }
         TargetSource::Rootfs(dir) => {
             let open = session
-                .rootfs(&spec_dir.join(dir))
+                .rootfs(&spec_dir.join(dir), arch)
                 .map_err(|e| e.to_string())?;
             let key = format!(
                 "rootfs\0{:?}\0{}\0{}",

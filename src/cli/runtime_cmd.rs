@@ -73,7 +73,7 @@ pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
 }
 
 fn scan_command(rootfs: &Path, opts: &ScanOptions, out: Option<&Path>) -> i32 {
-    let fs = match layerc::rootfs::RootfsId::identify(rootfs).and_then(|id| id.open()) {
+    let fs = match layerc::rootfs::RootfsId::identify(rootfs, opts.arch).and_then(|id| id.open()) {
         Ok(fs) => fs,
         Err(e) => {
             eprintln!("error: {e}");
