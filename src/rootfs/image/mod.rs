@@ -107,8 +107,16 @@ impl ImageRootFs {
     /// Opens an image, from the cached index when there is one. Image problems are `io::Error`s
     /// that carry an [`ImageError`].
     pub fn open(path: &Path, arch: Architecture) -> io::Result<ImageRootFs> {
+        Self::open_with(path, arch, Cache::from_env())
+    }
+
+    /// Opens an image without the cache: it is read whole, and nothing is written anywhere.
+    pub fn open_uncached(path: &Path, arch: Architecture) -> io::Result<ImageRootFs> {
+        Self::open_with(path, arch, None)
+    }
+
+    fn open_with(path: &Path, arch: Architecture, cache: Option<Cache>) -> io::Result<ImageRootFs> {
         let image = fs::canonicalize(path)?;
-        let cache = Cache::from_env();
         let key = match &cache {
             Some(cache) => Some(format!(
                 "{}-{}-v{INDEX_VERSION}",

@@ -4,6 +4,7 @@
 
 mod formats;
 mod hostile;
+mod mutation;
 mod tools;
 
 use std::fs;
