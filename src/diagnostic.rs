@@ -76,6 +76,7 @@ codes! {
     SpecBadPath => "spec::bad-path",
     SpecBadName => "spec::bad-name",
     SpecRuntimeDescription => "spec::runtime-description",
+    SpecPathConflict => "spec::path-conflict",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
@@ -92,6 +93,7 @@ codes! {
     ResolveGlibc => "resolve::glibc",
     ResolveFileNotFound => "resolve::file-not-found",
     ResolveFileTooDeep => "resolve::file-too-deep",
+    ResolveBadName => "resolve::bad-name",
     AbiArchitecture => "abi::architecture",
     AbiSymbolVersion => "abi::symbol-version",
     AbiMissingVersion => "abi::missing-version",
@@ -238,13 +240,24 @@ impl SourceFile {
         }
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset. Lines end at `\n`, `\r\n` or a
+    /// lone `\r`, as miette counts them, so JSON and human positions agree.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let (mut line, mut column) = (1, 1);
+        let mut chars = before.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                continue; // the `\n` ends the line
+            }
+            if matches!(c, '\n' | '\r') {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
         (line, column)
     }
 }
@@ -429,5 +442,10 @@ mod tests {
         assert_eq!(source.line_column(0), (1, 1));
         assert_eq!(source.line_column(3), (2, 1));
         assert_eq!(source.line_column(8), (2, 4));
+        for text in ["a\nb\nc", "a\r\nb\r\nc", "a\rb\rc"] {
+            let source = SourceFile::new("x.kdl", text);
+            let c = text.find('c').unwrap();
+            assert_eq!(source.line_column(c), (3, 1), "{text:?}");
+        }
     }
 }

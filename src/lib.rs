@@ -10,6 +10,7 @@ pub mod described;
 pub mod diagnostic;
 pub mod elf;
 pub mod emit;
+pub mod layer_path;
 pub mod plan;
 pub mod resolve;
 pub mod rootfs;

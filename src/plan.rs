@@ -1,12 +1,16 @@
 //! The plan: what goes into one layer zip, derived from the resolved graph and `file` requests.
 //!
-//! Invariant: no I/O. Every entry name is a plain relative path inside the layer, and no two entries
-//! claim the same path with different contents.
+//! Invariant: no I/O. Every entry name is a [`LayerPath`] (a plain relative path inside the layer),
+//! every symlink target one file name in the same folder; no two entries claim the same path with
+//! different contents, and no file stands where another entry needs a folder.
 
 use std::collections::BTreeMap;
 
+use petgraph::graph::NodeIndex;
+
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::resolve::{ExtraFile, LayerGraph, Status};
+use crate::layer_path::LayerPath;
+use crate::resolve::{ExtraFile, LayerGraph, Status, bad_name};
 use crate::rootfs::RootPath;
 use crate::spec::LayerSpec;
 
@@ -20,7 +24,7 @@ pub struct LayerPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanEntry {
     /// Path inside the layer (inside /opt), `/`-separated.
-    pub path: String,
+    pub path: LayerPath,
     pub content: Content,
     /// The spec node that put it there.
     pub span: Span,
@@ -34,14 +38,14 @@ pub enum Content {
         size: u64,
         mode: u32,
     },
-    /// A symlink entry pointing at `target` (relative, in the same folder).
-    Symlink { target: String },
+    /// A symlink entry pointing at `target`, one file name in the same folder.
+    Symlink { target: LayerPath },
 }
 
 impl LayerPlan {
     /// The entry stored at `path`.
     pub fn entry(&self, path: &str) -> Option<&PlanEntry> {
-        self.entries.iter().find(|e| e.path == path)
+        self.entries.iter().find(|e| e.path.as_str() == path)
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
@@ -61,22 +65,9 @@ pub struct PlanInputs<'a> {
 pub fn plan_layer(inputs: &PlanInputs<'_>) -> (LayerPlan, Vec<Diagnostic>) {
     let dir = &inputs.layer.dir.value;
     let mut planner = Planner::default();
-    for (_, node) in inputs.graph.nodes() {
-        if node.status != Status::Shipped {
-            continue;
-        }
-        let Some(found) = &node.found else { continue };
-        let file = Content::File {
-            source: found.real.clone(),
-            size: found.size,
-            mode: 0o755,
-        };
-        planner.add(format!("{dir}/{}", node.name), file, node.root_span);
-        for alias in &node.aliases {
-            let link = Content::Symlink {
-                target: node.name.clone(),
-            };
-            planner.add(format!("{dir}/{alias}"), link, node.root_span);
+    for (idx, node) in inputs.graph.nodes() {
+        if node.status == Status::Shipped {
+            planner.node(inputs.graph, idx, dir);
         }
     }
     for file in inputs.files {
@@ -93,12 +84,46 @@ pub fn plan_layer(inputs: &PlanInputs<'_>) -> (LayerPlan, Vec<Diagnostic>) {
 
 #[derive(Default)]
 struct Planner {
-    entries: BTreeMap<String, (Content, Span)>,
+    entries: BTreeMap<LayerPath, (Content, Span)>,
     diags: Vec<Diagnostic>,
 }
 
 impl Planner {
-    fn add(&mut self, path: String, content: Content, span: Span) {
+    /// A shipped node: the file under its soname in `dir`, a symlink for every other name. Names
+    /// come from the rootfs (DT_SONAME, DT_NEEDED) or the spec: each must be one file name.
+    fn node(&mut self, graph: &LayerGraph, idx: NodeIndex, dir: &LayerPath) {
+        let node = &graph.graph[idx];
+        let Some(found) = &node.found else { return };
+        let mut refuse = |name: &str, why| {
+            let diag = bad_name(&found.real, name, &why, node.root_span);
+            self.diags.push(graph.with_chain(diag, idx));
+        };
+        let (path, target) = match (dir.join(&node.name), LayerPath::name(&node.name)) {
+            (Ok(path), Ok(target)) => (path, target),
+            (Err(why), _) | (_, Err(why)) => return refuse(&node.name, why),
+        };
+        let mut links = Vec::new();
+        for alias in &node.aliases {
+            match dir.join(alias) {
+                Ok(link) => links.push(link),
+                Err(why) => refuse(alias, why),
+            }
+        }
+        let file = Content::File {
+            source: found.real.clone(),
+            size: found.size,
+            mode: 0o755,
+        };
+        self.add(path, file, node.root_span);
+        for link in links {
+            let content = Content::Symlink {
+                target: target.clone(),
+            };
+            self.add(link, content, node.root_span);
+        }
+    }
+
+    fn add(&mut self, path: LayerPath, content: Content, span: Span) {
         if let Some((existing, first)) = self.entries.get(&path) {
             if *existing != content {
                 let first = *first;
@@ -118,13 +143,39 @@ impl Planner {
         self.entries.insert(path, (content, span));
     }
 
-    fn finish(self) -> (LayerPlan, Vec<Diagnostic>) {
+    /// A file entry where another entry needs a folder (`lib` beside `lib/libz.so.1`): no zip
+    /// tool could extract both. Each such file is reported once, naming an entry below it.
+    fn file_folder_conflicts(&mut self) {
+        for (path, (_, span)) in &self.entries {
+            for folder in path.ancestors() {
+                let Some((file, (_, file_span))) =
+                    self.entries.iter().find(|(p, _)| p.as_str() == folder)
+                else {
+                    continue;
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::SpecPathConflict,
+                        format!("{file} would be a file and also the folder holding {path}"),
+                    )
+                    .at(*span)
+                    .label(format!("needs the folder {file}"))
+                    .help("change the `to=` or `dir` of one of them so no file stands where a folder must be")
+                    .related(*file_span, format!("{file} is a file here")),
+                );
+                break;
+            }
+        }
+    }
+
+    fn finish(mut self) -> (LayerPlan, Vec<Diagnostic>) {
+        self.file_folder_conflicts();
         let unzipped_size = self
             .entries
             .values()
             .map(|(c, _)| match c {
                 Content::File { size, .. } => *size,
-                Content::Symlink { target } => target.len() as u64,
+                Content::Symlink { target } => target.as_str().len() as u64,
             })
             .sum();
         let entries = self

@@ -81,9 +81,17 @@ pub fn stage(
     })
 }
 
-/// Renames every staged output over its target: all outputs of a run appear together (a failure
-/// after all were staged can only come from a rename, which does not fail for lack of space).
+/// Renames every staged output over its target: all outputs of a run appear together. Every
+/// target is checked first, so the renames that follow fail only if the folder changes meanwhile
+/// (a rename never fails for lack of space).
 pub fn commit(staged: Vec<Staged>) -> Result<(), EmitError> {
+    // A rename over a folder fails: find that before any output moves.
+    if let Some(s) = staged.iter().find(|s| s.target.is_dir()) {
+        return Err(EmitError::write(&s.target)(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "a folder is in the way",
+        )));
+    }
     for Staged { tmp, target } in staged {
         tmp.persist(&target)
             .map_err(|e| EmitError::write(&target)(e.error))?;

@@ -58,13 +58,12 @@ pub fn write_layer_zip<W: Write + Seek>(
         Entry(&'a Content),
     }
     let mut items: BTreeMap<String, Item> = BTreeMap::new();
+    // Entry names are `LayerPath`s: plain relative paths inside the layer, checked when planned.
     for entry in &plan.entries {
-        let mut parent = entry.path.as_str();
-        while let Some(i) = parent.rfind('/') {
-            parent = &parent[..i];
-            items.insert(format!("{parent}/"), Item::Dir);
+        for folder in entry.path.ancestors() {
+            items.insert(format!("{folder}/"), Item::Dir);
         }
-        items.insert(entry.path.clone(), Item::Entry(&entry.content));
+        items.insert(entry.path.to_string(), Item::Entry(&entry.content));
     }
     let base = SimpleFileOptions::default()
         .system(System::Unix)
@@ -97,7 +96,8 @@ pub fn write_layer_zip<W: Write + Seek>(
                 let options = base
                     .compression_method(CompressionMethod::Stored)
                     .unix_permissions(0o777);
-                zip.add_symlink(path, target, options).map_err(fail)?;
+                zip.add_symlink(path, target.as_str(), options)
+                    .map_err(fail)?;
             }
             Item::Entry(Content::File { .. }) => {
                 let prepared = compressed

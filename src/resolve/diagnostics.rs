@@ -50,15 +50,23 @@ impl Resolver<'_, '_> {
         let name = request.name.value.as_str();
         let span = request.name.span;
         for s in skipped {
-            if let SkipReason::Unloadable(e) = &s.reason {
-                self.diags
-                    .push(load_error(s.path.as_str(), &s.path, e, span));
-                return;
+            match &s.reason {
+                SkipReason::Unloadable(e) => {
+                    self.diags
+                        .push(load_error(s.path.as_str(), &s.path, e, span));
+                    return;
+                }
+                SkipReason::Loop => {
+                    let e = RootfsError::Loop(s.path.clone());
+                    self.diags.push(rootfs_error(&e, span));
+                    return;
+                }
+                SkipReason::WrongTarget(_) => {}
             }
         }
         if let Some((wrong, target)) = skipped.iter().find_map(|s| match &s.reason {
             SkipReason::WrongTarget(t) => Some((s, t)),
-            SkipReason::Unloadable(_) => None,
+            _ => None,
         }) {
             self.diags.push(
                 Diagnostic::error(
@@ -192,6 +200,26 @@ pub(super) fn glibc_request(name: &str, span: Span) -> Diagnostic {
     .at(span)
     .label("glibc object")
     .help("every Lambda runtime has its own glibc; a second copy would break the process. Remove this line")
+}
+
+/// A name read from the rootfs (a soname, a file name in a copied folder) that cannot name a file
+/// in the layer: it would climb out of the layer, be absolute, or hold a control character.
+pub fn bad_name(
+    source: &RootPath,
+    name: &str,
+    why: &crate::layer_path::BadPath,
+    span: Span,
+) -> Diagnostic {
+    Diagnostic::error(
+        Code::ResolveBadName,
+        format!(
+            "{source} would be stored as `{}`, which is not a file name inside the layer: {why}",
+            name.escape_debug()
+        ),
+    )
+    .at(span)
+    .label("unusable name")
+    .help("the name comes from the rootfs (a DT_SONAME or a file name); rebuild or rename the file, or leave it out")
 }
 
 pub(super) fn not_a_file(name: &str, span: Span) -> Diagnostic {

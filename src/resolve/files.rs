@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use super::diagnostics::rootfs_error;
+use super::diagnostics::{bad_name, rootfs_error};
 use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::layer_path::LayerPath;
 use crate::rootfs::{self, Kind, RootFs, RootPath};
 use crate::spec::LayerSpec;
 
@@ -15,7 +16,7 @@ const MAX_DEPTH: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraFile {
     /// Path inside the layer.
-    pub to: String,
+    pub to: LayerPath,
     pub source: RootPath,
     pub size: u64,
     pub mode: u32,
@@ -72,7 +73,7 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn walk(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &str, depth: usize) {
+    fn walk(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &LayerPath, depth: usize) {
         match meta.kind {
             Kind::File => self.file(path, meta, to),
             Kind::Dir => {
@@ -90,14 +91,14 @@ impl Walker<'_> {
         }
     }
 
-    fn file(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &str) {
+    fn file(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &LayerPath) {
         let elf = meta.mode & 0o111 == 0
             && self
                 .fs
                 .read_prefix(path, 4)
                 .is_ok_and(|head| head == b"\x7fELF");
         self.out.push(ExtraFile {
-            to: to.to_string(),
+            to: to.clone(),
             source: path.clone(),
             size: meta.len,
             mode: meta.mode,
@@ -106,7 +107,7 @@ impl Walker<'_> {
         })
     }
 
-    fn folder(&mut self, path: &RootPath, to: &str, depth: usize) {
+    fn folder(&mut self, path: &RootPath, to: &LayerPath, depth: usize) {
         let names = match self.fs.read_dir(path) {
             Ok(n) => n,
             Err(e) => {
@@ -116,12 +117,20 @@ impl Walker<'_> {
             }
         };
         for name in names {
+            let inside = match to.join(&name) {
+                Ok(inside) => inside,
+                Err(why) => {
+                    self.diags
+                        .push(bad_name(&path.join(&name), &name, &why, self.span));
+                    continue;
+                }
+            };
             // Symlinks inside the folder are followed (inside the rootfs) and copied as files.
             match rootfs::resolve(self.fs, &path.join(&name)) {
                 Ok(r) if r.meta.kind == Kind::Dir && self.ancestors.contains(&r.path) => {
                     self.cycle(path, &name, &r.path);
                 }
-                Ok(r) => self.walk(&r.path, r.meta, &format!("{to}/{name}"), depth + 1),
+                Ok(r) => self.walk(&r.path, r.meta, &inside, depth + 1),
                 Err(rootfs::RootfsError::NotFound(_)) => {} // dangling symlink: nothing to copy
                 Err(e) => self.diags.push(rootfs_error(&e, self.span)),
             }

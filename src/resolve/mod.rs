@@ -16,7 +16,7 @@ mod resolver;
 pub mod search;
 
 pub use cache::{ElfCache, LoadError};
-pub use diagnostics::rootfs_error;
+pub use diagnostics::{bad_name, rootfs_error};
 pub use files::{ExtraFile, resolve_files};
 pub use graph::{LayerGraph, Node, Status};
 pub use resolver::{ResolveInputs, resolve_layer};

@@ -185,6 +185,8 @@ pub enum SkipReason {
     /// An ELF object for another class or machine, described ("ELF64 arm64 (aarch64)").
     WrongTarget(String),
     Unloadable(LoadError),
+    /// A symlink loop.
+    Loop,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -192,6 +194,7 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::WrongTarget(t) => write!(f, "built for {t}"),
             SkipReason::Unloadable(e) => write!(f, "{e}"),
+            SkipReason::Loop => f.write_str("it is a symlink loop"),
         }
     }
 }
@@ -241,7 +244,15 @@ pub fn find_in<'a>(
                 });
                 continue;
             }
-            Err(_) => continue,
+            Err(rootfs::RootfsError::Loop(_)) => {
+                // The loader fails on it (ELOOP) and searches on; the message says why.
+                skipped.push(Skipped {
+                    path: candidate,
+                    reason: SkipReason::Loop,
+                });
+                continue;
+            }
+            Err(rootfs::RootfsError::NotFound(_)) => continue,
         };
         if resolved.meta.kind != Kind::File {
             continue;

@@ -21,6 +21,9 @@ impl DirRootFs {
                 format!("{} is not a folder", root.display()),
             ));
         }
+        // A folder that cannot be listed (mode 000, or not ours) is reported here, once, rather
+        // than as every library in it being unreadable.
+        fs::read_dir(&root)?;
         Ok(DirRootFs { root })
     }
 

@@ -216,8 +216,9 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
             }
             _ => {}
         }
-        if meta.kind != Kind::Dir {
-            // A component below a file: ENOTDIR, reported as not found.
+        if meta.kind != Kind::Dir || !can_exist(&part) {
+            // A component below a file (ENOTDIR), or a name no Linux file has (a NUL, more than
+            // NAME_MAX bytes): nothing is there, whoever asks (the spec or an ELF file).
             return Err(RootfsError::NotFound(path.clone()));
         }
         let mut refs: Vec<&str> = done.iter().map(String::as_str).collect();
@@ -259,6 +260,11 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
         meta,
         escapes,
     })
+}
+
+/// Whether a file can have this name: no NUL, at most 255 bytes (`NAME_MAX`).
+fn can_exist(name: &str) -> bool {
+    !name.contains('\0') && name.len() <= crate::layer_path::NAME_MAX
 }
 
 /// A `..` from `link`'s target that would have climbed above the root, once per link.

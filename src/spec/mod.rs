@@ -40,6 +40,8 @@ impl Spec {
 /// The folder inside the layer that holds libraries when the spec names none: `/opt/lib`.
 pub const DEFAULT_DIR: &str = "lib";
 
+pub use crate::layer_path::{BadPath, LayerPath};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerSpec {
     pub name: Spanned<String>,
@@ -57,7 +59,7 @@ pub struct LayerSpec {
     /// catalog's entries for `runtimes` (it replaces `target` before resolution).
     pub described_by: Option<Spanned<TargetSource>>,
     /// Library folder inside the layer, relative, normalised (no leading or trailing `/`).
-    pub dir: Spanned<String>,
+    pub dir: Spanned<LayerPath>,
     pub libraries: Vec<LibraryRequest>,
     pub excludes: Vec<Spanned<String>>,
     pub files: Vec<FileRequest>,
@@ -91,7 +93,7 @@ pub struct FileRequest {
     /// Absolute path inside the rootfs (a file or a folder).
     pub from: Spanned<String>,
     /// Path inside the layer, relative, normalised.
-    pub to: Spanned<String>,
+    pub to: Spanned<LayerPath>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,21 +133,18 @@ pub fn parse(source: &str, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>)
     }
 }
 
-/// Normalises a path inside a layer: relative, `/`-separated, no `.`/`..`/empty components.
-/// Returns `None` when it is absolute, climbs with `..`, or is empty.
-pub fn normalize_layer_path(path: &str) -> Option<String> {
+/// Normalises a path inside a layer as the spec writes it (`etc//fonts/` → `etc/fonts`): empty and
+/// `.` components dropped, then checked. Absolute paths, `..`, control characters and names too
+/// long for Linux are refused.
+pub fn normalize_layer_path(path: &str) -> Result<LayerPath, BadPath> {
     if path.starts_with('/') {
-        return None;
+        return Err(BadPath::Absolute);
     }
-    let mut parts = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            p => parts.push(p),
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !matches!(*p, "" | "."))
+        .collect();
+    LayerPath::new(&parts.join("/"))
 }
 
 /// `gdiplus` → `GdiplusLayer`, `icu-libs_2` → `IcuLibs2Layer`: CloudFormation ids are alphanumeric.

@@ -35,12 +35,14 @@ pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
                     .message
                     .clone()
                     .unwrap_or_else(|| "invalid KDL syntax".to_string());
+                let span: Span = d.span.into();
+                let help = v1_keyword_help(source, span)
+                    .or_else(|| d.help.clone())
+                    .unwrap_or_else(|| "specs are KDL v2 documents: https://kdl.dev".to_string());
                 Diagnostic::error(Code::SpecSyntax, format!("KDL syntax error: {message}"))
-                    .at(d.span.into())
+                    .at(span)
                     .label(d.label.clone().unwrap_or_else(|| "here".to_string()))
-                    .help(d.help.clone().unwrap_or_else(|| {
-                        "specs are KDL v2 documents: https://kdl.dev".to_string()
-                    }))
+                    .help(help)
             })
             .collect();
         if diags.is_empty() {
@@ -50,6 +52,15 @@ pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
             );
         }
         diags
+    })
+}
+
+/// KDL v1's bare `true`, `false` and `null` are `#true`, `#false` and `#null` in KDL v2.
+fn v1_keyword_help(source: &str, span: Span) -> Option<String> {
+    let text = source.get(span.offset..span.offset + span.length)?;
+    let word = text.trim();
+    matches!(word, "true" | "false" | "null").then(|| {
+        format!("KDL v2 writes `#{word}`: a bare `{word}` is KDL v1 (specs are KDL v2 documents)")
     })
 }
 

@@ -48,7 +48,7 @@ fn closure_ships_under_sonames_with_alias_symlinks() {
     );
     assert!(matches!(
         content_at(&a, "lib/libtop.so"),
-        layerc::plan::Content::Symlink { target } if target == "libtop.so.1"
+        layerc::plan::Content::Symlink { target } if target.as_str() == "libtop.so.1"
     ));
 }
 

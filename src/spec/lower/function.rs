@@ -7,9 +7,68 @@ use super::{Lowering, Seen, span_of};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::spec::{FunctionSpec, LayerRef, LdLibraryPathMode, Spanned};
 
+/// CloudFormation logical ids: alphanumeric, at most 255 characters.
+const MAX_LOGICAL_ID: usize = 255;
+
+fn valid_logical_id(id: &str) -> bool {
+    id.len() <= MAX_LOGICAL_ID && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Variables Lambda reserves: a function configuration that sets one is refused. From the AWS Lambda
+/// Developer Guide, "Defined runtime environment variables" (`TZ`, `LANG`, `PATH`,
+/// `LD_LIBRARY_PATH` and `AWS_LAMBDA_EXEC_WRAPPER` are not reserved).
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's pattern for variable names, `[a-zA-Z]([a-zA-Z0-9_])+`: why `name` breaks it.
+fn env_name_problem(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => Some("it is empty"),
+        Some(c) if !c.is_ascii_alphabetic() => Some("it must start with a letter"),
+        _ if name.len() < 2 => Some("it must have at least two characters"),
+        _ if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Some("only letters, digits and `_` are allowed")
+        }
+        _ => None,
+    }
+}
+
 impl Lowering {
     pub(super) fn function(&mut self, node: &KdlNode) -> Option<FunctionSpec> {
         let id = self.block_name(node, "logical id")?;
+        if !valid_logical_id(&id.value) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadName,
+                    format!("`{}` is not a valid logical id", id.value.escape_debug()),
+                )
+                .at(id.span)
+                .label("invalid logical id")
+                .help(format!(
+                    "CloudFormation logical ids are letters and digits only (at most {MAX_LOGICAL_ID}), like `ImageFunction`"
+                )),
+            );
+            return None;
+        }
         let mut function = FunctionSpec {
             ld_library_path: Spanned::new(LdLibraryPathMode::Prepend, id.span),
             id,
@@ -37,6 +96,14 @@ impl Lowering {
 
     fn function_layer(&mut self, function: &mut FunctionSpec, mut args: Vec<Spanned<String>>) {
         let Some(a) = args.pop() else { return };
+        let first = function.layers.iter().find(|l| match &l.value {
+            LayerRef::Arn(v) | LayerRef::Local(v) => *v == a.value,
+        });
+        if let Some(first) = first {
+            let what = format!("layer `{}`", a.value);
+            self.given_twice(what, a.span, first.span, "second occurrence");
+            return;
+        }
         let value = if a.value.starts_with("arn:") {
             LayerRef::Arn(a.value)
         } else {
@@ -73,7 +140,27 @@ impl Lowering {
         let (Some(value), Some(key)) = (args.pop(), args.pop()) else {
             return;
         };
-        if key.value == "LD_LIBRARY_PATH" {
+        if let Some(why) = env_name_problem(&key.value) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadName,
+                    format!("`{}` is not a name Lambda takes: {why}", key.value.escape_debug()),
+                )
+                .at(key.span)
+                .label("invalid variable name")
+                .help("Lambda variable names start with a letter, have at least two characters, and use only letters, digits and `_`"),
+            );
+        } else if RESERVED_ENV.contains(&key.value.as_str()) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadName,
+                    format!("`{}` is reserved by Lambda and cannot be set", key.value),
+                )
+                .at(key.span)
+                .label("reserved variable")
+                .help("Lambda sets it for every function; remove this line"),
+            );
+        } else if key.value == "LD_LIBRARY_PATH" {
             self.push(
                 Diagnostic::error(
                     Code::SpecUnknownValue,

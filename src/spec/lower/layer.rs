@@ -5,7 +5,7 @@ use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::spec::{
-    DEFAULT_DIR, FileRequest, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
+    DEFAULT_DIR, FileRequest, LayerPath, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
 };
 use kdl::KdlNode;
 
@@ -27,7 +27,7 @@ struct Parts {
     architecture: Option<Spanned<Architecture>>,
     rootfs: Option<Spanned<String>>,
     described_by: Option<Spanned<TargetSource>>,
-    dir: Option<Spanned<String>>,
+    dir: Option<Spanned<LayerPath>>,
     libraries: Vec<LibraryRequest>,
     excludes: Vec<Spanned<String>>,
     files: Vec<FileRequest>,
@@ -60,7 +60,7 @@ impl Lowering {
                 "description" => parts.description = args.pop(),
                 "runtime" => self.runtimes(&mut parts, args),
                 "architecture" => self.architecture(&mut parts, args),
-                "rootfs" => parts.rootfs = args.pop(),
+                "rootfs" => parts.rootfs = self.rootfs(args),
                 "runtime-file" | "target-rootfs" => {
                     self.described_by(&mut parts, schema.name, args)
                 }
@@ -110,6 +110,9 @@ impl Lowering {
     /// `runtime-file` or `target-rootfs`: one of them, once.
     fn described_by(&mut self, parts: &mut Parts, node: &str, mut args: Vec<Spanned<String>>) {
         let Some(a) = args.pop() else { return };
+        if a.value.is_empty() {
+            return self.empty_path(&a, node);
+        }
         if let Some(first) = &parts.described_by {
             let what = "a runtime description (`runtime-file` or `target-rootfs`)".to_string();
             self.given_twice(what, a.span, first.span, "second description");
@@ -120,6 +123,28 @@ impl Lowering {
             _ => TargetSource::Rootfs(a.value),
         };
         parts.described_by = Some(Spanned::new(source, a.span));
+    }
+
+    /// `rootfs "PATH"`: a folder relative to the spec's; empty would mean the spec's own folder.
+    fn rootfs(&mut self, mut args: Vec<Spanned<String>>) -> Option<Spanned<String>> {
+        let path = args.pop()?;
+        if path.value.is_empty() {
+            self.empty_path(&path, "rootfs");
+            return None;
+        }
+        Some(path)
+    }
+
+    /// A path relative to the spec's folder that is empty: it would name the spec's own folder.
+    fn empty_path(&mut self, path: &Spanned<String>, node: &str) {
+        self.push(
+            Diagnostic::error(Code::SpecMissingValue, format!("`{node}` is empty"))
+                .at(path.span)
+                .label("empty")
+                .help(format!(
+                    "give a path relative to the spec's folder (`{node} \"rootfs\"`)"
+                )),
+        );
     }
 
     fn architecture(&mut self, parts: &mut Parts, mut args: Vec<Spanned<String>>) {
@@ -136,6 +161,8 @@ impl Lowering {
         let optional = self.bool_prop(child, "optional");
         if name.value.is_empty() {
             self.empty_value(&name, "library");
+        } else if !self.rootfs_name(&name, "library") {
+            // Reported by `rootfs_name`.
         } else if name.value.contains('/') && !name.value.starts_with('/') {
             let base = name.value.rsplit('/').next().unwrap_or_default();
             self.push(
@@ -178,6 +205,8 @@ impl Lowering {
         };
         if from.value.is_empty() {
             self.empty_value(&from, "file");
+        } else if !self.rootfs_name(&from, "file") {
+            // Reported by `rootfs_name`.
         } else if let Some(to) = to {
             parts.files.push(FileRequest { from, to });
         }
@@ -220,9 +249,10 @@ impl Lowering {
         let ids = parts.runtimes.iter().map(|r| r.value.as_str());
         let target = Target::new(self.catalog, ids, architecture.value);
         LayerSpec {
-            dir: parts
-                .dir
-                .unwrap_or(Spanned::new(DEFAULT_DIR.to_string(), name.span)),
+            dir: parts.dir.unwrap_or_else(|| {
+                let lib = LayerPath::new(DEFAULT_DIR).expect("the default folder is a path");
+                Spanned::new(lib, name.span)
+            }),
             name,
             span: span_of(node),
             description: parts.description,

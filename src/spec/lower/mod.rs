@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
-use super::{Spanned, Spec, normalize_layer_path};
+use super::{BadPath, LayerPath, Spanned, Spec, normalize_layer_path};
 use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
 use crate::runtime::Catalog;
 use schema::{NodeSchema, Place};
@@ -314,31 +314,59 @@ impl Lowering {
     }
 
     /// A path inside the layer (`dir`, `to=`), normalised, or a diagnostic.
-    fn layer_path(&mut self, value: Spanned<String>, what: &str) -> Option<Spanned<String>> {
-        if let Some(p) = normalize_layer_path(&value.value) {
-            return Some(Spanned::new(p, value.span));
-        }
+    fn layer_path(&mut self, value: Spanned<String>, what: &str) -> Option<Spanned<LayerPath>> {
+        let why = match normalize_layer_path(&value.value) {
+            Ok(p) => return Some(Spanned::new(p, value.span)),
+            Err(why) => why,
+        };
         let suggestion = value
             .value
             .strip_prefix("/opt/")
-            .and_then(normalize_layer_path)
+            .and_then(|p| normalize_layer_path(p).ok())
             .map(|p| format!("write `{p}`: layers unpack at /opt, so `{p}` becomes /opt/{p}"))
             .unwrap_or_else(|| {
                 "a path inside the layer is relative, like `lib` or `etc/fonts`".to_string()
             });
+        let shown = value.value.escape_debug();
+        let message = match why {
+            BadPath::Empty | BadPath::Absolute | BadPath::Dots => {
+                format!("`{what}` must be a relative path inside the layer, not `{shown}`")
+            }
+            other => format!("`{what}` must be a path inside the layer, not `{shown}`: {other}"),
+        };
         self.push(
-            Diagnostic::error(
-                Code::SpecBadPath,
-                format!(
-                    "`{what}` must be a relative path inside the layer, not `{}`",
-                    value.value
-                ),
-            )
-            .at(value.span)
-            .label("not a path inside the layer")
-            .help(suggestion),
+            Diagnostic::error(Code::SpecBadPath, message)
+                .at(value.span)
+                .label("not a path inside the layer")
+                .help(suggestion),
         );
         None
+    }
+
+    /// A name or path read inside the rootfs (`library`, `file`): no control character and within
+    /// Linux's limits, or an error (no file could have it, and it must not reach a message or the
+    /// file system as is).
+    fn rootfs_name(&mut self, value: &Spanned<String>, what: &str) -> bool {
+        use crate::layer_path::{NAME_MAX, PATH_MAX};
+        let why = if let Some(c) = value.value.chars().find(|c| c.is_control()) {
+            format!("it holds the control character {c:?}")
+        } else if value.value.split('/').any(|p| p.len() > NAME_MAX) {
+            format!("a file name in it is longer than {NAME_MAX} bytes")
+        } else if value.value.len() > PATH_MAX {
+            format!("it is longer than {PATH_MAX} bytes")
+        } else {
+            return true;
+        };
+        self.push(
+            Diagnostic::error(
+                Code::SpecBadName,
+                format!("`{what}` names no possible file: {why}"),
+            )
+            .at(value.span)
+            .label("impossible name")
+            .help("write the file's name as it is in the rootfs"),
+        );
+        false
     }
 
     fn empty_value(&mut self, value: &Spanned<String>, what: &str) {

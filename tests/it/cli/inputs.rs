@@ -123,20 +123,6 @@ fn random_bytes_found_by_soname_are_not_elf() {
     assert_eq!(codes(&analysis), ["resolve::not-elf"]);
 }
 
-/// Runs `layerc check` as the unprivileged user `nobody` (root reads everything, so permission
-/// errors need another user).
-fn check_as_nobody(fx: &Fixture) -> std::process::Output {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(fx.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_layerc"))
-        .args(["check", "--color", "never"])
-        .current_dir(fx.path())
-        .output()
-        .expect("setpriv (util-linux) runs")
-}
-
 #[test]
 fn unreadable_rootfs_files_exit_2() {
     use std::os::unix::fs::PermissionsExt;

@@ -6,6 +6,7 @@ mod check;
 mod examples;
 mod exit_codes;
 mod graph;
+mod hostile;
 mod inputs;
 mod runtimes;
 mod why;
@@ -89,4 +90,18 @@ pub fn mask_number_after(s: &str, marker: &str) -> String {
         }
         None => s.to_string(),
     }
+}
+
+/// Runs `layerc check` as the unprivileged user `nobody` (root reads everything, so permission
+/// errors need another user).
+pub fn check_as_nobody(fx: &Fixture) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(fx.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_layerc"))
+        .args(["check", "--color", "never"])
+        .current_dir(fx.path())
+        .output()
+        .expect("setpriv (util-linux) runs")
 }

@@ -76,7 +76,7 @@ fn more_than_five_layers_without_functions_are_refused() {
 #[test]
 fn repeated_runtimes_and_env_keys_are_refused() {
     let text = format!(
-        "{}function \"F\" {{\n    layer \"x\"\n    env \"X\" \"1\"\n    env \"X\" \"2\"\n}}\n",
+        "{}function \"F\" {{\n    layer \"x\"\n    env \"XY\" \"1\"\n    env \"XY\" \"2\"\n}}\n",
         layer_with("    runtime \"provided.al2023\"\n")
     );
     let (analysis, _fx) = analyze(&text);
