@@ -10,6 +10,9 @@ use super::cache::Cache;
 use super::source::Codec;
 use super::{ImageError, Limits};
 
+/// Files named like shared objects that are kept even when they are not ELF, up to this size.
+const KEEP_SMALL: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     File,
@@ -197,7 +200,7 @@ impl Scan<'_> {
         };
         let offset = entry.raw_file_position();
         let cached = match (kind, self.keep) {
-            (EntryKind::File, Some(cache)) if path.contains(".so") => keep_elf(cache, entry, size)?,
+            (EntryKind::File, Some(cache)) if path.contains(".so") => keep(cache, entry, size)?,
             _ => None,
         };
         Ok(Some(LayerEntry {
@@ -212,16 +215,17 @@ impl Scan<'_> {
     }
 }
 
-/// Keeps the bytes of an ELF file in the cache's blob store, so a later read does not decompress
-/// the layer up to it.
-fn keep_elf<R: Read>(
+/// Files that resolution reads, kept in the cache's blob store so a later read does not decompress
+/// the layer up to them: shared objects (ELF), and small files named like them (linker scripts such
+/// as `libc.so`, `/etc/ld.so.conf` and its includes).
+fn keep<R: Read>(
     cache: &Cache,
     entry: &mut tar::Entry<R>,
     size: u64,
 ) -> io::Result<Option<String>> {
     let mut bytes = Vec::with_capacity(size.min(1 << 26) as usize);
     entry.read_to_end(&mut bytes)?;
-    if !bytes.starts_with(b"\x7fELF") {
+    if !bytes.starts_with(b"\x7fELF") && bytes.len() > KEEP_SMALL {
         return Ok(None);
     }
     // A cache that cannot be written only costs speed.
