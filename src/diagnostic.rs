@@ -140,6 +140,9 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
     /// Extra lines of explanation shown after the help.
     pub notes: Vec<String>,
+    /// A replacement for the text at `span` that fixes the finding (the "did you mean" candidate,
+    /// a value without quotes), for tools that offer one-click fixes.
+    pub suggestion: Option<String>,
 }
 
 /// A secondary span of a diagnostic, with what it shows.
@@ -160,6 +163,7 @@ impl Diagnostic {
             help: None,
             related: Vec::new(),
             notes: Vec::new(),
+            suggestion: None,
         }
     }
 
@@ -199,6 +203,12 @@ impl Diagnostic {
 
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Records the replacement for the spanned text that fixes the finding, when there is one.
+    pub fn suggest(mut self, replacement: Option<impl Into<String>>) -> Self {
+        self.suggestion = replacement.map(Into::into);
         self
     }
 
@@ -302,6 +312,8 @@ pub struct JsonDiagnostic<'a> {
     pub related: Vec<JsonRelated<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -338,6 +350,7 @@ pub fn to_json<'a>(diag: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnost
             })
             .collect(),
         notes: &diag.notes,
+        suggestion: diag.suggestion.as_deref(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! layerc compiles a KDL spec of native libraries into AWS Lambda layers.
 //!
-//! The pipeline, shared by the command line and (later) the language server:
+//! The pipeline, shared by the command line and the language server:
 //! `spec::parse` → `resolve::resolve_layer` → `plan::plan_layer` → `validate::validate_layer` →
 //! `emit`. [`Session::analyze`] runs the front half and returns data plus diagnostics; [`build`]
 //! writes, and takes only a [`Buildable`] analysis (one without errors).
@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod elf;
 pub mod emit;
 pub mod layer_path;
+pub mod lsp;
 pub mod plan;
 pub mod resolve;
 pub mod rootfs;

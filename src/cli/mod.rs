@@ -83,6 +83,8 @@ enum Command {
         /// A runtime id: its OS base, search path, symbol-version ceilings and provided sonames.
         id: Option<String>,
     },
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -123,6 +125,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let session = Session::default();
     match cli.command {
         Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
+        Command::Lsp => match layerc::lsp::run_stdio() {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: layerc lsp: {e}");
+                TOOL_ERROR
+            }
+        },
         Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
         Command::Check { spec, format } => with_analysis(&session, &spec, |analysis| {
             output::report(analysis, &analysis.diagnostics, format, color);

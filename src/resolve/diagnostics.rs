@@ -90,8 +90,9 @@ impl Resolver<'_, '_> {
             self.diags.push(self.provided_warning(name, span));
             return;
         }
-        let mut help = self
-            .close_names(name)
+        let close = self.close_names(name);
+        let mut help = close
+            .as_ref()
             .map(|c| format!("did you mean `{c}`? It is in the rootfs"))
             .unwrap_or_else(|| format!("searched {}", self.searched_dirs()));
         if let Some(s) = skipped.first() {
@@ -108,7 +109,8 @@ impl Resolver<'_, '_> {
                 format!("{name} is not in the rootfs `{}`", self.rootfs_name()),
             )
         };
-        self.diags.push(diag.at(span).label("not found").help(help));
+        let diag = diag.at(span).label("not found").help(help).suggest(close);
+        self.diags.push(diag);
     }
 
     /// A DT_NEEDED entry found nowhere: the chain that needs it, or why a candidate was refused.

@@ -11,6 +11,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::runtime::{Catalog, Provision};
 
 pub use lower::MAX_LAYERS_PER_FUNCTION;
+pub use lower::schema;
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -173,7 +173,16 @@ pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("layerc runs")
 }
 
+/// Analyses `text` as a spec in `dir`, and checks that the language server reports exactly what
+/// `layerc check` does for it: every spec the suite analyses is also an editor test.
 pub fn analyze_text(text: &str, dir: &Path) -> Analysis {
+    let analysis = analyze_only(text, dir);
+    crate::lsp_oracle::assert_lsp_matches_check(text, dir);
+    analysis
+}
+
+/// Analyses `text` without the language-server comparison (for bulk-generated specs).
+pub fn analyze_only(text: &str, dir: &Path) -> Analysis {
     let session = Session::default();
     session.analyze(SourceFile::new("layer.kdl", text), dir, TODAY)
 }

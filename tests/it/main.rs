@@ -1,6 +1,8 @@
 //! The integration suite: one binary, each test in a fresh folder, fixtures compiled by `cc`.
 
 mod common;
+mod lsp_client;
+mod lsp_oracle;
 
 mod architecture;
 mod catalog;
@@ -9,6 +11,8 @@ mod debian;
 mod emit;
 mod images;
 mod lddtree;
+mod lsp;
+mod lsp_nvim;
 mod recipe_config;
 mod recipes;
 mod resolution;

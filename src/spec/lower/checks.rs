@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kdl::KdlDocument;
 
 use super::Lowering;
-use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Span, closest, did_you_mean};
 use crate::spec::{FunctionSpec, LayerRef, Spec, logical_id};
 
 /// Lambda's limit on layers attached to one function.
@@ -125,7 +125,11 @@ impl Lowering {
                     )
                     .at(layer.span)
                     .label("no such layer in this spec")
-                    .help(help),
+                    .help(help)
+                    .suggest(closest(
+                        name,
+                        spec.layers.iter().map(|l| l.name.value.as_str()),
+                    )),
                 );
             }
         }

@@ -4,7 +4,7 @@ use kdl::KdlNode;
 
 use super::schema::Place;
 use super::{Lowering, Seen, span_of};
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
 use crate::spec::{FunctionSpec, LayerRef, LdLibraryPathMode, Spanned};
 
 /// CloudFormation logical ids: alphanumeric, at most 255 characters.
@@ -128,7 +128,8 @@ impl Lowering {
                     )
                     .at(a.span)
                     .label("unknown mode")
-                    .help(help),
+                    .help(help)
+                    .suggest(closest(&a.value, LdLibraryPathMode::NAMES)),
                 );
                 return;
             }

@@ -3,7 +3,7 @@
 use super::schema::Place;
 use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
 use crate::spec::{
     DEFAULT_DIR, FileRequest, LayerPath, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
 };
@@ -277,16 +277,20 @@ impl Lowering {
             )
             .at(id.span)
             .label("unknown runtime")
-            .help(help),
+            .help(help)
+            .suggest(closest(&id.value, self.catalog.runtime_ids())),
         );
     }
 
     fn unknown_architecture(&mut self, value: &Spanned<String>) {
-        let help = match value.value.as_str() {
-            "amd64" | "x86-64" | "x64" => "Lambda calls it `x86_64`".to_string(),
-            "aarch64" | "arm" | "armv8" => "Lambda calls it `arm64`".to_string(),
-            v => did_you_mean(v, Architecture::ALL.iter().map(|a| a.as_str()))
-                .unwrap_or_else(|| "use `x86_64` or `arm64`".to_string()),
+        let names = || Architecture::ALL.iter().map(|a| a.as_str());
+        let (help, suggestion) = match value.value.as_str() {
+            "amd64" | "x86-64" | "x64" => ("Lambda calls it `x86_64`".to_string(), Some("x86_64")),
+            "aarch64" | "arm" | "armv8" => ("Lambda calls it `arm64`".to_string(), Some("arm64")),
+            v => (
+                did_you_mean(v, names()).unwrap_or_else(|| "use `x86_64` or `arm64`".to_string()),
+                closest(v, names()),
+            ),
         };
         self.push(
             Diagnostic::error(
@@ -295,7 +299,8 @@ impl Lowering {
             )
             .at(value.span)
             .label("unknown architecture")
-            .help(help),
+            .help(help)
+            .suggest(suggestion),
         );
     }
 

@@ -6,14 +6,14 @@
 mod checks;
 mod function;
 mod layer;
-mod schema;
+pub mod schema;
 
 use std::collections::BTreeMap;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use super::{BadPath, LayerPath, Spanned, Spec, normalize_layer_path};
-use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Span, closest, did_you_mean};
 use crate::runtime::Catalog;
 use schema::{NodeSchema, Place};
 
@@ -95,7 +95,8 @@ impl Lowering {
             )
             .at(name_span(node))
             .label("unknown node")
-            .help(help),
+            .help(help)
+            .suggest(closest(name, schema::names(place))),
         );
     }
 
@@ -194,7 +195,8 @@ impl Lowering {
             )
             .at(key.span().into())
             .label("unknown property")
-            .help(help),
+            .help(help)
+            .suggest(closest(key.value(), props.iter().copied())),
         );
         false
     }
