@@ -227,12 +227,13 @@ fn libraries(cx: &Context<'_>, cursor: &Cursor) -> Vec<Item> {
     let spec_dir = snapshot
         .map(|s| s.analysis.spec_dir.clone())
         .unwrap_or_default();
-    let Ok(open) = cx.session.rootfs(&spec_dir.join(&rootfs.value)) else {
+    let arch = layer.architecture.value;
+    let Ok(open) = cx.session.rootfs(&spec_dir.join(&rootfs.value), arch) else {
         return Vec::new();
     };
     let fs = open.fs.as_ref();
     let mut names = BTreeSet::new();
-    for dir in SystemPaths::new(&open.ld_so_conf(), layer.architecture.value).all() {
+    for dir in SystemPaths::new(&open.ld_so_conf(), arch).all() {
         names.extend(cx.index.names(&open.id, fs, dir).iter().cloned());
     }
     names
