@@ -160,6 +160,28 @@ fn a_scanned_lookalike_round_trips_and_validates_like_the_builtin_entry() {
 }
 
 #[test]
+fn an_image_scans_like_its_folder() {
+    let fx = Fixture::new();
+    al2023_lookalike(&fx);
+    // A flat export, as `docker export` writes it, made by GNU tar from the same folder.
+    let status = Command::new("tar")
+        .args(["-czf", "target.tar.gz", "-C", "target", "."])
+        .current_dir(fx.path())
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let scan = |from: &str| {
+        let out = fx.layerc(&["runtime", "scan", from, "--name", "x"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // Only the `source` lines name what was scanned.
+        stdout(&out).replace(from, "ROOTFS")
+    };
+    let folder = scan("target");
+    assert!(folder.contains("soname \"libz.so.1\""), "{folder}");
+    assert_eq!(scan("target.tar.gz"), folder);
+}
+
+#[test]
 fn a_description_decides_what_is_provided() {
     let fx = Fixture::new();
     al2023_lookalike(&fx);
