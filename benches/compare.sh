@@ -133,6 +133,8 @@ mkdir -p "$WORK/resolve"
     for lib in "${RES_LIBS[@]}"; do echo "    library \"$lib\""; done
     echo '}'
 } >"$WORK/resolve/layer.kdl"
+# Full closures, as lddtree computes them: override=#true ships (and so follows) provided libraries too.
+sed 's/^\(    library "[^"]*"\)$/\1 override=#true/' "$WORK/resolve/layer.kdl" >"$WORK/resolve/full.kdl"
 RES_PATHS=()
 for lib in "${RES_LIBS[@]}"; do RES_PATHS+=("$LIBDIR/$lib"); done
 
@@ -148,6 +150,7 @@ for p in "${RES_PATHS[@]}"; do ldd_cmd+=" $(q "$p")"; done
 n_runs="$RUNS"
 bench "$WORK/resolve.json" "$WORK/resolve" \
     "layerc graph" true "$(q "$LAYERC") graph $(q "$WORK/resolve/layer.kdl") --format json" \
+    "layerc graph (full)" true "$(q "$LAYERC") graph $(q "$WORK/resolve/full.kdl") --format json" \
     "lddtree" true "$ldd_cmd" \
     "lddtree start-up" true "$(q "$DEBPY") /usr/bin/lddtree --help"
 
@@ -235,9 +238,10 @@ for line in open(os.path.join(work, "sizes.txt")):
     key, a, b = line.split()
     sizes[key] = (int(a), int(b))
 rows = [("resolution", "resolve", "layerc graph", "lddtree"),
+        ("full closure", "resolve", "layerc graph (full)", "lddtree"),
         ("archive small", "archive-small", "layerc build", "zip -6"),
         ("archive ICU", "archive-icu", "layerc build", "zip -6")]
-head = "%-14s %-13s %11s  %-8s %11s  %6s %6s  %12s %12s %6s" % (
+head = "%-14s %-19s %11s  %-8s %11s  %6s %6s  %12s %12s %6s" % (
     "task", "layerc", "mean ms", "peer", "mean ms", "ratio", "median", "layerc bytes", "peer bytes", "size")
 print(head)
 print("-" * len(head))
@@ -249,19 +253,19 @@ for label, key, ours, peer in rows:
         continue
     res = {r["command"]: r for r in json.load(open(path))["results"]}
     a, b = res[ours], res[peer]
-    line = "%-14s %-13s %6.1f ±%3.0f  %-8s %6.1f ±%3.0f  %6.3f %6.3f" % (
+    line = "%-14s %-19s %6.1f ±%3.0f  %-8s %6.1f ±%3.0f  %6.3f %6.3f" % (
         label, ours, a["mean"] * 1e3, a["stddev"] * 1e3, peer, b["mean"] * 1e3, b["stddev"] * 1e3,
         a["mean"] / b["mean"], a["median"] / b["median"])
     if key in sizes:
         la, pb = sizes[key]
         line += "  %12d %12d %6.3f" % (la, pb, la / pb)
     print(line)
-    if "lddtree start-up" in res:
+    if "lddtree start-up" in res and ours == "layerc graph":
         s = res["lddtree start-up"]
         notes.append("%s: lddtree's start-up alone (python3 lddtree --help) %.1f ms; without it lddtree "
                      "takes about %.1f ms, and layerc graph %.3f x that"
                      % (label, s["mean"] * 1e3, (b["mean"] - s["mean"]) * 1e3, a["mean"] / (b["mean"] - s["mean"])))
-    if "layerc check" in res:
+    if "layerc check" in res and ours == "layerc build":
         c = res["layerc check"]
         notes.append("%s: layerc check (resolution + validation, no zip) %.1f ms, so about %.1f ms of "
                      "layerc build is reading, checksumming and compressing (%.3f x zip's mean)"

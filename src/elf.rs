@@ -5,6 +5,10 @@
 use goblin::elf::Elf;
 use goblin::elf::header::{EI_OSABI, ELFCLASS32, ELFCLASS64};
 
+fn malformed(why: String) -> goblin::error::Error {
+    goblin::error::Error::Malformed(why)
+}
+
 /// `EI_OSABI` values of ordinary Linux objects: System V and GNU.
 const ELFOSABI_NONE: u8 = 0;
 const ELFOSABI_GNU: u8 = 3;
@@ -70,64 +74,94 @@ impl ElfInfo {
                 ElfError::NotElf
             });
         }
-        let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed(e.to_string()))?;
-        let class = match elf.header.e_ident[goblin::elf::header::EI_CLASS] {
+        Self::parse_dynamic(bytes).map_err(|e| ElfError::Malformed(e.to_string()))
+    }
+
+    /// Reads only what the loader reads: the header, the program headers' dynamic segment and
+    /// the version sections. `Elf::parse` would also decode every symbol, relocation and string,
+    /// which costs more than everything else resolution does.
+    fn parse_dynamic(bytes: &[u8]) -> goblin::error::Result<ElfInfo> {
+        use goblin::container::{Container, Ctx, Endian};
+        use goblin::elf::{Dynamic, ProgramHeader, SectionHeader, dynamic, header, symver};
+        let header = Elf::parse_header(bytes)?;
+        let class = match header.e_ident[header::EI_CLASS] {
             ELFCLASS32 => ElfClass::Elf32,
             ELFCLASS64 => ElfClass::Elf64,
-            other => return Err(ElfError::Malformed(format!("unknown ELF class {other}"))),
+            other => return Err(malformed(format!("unknown ELF class {other}"))),
         };
-        let split = |paths: &[&str]| -> Vec<String> {
-            paths
-                .iter()
-                .flat_map(|p| p.split(':'))
+        let container = match class {
+            ElfClass::Elf64 => Container::Big,
+            ElfClass::Elf32 => Container::Little,
+        };
+        let little = header.e_ident[header::EI_DATA] == header::ELFDATA2LSB;
+        let ctx = Ctx::new(container, Endian::from(little));
+        let phdrs =
+            ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)?;
+        let shdrs =
+            SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)?;
+        let mut info = ElfInfo {
+            class,
+            machine: header.e_machine,
+            osabi: header.e_ident[EI_OSABI],
+            soname: None,
+            needed: Vec::new(),
+            rpath: Vec::new(),
+            runpath: Vec::new(),
+            verneed: Vec::new(),
+            verdef: Vec::new(),
+        };
+        let Some(dynamic) = Dynamic::parse(bytes, &phdrs, ctx)? else {
+            return Ok(info);
+        };
+        let strtab = bytes
+            .get(dynamic.info.strtab..)
+            .and_then(|t| t.get(..dynamic.info.strsz))
+            .ok_or_else(|| malformed("dynamic string table past the end of the file".into()))?;
+        let string = |offset: usize| -> Option<String> {
+            let tail = strtab.get(offset..)?;
+            let end = tail.iter().position(|&b| b == 0)?;
+            std::str::from_utf8(&tail[..end]).ok().map(str::to_string)
+        };
+        let split = |path: String| -> Vec<String> {
+            path.split(':')
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
                 .collect()
         };
-        let mut verneed = Vec::new();
-        if let Some(section) = &elf.verneed {
-            for need in section.iter() {
-                let Some(file) = elf.dynstrtab.get_at(need.vn_file) else {
-                    continue;
-                };
-                let versions = need
-                    .iter()
-                    .filter_map(|aux| elf.dynstrtab.get_at(aux.vna_name))
-                    .map(str::to_string)
-                    .collect();
-                verneed.push(VersionNeed {
-                    file: file.to_string(),
-                    versions,
-                });
+        for d in &dynamic.dyns {
+            match d.d_tag {
+                dynamic::DT_SONAME => info.soname = string(d.d_val as usize),
+                dynamic::DT_NEEDED => info.needed.extend(string(d.d_val as usize)),
+                dynamic::DT_RPATH => info
+                    .rpath
+                    .extend(string(d.d_val as usize).map(split).unwrap_or_default()),
+                dynamic::DT_RUNPATH => info
+                    .runpath
+                    .extend(string(d.d_val as usize).map(split).unwrap_or_default()),
+                _ => {}
             }
         }
-        let mut verdef = Vec::new();
-        if let Some(section) = &elf.verdef {
+        if let Some(section) = symver::VerneedSection::parse(bytes, &shdrs, ctx)? {
+            for need in section.iter() {
+                let Some(file) = string(need.vn_file) else {
+                    continue;
+                };
+                let versions = need.iter().filter_map(|aux| string(aux.vna_name)).collect();
+                info.verneed.push(VersionNeed { file, versions });
+            }
+        }
+        if let Some(section) = symver::VerdefSection::parse(bytes, &shdrs, ctx)? {
             for def in section.iter() {
                 // VER_FLG_BASE marks the entry naming the object itself, not a version.
                 if def.vd_flags & 1 != 0 {
                     continue;
                 }
-                if let Some(name) = def
-                    .iter()
-                    .next()
-                    .and_then(|aux| elf.dynstrtab.get_at(aux.vda_name))
-                {
-                    verdef.push(name.to_string());
+                if let Some(name) = def.iter().next().and_then(|aux| string(aux.vda_name)) {
+                    info.verdef.push(name);
                 }
             }
         }
-        Ok(ElfInfo {
-            class,
-            machine: elf.header.e_machine,
-            osabi: elf.header.e_ident[EI_OSABI],
-            soname: elf.soname.map(str::to_string),
-            needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
-            rpath: split(&elf.rpaths),
-            runpath: split(&elf.runpaths),
-            verneed,
-            verdef,
-        })
+        Ok(info)
     }
 
     /// True when the object runs on `arch` (class and machine both match).

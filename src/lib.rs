@@ -118,7 +118,7 @@ pub struct BuildReport {
 pub fn build(
     analysis: Buildable<'_>,
     out_dir: &Path,
-    time: ::zip::DateTime,
+    zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
     let mut report = BuildReport {
         zips: Vec::new(),
@@ -131,7 +131,7 @@ pub fn build(
         let mut size = 0;
         staged.push(emit::stage(&path, |file| {
             let fs = layer.rootfs.fs.as_ref();
-            let file = emit::zip::write_layer_zip(&layer.plan, fs, time, file, &path)?;
+            let file = emit::zip::write_layer_zip(&layer.plan, fs, zip, file, &path)?;
             size = file.metadata().map_err(EmitError::write(&path))?.len();
             Ok(())
         })?);

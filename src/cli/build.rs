@@ -2,20 +2,30 @@
 
 use std::path::PathBuf;
 
+use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::{Analysis, Buildable, emit};
 
 use super::output::report;
 use super::{Format, SUCCESS, TOOL_ERROR};
 
-pub fn run(analysis: &Analysis, out: Option<PathBuf>, format: Format, color: bool) -> i32 {
+pub fn run(
+    analysis: &Analysis,
+    out: Option<PathBuf>,
+    compression: Compression,
+    format: Format,
+    color: bool,
+) -> i32 {
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
         eprintln!("error: nothing was written: the spec has errors");
         return analysis.exit_code();
     };
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
-    let time = emit::zip::timestamp(source_date_epoch());
-    match layerc::build(buildable, &out, time) {
+    if let Err(e) = emit::interrupt::install() {
+        eprintln!("warning: cannot catch SIGINT/SIGTERM: {e}");
+    }
+    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
+    match layerc::build(buildable, &out, &zip) {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
             diags.extend(built.warnings.iter().cloned());

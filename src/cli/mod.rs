@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use layerc::diagnostic::SourceFile;
+use layerc::emit::zip::Compression;
 use layerc::runtime::Date;
 use layerc::{Analysis, Session};
 
@@ -49,6 +50,9 @@ enum Command {
         /// Diagnostics format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
+        #[arg(long, value_enum, default_value_t = Compression::Default)]
+        compression: Compression,
     },
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
@@ -137,8 +141,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             output::report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
-        Command::Build { spec, out, format } => with_analysis(&session, &spec, |analysis| {
-            build::run(analysis, out, format, color)
+        Command::Build {
+            spec,
+            out,
+            format,
+            compression,
+        } => with_analysis(&session, &spec, |analysis| {
+            build::run(analysis, out, compression, format, color)
         }),
         Command::Graph {
             spec,

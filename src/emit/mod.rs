@@ -4,6 +4,7 @@
 //! renames), and their bytes depend only on the inputs: sorted entries, fixed times, normalised modes.
 
 pub mod graph;
+pub mod interrupt;
 pub mod template;
 pub mod zip;
 
@@ -44,6 +45,8 @@ impl EmitError {
 pub struct Staged {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
+    /// Until the rename, an interrupt removes the temporary file.
+    _tracked: interrupt::Tracked,
 }
 
 /// Writes an output into a temporary file in its target's folder (created if need be), synced and
@@ -69,6 +72,7 @@ pub fn stage(
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(EmitError::write(dir))?;
+    let tracked = interrupt::track(tmp.path());
     write(tmp.as_file_mut())?;
     let file = tmp.as_file_mut();
     file.flush()
@@ -78,6 +82,7 @@ pub fn stage(
     Ok(Staged {
         tmp,
         target: out.to_path_buf(),
+        _tracked: tracked,
     })
 }
 
@@ -92,7 +97,7 @@ pub fn commit(staged: Vec<Staged>) -> Result<(), EmitError> {
             "a folder is in the way",
         )));
     }
-    for Staged { tmp, target } in staged {
+    for Staged { tmp, target, .. } in staged {
         tmp.persist(&target)
             .map_err(|e| EmitError::write(&target)(e.error))?;
     }

@@ -111,6 +111,10 @@ impl RootFs for DirRootFs {
         }
     }
 
+    fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        super::read_file_at(&fs::File::open(self.host(path))?, offset, buf)
+    }
+
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {
         let mut names: Vec<String> = fs::read_dir(self.host(path))?
             .filter_map(|e| e.ok())

@@ -126,6 +126,15 @@ pub trait RootFs: Send + Sync {
         bytes.truncate(len);
         Ok(bytes)
     }
+    /// Fills `buf` from `offset` with plain reads (never a memory map, which a file truncated
+    /// meanwhile would turn into SIGBUS) and returns how many bytes there were (fewer at the end).
+    fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let bytes = self.read(path)?;
+        let from = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+        let n = buf.len().min(bytes.len() - from);
+        buf[..n].copy_from_slice(&bytes[from..from + n]);
+        Ok(n)
+    }
     /// Entry names of a folder, sorted.
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>>;
     /// The stamp of the file at `path` (not following a last symlink); `Ok(None)` when nothing is
@@ -360,6 +369,21 @@ impl RootfsId {
 /// A text input the spec names beside its rootfs (a `runtime-file` description), read from the host.
 pub fn read_input_text(host_path: &Path) -> io::Result<String> {
     std::fs::read_to_string(host_path)
+}
+
+/// `pread`s into `buf` from `offset` until it is full or the file ends; returns the bytes read.
+pub(crate) fn read_file_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ mod catalog;
 mod cli;
 mod debian;
 mod emit;
+mod fuzz_regressions;
+mod hostile;
 mod images;
 mod lddtree;
 mod lsp;

@@ -371,6 +371,30 @@ impl RootFs for ImageRootFs {
         self.read(path).map(Bytes::Owned)
     }
 
+    /// The cached copy is read in place; a file only in a layer stream is read from its start,
+    /// skipping `offset` bytes.
+    fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let node = self.node(path)?;
+        if let (Some(digest), Some(cache)) = (&node.cached, &self.cache)
+            && let Ok(file) = fs::File::open(cache.blob_path(digest))
+        {
+            return crate::rootfs::read_file_at(&file, offset, buf);
+        }
+        let (reader, size) = self.open_file(path)?;
+        let mut reader = reader.take(size);
+        io::copy(&mut (&mut reader).take(offset), &mut io::sink())?;
+        let mut filled = 0;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
         let (reader, size) = self.open_file(path)?;
         let mut bytes = Vec::with_capacity(len.min(1 << 16));

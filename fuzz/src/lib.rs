@@ -1,0 +1,158 @@
+//! What the fuzz targets check, shared with the regression test that replays their inputs under
+//! `cargo test` (`tests/it/fuzz_regressions.rs` includes this file).
+
+use std::collections::BTreeMap;
+use std::io;
+
+use layerc::diagnostic::{SourceFile, render_human, to_json};
+use layerc::elf::ElfInfo;
+use layerc::rootfs::{Kind, Metadata, RootFs, RootPath, resolve};
+use layerc::runtime::Catalog;
+
+/// The spec front end: any text gives a spec and diagnostics, never a panic; every diagnostic
+/// span lies inside the text and renders.
+pub fn spec(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (_spec, diagnostics) = layerc::spec::parse(text, Catalog::builtin());
+    let source = SourceFile::new("layer.kdl", text);
+    for d in &diagnostics {
+        if let Some(span) = d.span {
+            assert!(
+                span.offset + span.length <= text.len(),
+                "span {span:?} past the end of the text"
+            );
+        }
+        let _ = to_json(d, &source);
+        let _ = render_human(d, &source, false, 100);
+    }
+}
+
+/// The ELF reader: any bytes give an `ElfInfo` or an `ElfError`, never a panic.
+pub fn elf(data: &[u8]) {
+    let _ = ElfInfo::parse_file("libfuzz.so", data);
+}
+
+/// The rootfs path resolver over an in-memory tree built from the input (see [`MemFs`]): never a
+/// panic or a hang, and a resolved path is normalised, inside the root and free of symlinks.
+pub fn rootfs_resolve(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (fs, queries) = MemFs::from_script(text);
+    for query in queries {
+        let Ok(found) = resolve(&fs, &RootPath::new(&query)) else {
+            continue;
+        };
+        let path = found.path.as_str();
+        assert_eq!(
+            RootPath::new(path).as_str(),
+            path,
+            "{path} is not normalised"
+        );
+        for (i, _) in path.match_indices('/').skip(1) {
+            let parent = RootPath::new(&path[..i]);
+            assert_eq!(fs.kind(&parent), Some(Kind::Dir), "{parent} in {path}");
+        }
+        assert_eq!(fs.kind(&found.path), Some(found.meta.kind), "{path}");
+        assert_ne!(found.meta.kind, Kind::Symlink, "{path} is a symlink");
+    }
+}
+
+/// An in-memory rootfs read from a small script, one line per entry or query:
+/// `d PATH` a folder, `f PATH` a file, `l PATH TARGET` a symlink, `? PATH` a path to resolve.
+/// Parents are created as folders; the root is always a folder.
+#[derive(Debug, Default)]
+pub struct MemFs {
+    nodes: BTreeMap<RootPath, Node>,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Dir,
+    File,
+    Link(String),
+}
+
+impl MemFs {
+    pub fn from_script(script: &str) -> (MemFs, Vec<String>) {
+        let mut fs = MemFs::default();
+        fs.nodes.insert(RootPath::root(), Node::Dir);
+        let mut queries = Vec::new();
+        for line in script.lines() {
+            let mut words = line.splitn(3, ' ');
+            let (kind, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let node = match kind {
+                "d" => Node::Dir,
+                "f" => Node::File,
+                "l" => Node::Link(words.next().unwrap_or("").to_string()),
+                "?" => {
+                    queries.push(path.to_string());
+                    continue;
+                }
+                _ => continue,
+            };
+            fs.insert(RootPath::new(path), node);
+        }
+        (fs, queries)
+    }
+
+    fn insert(&mut self, path: RootPath, node: Node) {
+        if path == RootPath::root() {
+            return;
+        }
+        let parent = path.parent();
+        if !self.nodes.contains_key(&parent) {
+            self.insert(parent.clone(), Node::Dir);
+        }
+        // Below a file or a symlink nothing can exist.
+        if matches!(self.nodes.get(&parent), Some(Node::Dir)) {
+            self.nodes.entry(path).or_insert(node);
+        }
+    }
+
+    pub fn kind(&self, path: &RootPath) -> Option<Kind> {
+        self.nodes.get(path).map(|n| match n {
+            Node::Dir => Kind::Dir,
+            Node::File => Kind::File,
+            Node::Link(_) => Kind::Symlink,
+        })
+    }
+}
+
+impl RootFs for MemFs {
+    fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>> {
+        Ok(self.kind(path).map(|kind| Metadata {
+            kind,
+            len: 0,
+            mode: 0o755,
+        }))
+    }
+
+    fn read_link(&self, path: &RootPath) -> io::Result<String> {
+        match self.nodes.get(path) {
+            Some(Node::Link(target)) => Ok(target.clone()),
+            _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        }
+    }
+
+    fn read(&self, _path: &RootPath) -> io::Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+
+    fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {
+        let prefix = if path.as_str() == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        Ok(self
+            .nodes
+            .keys()
+            .filter_map(|p| p.as_str().strip_prefix(&prefix))
+            .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            .map(str::to_string)
+            .collect())
+    }
+}

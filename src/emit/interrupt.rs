@@ -1,0 +1,44 @@
+//! Interrupted builds leave no temporary files: outputs being written register their temporary
+//! file here, and on SIGINT or SIGTERM the handler removes them and exits 128 + the signal's number
+//! (130, 143), as a shell reports a process killed by it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Starts the thread that waits for SIGINT and SIGTERM. Call once, before writing outputs.
+pub fn install() -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            // The lock is held to the exit: no output is registered or renamed meanwhile.
+            let files = lock();
+            for file in files.iter() {
+                let _ = std::fs::remove_file(file);
+            }
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
+}
+
+/// Registers a temporary file until the guard is dropped (after its rename or its removal).
+pub fn track(path: &Path) -> Tracked {
+    lock().push(path.to_path_buf());
+    Tracked(path.to_path_buf())
+}
+
+pub struct Tracked(PathBuf);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        lock().retain(|p| p != &self.0);
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner())
+}
