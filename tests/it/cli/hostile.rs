@@ -2,6 +2,7 @@
 //! writes nothing (least of all outside the layer).
 
 use layerc::Buildable;
+use layerc::emit::zip::{Compression, ZipOptions};
 
 use super::*;
 
@@ -163,7 +164,8 @@ fn a_failed_build_of_two_layers_writes_neither() {
     // written, so the first layer's zip and the template must not appear either.
     fs::remove_file(fx.root("/usr/lib64/libb.so.1")).unwrap();
     let out = fx.path().join("build");
-    let err = layerc::build(buildable, &out, zip::DateTime::default())
+    let options = ZipOptions::new(zip::DateTime::default(), Compression::Default);
+    let err = layerc::build(buildable, &out, &options)
         .err()
         .expect("fails");
     assert!(err.to_string().contains("/usr/lib64/libb.so.1"), "{err}");
