@@ -103,6 +103,16 @@ codes! {
     LimitsUnzippedSize => "limits::unzipped-size",
     LimitsZipSize => "limits::zip-size",
     LimitsNotWorldReadable => "limits::not-world-readable",
+    LockMissing => "lock::missing",
+    LockMalformed => "lock::malformed",
+    LockRuntime => "lock::runtime",
+    LockLayer => "lock::layer",
+    LockHash => "lock::hash",
+    LockSize => "lock::size",
+    LockPath => "lock::path",
+    LockNewFile => "lock::new-file",
+    LockGoneFile => "lock::gone-file",
+    LockAlias => "lock::alias",
 }
 
 impl Code {

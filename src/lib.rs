@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod elf;
 pub mod emit;
 pub mod layer_path;
+pub mod lock;
 pub mod lsp;
 pub mod plan;
 pub mod resolve;
@@ -120,6 +121,17 @@ pub fn build(
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
+    build_with_lock(analysis, out_dir, zip, None)
+}
+
+/// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in, renamed
+/// into place together with the other outputs.
+pub fn build_with_lock(
+    analysis: Buildable<'_>,
+    out_dir: &Path,
+    zip: &emit::zip::ZipOptions,
+    mut lock: Option<(&Path, lock::Lock)>,
+) -> Result<BuildReport, EmitError> {
     let mut report = BuildReport {
         zips: Vec::new(),
         template: out_dir.join("serverless.template.json"),
@@ -133,6 +145,10 @@ pub fn build(
             let fs = layer.rootfs.fs.as_ref();
             let file = emit::zip::write_layer_zip(&layer.plan, fs, zip, file, &path)?;
             size = file.metadata().map_err(EmitError::write(&path))?.len();
+            if let Some((_, lock)) = &mut lock {
+                let hash = emit::sha256_from_start(file).map_err(EmitError::write(&path))?;
+                record_zip_hash(lock, layer.name(), hash);
+            }
             Ok(())
         })?);
         if size > validate::MAX_DIRECT_UPLOAD_BYTES
@@ -148,8 +164,23 @@ pub fn build(
         file.write_all(text.as_bytes())
             .map_err(EmitError::write(&report.template))
     })?);
+    if let Some((path, lock)) = &lock {
+        let text = lock::render(lock);
+        staged.push(emit::stage(path, |file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())
+                .map_err(EmitError::write(path))
+        })?);
+    }
     emit::commit(staged)?;
     Ok(report)
+}
+
+/// Records the sha256 of a layer's zip in the lock.
+fn record_zip_hash(lock: &mut lock::Lock, layer: &str, hash: String) {
+    if let Some(locked) = lock.layers.iter_mut().find(|l| l.name == layer) {
+        locked.zip = Some(hash);
+    }
 }
 
 fn zip_size_warning(path: &Path, size: u64, spec: &spec::LayerSpec) -> Diagnostic {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::{Analysis, Buildable, emit};
 
+use super::lock;
 use super::output::report;
-use super::{Format, SUCCESS, TOOL_ERROR};
+use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 pub fn run(
     analysis: &Analysis,
@@ -14,18 +15,34 @@ pub fn run(
     compression: Compression,
     format: Format,
     color: bool,
+    locked: bool,
 ) -> i32 {
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
         eprintln!("error: nothing was written: the spec has errors");
         return analysis.exit_code();
     };
+    let fresh = match lock::fresh(analysis) {
+        Ok(fresh) => fresh,
+        Err(code) => return code,
+    };
+    if locked {
+        let drift = lock::drift(analysis, &fresh);
+        if !drift.is_empty() {
+            let mut diags = analysis.diagnostics.clone();
+            diags.extend(drift);
+            report(analysis, &diags, format, color);
+            eprintln!("error: nothing was written: the inputs differ from layer.lock");
+            return SPEC_ERROR;
+        }
+    }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     if let Err(e) = emit::interrupt::install() {
         eprintln!("warning: cannot catch SIGINT/SIGTERM: {e}");
     }
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
-    match layerc::build(buildable, &out, &zip) {
+    let lock_path = lock::path(analysis);
+    match layerc::build_with_lock(buildable, &out, &zip, Some((&lock_path, fresh))) {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
             diags.extend(built.warnings.iter().cloned());
@@ -34,6 +51,7 @@ pub fn run(
                 eprintln!("wrote {} ({size} bytes)", path.display());
             }
             eprintln!("wrote {}", built.template.display());
+            eprintln!("wrote {}", lock_path.display());
             SUCCESS
         }
         Err(e) => {

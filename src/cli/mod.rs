@@ -2,6 +2,7 @@
 
 mod build;
 mod graph;
+mod lock;
 mod output;
 mod runtime_cmd;
 mod runtimes;
@@ -53,9 +54,22 @@ enum Command {
         /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
         #[arg(long, value_enum, default_value_t = Compression::Default)]
         compression: Compression,
+        /// Fail (exit 1, nothing written) when resolution or any input differs from layer.lock.
+        #[arg(long)]
+        locked: bool,
     },
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
+        #[arg(default_value = "layer.kdl")]
+        spec: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Also fail when resolution or any input differs from layer.lock.
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Write layer.lock beside the spec without building.
+    Lock {
         #[arg(default_value = "layer.kdl")]
         spec: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -137,7 +151,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             }
         },
         Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
-        Command::Check { spec, format } => with_analysis(&session, &spec, |analysis| {
+        Command::Check {
+            spec,
+            format,
+            locked,
+        } => with_analysis(&session, &spec, |analysis| {
+            if locked {
+                return lock::check(analysis, format, color);
+            }
             output::report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
@@ -146,8 +167,12 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             out,
             format,
             compression,
+            locked,
         } => with_analysis(&session, &spec, |analysis| {
-            build::run(analysis, out, compression, format, color)
+            build::run(analysis, out, compression, format, color, locked)
+        }),
+        Command::Lock { spec, format } => with_analysis(&session, &spec, |analysis| {
+            lock::run(analysis, format, color)
         }),
         Command::Graph {
             spec,

@@ -117,3 +117,10 @@ fn set_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(std::fs::Permissions::from_mode(mode))
 }
+
+/// The sha256 of a file just written, read back from its start.
+pub fn sha256_from_start(file: &mut File) -> io::Result<String> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    crate::lock::sha256_of(file)
+}

@@ -8,6 +8,7 @@ mod exit_codes;
 mod graph;
 mod hostile;
 mod inputs;
+mod lock;
 mod runtimes;
 mod why;
 

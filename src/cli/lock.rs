@@ -1,0 +1,116 @@
+//! `layer.lock` on the command line: `layerc lock`, and `--locked` for `build` and `check`.
+
+use std::path::PathBuf;
+
+use layerc::Analysis;
+use layerc::diagnostic::{Code, Diagnostic};
+use layerc::lock::{self, Lock};
+
+use super::output::report;
+use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+
+/// `layer.lock` beside the spec.
+pub fn path(analysis: &Analysis) -> PathBuf {
+    analysis.spec_dir.join(lock::FILE_NAME)
+}
+
+/// The lock of the analysis as it is now; a file that cannot be read is reported and gives exit 2.
+pub fn fresh(analysis: &Analysis) -> Result<Lock, i32> {
+    lock::compute(analysis).map_err(|e| {
+        eprintln!("error: {e}");
+        TOOL_ERROR
+    })
+}
+
+/// The lock on disk, or the diagnostic saying why there is none to compare with.
+fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Diagnostic> {
+    let path = path(analysis);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Diagnostic::error(
+                Code::LockMalformed,
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .help("run `layerc lock` to write it again"));
+        }
+    };
+    lock::parse(&text).map(Some).map_err(|e| {
+        Diagnostic::error(
+            Code::LockMalformed,
+            format!("{} cannot be read: {e}", path.display()),
+        )
+        .help("run `layerc lock` to write it again")
+    })
+}
+
+/// `--locked`: every way the fresh lock differs from the one on disk (none when they agree).
+pub fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
+    match on_disk(analysis) {
+        Err(d) => vec![d],
+        Ok(None) => vec![
+            Diagnostic::error(
+                Code::LockMissing,
+                format!("{} does not exist", path(analysis).display()),
+            )
+            .help("run `layerc lock` or `layerc build` without `--locked` to write it"),
+        ],
+        Ok(Some(locked)) => lock::drift(&locked, fresh, analysis),
+    }
+}
+
+/// `layerc check --locked`.
+pub fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
+    let mut diags = analysis.diagnostics.clone();
+    if !analysis.has_errors() {
+        match fresh(analysis) {
+            Ok(lock) => diags.extend(drift(analysis, &lock)),
+            Err(code) => return code,
+        }
+    }
+    report(analysis, &diags, format, color);
+    if diags.iter().any(Diagnostic::is_error) && !analysis.has_errors() {
+        return SPEC_ERROR;
+    }
+    analysis.exit_code()
+}
+
+/// `layerc lock`: writes the lock without building. A layer whose inputs did not change keeps the
+/// zip hash the last build recorded.
+pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
+    report(analysis, &analysis.diagnostics, format, color);
+    if analysis.has_errors() {
+        eprintln!("error: layer.lock was not written: the spec has errors");
+        return analysis.exit_code();
+    }
+    let mut lock = match fresh(analysis) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    if let Ok(Some(old)) = on_disk(analysis) {
+        for layer in &mut lock.layers {
+            let same = old.layer(&layer.name).filter(|o| {
+                o.runtimes == layer.runtimes && o.files == layer.files && o.aliases == layer.aliases
+            });
+            layer.zip = same.and_then(|o| o.zip.clone());
+        }
+    }
+    let path = path(analysis);
+    let text = lock::render(&lock);
+    let written = layerc::emit::write_atomic(&path, |file| {
+        use std::io::Write;
+        file.write_all(text.as_bytes())
+            .map_err(layerc::emit::EmitError::write(&path))
+    });
+    match written {
+        Ok(()) => {
+            eprintln!("wrote {}", path.display());
+            SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            TOOL_ERROR
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `layer.lock`: what a build was made from (each layer's runtime entries, every shipped file's
+//! rootfs path, size and sha256, its aliases) and the sha256 of the zip it gave.
+//!
+//! Invariant: the lock is computed from an analysis and the rootfs bytes alone (read through
+//! `RootFs`), its text is deterministic (layers in spec order, entries sorted by path), and
+//! comparing two locks only finds differences: it never writes.
+
+mod drift;
+mod text;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::Analysis;
+use crate::plan::Content;
+use crate::rootfs::{RootFs, RootPath};
+use crate::spec::Target;
+
+pub use drift::drift;
+pub use text::{ParseError, parse, render};
+
+/// The lock file's name, beside the spec.
+pub const FILE_NAME: &str = "layer.lock";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lock {
+    /// The runtime catalog's data version.
+    pub catalog: String,
+    pub layers: Vec<LockedLayer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LockedLayer {
+    pub name: String,
+    /// Each runtime id with the sha256 of its catalog entry (and its OS base's).
+    pub runtimes: Vec<(String, String)>,
+    pub files: Vec<LockedFile>,
+    /// Alias path inside the layer → the name it points at.
+    pub aliases: Vec<(String, String)>,
+    /// The sha256 of the built zip, when a build made it.
+    pub zip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedFile {
+    /// Path inside the layer.
+    pub path: String,
+    /// Real path inside the rootfs it was copied from.
+    pub source: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Lock {
+    pub fn layer(&self, name: &str) -> Option<&LockedLayer> {
+        self.layers.iter().find(|l| l.name == name)
+    }
+}
+
+/// A shipped file that could not be read to hash it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path} in the rootfs of layer {layer}: {source}")]
+pub struct ReadError {
+    pub layer: String,
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The lock of an analysed spec: every shipped file is read and hashed (in parallel).
+pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
+    let mut layers = Vec::new();
+    for layer in &analysis.layers {
+        let spec = analysis.spec.layer(layer.name());
+        let runtimes = spec
+            .and_then(|s| s.target.as_ref())
+            .map(runtime_hashes)
+            .unwrap_or_default();
+        let fs = layer.rootfs.fs.as_ref();
+        let files = layer
+            .plan
+            .entries
+            .par_iter()
+            .filter_map(|e| match &e.content {
+                Content::File { source, .. } => Some((e.path.clone(), source)),
+                Content::Symlink { .. } => None,
+            })
+            .map(|(path, source)| hash_file(fs, path, source, layer.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let aliases = layer
+            .plan
+            .entries
+            .iter()
+            .filter_map(|e| match &e.content {
+                Content::Symlink { target } => Some((e.path.clone(), target.clone())),
+                Content::File { .. } => None,
+            })
+            .collect();
+        layers.push(LockedLayer {
+            name: layer.name().to_string(),
+            runtimes,
+            files,
+            aliases,
+            zip: None,
+        });
+    }
+    let catalog = analysis
+        .spec
+        .layers
+        .iter()
+        .find_map(|l| l.target.as_ref())
+        .map(|t| t.catalog.version.clone())
+        .unwrap_or_default();
+    Ok(Lock { catalog, layers })
+}
+
+fn hash_file(
+    fs: &dyn RootFs,
+    path: String,
+    source: &RootPath,
+    layer: &str,
+) -> Result<LockedFile, ReadError> {
+    let bytes = fs.map(source).map_err(|source| ReadError {
+        layer: layer.to_string(),
+        path: path.clone(),
+        source,
+    })?;
+    Ok(LockedFile {
+        path,
+        source: source.to_string(),
+        size: bytes.len() as u64,
+        sha256: hex(&Sha256::digest(&bytes[..])),
+    })
+}
+
+/// Each runtime with a hash of its catalog entry and its OS base's entry: a changed listing,
+/// ceiling or date changes the hash.
+fn runtime_hashes(target: &Target) -> Vec<(String, String)> {
+    target
+        .runtimes
+        .iter()
+        .map(|r| {
+            let entry = format!("{r:?}\n{:?}", target.os);
+            (r.id.clone(), hex(&Sha256::digest(entry.as_bytes())))
+        })
+        .collect()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sha256 of a stream (a zip just written).
+pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex(&hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
