@@ -23,32 +23,36 @@ pub fn fresh(analysis: &Analysis) -> Result<Lock, i32> {
 }
 
 /// The lock on disk, or the diagnostic saying why there is none to compare with.
-fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Diagnostic> {
+fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
     let path = path(analysis);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(Diagnostic::error(
-                Code::LockMalformed,
-                format!("cannot read {}: {e}", path.display()),
-            )
-            .help("run `layerc lock` to write it again"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    Code::LockMalformed,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+                .help("run `layerc lock` to write it again"),
+            ));
         }
     };
     lock::parse(&text).map(Some).map_err(|e| {
-        Diagnostic::error(
-            Code::LockMalformed,
-            format!("{} cannot be read: {e}", path.display()),
+        Box::new(
+            Diagnostic::error(
+                Code::LockMalformed,
+                format!("{} cannot be read: {e}", path.display()),
+            )
+            .help("run `layerc lock` to write it again"),
         )
-        .help("run `layerc lock` to write it again")
     })
 }
 
 /// `--locked`: every way the fresh lock differs from the one on disk (none when they agree).
 pub fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
     match on_disk(analysis) {
-        Err(d) => vec![d],
+        Err(d) => vec![*d],
         Ok(None) => vec![
             Diagnostic::error(
                 Code::LockMissing,
