@@ -82,7 +82,7 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
             .entries
             .par_iter()
             .filter_map(|e| match &e.content {
-                Content::File { source, .. } => Some((e.path.clone(), source)),
+                Content::File { source, .. } => Some((e.path.to_string(), source)),
                 Content::Symlink { .. } => None,
             })
             .map(|(path, source)| hash_file(fs, path, source, layer.name()))
@@ -92,7 +92,7 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
             .entries
             .iter()
             .filter_map(|e| match &e.content {
-                Content::Symlink { target } => Some((e.path.clone(), target.clone())),
+                Content::Symlink { target } => Some((e.path.to_string(), target.to_string())),
                 Content::File { .. } => None,
             })
             .collect();
