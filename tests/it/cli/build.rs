@@ -49,7 +49,11 @@ fn build_writes_the_zip_and_the_template() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         written(&fx),
-        ["build/hello.zip", "build/serverless.template.json"]
+        [
+            "build/hello.zip",
+            "build/serverless.template.json",
+            "layer.lock"
+        ]
     );
     let err = stderr(&out);
     assert!(
@@ -96,7 +100,11 @@ fn build_twice_gives_the_same_bytes() {
     // No temporary files are left beside the outputs.
     assert_eq!(
         written(&fx),
-        ["build/hello.zip", "build/serverless.template.json"]
+        [
+            "build/hello.zip",
+            "build/serverless.template.json",
+            "layer.lock"
+        ]
     );
 }
 
@@ -109,7 +117,8 @@ fn build_out_dir() {
         written(&fx),
         [
             "dist/layers/hello.zip",
-            "dist/layers/serverless.template.json"
+            "dist/layers/serverless.template.json",
+            "layer.lock"
         ]
     );
 }
