@@ -8,7 +8,6 @@
 mod drift;
 mod text;
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::Analysis;
@@ -67,7 +66,7 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// The lock of an analysed spec: every shipped file is read and hashed (in parallel).
+/// The lock of an analysed spec: every shipped file is read and hashed.
 pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
     let mut layers = Vec::new();
     for layer in &analysis.layers {
@@ -80,7 +79,7 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
         let files = layer
             .plan
             .entries
-            .par_iter()
+            .iter()
             .filter_map(|e| match &e.content {
                 Content::File { source, .. } => Some((e.path.to_string(), source)),
                 Content::Symlink { .. } => None,
