@@ -11,7 +11,7 @@ use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::plan::{self, PlanInputs};
 use crate::resolve::search::{LdSoConf, SystemPaths};
-use crate::resolve::{self, ElfCache, ResolveInputs};
+use crate::resolve::{self, ElfCache, LibraryIndex, ResolveInputs};
 use crate::rootfs::{ImageError, OpenError, RootFs, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
@@ -33,6 +33,7 @@ pub struct OpenRootfs {
     pub fs: Arc<dyn RootFs>,
     pub elf_cache: Arc<ElfCache>,
     ld_so_conf: Arc<Mutex<Option<Arc<LdSoConf>>>>,
+    library_index: Arc<Mutex<Option<Arc<LibraryIndex>>>>,
 }
 
 impl OpenRootfs {
@@ -47,6 +48,19 @@ impl OpenRootfs {
         let conf = Arc::new(LdSoConf::read(self.fs.as_ref()));
         *slot = Some(conf.clone());
         conf
+    }
+
+    /// The library names in `system`'s folders: listed again only when one of them changed.
+    pub fn library_index(&self, system: &SystemPaths) -> Arc<LibraryIndex> {
+        let mut slot = self.library_index.lock().expect("library index lock");
+        if let Some(index) = slot.as_ref()
+            && index.is_current(self.fs.as_ref(), system)
+        {
+            return index.clone();
+        }
+        let index = Arc::new(LibraryIndex::read(self.fs.as_ref(), system));
+        *slot = Some(index.clone());
+        index
     }
 }
 
@@ -79,6 +93,7 @@ impl Session {
             id: id.clone(),
             elf_cache: Arc::new(ElfCache::default()),
             ld_so_conf: Arc::default(),
+            library_index: Arc::default(),
         };
         roots.insert(id, open.clone());
         Ok(open)
@@ -136,6 +151,7 @@ impl Session {
             fs,
             elf_cache: &open.elf_cache,
             system: &system,
+            library_index: &|| open.library_index(&system),
         });
         let (files, file_diags) = resolve::resolve_files(layer, fs);
         diags.extend(file_diags);

@@ -6,7 +6,7 @@ use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::{Analysis, Buildable, emit};
 
 use super::lock;
-use super::output::report;
+use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 pub fn run(
@@ -19,7 +19,9 @@ pub fn run(
 ) -> i32 {
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
-        eprintln!("error: nothing was written: the spec has errors");
+        say(format_args!(
+            "error: nothing was written: the spec has errors"
+        ));
         return analysis.exit_code();
     };
     let fresh = match lock::fresh(analysis) {
@@ -32,13 +34,15 @@ pub fn run(
             let mut diags = analysis.diagnostics.clone();
             diags.extend(drift);
             report(analysis, &diags, format, color);
-            eprintln!("error: nothing was written: the inputs differ from layer.lock");
+            say(format_args!(
+                "error: nothing was written: the inputs differ from layer.lock"
+            ));
             return SPEC_ERROR;
         }
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     if let Err(e) = emit::interrupt::install() {
-        eprintln!("warning: cannot catch SIGINT/SIGTERM: {e}");
+        say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     let lock_path = lock::path(analysis);
@@ -48,15 +52,15 @@ pub fn run(
             diags.extend(built.warnings.iter().cloned());
             report(analysis, &diags, format, color);
             for (path, size) in &built.zips {
-                eprintln!("wrote {} ({size} bytes)", path.display());
+                say(format_args!("wrote {} ({size} bytes)", path.display()));
             }
-            eprintln!("wrote {}", built.template.display());
-            eprintln!("wrote {}", lock_path.display());
+            say(format_args!("wrote {}", built.template.display()));
+            say(format_args!("wrote {}", lock_path.display()));
             SUCCESS
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
-            eprintln!("error: nothing was written: {e}");
+            say(format_args!("error: nothing was written: {e}"));
             TOOL_ERROR
         }
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use layerc::{Analysis, emit};
 
-use super::output::{print_out, report};
+use super::output::{print_out, report, say};
 use super::{Format, GraphFormat, TOOL_ERROR};
 
 pub fn run(
@@ -27,10 +27,10 @@ pub fn run(
     if let Some(name) = layer
         && graphs.is_empty()
     {
-        eprintln!(
+        say(format_args!(
             "error: no resolved layer named `{name}` in {}",
             spec.display()
-        );
+        ));
         return TOOL_ERROR;
     }
     print_out(&match format {

@@ -6,7 +6,7 @@ use layerc::Analysis;
 use layerc::diagnostic::{Code, Diagnostic};
 use layerc::lock::{self, Lock};
 
-use super::output::report;
+use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 /// `layer.lock` beside the spec.
@@ -17,7 +17,7 @@ pub fn path(analysis: &Analysis) -> PathBuf {
 /// The lock of the analysis as it is now; a file that cannot be read is reported and gives exit 2.
 pub fn fresh(analysis: &Analysis) -> Result<Lock, i32> {
     lock::compute(analysis).map_err(|e| {
-        eprintln!("error: {e}");
+        say(format_args!("error: {e}"));
         TOOL_ERROR
     })
 }
@@ -85,7 +85,9 @@ pub fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
 pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
     report(analysis, &analysis.diagnostics, format, color);
     if analysis.has_errors() {
-        eprintln!("error: layer.lock was not written: the spec has errors");
+        say(format_args!(
+            "error: layer.lock was not written: the spec has errors"
+        ));
         return analysis.exit_code();
     }
     let mut lock = match fresh(analysis) {
@@ -109,11 +111,11 @@ pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
     });
     match written {
         Ok(()) => {
-            eprintln!("wrote {}", path.display());
+            say(format_args!("wrote {}", path.display()));
             SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say(format_args!("error: {e}"));
             TOOL_ERROR
         }
     }

@@ -126,12 +126,17 @@ enum Color {
     Never,
 }
 
-/// Runs the command line and returns the process exit code.
+/// Runs the command line and returns the process exit code: 2 whenever output could not be
+/// written (a closed pipe aside), whatever the command found.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    output::exit_code(run_command(args))
+}
+
+fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            output::check_clap(e.print(), e.use_stderr());
             return if e.use_stderr() { TOOL_ERROR } else { SUCCESS };
         }
     };
@@ -146,7 +151,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Lsp => match layerc::lsp::run_stdio() {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: layerc lsp: {e}");
+                output::say(format_args!("error: layerc lsp: {e}"));
                 TOOL_ERROR
             }
         },
@@ -198,15 +203,18 @@ fn with_analysis(session: &Session, spec: &Path, f: impl FnOnce(&Analysis) -> i3
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
-                eprintln!(
+                output::say(format_args!(
                     "error: {} is not UTF-8 text; a spec is a KDL document",
                     spec.display()
-                );
+                ));
                 return SPEC_ERROR;
             }
         },
         Err(e) => {
-            eprintln!("error: cannot read spec {}: {e}", spec.display());
+            output::say(format_args!(
+                "error: cannot read spec {}: {e}",
+                spec.display()
+            ));
             return TOOL_ERROR;
         }
     };

@@ -1,30 +1,88 @@
 //! Printing: diagnostics (human or JSON) and command output on stdout.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use layerc::Analysis;
 use layerc::diagnostic::{self, Diagnostic};
 
 use super::{Format, SUCCESS, TOOL_ERROR};
 
+/// Set when a write to stdout or stderr failed for another reason than a closed pipe: the run then
+/// exits 2 whatever it did ([`exit_code`]), and prints nothing more to the failed stream.
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// The exit code of a command that returned `code`: 2 when any output could not be written.
+pub fn exit_code(code: i32) -> i32 {
+    if STDOUT_FAILED.load(Ordering::Relaxed) || STDERR_FAILED.load(Ordering::Relaxed) {
+        TOOL_ERROR
+    } else {
+        code
+    }
+}
+
+/// Records a failed write to the stream `failed` stands for. A closed pipe (`| head`) is the
+/// reader's choice, not a failure.
+fn check(failed: &AtomicBool, result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            failed.store(true, Ordering::Relaxed);
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// Records the outcome of clap printing its help, version or usage error.
+pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
+    let stream = if on_stderr {
+        &STDERR_FAILED
+    } else {
+        &STDOUT_FAILED
+    };
+    let _ = check(stream, result);
+}
+
+/// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
+pub fn say(args: std::fmt::Arguments<'_>) {
+    if STDERR_FAILED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let written = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+    let _ = check(&STDERR_FAILED, written);
+}
+
+/// Diagnostics drawn per run: past these, a count. A spec with thousands of errors has a few
+/// mistakes repeated, and drawing them all would bury the first.
+const MAX_SHOWN: usize = 50;
+
 /// Prints diagnostics: miette reports on stderr, or one JSON object a line on stdout.
 pub fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool) {
-    let result = match format {
-        Format::Human => human(analysis, diags, color),
-        Format::Json => json(analysis, diags),
+    let _ = match format {
+        Format::Human => check(&STDERR_FAILED, human(analysis, diags, color)),
+        Format::Json => check(&STDOUT_FAILED, json(analysis, diags)),
     };
-    // Diagnostics are best effort: a closed stream is reported by the exit code's own output.
-    let _ = result;
 }
 
 fn human(analysis: &Analysis, diags: &[Diagnostic], color: bool) -> io::Result<()> {
     let mut err = io::stderr().lock();
-    for d in diags {
+    for d in diags.iter().take(MAX_SHOWN) {
         let text = diagnostic::render_human(d, &analysis.source, color, 100);
         write!(err, "{text}")?;
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
+    if let Some(rest) = diags.get(MAX_SHOWN..) {
+        let rest_errors = rest.iter().filter(|d| d.is_error()).count();
+        writeln!(
+            err,
+            "… and {} more: {rest_errors} error(s), {} warning(s) not shown (`--format json` lists all)",
+            rest.len(),
+            rest.len() - rest_errors
+        )?;
+    }
     if errors + warnings > 0 {
         writeln!(err, "{errors} error(s), {warnings} warning(s)")?;
     }
@@ -45,11 +103,14 @@ fn json(analysis: &Analysis, diags: &[Diagnostic]) -> io::Result<()> {
 /// an error, any other write failure is (exit 2).
 pub fn print_out(text: &str) -> i32 {
     let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match check(
+        &STDOUT_FAILED,
+        out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+    ) {
         Ok(()) => SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => SUCCESS,
         Err(e) => {
-            eprintln!("error: cannot write the output: {e}");
+            say(format_args!("error: cannot write the output: {e}"));
             TOOL_ERROR
         }
     }

@@ -10,7 +10,7 @@ use layerc::runtime::compare::{Described, diff};
 use layerc::runtime::scan::{ScanOptions, scan, to_kdl};
 use layerc::runtime::{Catalog, OsBase, Runtime, description};
 
-use super::output::print_out;
+use super::output::{print_out, say};
 use super::{SUCCESS, TOOL_ERROR};
 
 #[derive(Subcommand, Debug)]
@@ -50,7 +50,9 @@ pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
             out,
         } => {
             let Ok(arch) = architecture.parse::<Architecture>() else {
-                eprintln!("error: unknown architecture `{architecture}` (x86_64 or arm64)");
+                say(format_args!(
+                    "error: unknown architecture `{architecture}` (x86_64 or arm64)"
+                ));
                 return TOOL_ERROR;
             };
             let opts = ScanOptions {
@@ -65,7 +67,7 @@ pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
         RuntimeCommand::Diff { a, b } => match (load(catalog, &a), load(catalog, &b)) {
             (Ok(a), Ok(b)) => print_out(&diff(&described(&a), &described(&b))),
             (Err(e), _) | (_, Err(e)) => {
-                eprintln!("error: {e}");
+                say(format_args!("error: {e}"));
                 TOOL_ERROR
             }
         },
@@ -76,14 +78,14 @@ fn scan_command(rootfs: &Path, opts: &ScanOptions, out: Option<&Path>) -> i32 {
     let fs = match layerc::rootfs::RootfsId::identify(rootfs, opts.arch).and_then(|id| id.open()) {
         Ok(fs) => fs,
         Err(e) => {
-            eprintln!("error: {e}");
+            say(format_args!("error: {e}"));
             return TOOL_ERROR;
         }
     };
     let text = match scan(fs.as_ref(), opts) {
         Ok((os, rt)) => to_kdl(&os, &rt),
         Err(e) => {
-            eprintln!("error: {}: {e}", rootfs.display());
+            say(format_args!("error: {}: {e}", rootfs.display()));
             return TOOL_ERROR;
         }
     };
@@ -96,10 +98,10 @@ fn scan_command(rootfs: &Path, opts: &ScanOptions, out: Option<&Path>) -> i32 {
             .map_err(EmitError::write(path))
     });
     if let Err(e) = written {
-        eprintln!("error: {e}");
+        say(format_args!("error: {e}"));
         return TOOL_ERROR;
     }
-    eprintln!("wrote {}", path.display());
+    say(format_args!("wrote {}", path.display()));
     SUCCESS
 }
 

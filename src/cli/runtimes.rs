@@ -5,7 +5,7 @@ use layerc::diagnostic::did_you_mean;
 use layerc::runtime::{Catalog, Date};
 
 use super::TOOL_ERROR;
-use super::output::print_out;
+use super::output::{print_out, say};
 
 pub fn run(session: &Session, id: Option<&str>) -> i32 {
     let Some(id) = id else {
@@ -16,7 +16,7 @@ pub fn run(session: &Session, id: Option<&str>) -> i32 {
         None => {
             let hint = did_you_mean(id, session.catalog.runtime_ids())
                 .map_or(String::new(), |h| format!(": {h}"));
-            eprintln!("error: unknown runtime `{id}`{hint}");
+            say(format_args!("error: unknown runtime `{id}`{hint}"));
             TOOL_ERROR
         }
     }

@@ -2,8 +2,11 @@
 
 use layerc::Analysis;
 
-use super::output::{print_out, report};
+use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR};
+
+/// Chains printed per layer: a lattice of libraries can have millions.
+const MAX_CHAINS: usize = 20;
 
 pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
     if analysis.layers.is_empty() && analysis.has_errors() {
@@ -23,7 +26,8 @@ pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
             node.name,
             node.status.as_str()
         ));
-        for chain in g.all_chains(idx) {
+        let chains = g.chains(idx, MAX_CHAINS);
+        for chain in &chains.shown {
             let names: Vec<&str> = chain.iter().map(|&i| g.graph[i].name.as_str()).collect();
             let (line, col) = analysis
                 .source
@@ -34,12 +38,22 @@ pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
                 analysis.source.name
             ));
         }
+        let shown = chains.shown.len();
+        match chains.total.map(|t| t - shown as u128) {
+            Some(0) => {}
+            Some(left_out) => out.push_str(&format!(
+                "    … and {left_out} more chain(s), not shown (the {shown} shortest are)\n"
+            )),
+            None => out.push_str(&format!(
+                "    … and more chains through a cycle, not shown (the {shown} shortest are)\n"
+            )),
+        }
     }
     if !found {
-        eprintln!(
+        say(format_args!(
             "error: no layer of {} pulls in `{name}`",
             analysis.source.name
-        );
+        ));
         return SPEC_ERROR;
     }
     print_out(&out)

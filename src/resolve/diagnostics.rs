@@ -1,8 +1,6 @@
 //! Resolution's findings: requests not found (with close names), unresolved DT_NEEDED entries with
 //! their chain, unreadable or non-ELF candidates, glibc requests, symlink escapes.
 
-use std::collections::BTreeSet;
-
 use petgraph::graph::NodeIndex;
 
 use super::cache::LoadError;
@@ -90,7 +88,7 @@ impl Resolver<'_, '_> {
             self.diags.push(self.provided_warning(name, span));
             return;
         }
-        let close = self.close_names(name);
+        let close = self.close_name(name);
         let mut help = close
             .as_ref()
             .map(|c| format!("did you mean `{c}`? It is in the rootfs"))
@@ -156,42 +154,6 @@ impl Resolver<'_, '_> {
         let dirs: Vec<&str> = self.inputs.system.all().map(RootPath::as_str).collect();
         dirs.join(", ")
     }
-
-    /// A file in the search folders whose name is close to `name`: another version of the same
-    /// library first, then a library whose name (without `lib` and `.so…`) is a near spelling.
-    fn close_names(&self, name: &str) -> Option<String> {
-        let fs = self.inputs.fs;
-        let mut names = BTreeSet::new();
-        for dir in self.inputs.system.all() {
-            if let Ok(r) = rootfs::resolve(fs, dir)
-                && let Ok(list) = fs.read_dir(&r.path)
-            {
-                names.extend(list.into_iter().filter(|n| n.contains(".so") && n != name));
-            }
-        }
-        let stem = library_stem(name);
-        names
-            .iter()
-            .find(|n| library_stem(n) == stem)
-            .or_else(|| {
-                names
-                    .iter()
-                    .map(|n| {
-                        let score = strsim::normalized_damerau_levenshtein(stem, library_stem(n));
-                        (score, n)
-                    })
-                    .filter(|(score, _)| *score >= 0.7)
-                    .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-                    .map(|(_, n)| n)
-            })
-            .cloned()
-    }
-}
-
-/// `libgdiplus.so.0.0.0` → `gdiplus`: the part of a library file name that says which library it is.
-fn library_stem(name: &str) -> &str {
-    let name = name.strip_prefix("lib").unwrap_or(name);
-    name.split(".so").next().unwrap_or(name)
 }
 
 pub(super) fn glibc_request(name: &str, span: Span) -> Diagnostic {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::diagnostics::{bad_name, rootfs_error};
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::layer_path::LayerPath;
-use crate::rootfs::{self, Kind, RootFs, RootPath};
+use crate::rootfs::{self, Kind, RootFs, RootPath, Special};
 use crate::spec::LayerSpec;
 
 /// How deep a `file` folder is walked before giving up (guards against pathological trees; cycles
@@ -87,8 +87,23 @@ impl Walker<'_> {
                 self.folder(path, to, depth);
                 self.ancestors.remove(path);
             }
-            Kind::Symlink | Kind::Other => {}
+            Kind::Special(special) => self.special(path, special),
+            // `rootfs::resolve` follows every symlink.
+            Kind::Symlink => {}
         }
+    }
+
+    /// A FIFO, socket or device: never read (it could block or never end), never copied.
+    fn special(&mut self, path: &RootPath, special: Special) {
+        self.diags.push(
+            Diagnostic::error(
+                Code::ResolveFileNotRegular,
+                format!("{path} is {special}, not a regular file"),
+            )
+            .at(self.span)
+            .label(special.to_string())
+            .help("`file` copies regular files and folders of them; name the file itself, or leave it out"),
+        );
     }
 
     fn file(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &LayerPath) {

@@ -1,6 +1,7 @@
 //! The dependency graph of one layer: nodes with their status, edges for DT_NEEDED entries.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -46,6 +47,19 @@ pub struct Node {
     pub parent: Option<NodeIndex>,
     /// The root whose request pulled this node in first.
     pub root_span: Span,
+}
+
+/// Paths searched by [`LayerGraph::chains`] before it stops, whatever the graph.
+const MAX_CHAIN_WORK: usize = 100_000;
+
+/// Some chains that pull a node in, and how many exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chains {
+    /// Shortest first, then by node order.
+    pub shown: Vec<Vec<NodeIndex>>,
+    /// All chains from a root (at least `shown.len()`; saturating), or `None` when the graph has
+    /// a cycle and the search stopped early: the count is then unknown.
+    pub total: Option<u128>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,34 +130,89 @@ impl LayerGraph {
         self.chain(node).join(" → ")
     }
 
-    /// Every path from a root to `node` (for `layerc why`), shortest first.
-    pub fn all_chains(&self, node: NodeIndex) -> Vec<Vec<NodeIndex>> {
-        let mut out = Vec::new();
-        let mut stack = vec![vec![node]];
-        while let Some(path) = stack.pop() {
-            let head = *path.last().expect("paths are never empty");
-            let mut parents: Vec<NodeIndex> = self
-                .graph
-                .edges_directed(head, Direction::Incoming)
-                .map(|e| e.source())
-                .filter(|p| !path.contains(p))
-                .collect();
-            parents.sort();
-            parents.dedup();
-            if self.roots.contains(&head) {
-                let mut p = path.clone();
-                p.reverse();
-                out.push(p);
+    /// The shortest chains from a root to `node` (for `layerc why`), at most `limit`, shortest
+    /// first, and how many there are in all. A lattice of libraries has exponentially many chains:
+    /// they are searched best first (length so far plus the distance to the nearest root), so
+    /// the work grows with what is shown, not with what exists.
+    pub fn chains(&self, node: NodeIndex, limit: usize) -> Chains {
+        let depth = self.depths();
+        let mut shown = Vec::new();
+        let mut heap = BinaryHeap::from([Reverse((depth[node.index()], vec![node]))]);
+        let mut work = 0;
+        while let Some(Reverse((_, path))) = heap.pop() {
+            work += 1;
+            if shown.len() == limit || work > MAX_CHAIN_WORK {
+                break;
             }
-            for p in parents {
+            let head = *path.last().expect("paths are never empty");
+            if self.roots.contains(&head) {
+                shown.push(path.iter().rev().copied().collect());
+            }
+            for parent in self.parents(head).filter(|p| !path.contains(p)) {
                 let mut next = path.clone();
-                next.push(p);
-                stack.push(next);
+                next.push(parent);
+                heap.push(Reverse((
+                    depth[parent.index()].saturating_add(next.len() - 1),
+                    next,
+                )));
             }
         }
-        out.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-        out.dedup();
-        out
+        shown.sort_by(|a: &Vec<NodeIndex>, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        let stopped = shown.len() == limit || work > MAX_CHAIN_WORK;
+        let total = match self.count_chains(node) {
+            Some(n) => Some(n),
+            None if stopped => None,
+            None => Some(shown.len() as u128),
+        };
+        Chains { shown, total }
+    }
+
+    /// Distinct nodes that need `node`, sorted.
+    fn parents(&self, node: NodeIndex) -> impl Iterator<Item = NodeIndex> {
+        let mut parents: Vec<NodeIndex> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|e| e.source())
+            .collect();
+        parents.sort();
+        parents.dedup();
+        parents.into_iter()
+    }
+
+    /// For each node, the fewest edges from a root down to it (breadth first from every root).
+    fn depths(&self) -> Vec<usize> {
+        let mut depth = vec![usize::MAX; self.graph.node_count()];
+        let mut queue: VecDeque<NodeIndex> = self.roots.iter().copied().collect();
+        for r in &self.roots {
+            depth[r.index()] = 0;
+        }
+        while let Some(n) = queue.pop_front() {
+            for child in self.graph.neighbors(n) {
+                if depth[child.index()] == usize::MAX {
+                    depth[child.index()] = depth[n.index()] + 1;
+                    queue.push_back(child);
+                }
+            }
+        }
+        depth
+    }
+
+    /// How many chains lead from a root to `node` (saturating), counted once per node; `None` when
+    /// the graph has a cycle, where only the search could count them.
+    fn count_chains(&self, node: NodeIndex) -> Option<u128> {
+        let order = petgraph::algo::toposort(&self.graph, None).ok()?;
+        let mut count = vec![0u128; self.graph.node_count()];
+        for n in order {
+            let own = u128::from(self.roots.contains(&n));
+            let from_parents = self
+                .parents(n)
+                .fold(0u128, |sum, p| sum.saturating_add(count[p.index()]));
+            count[n.index()] = own.saturating_add(from_parents);
+            if n == node {
+                break;
+            }
+        }
+        Some(count[node.index()])
     }
 
     /// Adds the spec span of every requested step of `node`'s chain as a related span.

@@ -4,7 +4,8 @@
 //! provides, glibc's own objects, excluded and missing nodes are leaves (never expanded); every node
 //! can be traced back to the spec span of a root that pulled it in.
 //!
-//! `graph.rs` (the graph), `cache.rs` (parsed ELF objects), `resolver.rs` (the walk and the one
+//! `graph.rs` (the graph), `cache.rs` (parsed ELF objects), `index.rs` (library names per rootfs
+//! generation, for "did you mean"), `resolver.rs` (the walk and the one
 //! status rule), `diagnostics.rs` (its findings), `search.rs` (the loader's search order) and
 //! `files.rs` (`file` requests).
 
@@ -12,6 +13,7 @@ mod cache;
 mod diagnostics;
 mod files;
 mod graph;
+mod index;
 mod resolver;
 pub mod search;
 
@@ -19,4 +21,5 @@ pub use cache::{ElfCache, LoadError};
 pub use diagnostics::{bad_name, rootfs_error};
 pub use files::{ExtraFile, resolve_files};
 pub use graph::{LayerGraph, Node, Status};
+pub use index::LibraryIndex;
 pub use resolver::{ResolveInputs, resolve_layer};

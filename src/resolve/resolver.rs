@@ -1,13 +1,15 @@
 //! The resolver: the spec's `library` requests, then every DT_NEEDED entry, looked up in the loader's
 //! order; each node's status decided by one classifier ([`Policy::status`]).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::cache::{ElfCache, LoadError};
 use super::graph::{LayerGraph, Node, Status, chain_nodes};
+use super::index::LibraryIndex;
 use super::search::{self, Found, Lookup, SystemPaths};
 use crate::arch::Architecture;
 use crate::diagnostic::{Diagnostic, Span};
@@ -23,6 +25,8 @@ pub struct ResolveInputs<'a> {
     pub fs: &'a dyn RootFs,
     pub elf_cache: &'a ElfCache,
     pub system: &'a SystemPaths,
+    /// The library names of `system`'s folders, asked for only when a library is missing.
+    pub library_index: &'a dyn Fn() -> Arc<LibraryIndex>,
 }
 
 pub fn resolve_layer(inputs: &ResolveInputs<'_>) -> (LayerGraph, Vec<Diagnostic>) {
@@ -44,6 +48,7 @@ pub fn resolve_layer(inputs: &ResolveInputs<'_>) -> (LayerGraph, Vec<Diagnostic>
         by_name: HashMap::new(),
         diags: Vec::new(),
         roots: Vec::new(),
+        index: OnceCell::new(),
     };
     r.add_roots();
     r.expand();
@@ -105,9 +110,16 @@ pub(super) struct Resolver<'a, 'b> {
     by_name: HashMap<String, NodeIndex>,
     pub(super) diags: Vec<Diagnostic>,
     roots: Vec<NodeIndex>,
+    index: OnceCell<Arc<LibraryIndex>>,
 }
 
 impl Resolver<'_, '_> {
+    /// A library in the search folders whose name is close to `name` ("did you mean").
+    pub(super) fn close_name(&self, name: &str) -> Option<String> {
+        let index = self.index.get_or_init(|| (self.inputs.library_index)());
+        index.close_name(name).map(str::to_string)
+    }
+
     fn load(&self, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
         self.inputs.elf_cache.get(self.inputs.fs, path)
     }
@@ -274,6 +286,8 @@ impl Resolver<'_, '_> {
         let Some(found) = &self.graph[idx].found else {
             return dirs;
         };
+        // Each folder once, in first-seen order: the loader would find nothing new in a repeat.
+        let mut seen = HashSet::new();
         let expand = |f: &Found, entries: &[String]| -> Vec<RootPath> {
             let origin = f.path.parent();
             entries
@@ -287,12 +301,20 @@ impl Resolver<'_, '_> {
                 if let Some(f) = &self.graph[i].found
                     && f.elf.runpath.is_empty()
                 {
-                    dirs.extend(expand(f, &f.elf.rpath));
+                    dirs.extend(
+                        expand(f, &f.elf.rpath)
+                            .into_iter()
+                            .filter(|d| seen.insert(d.clone())),
+                    );
                 }
                 cur = self.graph[i].parent;
             }
         }
-        dirs.extend(expand(found, &found.elf.runpath));
+        dirs.extend(
+            expand(found, &found.elf.runpath)
+                .into_iter()
+                .filter(|d| seen.insert(d.clone())),
+        );
         dirs
     }
 

@@ -1,5 +1,7 @@
 //! The dynamic loader's search order, evaluated inside a rootfs.
 
+use std::collections::{BTreeMap, HashSet};
+
 use super::LoadError;
 use crate::arch::Architecture;
 use crate::elf::ElfInfo;
@@ -48,14 +50,19 @@ impl SystemPaths {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LdSoConf {
     pub dirs: Vec<RootPath>,
-    inputs: Vec<(RootPath, Option<Stamp>)>,
+    inputs: BTreeMap<RootPath, Option<Stamp>>,
+    /// Real files already read, and folders already listed in `dirs`.
+    visited: HashSet<RootPath>,
+    listed: HashSet<RootPath>,
 }
 
 impl LdSoConf {
     pub fn read(fs: &dyn RootFs) -> LdSoConf {
         let mut conf = LdSoConf {
             dirs: Vec::new(),
-            inputs: Vec::new(),
+            inputs: BTreeMap::new(),
+            visited: HashSet::new(),
+            listed: HashSet::new(),
         };
         read_conf(fs, &RootPath::new("/etc/ld.so.conf"), 0, &mut conf);
         conf
@@ -68,9 +75,22 @@ impl LdSoConf {
             .all(|(path, stamp)| probe(fs, path) == *stamp)
     }
 
+    /// A folder line. The old syntax allowed `dir=TYPE` and separators of `:`, `,`, tabs and spaces.
+    fn add_dirs(&mut self, line: &str) {
+        for dir in line.split([':', ',', ' ', '\t']).filter(|d| !d.is_empty()) {
+            let dir = dir.split('=').next().unwrap_or(dir);
+            let path = RootPath::new(dir);
+            if dir.starts_with('/') && self.listed.insert(path.clone()) {
+                self.dirs.push(path);
+            }
+        }
+    }
+
     fn record(&mut self, fs: &dyn RootFs, path: &RootPath) {
-        let stamp = probe(fs, path);
-        self.inputs.push((path.clone(), stamp));
+        if !self.inputs.contains_key(path) {
+            let stamp = probe(fs, path);
+            self.inputs.insert(path.clone(), stamp);
+        }
     }
 }
 
@@ -80,15 +100,26 @@ fn probe(fs: &dyn RootFs, path: &RootPath) -> Option<Stamp> {
     fs.stamp(&resolved.path).ok().flatten()
 }
 
+/// The largest `ld.so.conf` (or included file) read; real ones are a few hundred bytes.
+const MAX_CONF_BYTES: u64 = 1 << 20;
+
+/// Files read for one `LdSoConf`: includes that include each other are read once each.
+const MAX_CONF_FILES: usize = 1024;
+
 fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut LdSoConf) {
-    if depth > MAX_INCLUDE_DEPTH {
+    if depth > MAX_INCLUDE_DEPTH || out.visited.len() >= MAX_CONF_FILES {
         return;
     }
     out.record(fs, file);
     let Ok(resolved) = rootfs::resolve(fs, file) else {
         return;
     };
-    let Ok(bytes) = fs.read(&resolved.path) else {
+    // Each real file once (glibc's ldconfig would loop on mutual includes), and only regular files:
+    // `read` refuses a FIFO or a device without blocking, and anything over the size limit.
+    if resolved.meta.kind != Kind::File || !out.visited.insert(resolved.path.clone()) {
+        return;
+    }
+    let Ok(bytes) = fs.read(&resolved.path, MAX_CONF_BYTES) else {
         return;
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -108,17 +139,8 @@ fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut LdSoConf)
                     read_conf(fs, &included, depth + 1, out);
                 }
             }
-        } else if line.starts_with("hwcap") {
-            continue;
-        } else {
-            // Old syntax allowed `dir=TYPE` and separators of `:`, `,`, tabs and spaces.
-            for dir in line.split([':', ',', ' ', '\t']).filter(|d| !d.is_empty()) {
-                let dir = dir.split('=').next().unwrap_or(dir);
-                let path = RootPath::new(dir);
-                if dir.starts_with('/') && !out.dirs.contains(&path) {
-                    out.dirs.push(path);
-                }
-            }
+        } else if !line.starts_with("hwcap") {
+            out.add_dirs(line);
         }
     }
 }
@@ -144,17 +166,44 @@ fn glob(fs: &dyn RootFs, pattern: &str, out: &mut LdSoConf) -> Vec<RootPath> {
         .collect()
 }
 
+/// glob(3)'s `*` and `?` without recursion or backtracking: the pattern is split at its `*`s, the
+/// first piece must start the name, the last must end it, and each piece between is taken at its
+/// leftmost place (taking it further right never helps a later piece). Work is at most the name's
+/// length times the pattern's.
 fn wildcard_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+    if name.starts_with('.') {
+        return false;
+    }
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let pieces: Vec<&[u8]> = p.split(|&b| b == b'*').collect();
+    let [first, middle @ .., last] = pieces.as_slice() else {
+        // No `*`: the whole pattern against the whole name.
+        return piece_at(p, n, 0) && p.len() == n.len();
+    };
+    if first.len() + last.len() > n.len()
+        || !piece_at(first, n, 0)
+        || !piece_at(last, n, n.len() - last.len())
+    {
+        return false;
+    }
+    let end = n.len() - last.len();
+    let mut at = first.len();
+    for piece in middle.iter().filter(|p| !p.is_empty()) {
+        let found = (at..end)
+            .take_while(|&i| i + piece.len() <= end)
+            .find(|&i| piece_at(piece, n, i));
+        match found {
+            Some(i) => at = i + piece.len(),
+            None => return false,
         }
     }
-    !name.starts_with('.') && go(pattern.as_bytes(), name.as_bytes())
+    true
+}
+
+/// Does `piece` (with `?` for any one byte) match `name` at `at`?
+fn piece_at(piece: &[u8], name: &[u8], at: usize) -> bool {
+    name.get(at..at + piece.len())
+        .is_some_and(|window| piece.iter().zip(window).all(|(&p, &c)| p == b'?' || p == c))
 }
 
 /// Expands `$ORIGIN`, `$LIB` and `$PLATFORM` (also `${...}`) in one DT_RPATH/DT_RUNPATH entry.
@@ -227,12 +276,12 @@ pub fn find_in<'a>(
     load: &dyn Fn(&RootPath) -> Result<std::sync::Arc<ElfInfo>, LoadError>,
 ) -> Lookup {
     let mut skipped = Vec::new();
-    let mut seen = Vec::new();
+    // A set: DT_RPATH inherited down a long chain repeats the same folders thousands of times.
+    let mut seen = HashSet::new();
     for dir in dirs {
-        if seen.contains(&dir) {
+        if !seen.insert(dir) {
             continue;
         }
-        seen.push(dir);
         let candidate = dir.join(name);
         let resolved = match rootfs::resolve(fs, &candidate) {
             Ok(r) => r,
@@ -309,5 +358,13 @@ mod tests {
         assert!(!wildcard_match("*.conf", "libc.conf.bak"));
         assert!(!wildcard_match("*.conf", ".hidden.conf"));
         assert!(wildcard_match("x?z", "xyz"));
+        assert!(wildcard_match("*", "a"));
+        assert!(wildcard_match("a*a", "aa"));
+        assert!(!wildcard_match("a*a", "a"));
+        assert!(wildcard_match("*ab*ab", "xabyabab"));
+        assert!(!wildcard_match("*ab*abc", "xabyab"));
+        assert!(wildcard_match("**?**", "q"));
+        assert!(!wildcard_match("x?z", "xz"));
+        assert!(!wildcard_match("*a*a*a*a*a*a*b", &"a".repeat(255)));
     }
 }

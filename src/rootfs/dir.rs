@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Bytes, Kind, Metadata, RootFs, RootPath, Stamp};
+use super::{Bytes, Kind, Metadata, RootFs, RootPath, Special, Stamp};
 
 #[derive(Debug, Clone)]
 pub struct DirRootFs {
@@ -34,6 +34,23 @@ impl DirRootFs {
         p.extend(path.components());
         p
     }
+
+    /// Opens a regular file and gives its length; anything else is refused before a byte is read.
+    /// `O_NONBLOCK` so that a FIFO put there after `lstat` cannot block the open, `O_NOFOLLOW` so
+    /// that a symlink put there is not followed outside the rootfs; `fstat` then checks what was
+    /// opened (a FIFO, a device or a socket never reaches a read).
+    fn open_regular(&self, path: &RootPath) -> io::Result<(fs::File, u64)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(self.host(path))?;
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(super::not_regular(meta.file_type()));
+        }
+        Ok((file, meta.len()))
+    }
 }
 
 impl RootFs for DirRootFs {
@@ -45,10 +62,10 @@ impl RootFs for DirRootFs {
                     Kind::Symlink
                 } else if ft.is_dir() {
                     Kind::Dir
-                } else if ft.is_file() {
-                    Kind::File
+                } else if let Some(special) = Special::of(ft) {
+                    Kind::Special(special)
                 } else {
-                    Kind::Other
+                    Kind::File
                 };
                 Ok(Some(Metadata {
                     kind,
@@ -73,13 +90,24 @@ impl RootFs for DirRootFs {
         Ok(target.to_string_lossy().into_owned())
     }
 
-    fn read(&self, path: &RootPath) -> io::Result<Vec<u8>> {
-        fs::read(self.host(path))
+    fn read(&self, path: &RootPath, limit: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let (file, len) = self.open_regular(path)?;
+        if len > limit {
+            return Err(super::too_large(len, limit));
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        // `take`: a file that grows while it is read still stops at the limit.
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > limit {
+            return Err(super::too_large(bytes.len() as u64, limit));
+        }
+        Ok(bytes)
     }
 
     fn map(&self, path: &RootPath) -> io::Result<Bytes> {
-        let file = fs::File::open(self.host(path))?;
-        if file.metadata()?.len() == 0 {
+        let (file, len) = self.open_regular(path)?;
+        if len == 0 {
             // Zero-length maps are refused by the kernel.
             return Ok(Bytes::Owned(Vec::new()));
         }
@@ -92,7 +120,8 @@ impl RootFs for DirRootFs {
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let mut bytes = Vec::with_capacity(len);
-        fs::File::open(self.host(path))?
+        self.open_regular(path)?
+            .0
             .take(len as u64)
             .read_to_end(&mut bytes)?;
         Ok(bytes)
@@ -112,7 +141,7 @@ impl RootFs for DirRootFs {
     }
 
     fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        super::read_file_at(&fs::File::open(self.host(path))?, offset, buf)
+        super::read_file_at(&self.open_regular(path)?.0, offset, buf)
     }
 
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {

@@ -21,6 +21,31 @@ use crate::arch::Architecture;
 /// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
 
+/// The largest file a backend without memory maps reads whole (a 4 GiB shared object is already
+/// beyond what the loader maps in practice).
+pub const MAX_MAPPED: u64 = 4 << 30;
+
+/// The error for a path that is not a regular file (what `file_type` says it is).
+pub fn not_regular(file_type: std::fs::FileType) -> io::Error {
+    let what = match Special::of(file_type) {
+        Some(special) => special.to_string(),
+        None if file_type.is_dir() => "a folder".to_string(),
+        None => "a symlink".to_string(),
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what}, not a regular file"),
+    )
+}
+
+/// The error for a file over a reader's size limit.
+pub fn too_large(len: u64, limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("{len} bytes, more than the {limit} bytes read from such a file"),
+    )
+}
+
 /// An absolute, normalised path inside a rootfs (`/usr/lib64/libz.so.1`). `/` is the root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RootPath(String);
@@ -86,7 +111,47 @@ pub enum Kind {
     File,
     Dir,
     Symlink,
+    /// A FIFO, socket or device: never read, never copied.
+    Special(Special),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    /// A special file whose kind was not recorded (an image index from an older layerc).
     Other,
+}
+
+impl Special {
+    pub fn of(file_type: std::fs::FileType) -> Option<Special> {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            Some(Special::Fifo)
+        } else if file_type.is_socket() {
+            Some(Special::Socket)
+        } else if file_type.is_char_device() {
+            Some(Special::CharDevice)
+        } else if file_type.is_block_device() {
+            Some(Special::BlockDevice)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Special {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Special::Fifo => "a FIFO",
+            Special::Socket => "a socket",
+            Special::CharDevice => "a character device",
+            Special::BlockDevice => "a block device",
+            Special::Other => "a special file",
+        })
+    }
 }
 
 /// What tells one version of a file from the next: caches keep a parsed file while its stamp holds.
@@ -114,22 +179,25 @@ pub trait RootFs: Send + Sync {
     /// `lstat`: `Ok(None)` when nothing is there.
     fn lstat(&self, path: &RootPath) -> io::Result<Option<Metadata>>;
     fn read_link(&self, path: &RootPath) -> io::Result<String>;
-    fn read(&self, path: &RootPath) -> io::Result<Vec<u8>>;
+    /// The bytes of a regular file of at most `limit` bytes. Every reading method refuses anything
+    /// but a regular file ([`not_regular`]: a FIFO would block, a device never ends) and a larger
+    /// file ([`too_large`]) without reading it.
+    fn read(&self, path: &RootPath, limit: u64) -> io::Result<Vec<u8>>;
     /// The file's bytes without copying them when the backend can (a memory map for folders): ELF
     /// parsing touches only headers and a few sections of libraries that may be tens of megabytes.
     fn map(&self, path: &RootPath) -> io::Result<Bytes> {
-        self.read(path).map(Bytes::Owned)
+        self.read(path, MAX_MAPPED).map(Bytes::Owned)
     }
     /// The first `len` bytes (fewer for a shorter file).
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
-        let mut bytes = self.read(path)?;
+        let mut bytes = self.read(path, MAX_MAPPED)?;
         bytes.truncate(len);
         Ok(bytes)
     }
     /// Fills `buf` from `offset` with plain reads (never a memory map, which a file truncated
     /// meanwhile would turn into SIGBUS) and returns how many bytes there were (fewer at the end).
     fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let bytes = self.read(path)?;
+        let bytes = self.read(path, MAX_MAPPED)?;
         let from = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
         let n = buf.len().min(bytes.len() - from);
         buf[..n].copy_from_slice(&bytes[from..from + n]);

@@ -11,6 +11,7 @@ mod debian;
 mod emit;
 mod fuzz_regressions;
 mod hostile;
+mod hostile_input;
 mod images;
 mod lddtree;
 mod lsp;

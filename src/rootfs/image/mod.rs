@@ -346,8 +346,11 @@ impl RootFs for ImageRootFs {
             })
     }
 
-    fn read(&self, path: &RootPath) -> io::Result<Vec<u8>> {
+    fn read(&self, path: &RootPath, limit: u64) -> io::Result<Vec<u8>> {
         let (reader, size) = self.open_file(path)?;
+        if size > limit {
+            return Err(super::too_large(size, limit));
+        }
         let mut bytes = Vec::with_capacity(size.min(1 << 26) as usize);
         reader.take(size).read_to_end(&mut bytes)?;
         if (bytes.len() as u64) < size {
@@ -368,7 +371,7 @@ impl RootFs for ImageRootFs {
             // SAFETY: cache blobs are written once under their digest and never changed in place.
             return Ok(Bytes::Mapped(unsafe { memmap2::Mmap::map(&file)? }));
         }
-        self.read(path).map(Bytes::Owned)
+        self.read(path, super::MAX_MAPPED).map(Bytes::Owned)
     }
 
     /// The cached copy is read in place; a file only in a layer stream is read from its start,

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::cache::Cache;
 use super::source::Codec;
 use super::{ImageError, Limits};
+use crate::rootfs::Special;
 
 /// Files named like shared objects that are kept even when they are not ELF, up to this size.
 const KEEP_SMALL: usize = 64 << 10;
@@ -19,7 +20,7 @@ pub enum EntryKind {
     Dir,
     Symlink,
     HardLink,
-    Other,
+    Special(Special),
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +166,9 @@ impl Scan<'_> {
             T::Directory => EntryKind::Dir,
             T::Symlink => EntryKind::Symlink,
             T::Link => EntryKind::HardLink,
-            T::Char | T::Block | T::Fifo => EntryKind::Other,
+            T::Char => EntryKind::Special(Special::CharDevice),
+            T::Block => EntryKind::Special(Special::BlockDevice),
+            T::Fifo => EntryKind::Special(Special::Fifo),
             T::GNUSparse => {
                 return Err(self
                     .broken(Some(name), "sparse files are not supported")

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::scan::{EntryKind, LayerEntry};
-use crate::rootfs::{Kind, Metadata};
+use crate::rootfs::{Kind, Metadata, Special};
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
@@ -17,6 +17,10 @@ pub enum NodeKind {
     File,
     Dir,
     Symlink,
+    Fifo,
+    CharDevice,
+    BlockDevice,
+    /// A special file of an index written before the kinds above were told apart.
     Other,
 }
 
@@ -53,7 +57,10 @@ impl Node {
             NodeKind::File => Kind::File,
             NodeKind::Dir => Kind::Dir,
             NodeKind::Symlink => Kind::Symlink,
-            NodeKind::Other => Kind::Other,
+            NodeKind::Fifo => Kind::Special(Special::Fifo),
+            NodeKind::CharDevice => Kind::Special(Special::CharDevice),
+            NodeKind::BlockDevice => Kind::Special(Special::BlockDevice),
+            NodeKind::Other => Kind::Special(Special::Other),
         };
         let len = match self.kind {
             NodeKind::Symlink => self.link.as_ref().map_or(0, |l| l.len() as u64),
@@ -153,6 +160,9 @@ impl Tree {
                 kind: match kind {
                     EntryKind::File => NodeKind::File,
                     EntryKind::Symlink => NodeKind::Symlink,
+                    EntryKind::Special(Special::Fifo) => NodeKind::Fifo,
+                    EntryKind::Special(Special::CharDevice) => NodeKind::CharDevice,
+                    EntryKind::Special(Special::BlockDevice) => NodeKind::BlockDevice,
                     _ => NodeKind::Other,
                 },
                 mode: entry.mode,

@@ -155,9 +155,12 @@ fn device_files_are_never_read() {
         &fx,
         &spec("image.tar", "    file \"/dev/evil\" to=\"evil\"\n"),
     );
-    // As in a folder rootfs, a device is not a file to ship: the layer stays empty.
-    assert!(out.status.success(), "{}", report(&out));
-    assert!(!zip_names(&zip.unwrap()).iter().any(|n| n.contains("evil")));
+    // As in a folder rootfs, a device is not a file to ship: an error at the `file` node.
+    let err = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("resolve::file-not-regular"), "{err}");
+    assert!(err.contains("/dev/evil is a character device"), "{err}");
+    assert!(zip.is_none());
 }
 
 #[test]

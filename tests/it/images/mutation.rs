@@ -54,7 +54,7 @@ fn read_all(fs: &dyn RootFs, dir: &RootPath, depth: usize) {
         match fs.lstat(&path) {
             Ok(Some(m)) if m.kind == Kind::Dir && depth < 16 => read_all(fs, &path, depth + 1),
             Ok(Some(m)) if m.kind == Kind::File => {
-                let _ = fs.read(&path);
+                let _ = fs.read(&path, layerc::rootfs::MAX_MAPPED);
                 let _ = fs.read_prefix(&path, 64);
             }
             Ok(Some(m)) if m.kind == Kind::Symlink => {

@@ -3,11 +3,14 @@
 //! Invariant: every diagnostic carries a stable [`Code`]; the message text may improve, the code never
 //! changes meaning. Spans are byte ranges in the spec source.
 
+mod source;
+
 use std::fmt;
-use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode, SourceSpan};
 use serde::Serialize;
+
+pub use source::SourceFile;
 
 /// A byte range in the spec source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -94,6 +97,7 @@ codes! {
     ResolveFileNotFound => "resolve::file-not-found",
     ResolveFileTooDeep => "resolve::file-too-deep",
     ResolveBadName => "resolve::bad-name",
+    ResolveFileNotRegular => "resolve::file-not-regular",
     AbiArchitecture => "abi::architecture",
     AbiSymbolVersion => "abi::symbol-version",
     AbiMissingVersion => "abi::missing-version",
@@ -245,50 +249,6 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// The spec text a set of diagnostics points into.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub name: String,
-    pub text: Arc<str>,
-}
-
-impl SourceFile {
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }
-    }
-
-    /// 1-based line and column (in characters) of a byte offset. Lines end at `\n`, `\r\n` or a
-    /// lone `\r`, as miette counts them, so JSON and human positions agree.
-    pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let (mut line, mut column) = (1, 1);
-        let mut chars = before.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '\r' && chars.peek() == Some(&'\n') {
-                continue; // the `\n` ends the line
-            }
-            if matches!(c, '\n' | '\r') {
-                line += 1;
-                column = 1;
-            } else {
-                column += 1;
-            }
-        }
-        (line, column)
-    }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// Renders diagnostics for people: miette's graphical report.
 pub fn render_human(diag: &Diagnostic, source: &SourceFile, color: bool, width: usize) -> String {
     let theme = if color {
@@ -407,11 +367,11 @@ impl miette::Diagnostic for MietteView<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.diag.span?;
-        let len = self.source.text.len();
+        let source = self.source;
         let primary =
-            LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp_span(span, len));
+            LabeledSpan::new_primary_with_span(self.diag.label.clone(), source.label_span(span));
         let related = self.diag.related.iter().map(move |r| {
-            LabeledSpan::new_with_span(Some(r.message.clone()), clamp_span(r.span, len))
+            LabeledSpan::new_with_span(Some(r.message.clone()), source.label_span(r.span))
         });
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
@@ -424,23 +384,8 @@ impl SourceCode for MietteView<'_> {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        let text: &'b str = &self.source.text;
-        let contents = text.read_span(span, before, after)?;
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.source.name.clone(),
-            contents.data(),
-            *contents.span(),
-            contents.line(),
-            contents.column(),
-            contents.line_count(),
-        )))
+        self.source.read_span(span, before, after)
     }
-}
-
-fn clamp_span(span: Span, len: usize) -> SourceSpan {
-    let offset = span.offset.min(len);
-    let length = span.length.min(len - offset);
-    SourceSpan::new(offset.into(), length)
 }
 
 #[cfg(test)]
@@ -449,26 +394,13 @@ mod tests {
 
     #[test]
     fn every_code_is_documented() {
-        let docs = include_str!("../docs/diagnostics.md");
+        let docs = include_str!("../../docs/diagnostics.md");
         for code in Code::ALL {
             let heading = format!("### `{}`", code.as_str());
             assert!(
                 docs.contains(&heading),
                 "docs/diagnostics.md lacks {heading}"
             );
-        }
-    }
-
-    #[test]
-    fn line_and_column_count_characters() {
-        let source = SourceFile::new("x.kdl", "ab\néé x");
-        assert_eq!(source.line_column(0), (1, 1));
-        assert_eq!(source.line_column(3), (2, 1));
-        assert_eq!(source.line_column(8), (2, 4));
-        for text in ["a\nb\nc", "a\r\nb\r\nc", "a\rb\rc"] {
-            let source = SourceFile::new("x.kdl", text);
-            let c = text.find('c').unwrap();
-            assert_eq!(source.line_column(c), (3, 1), "{text:?}");
         }
     }
 }
