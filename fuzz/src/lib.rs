@@ -137,7 +137,7 @@ impl RootFs for MemFs {
         }
     }
 
-    fn read(&self, _path: &RootPath) -> io::Result<Vec<u8>> {
+    fn read(&self, _path: &RootPath, _limit: u64) -> io::Result<Vec<u8>> {
         Ok(Vec::new())
     }
 
