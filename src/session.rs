@@ -179,9 +179,9 @@ impl Session {
     }
 }
 
-/// The rootfs a layer names could not be opened: permissions and broken images mean the tool
-/// cannot run (exit 2), an image without the layer's architecture and anything else that the spec
-/// names a wrong rootfs.
+/// The rootfs a layer names could not be opened: a missing path or an image without the layer's
+/// architecture means the spec names a wrong rootfs (exit 1); permissions, broken images and any
+/// other failure to read mean the tool cannot run (exit 2).
 fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
     let image = e
         .source
@@ -197,8 +197,14 @@ fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
             Code::RootfsImage,
             "the image is damaged or not an image layerc reads: export or save it again",
         ),
-        None if e.source.kind() == io::ErrorKind::PermissionDenied => (Code::RootfsIo, path_help),
-        None => (Code::RootfsNotFound, path_help),
+        None if matches!(
+            e.source.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+        ) =>
+        {
+            (Code::RootfsNotFound, path_help)
+        }
+        None => (Code::RootfsIo, path_help),
     };
     Diagnostic::error(code, e.to_string())
         .at(rootfs.span)

@@ -434,6 +434,24 @@ impl RootfsId {
     }
 }
 
+/// Opens a host file that an image is made of (the image itself, a layout's blob or index):
+/// regular files only. `O_NONBLOCK` so that a FIFO cannot block the open; `fstat` then refuses
+/// whatever is not a regular file before a byte is read.
+pub(crate) fn open_host_regular(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(named)?;
+    let file_type = file.metadata().map_err(named)?.file_type();
+    if !file_type.is_file() {
+        return Err(named(not_regular(file_type)));
+    }
+    Ok(file)
+}
+
 /// A text input the spec names beside its rootfs (a `runtime-file` description), read from the host.
 pub fn read_input_text(host_path: &Path) -> io::Result<String> {
     std::fs::read_to_string(host_path)

@@ -88,7 +88,7 @@ impl Cache {
 }
 
 pub fn hash_file(path: &Path) -> io::Result<String> {
-    let mut file = fs::File::open(path)?;
+    let mut file = crate::rootfs::open_host_regular(path)?;
     let mut hash = Sha256::new();
     let mut buf = vec![0; 1 << 20];
     loop {

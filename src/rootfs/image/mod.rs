@@ -196,7 +196,8 @@ fn load_index(path: &Path) -> Option<Index> {
 /// (every other file of the layout is named by its digest, and checked against it when indexed).
 fn content_hash(image: &Path, cache: &Cache) -> io::Result<String> {
     if image.is_dir() {
-        let index = fs::read(image.join("index.json"))?;
+        let mut index = Vec::new();
+        crate::rootfs::open_host_regular(&image.join("index.json"))?.read_to_end(&mut index)?;
         Ok(cache::hex(&sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(&index),
         )))
@@ -222,7 +223,8 @@ fn build_index(
         let codec = sniff_tar(image, &label)?;
         let stream = Source::Image.decoded(codec);
         progress.inc_length(fs::metadata(image).map_or(0, |m| m.len()));
-        let file = fs::File::open(image).map_err(|e| broken(&label, None, e.to_string()))?;
+        let file = crate::rootfs::open_host_regular(image)
+            .map_err(|e| broken(&label, None, e.to_string()))?;
         let entries = Scan {
             label: label.clone(),
             codec,
@@ -295,7 +297,7 @@ fn broken(layer: &str, entry: Option<String>, problem: String) -> ImageError {
 fn sniff_tar(image: &Path, label: &str) -> Result<Codec, ImageError> {
     let fail = |e: io::Error| broken(label, None, format!("cannot read: {e}"));
     let mut head = Vec::new();
-    fs::File::open(image)
+    crate::rootfs::open_host_regular(image)
         .and_then(|f| f.take(8).read_to_end(&mut head))
         .map_err(fail)?;
     let codec = Codec::sniff(&head);

@@ -110,7 +110,7 @@ impl Source {
 }
 
 fn open_file(path: &Path, skip: u64) -> io::Result<Box<dyn Read>> {
-    let mut file = File::open(path)?;
+    let mut file = crate::rootfs::open_host_regular(path)?;
     if skip > 0 {
         file.seek(SeekFrom::Start(skip))?;
     }

@@ -21,9 +21,15 @@ const HANG: Duration = Duration::from_secs(120);
 
 /// Runs `layerc` in `dir` and kills it when it exceeds [`HANG`] (the test then fails).
 pub fn layerc_bounded(dir: &Path, args: &[&str]) -> Output {
+    layerc_bounded_env(dir, args, &[])
+}
+
+/// [`layerc_bounded`] with extra environment variables.
+pub fn layerc_bounded_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_layerc"))
         .current_dir(dir)
         .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .env_remove("SOURCE_DATE_EPOCH")
         .stdin(Stdio::null())

@@ -272,3 +272,30 @@ fn an_unknown_layer_media_type_is_a_clear_error() {
         ],
     );
 }
+
+#[test]
+fn fifos_among_an_image_s_files_never_block() {
+    use crate::hostile_input::{layerc_bounded_env, mkfifo};
+    let fx = Fixture::new();
+    fx.spec(&spec("image", "    library \"libfoo.so.1\"\n"));
+    let (copy, manifest) = oci_copy(&fx);
+    // The layout's index, then a layer blob, replaced by a FIFO no writer will ever open.
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap()[7..].to_string();
+    for victim in [
+        copy.join("index.json"),
+        copy.join("blobs/sha256").join(layer),
+    ] {
+        let saved = fs::read(&victim).unwrap();
+        fs::remove_file(&victim).unwrap();
+        mkfifo(&victim);
+        // A fresh cache each time, so the layer's bytes are not taken from an earlier index.
+        let cache = tempfile::tempdir().unwrap();
+        let env = [("LAYERC_CACHE", cache.path().to_str().unwrap())];
+        let out = layerc_bounded_env(fx.path(), &["check"], &env);
+        assert_eq!(out.status.code(), Some(2), "{}", report(&out));
+        let name = victim.file_name().unwrap().to_str().unwrap();
+        assert!(report(&out).contains(name), "{name}: {}", report(&out));
+        fs::remove_file(&victim).unwrap();
+        fs::write(&victim, saved).unwrap();
+    }
+}
