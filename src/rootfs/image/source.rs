@@ -2,7 +2,6 @@
 //! source, or the decompressed stream of another source. A source is data (it goes into the cached
 //! index) and is opened again on demand, positioned at an offset of its stream.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
