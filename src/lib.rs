@@ -19,6 +19,7 @@ pub mod rootfs;
 pub mod runtime;
 pub mod shadow;
 pub mod spec;
+pub mod template;
 pub mod validate;
 
 mod session;
@@ -32,6 +33,7 @@ use resolve::LayerGraph;
 use spec::Spec;
 
 pub use session::{OpenRootfs, Session};
+pub use template::input::TemplateChoice;
 
 /// The front half's result for one spec.
 pub struct Analysis {
@@ -39,6 +41,8 @@ pub struct Analysis {
     pub spec_dir: PathBuf,
     pub spec: Spec,
     pub layers: Vec<LayerAnalysis>,
+    /// The template the spec is merged into, when it names one (or `--merge` does) and it parses.
+    pub template: Option<template::input::LoadedTemplate>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -121,20 +125,26 @@ pub fn build(
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
-    build_with_lock(analysis, out_dir, zip, None)
+    build_with_lock(analysis, out_dir, zip, None, None)
 }
 
-/// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in, renamed
-/// into place together with the other outputs.
+/// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in; with
+/// `merged` (from [`template::files::prepare`]), the user's template replaced by the merged text
+/// (its permissions kept) instead of the fragment (an unchanged template is not written). All are
+/// renamed into place together.
 pub fn build_with_lock(
     analysis: Buildable<'_>,
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
     mut lock: Option<(&Path, lock::Lock)>,
+    merged: Option<&template::files::Merged>,
 ) -> Result<BuildReport, EmitError> {
     let mut report = BuildReport {
         zips: Vec::new(),
-        template: out_dir.join("serverless.template.json"),
+        template: merged.map_or_else(
+            || out_dir.join("serverless.template.json"),
+            |m| m.path.clone(),
+        ),
         warnings: Vec::new(),
     };
     let mut staged = Vec::new();
@@ -158,12 +168,20 @@ pub fn build_with_lock(
         }
         report.zips.push((path, size));
     }
-    let text = emit::template::render(&emit::template::fragment(&analysis.spec));
-    staged.push(emit::stage(&report.template, |file| {
-        use std::io::Write;
-        file.write_all(text.as_bytes())
-            .map_err(EmitError::write(&report.template))
-    })?);
+    let (text, mode) = match merged {
+        Some(m) => (m.new.clone(), m.mode),
+        None => (
+            emit::template::render(&emit::template::fragment(&analysis.spec)),
+            0o644,
+        ),
+    };
+    if merged.is_none_or(|m| m.new != m.old) {
+        staged.push(emit::stage_with_mode(&report.template, mode, |file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())
+                .map_err(EmitError::write(&report.template))
+        })?);
+    }
     if let Some((path, lock)) = &lock {
         let text = lock::render(lock);
         staged.push(emit::stage(path, |file| {

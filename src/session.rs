@@ -17,7 +17,7 @@ use crate::runtime::{Catalog, Date};
 use crate::shadow;
 use crate::spec::{self, LayerSpec, Spanned};
 use crate::validate::{self, ValidateInputs};
-use crate::{Analysis, LayerAnalysis};
+use crate::{Analysis, LayerAnalysis, TemplateChoice};
 
 pub struct Session {
     pub catalog: &'static Catalog,
@@ -99,14 +99,29 @@ impl Session {
         Ok(open)
     }
 
-    /// Parses, resolves, plans and validates a spec. Never fails: problems are diagnostics.
+    /// Parses, resolves, plans and validates a spec, and checks it against its template. Never
+    /// fails: problems are diagnostics.
     pub fn analyze(&self, source: SourceFile, spec_dir: &Path, today: Date) -> Analysis {
+        self.analyze_with(source, spec_dir, today, &TemplateChoice::FromSpec)
+    }
+
+    /// [`Session::analyze`] against another template than the spec's (or none).
+    pub fn analyze_with(
+        &self,
+        source: SourceFile,
+        spec_dir: &Path,
+        today: Date,
+        template: &TemplateChoice,
+    ) -> Analysis {
         let (mut spec, mut diagnostics) = spec::parse(&source.text, self.catalog);
         for layer in &mut spec.layers {
             if let Some(described) = described::target(self, layer, spec_dir, &mut diagnostics) {
                 layer.target = described.ok();
             }
         }
+        let (template, template_diags) =
+            crate::template::input::load(&spec, spec_dir, template, self.catalog, today);
+        diagnostics.extend(template_diags);
         let mut layers = Vec::new();
         for layer in &spec.layers {
             let Some(rootfs) = &layer.rootfs else {
@@ -132,6 +147,7 @@ impl Session {
             spec_dir: spec_dir.to_path_buf(),
             spec,
             layers,
+            template,
             diagnostics,
         }
     }

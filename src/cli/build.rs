@@ -1,22 +1,35 @@
-//! `layerc build`: the zips and the template fragment.
+//! `layerc build`: the zips, layer.lock, and the merged template (or the template fragment).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use layerc::emit::zip::{Compression, ZipOptions};
-use layerc::{Analysis, Buildable, emit};
+use layerc::template::files::{Merged, prepare, unified_diff};
+use layerc::{Analysis, Buildable, Session, emit};
 
 use super::lock;
-use super::output::{report, say};
+use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
-pub fn run(
-    analysis: &Analysis,
-    out: Option<PathBuf>,
-    compression: Compression,
-    format: Format,
-    color: bool,
-    locked: bool,
-) -> i32 {
+pub struct Options {
+    pub out: Option<PathBuf>,
+    pub compression: Compression,
+    pub format: Format,
+    pub color: bool,
+    pub locked: bool,
+    pub dry_run: bool,
+}
+
+/// The merged template is computed before anything is written, so a merge that fails leaves every
+/// file as it was; the zips, the lock and the template are then renamed into place together.
+pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
+    let Options {
+        out,
+        compression,
+        format,
+        color,
+        locked,
+        dry_run,
+    } = options;
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
         say(format_args!(
@@ -41,12 +54,25 @@ pub fn run(
         }
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
+    let merged = match prepare(analysis, session.catalog, &out).transpose() {
+        Ok(merged) => merged,
+        Err(message) => {
+            report(analysis, &analysis.diagnostics, format, color);
+            say(format_args!("error: nothing was written: {message}"));
+            return TOOL_ERROR;
+        }
+    };
+    if dry_run {
+        report(analysis, &analysis.diagnostics, format, color);
+        return dry_run_diff(analysis, &out, merged.as_ref());
+    }
     if let Err(e) = emit::interrupt::install() {
         say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     let lock_path = lock::path(analysis);
-    match layerc::build_with_lock(buildable, &out, &zip, Some((&lock_path, fresh))) {
+    let lock = Some((lock_path.as_path(), fresh));
+    match layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref()) {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
             diags.extend(built.warnings.iter().cloned());
@@ -54,7 +80,13 @@ pub fn run(
             for (path, size) in &built.zips {
                 say(format_args!("wrote {} ({size} bytes)", path.display()));
             }
-            say(format_args!("wrote {}", built.template.display()));
+            match &merged {
+                None => say(format_args!("wrote {}", built.template.display())),
+                Some(m) if m.old == m.new => {
+                    say(format_args!("{} is up to date", m.path.display()))
+                }
+                Some(m) => say(format_args!("merged into {}", m.path.display())),
+            }
             say(format_args!("wrote {}", lock_path.display()));
             SUCCESS
         }
@@ -63,6 +95,26 @@ pub fn run(
             say(format_args!("error: nothing was written: {e}"));
             TOOL_ERROR
         }
+    }
+}
+
+/// `build --dry-run`: the diff the template (or, without one, the fragment) would get.
+fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
+    let (path, old, new) = match merged {
+        Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
+        None => {
+            let path = out.join("serverless.template.json");
+            let old = std::fs::read_to_string(&path).unwrap_or_default();
+            let fragment = emit::template::fragment(&analysis.spec);
+            (path, old, emit::template::render(&fragment))
+        }
+    };
+    let diff = unified_diff(&path.display().to_string(), &old, &new);
+    if diff.is_empty() {
+        say(format_args!("{} would not change", path.display()));
+        SUCCESS
+    } else {
+        print_out(&diff)
     }
 }
 

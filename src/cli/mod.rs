@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use layerc::diagnostic::SourceFile;
 use layerc::emit::zip::Compression;
 use layerc::runtime::Date;
-use layerc::{Analysis, Session};
+use layerc::{Analysis, Session, TemplateChoice};
 
 /// Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 the tool could not run.
 pub const SUCCESS: i32 = 0;
@@ -57,6 +57,15 @@ enum Command {
         /// Fail (exit 1, nothing written) when resolution or any input differs from layer.lock.
         #[arg(long)]
         locked: bool,
+        /// Patch this template (JSON or YAML) instead of the spec's `template`.
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "no_merge")]
+        merge: Option<PathBuf>,
+        /// Write the template fragment only, even when the spec names a template.
+        #[arg(long)]
+        no_merge: bool,
+        /// Print a unified diff of what the template would get; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
@@ -173,9 +182,27 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             format,
             compression,
             locked,
-        } => with_analysis(&session, &spec, |analysis| {
-            build::run(analysis, out, compression, format, color, locked)
-        }),
+            merge,
+            no_merge,
+            dry_run,
+        } => {
+            let template = match (merge, no_merge) {
+                (_, true) => TemplateChoice::Skip,
+                (Some(path), false) => TemplateChoice::Path(path),
+                (None, false) => TemplateChoice::FromSpec,
+            };
+            let options = build::Options {
+                out,
+                format,
+                color,
+                dry_run,
+                compression,
+                locked,
+            };
+            with_analysis_of(&session, &spec, &template, |analysis| {
+                build::run(&session, analysis, options)
+            })
+        }
         Command::Lock { spec, format } => with_analysis(&session, &spec, |analysis| {
             lock::run(analysis, format, color)
         }),
@@ -199,6 +226,16 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 
 /// Reads the spec, analyses it and hands the result to `f`; an unreadable spec exits 2.
 fn with_analysis(session: &Session, spec: &Path, f: impl FnOnce(&Analysis) -> i32) -> i32 {
+    with_analysis_of(session, spec, &TemplateChoice::FromSpec, f)
+}
+
+/// [`with_analysis`] against the chosen template.
+fn with_analysis_of(
+    session: &Session,
+    spec: &Path,
+    template: &TemplateChoice,
+    f: impl FnOnce(&Analysis) -> i32,
+) -> i32 {
     let text = match std::fs::read(spec) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -223,6 +260,6 @@ fn with_analysis(session: &Session, spec: &Path, f: impl FnOnce(&Analysis) -> i3
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let source = SourceFile::new(spec.display().to_string(), text);
-    let analysis = session.analyze(source, dir, Date::today());
+    let analysis = session.analyze_with(source, dir, Date::today(), template);
     f(&analysis)
 }

@@ -117,12 +117,23 @@ codes! {
     LockNewFile => "lock::new-file",
     LockGoneFile => "lock::gone-file",
     LockAlias => "lock::alias",
+    TemplateNotFound => "template::not-found",
+    TemplateIo => "template::io",
+    TemplateSyntax => "template::syntax",
+    TemplateUnknownFunction => "template::unknown-function",
+    TemplateNotAFunction => "template::not-a-function",
+    TemplateImageFunction => "template::image-function",
+    TemplateRuntimeMismatch => "template::runtime-mismatch",
+    TemplateArchitectureMismatch => "template::architecture-mismatch",
+    TemplateTooManyLayers => "template::too-many-layers",
+    TemplateIdConflict => "template::id-conflict",
+    TemplateUnmergeable => "template::unmergeable",
 }
 
 impl Code {
     /// I/O failures mean the tool could not run (exit 2) rather than that the spec is wrong (exit 1).
     pub fn is_tool_failure(self) -> bool {
-        matches!(self, Code::RootfsIo | Code::RootfsImage)
+        matches!(self, Code::RootfsIo | Code::RootfsImage | Code::TemplateIo)
     }
 }
 

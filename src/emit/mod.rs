@@ -55,6 +55,15 @@ pub fn stage(
     out: &Path,
     write: impl FnOnce(&mut File) -> Result<(), EmitError>,
 ) -> Result<Staged, EmitError> {
+    stage_with_mode(out, 0o644, write)
+}
+
+/// [`stage`] with other permission bits (a user's file replaced keeps its own).
+pub fn stage_with_mode(
+    out: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut File) -> Result<(), EmitError>,
+) -> Result<Staged, EmitError> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -77,7 +86,7 @@ pub fn stage(
     let file = tmp.as_file_mut();
     file.flush()
         .and_then(|()| file.sync_all())
-        .and_then(|()| set_mode(file, 0o644))
+        .and_then(|()| set_mode(file, mode))
         .map_err(EmitError::write(out))?;
     Ok(Staged {
         tmp,

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec, logical_id};
+use crate::spec::{
+    FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spanned, Spec, logical_id,
+};
 
 /// Lambda caps a layer version's description at 256 characters.
 const MAX_DESCRIPTION: usize = 256;
@@ -15,23 +17,7 @@ pub fn fragment(spec: &Spec) -> Value {
         resources.insert(logical_id(&layer.name.value), layer_resource(layer));
     }
     let mut root = Map::new();
-    if spec.functions.is_empty() {
-        let all = FunctionSpec {
-            id: spec.layers[0].name.clone(),
-            span: spec.layers[0].span,
-            layers: spec
-                .layers
-                .iter()
-                .map(|l| {
-                    crate::spec::Spanned::new(LayerRef::Local(l.name.value.clone()), l.name.span)
-                })
-                .collect(),
-            ld_library_path: crate::spec::Spanned::new(
-                LdLibraryPathMode::Prepend,
-                spec.layers[0].name.span,
-            ),
-            env: Vec::new(),
-        };
+    if let Some(all) = globals_function(spec) {
         root.insert(
             "Globals".into(),
             json!({ "Function": function_properties(&all, spec) }),
@@ -48,12 +34,32 @@ pub fn fragment(spec: &Spec) -> Value {
     Value::Object(root)
 }
 
+/// With no `function` node, `Globals.Function` gets every layer, as if one function named them all.
+pub fn globals_function(spec: &Spec) -> Option<FunctionSpec> {
+    let first = spec.layers.first()?;
+    if !spec.functions.is_empty() {
+        return None;
+    }
+    Some(FunctionSpec {
+        id: first.name.clone(),
+        span: first.span,
+        layers: spec
+            .layers
+            .iter()
+            .map(|l| Spanned::new(LayerRef::Local(l.name.value.clone()), l.name.span))
+            .collect(),
+        ld_library_path: Spanned::new(LdLibraryPathMode::Prepend, first.name.span),
+        env: Vec::new(),
+    })
+}
+
 /// The zip's file name in the output folder (the fragment's `ContentUri` is relative to it).
 pub fn zip_name(layer: &str) -> String {
     format!("{layer}.zip")
 }
 
-fn layer_resource(layer: &LayerSpec) -> Value {
+/// The layer version's description: the spec's, or the libraries it ships, within Lambda's limit.
+pub fn description(layer: &LayerSpec) -> String {
     let description = match &layer.description {
         Some(d) => d.value.clone(),
         None => {
@@ -69,7 +75,11 @@ fn layer_resource(layer: &LayerSpec) -> Value {
             }
         }
     };
-    let description: String = description.chars().take(MAX_DESCRIPTION).collect();
+    description.chars().take(MAX_DESCRIPTION).collect()
+}
+
+fn layer_resource(layer: &LayerSpec) -> Value {
+    let description = description(layer);
     let runtimes: Vec<&str> = layer.runtimes.iter().map(|r| r.value.as_str()).collect();
     json!({
         "Type": "AWS::Serverless::LayerVersion",

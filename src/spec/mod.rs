@@ -30,6 +30,8 @@ impl<T> Spanned<T> {
 pub struct Spec {
     pub layers: Vec<LayerSpec>,
     pub functions: Vec<FunctionSpec>,
+    /// The template `build` merges into and `check` validates against, relative to the spec.
+    pub template: Option<Spanned<String>>,
 }
 
 impl Spec {

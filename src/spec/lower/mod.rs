@@ -25,6 +25,7 @@ pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnos
         catalog,
     };
     let mut spec = Spec::default();
+    let mut seen = Seen::default();
     for node in doc.nodes() {
         match node.name().value() {
             "layer" => {
@@ -35,6 +36,13 @@ pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnos
             "function" => {
                 if let Some(function) = cx.function(node) {
                     spec.functions.push(function);
+                }
+            }
+            "template" => {
+                if let Some(schema) = cx.child_schema(node, Place::Top, &mut seen)
+                    && let Some(mut path) = cx.leaf_args(node, schema)
+                {
+                    spec.template = path.pop();
                 }
             }
             other => cx.unknown_node(node, other, Place::Top),
