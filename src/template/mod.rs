@@ -17,6 +17,7 @@ pub mod input;
 mod json;
 pub mod plan;
 mod tree;
+mod wants;
 mod yaml;
 
 use edit::{Planner, Syntax, Want};
@@ -170,7 +171,27 @@ impl Template {
     }
 
     /// The template with the patch merged in.
+    /// The template with the patch merged in. The result is parsed and merged again before it is
+    /// returned: a result that does not parse, or that a second merge would change, is refused.
     pub fn merge(&self, patch: &Patch) -> Result<String, MergeError> {
+        let merged = self.merge_once(patch)?;
+        let refused = |why: String, line| MergeError {
+            kind: ErrorKind::Unmergeable,
+            message: format!("the merged template {why}; nothing was changed"),
+            line,
+        };
+        let reparsed = Template::parse(&merged)
+            .map_err(|e| refused(format!("would not parse ({})", e.message), e.line))?;
+        if reparsed.merge_once(patch)? != merged {
+            return Err(refused(
+                "would not be stable under a second merge".into(),
+                None,
+            ));
+        }
+        Ok(merged)
+    }
+
+    fn merge_once(&self, patch: &Patch) -> Result<String, MergeError> {
         let sam = self.has_sam_transform();
         for function in &patch.functions {
             self.check_target(&function.target, sam)?;
@@ -179,7 +200,7 @@ impl Template {
         let mut resources = Vec::new();
         for layer in &patch.layers {
             self.check_layer_id(&layer.logical_id, layer_type)?;
-            resources.push((layer.logical_id.clone(), layer_want(layer, sam)));
+            resources.push((layer.logical_id.clone(), wants::layer_want(layer, sam)));
         }
         let mut globals = Vec::new();
         for function in &patch.functions {
@@ -219,14 +240,6 @@ impl Template {
             planner.splices
         };
         let merged = edit::apply(&self.text, splices);
-        Template::parse(&merged).map_err(|e| MergeError {
-            kind: ErrorKind::Unmergeable,
-            message: format!(
-                "the merged template would not parse ({}); nothing was changed",
-                e.message
-            ),
-            line: e.line,
-        })?;
         Ok(if self.bom {
             format!("\u{feff}{merged}")
         } else {
@@ -365,72 +378,6 @@ impl Template {
             value,
         })
     }
-
-    fn function_wants(&self, patch: &FunctionPatch) -> Result<Vec<(String, Want)>, MergeError> {
-        let mut variables = Vec::new();
-        if let Some(path) = &patch.library_path {
-            variables.push((
-                "LD_LIBRARY_PATH".to_string(),
-                Want::Set(Value::Str(self.library_path(patch, path)?)),
-            ));
-        }
-        for (key, value) in &patch.env {
-            variables.push((key.clone(), Want::Set(Value::str(value))));
-        }
-        let mut wants = vec![("Layers".to_string(), Want::Append(patch.layers.clone()))];
-        if !variables.is_empty() {
-            wants.push((
-                "Environment".into(),
-                Want::Merge(vec![("Variables".into(), Want::Merge(variables))]),
-            ));
-        }
-        Ok(wants)
-    }
-
-    fn library_path(
-        &self,
-        patch: &FunctionPatch,
-        path: &LibraryPath,
-    ) -> Result<String, MergeError> {
-        const VAR: [&str; 3] = ["Environment", "Variables", "LD_LIBRARY_PATH"];
-        let own = self
-            .target_properties(&patch.target)
-            .and_then(|p| p.at(&VAR));
-        let global = if self.uses_globals(&patch.target) {
-            self.globals_function().and_then(|g| g.at(&VAR))
-        } else {
-            None
-        };
-        let base: Vec<String> = match own.or(global) {
-            None => path.runtime_default.clone(),
-            Some(node) => match node.as_str() {
-                Some(text) => text
-                    .split(':')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                None => {
-                    return Err(MergeError {
-                        kind: ErrorKind::Unmergeable,
-                        message: "LD_LIBRARY_PATH is set by an intrinsic function; layerc cannot add the layer folders to it".into(),
-                        line: Some(self.line(node.span.start)),
-                    });
-                }
-            },
-        };
-        let ordered: Vec<&String> = if path.append {
-            base.iter().chain(&path.folders).collect()
-        } else {
-            path.folders.iter().chain(&base).collect()
-        };
-        let mut out: Vec<&str> = Vec::new();
-        for part in ordered {
-            if !out.contains(&part.as_str()) {
-                out.push(part);
-            }
-        }
-        Ok(out.join(":"))
-    }
 }
 
 /// Where a function property comes from, and its value when layerc can know it.
@@ -459,39 +406,4 @@ impl Property<'_> {
             _ => None,
         }
     }
-}
-
-fn layer_want(layer: &LayerResource, sam: bool) -> Want {
-    let list = |items: &[String]| Value::Seq(items.iter().map(Value::str).collect());
-    let mut props = vec![
-        ("LayerName".to_string(), Want::Set(Value::str(&layer.name))),
-        (
-            "Description".to_string(),
-            Want::Set(Value::str(&layer.description)),
-        ),
-    ];
-    let (type_name, content_key) = if sam {
-        (SAM_LAYER, "ContentUri")
-    } else {
-        (LAMBDA_LAYER, "Content")
-    };
-    props.push((
-        content_key.to_string(),
-        Want::Set(Value::str(&layer.content)),
-    ));
-    props.push((
-        "CompatibleRuntimes".into(),
-        Want::Set(list(&layer.runtimes)),
-    ));
-    props.push((
-        "CompatibleArchitectures".into(),
-        Want::Set(list(&layer.architectures)),
-    ));
-    if sam {
-        props.push(("RetentionPolicy".into(), Want::Set(Value::str("Retain"))));
-    }
-    Want::Merge(vec![
-        ("Type".into(), Want::Set(Value::str(type_name))),
-        ("Properties".into(), Want::Merge(props)),
-    ])
 }
