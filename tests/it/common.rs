@@ -208,6 +208,16 @@ pub fn codes(analysis: &Analysis) -> Vec<&'static str> {
         .collect()
 }
 
+/// The codes of the analysis's errors only, in order.
+pub fn error_codes(analysis: &Analysis) -> Vec<&'static str> {
+    analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -43,11 +43,6 @@ fn dotnet_example_spec_is_valid_apart_from_its_rootfs() {
     let text = fs::read_to_string(&spec).unwrap();
     // The Amazon Linux 1 rootfs is exported by the user; everything else must be in order.
     let analysis = analyze_text(&text, spec.parent().unwrap());
-    let errors: Vec<&str> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.code.as_str())
-        .collect();
+    let errors = error_codes(&analysis);
     assert_eq!(errors, ["rootfs::not-found"], "{}", rendered(&analysis));
 }

@@ -55,12 +55,7 @@ fn runtime_without_the_architecture() {
         "layer \"x\" {\n    runtime \"dotnetcore2.1\"\n    architecture \"arm64\"\n    rootfs \"rootfs\"\n}\n",
     );
     // dotnetcore2.1 is also past its dates: a warning, listed after the error.
-    let errors: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.code.as_str())
-        .collect();
+    let errors = error_codes(&analysis);
     assert_eq!(errors, ["spec::unsupported-architecture"]);
     assert_eq!(
         codes(&analysis),
@@ -74,12 +69,7 @@ fn runtimes_of_different_os_bases() {
     let (analysis, _fx) = analyze(
         "layer \"x\" {\n    runtime \"dotnetcore3.1\" \"dotnet8\"\n    rootfs \"rootfs\"\n}\n",
     );
-    let errors: Vec<_> = analysis
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.code.as_str())
-        .collect();
+    let errors = error_codes(&analysis);
     assert_eq!(errors, ["spec::mixed-os"]);
     // Both runtimes are past their dates on TODAY: warnings, not errors.
     assert_eq!(
