@@ -281,6 +281,10 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
                 *remaining -= 1;
             }
         }
+        if meta.kind != Kind::Dir {
+            // A component below a file, `.` and `..` included (ENOTDIR): nothing is there.
+            return Err(RootfsError::NotFound(path.clone()));
+        }
         match part.as_str() {
             "" | "." => continue,
             ".." => {
@@ -293,9 +297,9 @@ pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError
             }
             _ => {}
         }
-        if meta.kind != Kind::Dir || !can_exist(&part) {
-            // A component below a file (ENOTDIR), or a name no Linux file has (a NUL, more than
-            // NAME_MAX bytes): nothing is there, whoever asks (the spec or an ELF file).
+        if !can_exist(&part) {
+            // A name no Linux file has (a NUL, more than NAME_MAX bytes): nothing is there,
+            // whoever asks (the spec or an ELF file).
             return Err(RootfsError::NotFound(path.clone()));
         }
         let mut refs: Vec<&str> = done.iter().map(String::as_str).collect();
