@@ -160,16 +160,15 @@ fn real_templates_merge_cleanly_and_idempotently() {
 }
 
 fn sam_functions(template: &Template) -> Vec<String> {
-    template
+    let sam: Vec<&String> = template
         .resources()
         .iter()
         .filter(|e| template.resource_type(&e.value) == Some(layerc::template::SAM_FUNCTION))
-        .filter(|e| {
-            template
-                .check_target(&Target::Function(e.key.clone()), true)
-                .is_ok()
-        })
-        .map(|e| e.key.clone())
+        .map(|e| &e.key)
+        .collect();
+    zip_functions(template)
+        .into_iter()
+        .filter(|id| sam.contains(&id))
         .collect()
 }
 
