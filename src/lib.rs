@@ -5,6 +5,7 @@
 //! `emit`. [`Session::analyze`] runs the front half and returns data plus diagnostics; [`build`]
 //! writes, and takes only a [`Buildable`] analysis (one without errors).
 
+pub mod app;
 pub mod arch;
 pub mod described;
 pub mod diagnostic;

@@ -6,6 +6,7 @@ mod lock;
 mod output;
 mod runtime_cmd;
 mod runtimes;
+mod scan;
 mod why;
 
 use std::ffi::OsString;
@@ -110,6 +111,9 @@ enum Command {
         /// A runtime id: its OS base, search path, symbol-version ceilings and provided sonames.
         id: Option<String>,
     },
+    /// What an application will fail to load on Lambda: its ELF objects' needs and symbol
+    /// versions, resolved with the function's LD_LIBRARY_PATH, layers and runtime.
+    Scan(scan::ScanArgs),
     /// Run the language server on stdin and stdout, for editors.
     Lsp,
 }
@@ -165,6 +169,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             }
         },
         Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
+        Command::Scan(args) => scan::run(&session, &args, color),
         Command::Check {
             spec,
             format,

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use layerc::Analysis;
-use layerc::diagnostic::{self, Diagnostic};
+use layerc::diagnostic::{self, Diagnostic, SourceFile};
 
 use super::{Format, SUCCESS, TOOL_ERROR};
 
@@ -61,15 +61,20 @@ const MAX_SHOWN: usize = 50;
 /// Prints diagnostics: miette reports on stderr, or one JSON object a line on stdout.
 pub fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool) {
     let _ = match format {
-        Format::Human => check(&STDERR_FAILED, human(analysis, diags, color)),
+        Format::Human => check(&STDERR_FAILED, human(&analysis.source, diags, color)),
         Format::Json => check(&STDOUT_FAILED, json(analysis, diags)),
     };
 }
 
-fn human(analysis: &Analysis, diags: &[Diagnostic], color: bool) -> io::Result<()> {
+/// Prints diagnostics as miette reports on stderr.
+pub fn report_human(source: &SourceFile, diags: &[Diagnostic], color: bool) {
+    let _ = check(&STDERR_FAILED, human(source, diags, color));
+}
+
+fn human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for d in diags.iter().take(MAX_SHOWN) {
-        let text = diagnostic::render_human(d, &analysis.source, color, 100);
+        let text = diagnostic::render_human(d, source, color, 100);
         write!(err, "{text}")?;
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();

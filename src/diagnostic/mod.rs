@@ -128,12 +128,22 @@ codes! {
     TemplateTooManyLayers => "template::too-many-layers",
     TemplateIdConflict => "template::id-conflict",
     TemplateUnmergeable => "template::unmergeable",
+    AppNotFound => "app::not-found",
+    AppIo => "app::io",
+    AppNeededNotFound => "app::needed-not-found",
+    AppPinvokeNotFound => "app::pinvoke-not-found",
+    AppSymbolVersion => "app::symbol-version",
+    AppMissingVersion => "app::missing-version",
+    AppMalformedElf => "app::malformed-elf",
 }
 
 impl Code {
     /// I/O failures mean the tool could not run (exit 2) rather than that the spec is wrong (exit 1).
     pub fn is_tool_failure(self) -> bool {
-        matches!(self, Code::RootfsIo | Code::RootfsImage | Code::TemplateIo)
+        matches!(
+            self,
+            Code::RootfsIo | Code::RootfsImage | Code::TemplateIo | Code::AppIo
+        )
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod dir;
 pub mod image;
+pub mod zipfs;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -435,6 +436,21 @@ impl RootfsId {
                 }),
             },
         }
+    }
+}
+
+/// Opens an application to scan: a folder as it is, or a zip archive (a deployment package, a
+/// wheel) read in place.
+pub fn open_app(host_path: &Path) -> Result<Arc<dyn RootFs>, OpenError> {
+    let fail = |source| OpenError {
+        path: host_path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(host_path).map_err(fail)?;
+    if meta.is_dir() {
+        Ok(Arc::new(DirRootFs::open(host_path).map_err(fail)?))
+    } else {
+        Ok(Arc::new(zipfs::ZipRootFs::open(host_path).map_err(fail)?))
     }
 }
 

@@ -4,6 +4,7 @@ mod common;
 mod lsp_client;
 mod lsp_oracle;
 
+mod app_scan;
 mod architecture;
 mod catalog;
 mod cli;

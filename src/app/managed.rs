@@ -1,0 +1,37 @@
+//! The seam for managed code: a reader that finds, in a .NET assembly, the native libraries it
+//! loads by P/Invoke (`DllImport`/`LibraryImport`), with the names the .NET loader probes on Linux.
+//!
+//! The walker hands every `.dll`/`.exe` that is not ELF to the [`ManagedReader`]; each import
+//! becomes a need that any one of its candidate names satisfies, or a foreign name (a Windows or
+//! macOS library) that is listed apart and never fails a scan.
+
+/// One native library an assembly imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeImport {
+    /// The name as the assembly writes it (`gdiplus.dll`, `libSkiaSharp`).
+    pub module: String,
+    pub probe: Probe,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// The file names the .NET loader tries on Linux, in its order (`libgdiplus.so`,
+    /// `gdiplus.so`, ...). Any one found satisfies the import.
+    Linux(Vec<String>),
+    /// A library that exists only on Windows or macOS (`kernel32`, `*.dylib`).
+    Foreign,
+}
+
+/// Reads a managed assembly's bytes: `None` when they are not a managed assembly.
+pub type ManagedReader = fn(&[u8]) -> Option<Vec<NativeImport>>;
+
+/// The reader used when none is given: it recognises no assembly.
+pub fn no_reader(_bytes: &[u8]) -> Option<Vec<NativeImport>> {
+    None
+}
+
+/// Whether the walker offers a file to the reader: a `.dll` or `.exe` that starts like a PE file.
+pub fn is_candidate(name: &str, prefix: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    (lower.ends_with(".dll") || lower.ends_with(".exe")) && prefix.starts_with(b"MZ")
+}

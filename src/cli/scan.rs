@@ -1,0 +1,211 @@
+//! `layerc scan APP`: what an application will fail to load on Lambda, and the layer that fixes it.
+
+use std::path::{Path, PathBuf};
+
+use layerc::app::{self, Environment, managed};
+use layerc::arch::Architecture;
+use layerc::diagnostic::{self, SourceFile};
+use layerc::{Analysis, Session};
+
+use super::output::{print_out, report, report_human, say};
+use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// The application: a folder (a deployment package unpacked, a `dotnet publish` folder,
+    /// site-packages, node_modules) or a zip (a deployment package, a wheel).
+    pub app: PathBuf,
+    /// The Lambda runtime id the function runs on.
+    #[arg(long)]
+    pub runtime: String,
+    /// x86_64 or arm64.
+    #[arg(long, default_value = "x86_64")]
+    pub architecture: String,
+    /// A spec whose layers the function has (unpacked at /opt).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// With --spec: only this function's layers, and its ld-library-path mode.
+    #[arg(long, requires = "spec")]
+    pub function: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
+    let catalog = session.catalog;
+    let Some(runtime) = catalog.runtime(&args.runtime) else {
+        let hint = diagnostic::did_you_mean(&args.runtime, catalog.runtime_ids())
+            .map_or(String::new(), |h| format!("; {h}"));
+        say(format_args!(
+            "error: unknown runtime `{}`{hint} (`layerc runtimes` lists them)",
+            args.runtime
+        ));
+        return TOOL_ERROR;
+    };
+    let Ok(arch) = args.architecture.parse::<Architecture>() else {
+        say(format_args!(
+            "error: unknown architecture `{}` (x86_64 or arm64)",
+            args.architecture
+        ));
+        return TOOL_ERROR;
+    };
+    let Some(os) = catalog.os(&runtime.os) else {
+        say(format_args!(
+            "error: the catalog has no OS base for `{}`",
+            runtime.id
+        ));
+        return TOOL_ERROR;
+    };
+    let analysis = match &args.spec {
+        Some(spec) => match analyse_spec(session, spec) {
+            Ok(a) => Some(a),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let (layers, ld_library_path) = match &analysis {
+        Some(a) => {
+            if a.has_errors() {
+                report(a, &a.diagnostics, args.format, color);
+                say(format_args!(
+                    "error: the spec's layers have errors; fix them before scanning with them"
+                ));
+                return a.exit_code();
+            }
+            let function = match function_of(a, args.function.as_deref()) {
+                Ok(f) => f,
+                Err(code) => return code,
+            };
+            app::spec_layers(&a.spec, &a.layers, function, runtime)
+        }
+        None => (Vec::new(), app::prepended_path(runtime, &[])),
+    };
+    let env = Environment {
+        runtime,
+        os,
+        arch,
+        layers,
+        ld_library_path,
+    };
+    scan(&args.app, &env, args.format, color)
+}
+
+fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> i32 {
+    let fs = match layerc::rootfs::open_app(app_path) {
+        Ok(fs) => fs,
+        Err(e) => {
+            say(format_args!("error: cannot read the application: {e}"));
+            return TOOL_ERROR;
+        }
+    };
+    let result = match app::scan(fs, env, managed::no_reader) {
+        Ok(r) => r,
+        Err(e) => {
+            say(format_args!(
+                "error: cannot read the application {}: {e}",
+                app_path.display()
+            ));
+            return TOOL_ERROR;
+        }
+    };
+    let diags = app::report::diagnostics(&result, env);
+    let source = SourceFile::new(app_path.display().to_string(), "");
+    let code = if result.loads() { SUCCESS } else { SPEC_ERROR };
+    match format {
+        Format::Json => {
+            let diags_json: Vec<_> = diags
+                .iter()
+                .map(|d| diagnostic::to_json(d, &source))
+                .collect();
+            let value = app::report::to_json(&result, env, serde_json::json!(diags_json));
+            let text = serde_json::to_string_pretty(&value).expect("JSON values serialise") + "\n";
+            match print_out(&text) {
+                SUCCESS => code,
+                failed => failed,
+            }
+        }
+        Format::Human => {
+            report_human(&source, &diags, color);
+            say(format_args!("{}", summary(&result, env, app_path)));
+            code
+        }
+    }
+}
+
+/// The last line of the human report.
+fn summary(result: &app::AppScan, env: &Environment<'_>, app_path: &Path) -> String {
+    let files = &result.files;
+    let mut line = format!(
+        "scanned {}: {} ELF object(s), {} managed assembly(ies), for {} on {}",
+        app_path.display(),
+        files.objects.len(),
+        files.assemblies.len(),
+        env.describe(),
+        env.arch
+    );
+    if !env.layers.is_empty() {
+        let names: Vec<&str> = env.layers.iter().map(|l| l.name.as_str()).collect();
+        line.push_str(&format!(" with layer(s) {}", names.join(", ")));
+    }
+    if result.loads() {
+        line.push_str(": everything loads");
+    } else {
+        line.push_str(&format!(
+            ": {} problem(s), the function will fail to load",
+            result.failures.len()
+        ));
+    }
+    if !result.foreign.is_empty() {
+        let names: Vec<String> = result
+            .foreign
+            .iter()
+            .map(|(a, m)| format!("{m} ({a})"))
+            .collect();
+        line.push_str(&format!(
+            "\nWindows/macOS-only imports, never loaded on Linux: {}",
+            names.join(", ")
+        ));
+    }
+    if !files.other_arch.is_empty() {
+        line.push_str(&format!(
+            "\n{} object(s) for another architecture were left out",
+            files.other_arch.len()
+        ));
+    }
+    line
+}
+
+fn analyse_spec(session: &Session, spec: &Path) -> Result<Analysis, i32> {
+    let text = std::fs::read_to_string(spec).map_err(|e| {
+        say(format_args!(
+            "error: cannot read spec {}: {e}",
+            spec.display()
+        ));
+        TOOL_ERROR
+    })?;
+    let dir = spec
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let source = SourceFile::new(spec.display().to_string(), text);
+    Ok(session.analyze(source, dir, layerc::runtime::Date::today()))
+}
+
+fn function_of<'a>(
+    analysis: &'a Analysis,
+    name: Option<&str>,
+) -> Result<Option<&'a layerc::spec::FunctionSpec>, i32> {
+    let Some(name) = name else { return Ok(None) };
+    match analysis.spec.functions.iter().find(|f| f.id.value == name) {
+        Some(f) => Ok(Some(f)),
+        None => {
+            let ids = analysis.spec.functions.iter().map(|f| f.id.value.as_str());
+            let hint =
+                diagnostic::did_you_mean(name, ids).map_or(String::new(), |h| format!("; {h}"));
+            say(format_args!(
+                "error: the spec has no function `{name}`{hint}"
+            ));
+            Err(TOOL_ERROR)
+        }
+    }
+}
