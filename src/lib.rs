@@ -20,6 +20,7 @@ pub mod rootfs;
 pub mod runtime;
 pub mod shadow;
 pub mod spec;
+pub mod stack;
 pub mod template;
 pub mod validate;
 
@@ -27,7 +28,7 @@ mod session;
 
 use std::path::{Path, PathBuf};
 
-use diagnostic::{Code, Diagnostic, SourceFile};
+use diagnostic::{Code, Diagnostic, SourceMap};
 use emit::EmitError;
 use plan::LayerPlan;
 use resolve::LayerGraph;
@@ -38,7 +39,8 @@ pub use template::input::TemplateChoice;
 
 /// The front half's result for one spec.
 pub struct Analysis {
-    pub source: SourceFile,
+    /// The spec and every file it imports; spans point into this map.
+    pub sources: SourceMap,
     pub spec_dir: PathBuf,
     pub spec: Spec,
     pub layers: Vec<LayerAnalysis>,

@@ -113,9 +113,14 @@ impl Session {
         today: Date,
         template: &TemplateChoice,
     ) -> Analysis {
-        let (mut spec, mut diagnostics) = spec::parse(&source.text, self.catalog);
+        let spec::import::Loaded {
+            mut spec,
+            sources,
+            mut diagnostics,
+        } = spec::import::load(source, spec_dir, self.catalog);
         for layer in &mut spec.layers {
-            if let Some(described) = described::target(self, layer, spec_dir, &mut diagnostics) {
+            let dir = sources.dir_of(layer.span);
+            if let Some(described) = described::target(self, layer, dir, &mut diagnostics) {
                 layer.target = described.ok();
             }
         }
@@ -128,7 +133,8 @@ impl Session {
                 continue;
             };
             let arch = layer.architecture.value;
-            let open = match self.rootfs(&spec_dir.join(&rootfs.value), arch) {
+            let dir = sources.dir_of(layer.span);
+            let open = match self.rootfs(&dir.join(&rootfs.value), arch) {
                 Ok(open) => open,
                 Err(e) => {
                     diagnostics.push(rootfs_diagnostic(&e, rootfs));
@@ -142,8 +148,9 @@ impl Session {
             }
         }
         diagnostics.extend(shadow::check(&spec, &layers));
+        diagnostics.extend(crate::stack::check(&spec, &layers));
         Analysis {
-            source,
+            sources,
             spec_dir: spec_dir.to_path_buf(),
             spec,
             layers,

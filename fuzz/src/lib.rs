@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use layerc::diagnostic::{SourceFile, render_human, to_json};
+use layerc::diagnostic::{SourceFile, SourceMap, render_human, to_json};
 use layerc::elf::ElfInfo;
 use layerc::rootfs::{Kind, Metadata, RootFs, RootPath, resolve};
 use layerc::runtime::Catalog;
@@ -16,7 +16,10 @@ pub fn spec(data: &[u8]) {
         return;
     };
     let (_spec, diagnostics) = layerc::spec::parse(text, Catalog::builtin());
-    let source = SourceFile::new("layer.kdl", text);
+    let source = SourceMap::new(
+        SourceFile::new("layer.kdl", text),
+        std::path::Path::new("."),
+    );
     for d in &diagnostics {
         if let Some(span) = d.span {
             assert!(

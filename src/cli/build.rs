@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
 use layerc::{Analysis, Buildable, Session, emit};
@@ -17,6 +18,8 @@ pub struct Options {
     pub color: bool,
     pub locked: bool,
     pub dry_run: bool,
+    /// Print what each layer ships, and the totals against Lambda's limits.
+    pub summary: bool,
 }
 
 /// The merged template is computed before anything is written, so a merge that fails leaves every
@@ -29,6 +32,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         color,
         locked,
         dry_run,
+        summary,
     } = options;
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
@@ -77,6 +81,9 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             let mut diags = analysis.diagnostics.clone();
             diags.extend(built.warnings.iter().cloned());
             report(analysis, &diags, format, color);
+            if summary {
+                print_summary(analysis, &built);
+            }
             for (path, size) in &built.zips {
                 say(format_args!("wrote {} ({size} bytes)", path.display()));
             }
@@ -96,6 +103,23 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             TOOL_ERROR
         }
     }
+}
+
+/// The table of what each layer ships (the store, when there is one, fills `from_store`).
+fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
+    let layers: Vec<BuiltLayer> = analysis
+        .layers
+        .iter()
+        .zip(&built.zips)
+        .map(|(layer, (zip, size))| BuiltLayer {
+            name: layer.name().to_string(),
+            zip: zip.clone(),
+            zip_size: *size,
+            from_store: None,
+        })
+        .collect();
+    let text = summary::render(analysis, &layers);
+    say(format_args!("{}", text.trim_end()));
 }
 
 /// `build --dry-run`: the diff the template (or, without one, the fragment) would get.

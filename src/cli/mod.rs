@@ -67,6 +67,9 @@ enum Command {
         /// Print a unified diff of what the template would get; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Leave out the summary of what each layer ships (printed on stderr).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
@@ -190,6 +193,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             merge,
             no_merge,
             dry_run,
+            quiet,
         } => {
             let template = match (merge, no_merge) {
                 (_, true) => TemplateChoice::Skip,
@@ -203,6 +207,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 dry_run,
                 compression,
                 locked,
+                summary: !quiet && format == Format::Human,
             };
             with_analysis_of(&session, &spec, &template, |analysis| {
                 build::run(&session, analysis, options)

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use layerc::Analysis;
-use layerc::diagnostic::{self, Diagnostic, SourceFile};
+use layerc::diagnostic::{self, Diagnostic, SourceMap};
 
 use super::{Format, SUCCESS, TOOL_ERROR};
 
@@ -61,17 +61,17 @@ const MAX_SHOWN: usize = 50;
 /// Prints diagnostics: miette reports on stderr, or one JSON object a line on stdout.
 pub fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool) {
     let _ = match format {
-        Format::Human => check(&STDERR_FAILED, human(&analysis.source, diags, color)),
+        Format::Human => check(&STDERR_FAILED, human(&analysis.sources, diags, color)),
         Format::Json => check(&STDOUT_FAILED, json(analysis, diags)),
     };
 }
 
 /// Prints diagnostics as miette reports on stderr.
-pub fn report_human(source: &SourceFile, diags: &[Diagnostic], color: bool) {
+pub fn report_human(source: &SourceMap, diags: &[Diagnostic], color: bool) {
     let _ = check(&STDERR_FAILED, human(source, diags, color));
 }
 
-fn human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> io::Result<()> {
+fn human(source: &SourceMap, diags: &[Diagnostic], color: bool) -> io::Result<()> {
     let mut err = io::stderr().lock();
     for d in diags.iter().take(MAX_SHOWN) {
         let text = diagnostic::render_human(d, source, color, 100);
@@ -97,7 +97,7 @@ fn human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> io::Result<(
 fn json(analysis: &Analysis, diags: &[Diagnostic]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     for d in diags {
-        let line = serde_json::to_string(&diagnostic::to_json(d, &analysis.source))
+        let line = serde_json::to_string(&diagnostic::to_json(d, &analysis.sources))
             .expect("diagnostics serialise");
         writeln!(out, "{line}")?;
     }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use layerc::app::{self, Environment, managed};
 use layerc::arch::Architecture;
-use layerc::diagnostic::{self, SourceFile};
+use layerc::diagnostic::{self, SourceFile, SourceMap};
 use layerc::{Analysis, Session};
 
 use super::output::{print_out, report, report_human, say};
@@ -109,7 +109,7 @@ fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> 
         }
     };
     let diags = app::report::diagnostics(&result, env);
-    let source = SourceFile::new(app_path.display().to_string(), "");
+    let source = SourceMap::from(SourceFile::new(app_path.display().to_string(), ""));
     let code = if result.loads() { SUCCESS } else { SPEC_ERROR };
     match format {
         Format::Json => {

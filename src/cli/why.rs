@@ -29,13 +29,12 @@ pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
         let chains = g.chains(idx, MAX_CHAINS);
         for chain in &chains.shown {
             let names: Vec<&str> = chain.iter().map(|&i| g.graph[i].name.as_str()).collect();
-            let (line, col) = analysis
-                .source
-                .line_column(g.graph[chain[0]].root_span.offset);
+            let (file, span) = analysis.sources.locate(g.graph[chain[0]].root_span);
+            let (line, col) = file.line_column(span.offset);
             out.push_str(&format!(
                 "    {}  ({}:{line}:{col})\n",
                 names.join(" → "),
-                analysis.source.name
+                file.name
             ));
         }
         let shown = chains.shown.len();
@@ -52,7 +51,7 @@ pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
     if !found {
         say(format_args!(
             "error: no layer of {} pulls in `{name}`",
-            analysis.source.name
+            analysis.sources.root().name
         ));
         return SPEC_ERROR;
     }

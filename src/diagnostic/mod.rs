@@ -3,13 +3,17 @@
 //! Invariant: every diagnostic carries a stable [`Code`]; the message text may improve, the code never
 //! changes meaning. Spans are byte ranges in the spec source.
 
+mod map;
+mod render;
 mod source;
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode, SourceSpan};
+use miette::SourceSpan;
 use serde::Serialize;
 
+pub use map::{MappedFile, SourceMap};
+pub use render::{JsonDiagnostic, JsonRelated, render_human, to_json};
 pub use source::SourceFile;
 
 /// A byte range in the spec source.
@@ -80,6 +84,9 @@ codes! {
     SpecBadName => "spec::bad-name",
     SpecRuntimeDescription => "spec::runtime-description",
     SpecPathConflict => "spec::path-conflict",
+    SpecImportNotFound => "spec::import-not-found",
+    SpecImportUnreadable => "spec::import-unreadable",
+    SpecImportCycle => "spec::import-cycle",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
@@ -107,6 +114,9 @@ codes! {
     LimitsUnzippedSize => "limits::unzipped-size",
     LimitsZipSize => "limits::zip-size",
     LimitsNotWorldReadable => "limits::not-world-readable",
+    FunctionSamePath => "function::same-path",
+    FunctionUnattachedLayer => "function::unattached-layer",
+    FunctionUnzippedSize => "function::unzipped-size",
     LockMissing => "lock::missing",
     LockMalformed => "lock::malformed",
     LockRuntime => "lock::runtime",
@@ -142,7 +152,11 @@ impl Code {
     pub fn is_tool_failure(self) -> bool {
         matches!(
             self,
-            Code::RootfsIo | Code::RootfsImage | Code::TemplateIo | Code::AppIo
+            Code::RootfsIo
+                | Code::RootfsImage
+                | Code::TemplateIo
+                | Code::AppIo
+                | Code::SpecImportUnreadable
         )
     }
 }
@@ -268,145 +282,6 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)
-}
-
-/// Renders diagnostics for people: miette's graphical report.
-pub fn render_human(diag: &Diagnostic, source: &SourceFile, color: bool, width: usize) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(width)
-        .with_links(false);
-    let report = MietteView { diag, source };
-    let mut out = String::new();
-    // Rendering into a String cannot fail except through fmt errors of our own Display impls.
-    let _ = handler.render_report(&mut out, &report);
-    out
-}
-
-/// One JSON object per diagnostic, for editors and CI.
-#[derive(Debug, Serialize)]
-pub struct JsonDiagnostic<'a> {
-    pub code: Code,
-    pub severity: Severity,
-    pub message: &'a str,
-    pub file: &'a str,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub span: Option<Span>,
-    pub label: Option<&'a str>,
-    pub help: Option<&'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<JsonRelated<'a>>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    pub notes: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonRelated<'a> {
-    pub message: &'a str,
-    pub span: Span,
-    pub line: usize,
-    pub column: usize,
-}
-
-pub fn to_json<'a>(diag: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnostic<'a> {
-    let position = diag.span.map(|s| source.line_column(s.offset));
-    JsonDiagnostic {
-        code: diag.code,
-        severity: diag.severity,
-        message: &diag.message,
-        file: &source.name,
-        line: position.map(|p| p.0),
-        column: position.map(|p| p.1),
-        span: diag.span,
-        label: diag.label.as_deref(),
-        help: diag.help.as_deref(),
-        related: diag
-            .related
-            .iter()
-            .map(|r| {
-                let (line, column) = source.line_column(r.span.offset);
-                JsonRelated {
-                    message: &r.message,
-                    span: r.span,
-                    line,
-                    column,
-                }
-            })
-            .collect(),
-        notes: &diag.notes,
-        suggestion: diag.suggestion.as_deref(),
-    }
-}
-
-struct MietteView<'a> {
-    diag: &'a Diagnostic,
-    source: &'a SourceFile,
-}
-
-impl fmt::Debug for MietteView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.diag, f)
-    }
-}
-
-impl fmt::Display for MietteView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
-    }
-}
-
-impl std::error::Error for MietteView<'_> {}
-
-impl miette::Diagnostic for MietteView<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diag.code))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diag.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let mut lines: Vec<String> = self.diag.help.iter().cloned().collect();
-        lines.extend(self.diag.notes.iter().map(|n| format!("note: {n}")));
-        (!lines.is_empty()).then(|| Box::new(lines.join("\n")) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.diag.span.map(|_| self as &dyn SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diag.span?;
-        let source = self.source;
-        let primary =
-            LabeledSpan::new_primary_with_span(self.diag.label.clone(), source.label_span(span));
-        let related = self.diag.related.iter().map(move |r| {
-            LabeledSpan::new_with_span(Some(r.message.clone()), source.label_span(r.span))
-        });
-        Some(Box::new(std::iter::once(primary).chain(related)))
-    }
-}
-
-impl SourceCode for MietteView<'_> {
-    fn read_span<'b>(
-        &'b self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        self.source.read_span(span, before, after)
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod graph;
 pub mod interrupt;
+pub mod summary;
 pub mod template;
 pub mod zip;
 

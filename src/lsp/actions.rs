@@ -21,9 +21,19 @@ pub fn code_actions(
     let snapshot = cx.current()?;
     let wanted = params.range;
     let docs = super::convert::DocsLink::new(None);
+    let target = super::convert::Target {
+        uri: cx.uri,
+        doc: cx.doc,
+        sources: &snapshot.analysis.sources,
+        enc: cx.encoding,
+    };
     let mut out = Vec::new();
     for diag in &snapshot.analysis.diagnostics {
         let Some(span) = diag.span else { continue };
+        // A fix edits the open document only: findings in imported files have none here.
+        if !snapshot.analysis.sources.in_root(span) {
+            continue;
+        }
         let range = cx.doc.range(span, cx.encoding);
         if !overlaps(range, wanted) {
             continue;
@@ -36,7 +46,7 @@ pub fn code_actions(
         out.push(CodeActionOrCommand::CodeAction(CodeAction {
             title,
             kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![to_lsp(diag, cx.uri, cx.doc, cx.encoding, &docs)]),
+            diagnostics: Some(vec![to_lsp(diag, &target, &docs)]),
             edit: Some(WorkspaceEdit {
                 changes: Some(changes),
                 ..Default::default()

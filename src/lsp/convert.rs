@@ -8,7 +8,7 @@ use lsp_types::{
 };
 
 use super::text::{Document, Encoding};
-use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity, SourceMap, Span};
 
 /// Where codes are documented: `docs/diagnostics.md`, one heading (anchor) per code.
 #[derive(Debug, Clone)]
@@ -41,20 +41,59 @@ impl DocsLink {
     }
 }
 
+/// The open document, the files it imports, and how the client counts columns.
+pub struct Target<'a> {
+    pub uri: &'a Uri,
+    pub doc: &'a Document,
+    pub sources: &'a SourceMap,
+    pub enc: Encoding,
+}
+
+impl Target<'_> {
+    /// Where `span` is: in the open document, or in the imported file that holds it.
+    fn location(&self, span: Span) -> Location {
+        if self.sources.in_root(span) {
+            return Location::new(self.uri.clone(), self.doc.range(span, self.enc));
+        }
+        location_in(self.sources, span, self.enc).unwrap_or_else(|| {
+            let at = self.sources.root_import(span);
+            Location::new(self.uri.clone(), self.doc.range(at, self.enc))
+        })
+    }
+}
+
+/// The location of a span in an imported file (its own `file://` URI and positions).
+pub fn location_in(sources: &SourceMap, span: Span, enc: Encoding) -> Option<Location> {
+    let (file, local) = sources.locate(span);
+    let path = Path::new(&file.name);
+    let uri = file_uri(path).filter(|_| path.is_absolute())?;
+    let doc = Document::new(file.text.to_string(), 0);
+    Some(Location::new(uri, doc.range(local, enc)))
+}
+
 /// One diagnostic of the document at `uri`: the same code, severity, message and span as
 /// `layerc check`, the help and notes appended to the message, related spans as related
-/// information (the dependency chain, "first defined here").
-pub fn to_lsp(
-    diag: &Diagnostic,
-    uri: &Uri,
-    doc: &Document,
-    enc: Encoding,
-    docs: &DocsLink,
-) -> lsp::Diagnostic {
-    let range = diag
-        .span
-        .map_or_else(lsp::Range::default, |s| doc.range(s, enc));
+/// information (the dependency chain, "first defined here"). A diagnostic in an imported file is
+/// shown on the document's `import` that brings that file in, its message naming the file and
+/// position, and its place in that file given as related information.
+pub fn to_lsp(diag: &Diagnostic, at: &Target<'_>, docs: &DocsLink) -> lsp::Diagnostic {
+    let (doc, enc, sources) = (at.doc, at.enc, at.sources);
     let mut message = diag.message.clone();
+    let mut related = Vec::new();
+    let range = match diag.span {
+        None => lsp::Range::default(),
+        Some(s) if sources.in_root(s) => doc.range(s, enc),
+        Some(s) => {
+            let (file, local) = sources.locate(s);
+            let (line, column) = file.line_column(local.offset);
+            message = format!("{}:{line}:{column}: {message}", file.name);
+            related.push(DiagnosticRelatedInformation {
+                location: at.location(s),
+                message: diag.label.clone().unwrap_or_else(|| "here".to_string()),
+            });
+            doc.range(sources.root_import(s), enc)
+        }
+    };
     if let Some(help) = &diag.help {
         message.push_str("\nhelp: ");
         message.push_str(help);
@@ -63,14 +102,10 @@ pub fn to_lsp(
         message.push_str("\nnote: ");
         message.push_str(note);
     }
-    let related: Vec<_> = diag
-        .related
-        .iter()
-        .map(|r| DiagnosticRelatedInformation {
-            location: Location::new(uri.clone(), doc.range(r.span, enc)),
-            message: r.message.clone(),
-        })
-        .collect();
+    related.extend(diag.related.iter().map(|r| DiagnosticRelatedInformation {
+        location: at.location(r.span),
+        message: r.message.clone(),
+    }));
     lsp::Diagnostic {
         range,
         severity: Some(match diag.severity {

@@ -8,12 +8,19 @@ use lsp_types::{
 use super::Context;
 use crate::spec::{LayerRef, Spec};
 
-/// The spec of the current text: the worker's when it is up to date, else parsed here (no I/O).
+/// The spec of the current text: the worker's when it is up to date (with the layers and functions
+/// of the files it imports), else parsed here (no I/O).
 pub fn current_spec(cx: &Context<'_>) -> Spec {
     match cx.current() {
         Some(s) => s.analysis.spec.clone(),
         None => crate::spec::parse(&cx.doc.text, cx.session.catalog).0,
     }
+}
+
+/// True when `span` is in the open document rather than in a file it imports.
+fn in_document(cx: &Context<'_>, span: crate::diagnostic::Span) -> bool {
+    cx.current()
+        .is_none_or(|s| s.analysis.sources.in_root(span))
 }
 
 pub fn definition(
@@ -34,10 +41,13 @@ pub fn definition(
             LayerRef::Arn(_) => None,
         })?;
     let layer = spec.layer(&name)?;
-    Some(GotoDefinitionResponse::Scalar(Location::new(
-        cx.uri.clone(),
-        cx.doc.range(layer.span, cx.encoding),
-    )))
+    let location = match cx.current() {
+        Some(s) if !in_document(cx, layer.span) => {
+            super::convert::location_in(&s.analysis.sources, layer.span, cx.encoding)?
+        }
+        _ => Location::new(cx.uri.clone(), cx.doc.range(layer.span, cx.encoding)),
+    };
+    Some(GotoDefinitionResponse::Scalar(location))
 }
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written out; it is `None`.
@@ -64,7 +74,7 @@ fn symbol(
 pub fn symbols(cx: &Context<'_>, _: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
     let spec = current_spec(cx);
     let mut out = Vec::new();
-    for layer in &spec.layers {
+    for layer in spec.layers.iter().filter(|l| in_document(cx, l.span)) {
         let libraries = layer
             .libraries
             .iter()
@@ -82,7 +92,7 @@ pub fn symbols(cx: &Context<'_>, _: DocumentSymbolParams) -> Option<DocumentSymb
             libraries,
         ));
     }
-    for function in &spec.functions {
+    for function in spec.functions.iter().filter(|f| in_document(cx, f.span)) {
         out.push(symbol(
             cx,
             &function.id.value,

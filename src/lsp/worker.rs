@@ -13,7 +13,7 @@ use lsp_server::{Message, Notification};
 use lsp_types::notification::{Notification as _, PublishDiagnostics};
 use lsp_types::{PublishDiagnosticsParams, Uri};
 
-use super::convert::{DocsLink, to_lsp};
+use super::convert::{DocsLink, Target, to_lsp};
 use super::text::{Document, Encoding};
 use crate::diagnostic::SourceFile;
 use crate::runtime::Date;
@@ -123,10 +123,16 @@ impl Worker {
                 if !self.shared.is_current(&uri, doc.version) {
                     return;
                 }
+                let at = Target {
+                    uri: &uri,
+                    doc: &doc,
+                    sources: &analysis.sources,
+                    enc: self.encoding,
+                };
                 let diags = analysis
                     .diagnostics
                     .iter()
-                    .map(|d| to_lsp(d, &uri, &doc, self.encoding, &self.docs))
+                    .map(|d| to_lsp(d, &at, &self.docs))
                     .collect();
                 let version = doc.version;
                 self.shared.store(&uri, Some(Snapshot { doc, analysis }));

@@ -477,6 +477,35 @@ pub fn read_input_text(host_path: &Path) -> io::Result<String> {
     std::fs::read_to_string(host_path)
 }
 
+/// The largest spec file `import` reads: far more than any hand-written spec.
+const MAX_SPEC_BYTES: u64 = 16 << 20;
+
+/// A spec file an `import` names, read from the host (a regular file of at most 16 MiB, UTF-8),
+/// with its identity (device, inode), which tells two paths of one file apart from two files.
+pub fn read_spec_text(host_path: &Path) -> io::Result<(String, (u64, u64))> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let file = open_host_regular(host_path)?;
+    let meta = file.metadata()?;
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(io::Error::other(format!(
+            "{} is {} bytes, more than a spec may be ({MAX_SPEC_BYTES})",
+            host_path.display(),
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_SPEC_BYTES).read_to_string(&mut text)?;
+    Ok((text, (meta.dev(), meta.ino())))
+}
+
+/// The identity (device, inode) of a host file, to recognise it when an import names it again.
+pub fn host_file_key(host_path: &Path) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(host_path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
 /// `pread`s into `buf` from `offset` until it is full or the file ends; returns the bytes read.
 pub(crate) fn read_file_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;

@@ -3,7 +3,9 @@
 //! Invariant: `parse` never fails and never panics; whatever it cannot understand becomes a diagnostic,
 //! and everything it does understand is kept (so the editor can still offer help on a broken spec).
 
+pub mod import;
 mod lower;
+mod shift;
 mod syntax;
 
 use crate::arch::Architecture;
@@ -32,6 +34,9 @@ pub struct Spec {
     pub functions: Vec<FunctionSpec>,
     /// The template `build` merges into and `check` validates against, relative to the spec.
     pub template: Option<Spanned<String>>,
+    /// `import` paths, relative to the spec's folder, in spec order. After [`import::load`], the
+    /// spec's own and those of every file it imports; their layers and functions are merged in.
+    pub imports: Vec<Spanned<String>>,
 }
 
 impl Spec {
@@ -128,11 +133,24 @@ impl LdLibraryPathMode {
     pub const NAMES: [&'static str; 3] = ["prepend", "append", "keep"];
 }
 
-/// Parses and lowers a spec. Runtime ids and architectures are checked against `catalog`.
+/// Parses and lowers a spec without reading what it imports. Runtime ids and architectures are
+/// checked against `catalog`.
 pub fn parse(source: &str, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>) {
+    let (spec, mut diags, empty_at) = parse_file(source, catalog);
+    let checks = lower::check(&spec, empty_at, &diags);
+    diags.extend(checks);
+    (spec, diags)
+}
+
+/// One spec file, lowered without the cross-node rules (see [`import::load`]), and the span a spec
+/// without layers is reported at.
+fn parse_file(source: &str, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>, Span) {
     match syntax::parse_document(source) {
-        Ok(doc) => lower::lower(&doc, catalog),
-        Err(diagnostics) => (Spec::default(), diagnostics),
+        Ok(doc) => {
+            let (spec, diags) = lower::lower(&doc, catalog);
+            (spec, diags, lower::document_span(&doc))
+        }
+        Err(diagnostics) => (Spec::default(), diagnostics, Span::new(0, 0)),
     }
 }
 

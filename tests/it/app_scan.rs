@@ -29,7 +29,7 @@ pub fn scan_dir(app: &Path, runtime: &str) -> (AppScan, String) {
     let fs = layerc::rootfs::open_app(app).expect("app opens");
     let scan = app::scan(fs, &env, managed::no_reader).expect("scan runs");
     let diags = app::report::diagnostics(&scan, &env);
-    let text = render_all(&diags, &SourceFile::new("app", ""));
+    let text = render_all(&diags, &SourceFile::new("app", "").into());
     (scan, text)
 }
 

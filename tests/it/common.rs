@@ -8,7 +8,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use layerc::diagnostic::{Diagnostic, SourceFile, render_human};
+use layerc::diagnostic::{Diagnostic, SourceFile, SourceMap, render_human};
 use layerc::plan::{Content, LayerPlan};
 use layerc::resolve::{Node, Status};
 use layerc::runtime::Date;
@@ -189,10 +189,10 @@ pub fn analyze_only(text: &str, dir: &Path) -> Analysis {
 
 /// All diagnostics rendered as miette draws them (no colour, 100 columns).
 pub fn rendered(analysis: &Analysis) -> String {
-    render_all(&analysis.diagnostics, &analysis.source)
+    render_all(&analysis.diagnostics, &analysis.sources)
 }
 
-pub fn render_all(diags: &[Diagnostic], source: &SourceFile) -> String {
+pub fn render_all(diags: &[Diagnostic], source: &SourceMap) -> String {
     diags
         .iter()
         .map(|d| render_human(d, source, false, 100))

@@ -34,7 +34,20 @@ fn span_range(text: &str, span: &Value) -> Range {
     )
 }
 
-/// Asserts that the server's diagnostics for `text` (a spec in `dir`) equal `check`'s.
+/// The text of the file a JSON diagnostic or related span names (`text` for the spec itself) and
+/// its URI.
+fn file_of(e: &Value, spec: &Path, text: &str) -> (String, lsp_types::Uri) {
+    let file = Path::new(e["file"].as_str().unwrap());
+    if file == spec {
+        (text.to_string(), uri_of(spec))
+    } else {
+        (std::fs::read_to_string(file).unwrap(), uri_of(file))
+    }
+}
+
+/// Asserts that the server's diagnostics for `text` (a spec in `dir`) equal `check`'s. A finding
+/// in an imported file is shown on an `import` of the spec, its message led by the file's place,
+/// and the place itself given as the first related information.
 pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
     let path = dir.join(SPEC);
     std::fs::write(&path, text).unwrap();
@@ -44,7 +57,6 @@ pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
         &["check", "--format", "json", path.to_str().unwrap()],
         &[],
     );
-    std::fs::remove_file(&path).unwrap();
     let expected: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -55,9 +67,17 @@ pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
     client.open(&uri, text, 1);
     let got = client.diagnostics(&uri, 1);
     assert_eq!(client.shutdown(), 0);
+    let lines: Vec<(Value, String, lsp_types::Uri)> = expected
+        .iter()
+        .map(|e| {
+            let (file_text, file_uri) = file_of(e, &path, text);
+            (e.clone(), file_text, file_uri)
+        })
+        .collect();
+    std::fs::remove_file(&path).unwrap();
 
     assert_eq!(got.len(), expected.len(), "{got:#?}\n{expected:#?}");
-    for (g, e) in got.iter().zip(&expected) {
+    for (g, (e, file_text, file_uri)) in got.iter().zip(&lines) {
         let code = match &g.code {
             Some(lsp_types::NumberOrString::String(c)) => c.as_str(),
             other => panic!("code {other:?}"),
@@ -75,30 +95,42 @@ pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
         for note in e["notes"].as_array().into_iter().flatten() {
             message = format!("{message}\nnote: {}", note.as_str().unwrap());
         }
+        let mut expected_related: Vec<(String, String, Range)> = Vec::new();
+        if file_uri == &uri {
+            assert_eq!(
+                lsp_range(g.range),
+                span_range(text, &e["span"]),
+                "range of {code}"
+            );
+        } else {
+            let (file, line, column) = (&e["file"], &e["line"], &e["column"]);
+            message = format!("{}:{line}:{column}: {message}", file.as_str().unwrap());
+            let ((l0, c0), _) = lsp_range(g.range);
+            let line_text = text.lines().nth(l0 as usize).unwrap();
+            assert!(
+                line_text.trim_start().starts_with("import") && c0 > 0,
+                "{code} in {file} is shown on {line_text:?}"
+            );
+            let label = e["label"].as_str().unwrap_or("here").to_string();
+            let range = span_range(file_text, &e["span"]);
+            expected_related.push((label, file_uri.as_str().to_string(), range));
+        }
         assert_eq!(g.message, message);
-        assert_eq!(
-            lsp_range(g.range),
-            span_range(text, &e["span"]),
-            "range of {code}"
-        );
-        let related: Vec<(String, Range)> = g
+        let related: Vec<(String, String, Range)> = g
             .related_information
             .iter()
             .flatten()
             .map(|r| {
-                assert_eq!(r.location.uri.as_str(), uri.as_str());
-                (r.message.clone(), lsp_range(r.location.range))
+                let uri = r.location.uri.as_str().to_string();
+                (r.message.clone(), uri, lsp_range(r.location.range))
             })
             .collect();
-        let expected_related: Vec<(String, Range)> = e["related"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                let message = r["message"].as_str().unwrap().to_string();
-                (message, span_range(text, &r["span"]))
-            })
-            .collect();
+        for r in e["related"].as_array().into_iter().flatten() {
+            let (related_text, related_uri) = file_of(r, &path, text);
+            let message = r["message"].as_str().unwrap().to_string();
+            let range = span_range(&related_text, &r["span"]);
+            expected_related.push((message, related_uri.as_str().to_string(), range));
+        }
         assert_eq!(related, expected_related, "related information of {code}");
     }
 }

@@ -174,7 +174,7 @@ fn a_deprecated_runtime_is_a_warning_reported_once() {
         "function \"RenderFunction\" {\n    layer \"fonts\"\n}\n",
     );
     let warning = analysis.diagnostics.iter().find(|d| !d.is_error()).unwrap();
-    insta::assert_snapshot!(render_all(std::slice::from_ref(warning), &analysis.source));
+    insta::assert_snapshot!(render_all(std::slice::from_ref(warning), &analysis.sources));
 }
 
 #[test]

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use kdl::KdlDocument;
-
 use super::Lowering;
 use crate::diagnostic::{Code, Diagnostic, Span, closest, did_you_mean};
 use crate::spec::{FunctionSpec, LayerRef, Spec, logical_id};
@@ -13,13 +11,8 @@ use crate::spec::{FunctionSpec, LayerRef, Spec, logical_id};
 pub const MAX_LAYERS_PER_FUNCTION: usize = 5;
 
 impl Lowering {
-    pub(super) fn check_spec(&mut self, spec: &Spec, doc: &KdlDocument) {
-        if spec.layers.is_empty() && !self.diags.iter().any(|d| d.is_error()) {
-            let span = if doc.nodes().is_empty() {
-                Span::new(0, 0)
-            } else {
-                doc.span().into()
-            };
+    pub(super) fn check_spec(&mut self, spec: &Spec, span: Span, had_errors: bool) {
+        if spec.layers.is_empty() && !had_errors {
             self.push(
                 Diagnostic::error(Code::SpecEmpty, "the spec defines no layer")
                     .at(span)

@@ -19,6 +19,8 @@ use schema::{NodeSchema, Place};
 
 pub use checks::MAX_LAYERS_PER_FUNCTION;
 
+/// Lowers one spec file. The rules across nodes that imports can change (names, references) are
+/// left to [`check`], which runs once on the spec with its imports.
 pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>) {
     let mut cx = Lowering {
         diags: Vec::new(),
@@ -45,11 +47,39 @@ pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnos
                     spec.template = path.pop();
                 }
             }
+            "import" => {
+                if let Some(schema) = cx.child_schema(node, Place::Top, &mut seen)
+                    && let Some(path) = cx.leaf_args(node, schema)
+                {
+                    spec.imports.extend(path);
+                }
+            }
             other => cx.unknown_node(node, other, Place::Top),
         }
     }
-    cx.check_spec(&spec, doc);
     (spec, cx.diags)
+}
+
+/// The cross-node rules over a spec and everything it imports, with `empty_at` the span a spec
+/// without any layer is reported at. Adds nothing when `diags` already holds an error and the spec
+/// has no layer (the error explains why).
+pub fn check(spec: &Spec, empty_at: Span, diags: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut cx = Lowering {
+        diags: Vec::new(),
+        catalog: Catalog::builtin(),
+    };
+    let had_errors = diags.iter().any(Diagnostic::is_error);
+    cx.check_spec(spec, empty_at, had_errors);
+    cx.diags
+}
+
+/// Where a spec without layers is reported: the whole document, or its start when it is empty.
+pub fn document_span(doc: &KdlDocument) -> Span {
+    if doc.nodes().is_empty() {
+        Span::new(0, 0)
+    } else {
+        doc.span().into()
+    }
 }
 
 struct Lowering {

@@ -61,6 +61,7 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("layer", Place::Top, ONE, &[], false, "write `layer \"NAME\" { ... }`"),
     node("function", Place::Top, ONE, &[], false, "write `function \"NAME\" { ... }`"),
     node("template", Place::Top, ONE, &[], true, "write `template \"serverless.template\"` (relative to the spec's folder)"),
+    node("import", Place::Top, ONE, &[], false, "write `import \"shared/icu.kdl\"` (relative to the spec's folder)"),
     node("description", Place::Layer, ONE, &[], true, "write `description \"TEXT\"`"),
     node("runtime", Place::Layer, MANY, &[], false, "write `runtime \"provided.al2023\"` (one or more ids)"),
     node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),

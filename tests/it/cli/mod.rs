@@ -10,6 +10,7 @@ mod hostile;
 mod inputs;
 mod lock;
 mod runtimes;
+mod summary;
 mod why;
 
 pub use std::fs;
@@ -74,7 +75,7 @@ pub fn rendered_scrubbed(analysis: &layerc::Analysis, fx: &Fixture) -> String {
             d
         })
         .collect();
-    let text = render_all(&diags, &analysis.source);
+    let text = render_all(&diags, &analysis.sources);
     assert!(!text.contains(&canonical) && !text.contains(&tmp), "{text}");
     text
 }

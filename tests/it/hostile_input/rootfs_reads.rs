@@ -111,7 +111,7 @@ fn a_file_request_of_a_fifo_socket_or_device_is_an_error_at_its_node() {
         .unwrap();
     let span = d.span.unwrap();
     assert_eq!(
-        &a.source.text[span.offset..span.offset + span.length],
+        &a.sources.root().text[span.offset..span.offset + span.length],
         "\"/srv/fifo\""
     );
 }

@@ -10,7 +10,10 @@ fn duplicate_layer_names() {
     assert_eq!(codes(&analysis), ["spec::duplicate-layer"]);
     let first = &analysis.diagnostics[0].related[0];
     assert_eq!(first.message, "first defined here");
-    assert_eq!(analysis.source.line_column(first.span.offset), (1, 7));
+    assert_eq!(
+        analysis.sources.root().line_column(first.span.offset),
+        (1, 7)
+    );
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -43,7 +46,7 @@ fn function_with_more_than_five_layers() {
     assert_eq!(codes(&analysis), ["spec::too-many-layers"]);
     // The span is the sixth layer.
     let span = analysis.diagnostics[0].span.unwrap();
-    assert!(analysis.source.text[span.offset..span.offset + span.length].contains(":l6:"));
+    assert!(analysis.sources.root().text[span.offset..span.offset + span.length].contains(":l6:"));
     insta::assert_snapshot!(rendered(&analysis));
 }
 
@@ -124,7 +127,7 @@ fn rootfs_folder_that_does_not_exist() {
     assert_eq!(codes(&analysis), ["rootfs::not-found"]);
     let span = analysis.diagnostics[0].span.unwrap();
     assert_eq!(
-        &analysis.source.text[span.offset..span.offset + span.length],
+        &analysis.sources.root().text[span.offset..span.offset + span.length],
         "\"rootfs/amazonlinux1\""
     );
     insta::assert_snapshot!(rendered_without_tmp(&analysis, &fx));

@@ -35,7 +35,7 @@ pub fn rendered_without_tmp(analysis: &Analysis, fx: &Fixture) -> String {
             d
         })
         .collect();
-    let text = render_all(&diags, &analysis.source);
+    let text = render_all(&diags, &analysis.sources);
     assert!(!text.contains(&tmp), "{text}");
     text
 }
@@ -48,7 +48,7 @@ pub fn rendered_errors(analysis: &Analysis) -> String {
         .filter(|d| d.is_error())
         .cloned()
         .collect();
-    render_all(&errors, &analysis.source)
+    render_all(&errors, &analysis.sources)
 }
 
 pub use layerc::Analysis;

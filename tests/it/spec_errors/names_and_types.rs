@@ -92,7 +92,7 @@ fn too_many_values() {
     assert_eq!(codes(&analysis), ["spec::wrong-type"]);
     let span = analysis.diagnostics[0].span.unwrap();
     assert_eq!(
-        &analysis.source.text[span.offset..span.offset + span.length],
+        &analysis.sources.root().text[span.offset..span.offset + span.length],
         "\"lib64\""
     );
 }

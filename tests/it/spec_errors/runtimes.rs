@@ -87,7 +87,7 @@ fn runtimes_of_different_os_bases() {
     // The span is the second runtime, the one that disagrees with the first.
     let span = mixed.span.unwrap();
     assert_eq!(
-        &analysis.source.text[span.offset..span.offset + span.length],
+        &analysis.sources.root().text[span.offset..span.offset + span.length],
         "\"dotnet8\""
     );
     insta::assert_snapshot!(rendered_errors(&analysis));

@@ -101,7 +101,7 @@ fn deep_nesting_is_refused_without_stack_overflow() {
     assert_eq!(codes(&analysis), ["spec::syntax"]);
     // The finding points at the first block past the limit, on line 65.
     let span = analysis.diagnostics[0].span.expect("span");
-    assert_eq!(analysis.source.line_column(span.offset), (65, 3));
+    assert_eq!(analysis.sources.root().line_column(span.offset), (65, 3));
     insta::assert_snapshot!(rendered(&analysis));
 
     let out = fx.layerc(&["check"]);

@@ -1,0 +1,204 @@
+//! A function's layers together, as the loader sees `/opt`: Lambda unpacks them in `Layers` order
+//! into one tree, so a later layer's file replaces an earlier one's at the same path, a library
+//! one layer leaves out (`exclude`) may come from another attached layer, and the size limit holds
+//! for all of them at once.
+//!
+//! Invariant: no I/O; the same spec and analyses give the same findings. External layer ARNs are
+//! opaque: nothing about their files is known, and findings say so in a note.
+
+use std::collections::BTreeMap;
+
+use crate::LayerAnalysis;
+use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::plan::Content;
+use crate::resolve::Status;
+use crate::spec::{LayerRef, Spec};
+use crate::validate::MAX_UNZIPPED_BYTES;
+
+/// One layer as a function uses it: its analysis and the span that attaches it.
+struct Attached<'a> {
+    analysis: &'a LayerAnalysis,
+    span: Span,
+}
+
+/// The layers one function uses, in `Layers` order (or, without `function` nodes, every layer of
+/// the spec, which `Globals.Function` gives every function).
+struct Stack<'a> {
+    /// How messages name the function.
+    who: String,
+    /// Where a finding about the whole stack points.
+    span: Span,
+    layers: Vec<Attached<'a>>,
+    arns: Vec<&'a str>,
+}
+
+/// Findings for every function's layers together.
+pub fn check(spec: &Spec, layers: &[LayerAnalysis]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for mut stack in stacks(spec, layers) {
+        // A layer named twice (in the spec or on the function) is an error of its own already.
+        let mut seen = std::collections::BTreeSet::new();
+        stack.layers.retain(|l| seen.insert(l.analysis.name()));
+        same_paths(&stack, &mut diags);
+        unattached(&stack, layers, &mut diags);
+        total_size(&stack, &mut diags);
+    }
+    diags
+}
+
+fn stacks<'a>(spec: &'a Spec, layers: &'a [LayerAnalysis]) -> Vec<Stack<'a>> {
+    let find = |name: &str| layers.iter().find(|l| l.name() == name);
+    if spec.functions.is_empty() {
+        let attached = spec
+            .layers
+            .iter()
+            .filter_map(|l| {
+                let analysis = find(&l.name.value)?;
+                Some(Attached {
+                    analysis,
+                    span: l.name.span,
+                })
+            })
+            .collect();
+        let span = spec
+            .layers
+            .first()
+            .map_or_else(Span::default, |l| l.name.span);
+        let who = "every function (Globals.Function)".to_string();
+        return vec![Stack {
+            who,
+            span,
+            layers: attached,
+            arns: Vec::new(),
+        }];
+    }
+    let mut stacks = Vec::new();
+    for function in &spec.functions {
+        let mut stack = Stack {
+            who: format!("function `{}`", function.id.value),
+            span: function.id.span,
+            layers: Vec::new(),
+            arns: Vec::new(),
+        };
+        for layer in &function.layers {
+            match &layer.value {
+                LayerRef::Local(name) => stack.layers.extend(find(name).map(|analysis| Attached {
+                    analysis,
+                    span: layer.span,
+                })),
+                LayerRef::Arn(arn) => stack.arns.push(arn),
+            }
+        }
+        stacks.push(stack);
+    }
+    stacks
+}
+
+/// The note on a finding of a function that also uses external layers.
+fn opaque_note(stack: &Stack<'_>, diag: Diagnostic) -> Diagnostic {
+    if stack.arns.is_empty() {
+        return diag;
+    }
+    diag.note(format!(
+        "external layers are not checked (their files are unknown to layerc): {}",
+        stack.arns.join(", ")
+    ))
+}
+
+/// A path shipped by two of the function's layers: the later one's file is what `/opt` holds.
+fn same_paths(stack: &Stack<'_>, diags: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<&str, &Attached<'_>> = BTreeMap::new();
+    for layer in &stack.layers {
+        for entry in &layer.analysis.plan.entries {
+            if let Some(earlier) = first.insert(entry.path.as_str(), layer) {
+                let (a, b) = (earlier.analysis.name(), layer.analysis.name());
+                let path = format!("/opt/{}", entry.path.as_str());
+                let kind = match entry.content {
+                    Content::File { .. } => "file",
+                    Content::Symlink { .. } => "symlink",
+                };
+                let diag = Diagnostic::warning(
+                    Code::FunctionSamePath,
+                    format!(
+                        "{path} is shipped by layers `{a}` and `{b}`; {} gets `{b}`'s {kind}, the later in Layers",
+                        stack.who
+                    ),
+                )
+                .at(layer.span)
+                .label(format!("`{b}` replaces {path}"))
+                .related(earlier.span, format!("`{a}` ships {path} too"))
+                .help(format!(
+                    "ship {path} from one of the layers only (`exclude` it from the other), or make sure both copies are the same"
+                ));
+                diags.push(opaque_note(stack, diag));
+            }
+        }
+    }
+}
+
+/// A library a layer excludes that another layer of the spec ships: fine when that layer is
+/// attached too, an error when it is not (the library will not be found at run time).
+fn unattached(stack: &Stack<'_>, layers: &[LayerAnalysis], diags: &mut Vec<Diagnostic>) {
+    for layer in &stack.layers {
+        let graph = &layer.analysis.graph;
+        for (idx, node) in graph.nodes() {
+            if node.status != Status::Excluded {
+                continue;
+            }
+            let ships = |l: &LayerAnalysis| l.graph.status_of(&node.name) == Some(Status::Shipped);
+            if stack.layers.iter().any(|a| ships(a.analysis)) {
+                continue;
+            }
+            let Some(other) = layers.iter().find(|l| ships(l)) else {
+                continue; // The user vouches that it is provided elsewhere.
+            };
+            let (name, other) = (layer.analysis.name(), other.name());
+            let diag = Diagnostic::error(
+                Code::FunctionUnattachedLayer,
+                format!(
+                    "{} uses layer `{name}`, which leaves out {} for layer `{other}` to ship, but not layer `{other}`: {}",
+                    stack.who,
+                    node.name,
+                    graph.chain_text(idx)
+                ),
+            )
+            .at(layer.span)
+            .label(format!("needs {} from layer `{other}`", node.name))
+            .help(format!("add `layer \"{other}\"` to the function, or ship {} in `{name}`", node.name))
+            .related(node.root_span, format!("pulls in {}", node.name));
+            diags.push(opaque_note(stack, diag));
+        }
+    }
+}
+
+/// All the function's layers unzipped, against the limit for a function and its layers.
+fn total_size(stack: &Stack<'_>, diags: &mut Vec<Diagnostic>) {
+    if stack.layers.len() < 2 {
+        return; // One layer over the limit is reported by the layer's own validation.
+    }
+    let sizes: Vec<String> = stack
+        .layers
+        .iter()
+        .map(|l| format!("`{}` {}", l.analysis.name(), l.analysis.plan.unzipped_size))
+        .collect();
+    let total: u64 = stack
+        .layers
+        .iter()
+        .map(|l| l.analysis.plan.unzipped_size)
+        .sum();
+    if total <= MAX_UNZIPPED_BYTES {
+        return;
+    }
+    let diag = Diagnostic::error(
+        Code::FunctionUnzippedSize,
+        format!(
+            "the layers of {} unzip to {total} bytes together; Lambda allows {MAX_UNZIPPED_BYTES} bytes for a function and all its layers",
+            stack.who
+        ),
+    )
+    .at(stack.span)
+    .label("layers too large together")
+    .help("move some libraries out, or split the functions so that each uses fewer layers")
+    .note(format!("unzipped sizes in bytes: {}", sizes.join(", ")));
+    diags.push(opaque_note(stack, diag));
+}
