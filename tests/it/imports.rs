@@ -248,3 +248,36 @@ fn a_file_imported_twice_is_read_once() {
     assert!(analysis.diagnostics.is_empty(), "{}", rendered(&analysis));
     assert_eq!(analysis.spec.layers.len(), 1);
 }
+
+#[test]
+fn the_language_server_jumps_into_an_imported_file_and_outlines_only_the_open_one() {
+    use crate::lsp_client::{Client, uri_of};
+    use serde_json::json;
+    let fx = shared_fixture();
+    let path = fx.write("app/layer.kdl", APP);
+    let uri = uri_of(&path);
+    let mut client = Client::start(None);
+    client.open(&uri, APP, 1);
+    assert!(client.diagnostics(&uri, 1).is_empty());
+
+    // `layer "icu"` on line 3 → the layer in ../shared/icu.kdl, at its own position.
+    let at = json!({ "textDocument": { "uri": uri.as_str() },
+                     "position": { "line": 3, "character": 12 } });
+    let def = client.request("textDocument/definition", at);
+    let shared = fx.path().join("app/../shared/icu.kdl");
+    assert_eq!(def["uri"], uri_of(&shared).as_str());
+    assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 0 }));
+
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri.as_str() } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Fn"]);
+    assert_eq!(client.shutdown(), 0);
+}
