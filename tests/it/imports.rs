@@ -268,16 +268,6 @@ fn the_language_server_jumps_into_an_imported_file_and_outlines_only_the_open_on
     assert_eq!(def["uri"], uri_of(&shared).as_str());
     assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 0 }));
 
-    let symbols = client.request(
-        "textDocument/documentSymbol",
-        json!({ "textDocument": { "uri": uri.as_str() } }),
-    );
-    let names: Vec<&str> = symbols
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Fn"]);
+    assert_eq!(client.symbols(&uri).1, ["Fn"]);
     assert_eq!(client.shutdown(), 0);
 }

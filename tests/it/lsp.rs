@@ -146,16 +146,7 @@ fn hover_definition_symbols_and_code_actions() {
     assert_eq!(def["uri"], uri.as_str());
     assert_eq!(def["range"]["start"], position(0, 0));
 
-    let symbols = client.request(
-        "textDocument/documentSymbol",
-        json!({ "textDocument": { "uri": uri.as_str() } }),
-    );
-    let names: Vec<&str> = symbols
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let (symbols, names) = client.symbols(&uri);
     assert_eq!(names, ["fonts", "ImageFunction"]);
     assert_eq!(symbols[0]["children"][0]["name"], "libhello.so.1");
     assert_eq!(client.shutdown(), 0);

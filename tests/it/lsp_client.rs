@@ -136,6 +136,21 @@ impl Client {
     }
 
     /// `shutdown` then `exit`; returns the server's exit code.
+    /// The document's symbols (the outline), and the names of its top-level ones.
+    pub fn symbols(&mut self, uri: &Uri) -> (Value, Vec<String>) {
+        let symbols = self.request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri.as_str() } }),
+        );
+        let names = symbols
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect();
+        (symbols, names)
+    }
+
     pub fn shutdown(mut self) -> i32 {
         self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
