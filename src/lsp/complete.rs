@@ -195,13 +195,23 @@ fn runtimes(cx: &Context<'_>) -> Vec<Item> {
         .collect()
 }
 
+/// The layers of the text as typed, and those of the files it imports (from the last analysis).
 fn layer_names(cx: &Context<'_>) -> Vec<Item> {
     let (spec, _) = spec::parse(&cx.doc.text, cx.session.catalog);
-    let spec = match (spec.layers.is_empty(), &cx.snapshot) {
-        (true, Some(snapshot)) => snapshot.analysis.spec.clone(),
-        _ => spec,
-    };
-    spec.layers
+    let mut layers = spec.layers;
+    if let Some(snapshot) = &cx.snapshot {
+        let analysis = &snapshot.analysis;
+        let all_old = layers.is_empty();
+        layers.extend(
+            analysis
+                .spec
+                .layers
+                .iter()
+                .filter(|l| all_old || !analysis.sources.in_root(l.span))
+                .cloned(),
+        );
+    }
+    layers
         .iter()
         .map(|l| {
             let mut item = Item::value(&l.name.value, CompletionItemKind::MODULE);

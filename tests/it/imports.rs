@@ -254,10 +254,13 @@ fn the_language_server_jumps_into_an_imported_file_and_outlines_only_the_open_on
     use crate::lsp_client::{Client, uri_of};
     use serde_json::json;
     let fx = shared_fixture();
-    let path = fx.write("app/layer.kdl", APP);
+    let text = format!(
+        "{APP}layer \"mine\" {{\n    runtime \"provided.al2023\"\n    rootfs \"../shared/rootfs\"\n    library \"libicudata.so.1\"\n}}\n"
+    );
+    let path = fx.write("app/layer.kdl", &text);
     let uri = uri_of(&path);
     let mut client = Client::start(None);
-    client.open(&uri, APP, 1);
+    client.open(&uri, &text, 1);
     assert!(client.diagnostics(&uri, 1).is_empty());
 
     // `layer "icu"` on line 3 → the layer in ../shared/icu.kdl, at its own position.
@@ -268,6 +271,12 @@ fn the_language_server_jumps_into_an_imported_file_and_outlines_only_the_open_on
     assert_eq!(def["uri"], uri_of(&shared).as_str());
     assert_eq!(def["range"]["start"], json!({ "line": 0, "character": 0 }));
 
-    assert_eq!(client.symbols(&uri).1, ["Fn"]);
+    assert_eq!(client.symbols(&uri).1, ["mine", "Fn"]);
+
+    // Completion of a function's layer offers the imported layers.
+    let at = json!({ "textDocument": { "uri": uri.as_str() },
+                     "position": { "line": 3, "character": 11 } });
+    let names = crate::lsp::labels(&client.request("textDocument/completion", at));
+    assert_eq!(names, ["mine", "icu"]);
     assert_eq!(client.shutdown(), 0);
 }

@@ -32,7 +32,7 @@ fn at(uri: &lsp_types::Uri, line: u32, character: u32) -> Value {
     json!({ "textDocument": { "uri": uri.as_str() }, "position": position(line, character) })
 }
 
-fn labels(completion: &Value) -> Vec<String> {
+pub fn labels(completion: &Value) -> Vec<String> {
     completion
         .as_array()
         .unwrap()
