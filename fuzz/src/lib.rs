@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::io;
 
+use layerc::arch::Architecture;
 use layerc::diagnostic::{SourceFile, SourceMap, render_human, to_json};
 use layerc::elf::ElfInfo;
+use layerc::rootfs::image::ImageRootFs;
 use layerc::rootfs::{Kind, Metadata, RootFs, RootPath, resolve};
 use layerc::runtime::Catalog;
 
@@ -158,4 +160,54 @@ impl RootFs for MemFs {
             .map(str::to_string)
             .collect())
     }
+}
+
+/// The image reader (flat tar, compressed tar, `docker save`, OCI layout in a tar): any bytes give
+/// an image or an error, never a panic or a hang; every entry of an opened image can be listed,
+/// resolved and read without one either.
+pub fn image(data: &[u8]) {
+    let Ok(path) = scratch_file(data) else {
+        return;
+    };
+    if let Ok(image) = ImageRootFs::open_uncached(&path, Architecture::X86_64) {
+        let mut budget = 4096;
+        walk(&image, &RootPath::root(), &mut budget);
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Lists, resolves and reads everything below `dir`, at most `budget` entries in all.
+fn walk(fs: &ImageRootFs, dir: &RootPath, budget: &mut usize) {
+    let Ok(names) = fs.read_dir(dir) else {
+        return;
+    };
+    for name in names {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let path = dir.join(&name);
+        let _ = resolve(fs, &path);
+        match fs.lstat(&path) {
+            Ok(Some(meta)) if meta.kind == Kind::Dir => walk(fs, &path, budget),
+            Ok(Some(meta)) if meta.kind == Kind::Symlink => drop(fs.read_link(&path)),
+            Ok(Some(_)) => drop(fs.read(&path, 1 << 20)),
+            _ => {}
+        }
+    }
+}
+
+/// The input as a file: images are opened by path. One name per process and input, so the
+/// replaying test and a fuzzing process never share one.
+fn scratch_file(data: &[u8]) -> io::Result<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "layerc-fuzz-image-{}-{}.tar",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = std::env::temp_dir().join(name);
+    std::fs::write(&path, data)?;
+    Ok(path)
 }

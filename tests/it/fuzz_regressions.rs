@@ -39,3 +39,8 @@ fn elf_reader_inputs() {
 fn rootfs_resolver_inputs() {
     replay("rootfs_resolve", harness::rootfs_resolve);
 }
+
+#[test]
+fn image_reader_inputs() {
+    replay("image", harness::image);
+}
