@@ -119,7 +119,7 @@ fn hash_file(
     source: &RootPath,
     layer: &str,
 ) -> Result<LockedFile, ReadError> {
-    let bytes = fs.map(source).map_err(|source| ReadError {
+    let (size, sha256) = sha256_in(fs, source).map_err(|source| ReadError {
         layer: layer.to_string(),
         path: path.clone(),
         source,
@@ -127,9 +127,25 @@ fn hash_file(
     Ok(LockedFile {
         path,
         source: source.to_string(),
-        size: bytes.len() as u64,
-        sha256: hex(&Sha256::digest(&bytes[..])),
+        size,
+        sha256,
     })
+}
+
+/// The size and sha256 of a rootfs file, read in fixed chunks: a memory map would count every
+/// page of a large library in the build's resident memory.
+fn sha256_in(fs: &dyn RootFs, path: &RootPath) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    let mut size = 0;
+    loop {
+        let n = fs.read_at(path, size, &mut buf)?;
+        if n == 0 {
+            return Ok((size, hex(&hasher.finalize())));
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
 }
 
 /// Each runtime with a hash of its catalog entry and its OS base's entry: a changed listing,
