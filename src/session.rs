@@ -149,6 +149,12 @@ impl Session {
         }
         diagnostics.extend(shadow::check(&spec, &layers));
         diagnostics.extend(crate::stack::check(&spec, &layers));
+        diagnostics.extend(crate::app::check::check_functions(
+            &spec,
+            &layers,
+            &sources,
+            crate::app::managed::READER,
+        ));
         Analysis {
             sources,
             spec_dir: spec_dir.to_path_buf(),

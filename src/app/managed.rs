@@ -25,7 +25,10 @@ pub enum Probe {
 /// Reads a managed assembly's bytes: `None` when they are not a managed assembly.
 pub type ManagedReader = fn(&[u8]) -> Option<Vec<NativeImport>>;
 
-/// The reader used when none is given: it recognises no assembly.
+/// The reader `layerc scan` and the spec's `app` checks use.
+pub const READER: ManagedReader = no_reader;
+
+/// A reader that recognises no assembly.
 pub fn no_reader(_bytes: &[u8]) -> Option<Vec<NativeImport>> {
     None
 }

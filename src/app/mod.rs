@@ -11,6 +11,7 @@
 //! zip read in place, a layer's rootfs), so nothing outside them is ever read; the same inputs give
 //! the same failures in the same order.
 
+pub mod check;
 pub mod loader;
 pub mod managed;
 pub mod mount;

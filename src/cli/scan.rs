@@ -98,7 +98,7 @@ fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> 
             return TOOL_ERROR;
         }
     };
-    let result = match app::scan(fs, env, managed::no_reader) {
+    let result = match app::scan(fs, env, managed::READER) {
         Ok(r) => r,
         Err(e) => {
             say(format_args!(

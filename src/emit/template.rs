@@ -50,6 +50,7 @@ pub fn globals_function(spec: &Spec) -> Option<FunctionSpec> {
             .collect(),
         ld_library_path: Spanned::new(LdLibraryPathMode::Prepend, first.name.span),
         env: Vec::new(),
+        app: None,
     })
 }
 

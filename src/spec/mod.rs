@@ -112,6 +112,9 @@ pub struct FunctionSpec {
     pub layers: Vec<Spanned<LayerRef>>,
     pub ld_library_path: Spanned<LdLibraryPathMode>,
     pub env: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `app`: the function's application (a folder or zip, relative to the spec), checked to load
+    /// completely with the function's layers and runtime.
+    pub app: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

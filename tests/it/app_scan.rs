@@ -44,7 +44,7 @@ fn chains(scan: &AppScan) -> Vec<String> {
 /// A wheel's layout as auditwheel writes it: `pkg/mod.so` with `$ORIGIN/../pkg.libs` as DT_RPATH
 /// (or, with `runpath`, DT_RUNPATH) loads `liba.so.1`, which needs `libb.so.1`; both bundled in
 /// `pkg.libs`, `libb` found by no path of `liba`'s own.
-fn wheel(fx: &Fixture, runpath: bool) -> PathBuf {
+pub fn wheel(fx: &Fixture, runpath: bool) -> PathBuf {
     fx.lib("/app/pkg.libs/libb.so.1", "libb.so.1", "b");
     fx.cc_lib(
         "/app/pkg.libs/liba.so.1",

@@ -5,6 +5,7 @@ mod lsp_client;
 mod lsp_oracle;
 
 mod app_scan;
+mod app_spec;
 mod architecture;
 mod catalog;
 mod cli;

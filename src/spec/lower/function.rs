@@ -75,6 +75,7 @@ impl Lowering {
             span: span_of(node),
             layers: Vec::new(),
             env: Vec::new(),
+            app: None,
         };
         let mut seen = Seen::default();
         for child in node.iter_children() {
@@ -88,6 +89,7 @@ impl Lowering {
                 "layer" => self.function_layer(&mut function, args),
                 "ld-library-path" => self.ld_library_path(&mut function, args),
                 "env" => self.env(&mut function, args),
+                "app" => function.app = args.into_iter().next(),
                 other => unreachable!("`{other}` is in the function schema"),
             }
         }

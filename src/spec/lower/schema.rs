@@ -75,6 +75,7 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("layer", Place::Function, ONE, &[], false, "write `layer \"NAME\"` or `layer \"arn:aws:lambda:...\"`"),
     node("ld-library-path", Place::Function, ONE, &[], true, "write `ld-library-path \"prepend\"`"),
     node("env", Place::Function, (2, 2), &[], false, "write `env \"NAME\" \"VALUE\"`"),
+    node("app", Place::Function, ONE, &[], true, "write `app \"PATH\"` (the application folder or zip, relative to the spec's folder)"),
 ];
 
 /// The schema of `name` written in `place`.

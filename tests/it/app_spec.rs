@@ -1,0 +1,67 @@
+//! `app` in a function: `check` (and the language server, through `analyze_text`) verifies that the
+//! application, the function's layers and the runtime load completely.
+
+use crate::app_scan::wheel;
+use crate::common::*;
+
+/// A spec whose function `Render` names the application `rootfs/app` and, with `with_layer`, a
+/// layer shipping the library the application lacks.
+fn spec(fx: &Fixture, app: &str, with_layer: bool) -> String {
+    let layer = if with_layer {
+        "    layer \"bundled\"\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        "layer \"bundled\" {{\n    runtime \"python3.12\"\n    rootfs \"rootfs\"\n    library \"libb.so.1\"\n}}\n\nlayer \"other\" {{\n    runtime \"python3.12\"\n    rootfs \"rootfs\"\n    library \"libother.so.1\"\n}}\n\nfunction \"Render\" {{\n    layer \"other\"\n{layer}    app \"{app}\"\n}}\n"
+    );
+    fx.spec(&text);
+    text
+}
+
+fn fixture() -> Fixture {
+    let fx = Fixture::new();
+    wheel(&fx, true);
+    fx.lib("/usr/lib64/libb.so.1", "libb.so.1", "b");
+    fx.lib("/usr/lib64/libother.so.1", "libother.so.1", "other");
+    fx
+}
+
+#[test]
+fn an_app_that_does_not_load_is_an_error_on_its_span() {
+    let fx = fixture();
+    let text = spec(&fx, "rootfs/app", false);
+    let a = fx.analyze();
+    assert_eq!(error_codes(&a), ["app::needed-not-found"]);
+    let span = a.diagnostics[0].span.unwrap();
+    assert_eq!(
+        &text[span.offset..span.offset + span.length],
+        "\"rootfs/app\""
+    );
+    insta::assert_snapshot!(rendered(&a));
+    let out = fx.layerc(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn the_functions_layers_make_it_load() {
+    let fx = fixture();
+    spec(&fx, "rootfs/app", true);
+    let a = fx.analyze();
+    assert!(a.diagnostics.is_empty(), "{}", rendered(&a));
+    // `build` checks it too, and builds.
+    let out = fx.layerc(&["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_app_is_its_own_error() {
+    let fx = fixture();
+    spec(&fx, "bin/publish", true);
+    let a = fx.analyze();
+    assert_eq!(error_codes(&a), ["app::not-found"]);
+    insta::assert_snapshot!(rendered(&a));
+    let out = fx.layerc(&["build"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!fx.path().join("build").exists());
+}
