@@ -12,6 +12,7 @@
 //! the same failures in the same order.
 
 pub mod check;
+pub mod fix;
 pub mod loader;
 pub mod managed;
 pub mod mount;

@@ -7,6 +7,7 @@ mod output;
 mod runtime_cmd;
 mod runtimes;
 mod scan;
+mod scan_fix;
 mod why;
 
 use std::ffi::OsString;

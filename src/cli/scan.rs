@@ -8,6 +8,7 @@ use layerc::diagnostic::{self, SourceFile, SourceMap};
 use layerc::{Analysis, Session};
 
 use super::output::{print_out, report, report_human, say};
+use super::scan_fix;
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 #[derive(clap::Args, Debug)]
@@ -27,6 +28,15 @@ pub struct ScanArgs {
     /// With --spec: only this function's layers, and its ld-library-path mode.
     #[arg(long, requires = "spec")]
     pub function: Option<String>,
+    /// A root filesystem (folder or image) to take the missing libraries from: proposes a layer.
+    #[arg(long)]
+    pub rootfs: Option<PathBuf>,
+    /// With --rootfs: write the proposed spec here (whole or not at all), ready for `layerc build`.
+    #[arg(long, requires = "rootfs")]
+    pub write_spec: Option<PathBuf>,
+    /// With --rootfs: the SAM template of the function, for `template` and `function` nodes.
+    #[arg(long, requires = "rootfs")]
+    pub template: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -87,10 +97,11 @@ pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
         layers,
         ld_library_path,
     };
-    scan(&args.app, &env, args.format, color)
+    scan(session, args, &env, color)
 }
 
-fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> i32 {
+fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) -> i32 {
+    let (app_path, format) = (args.app.as_path(), args.format);
     let fs = match layerc::rootfs::open_app(app_path) {
         Ok(fs) => fs,
         Err(e) => {
@@ -98,7 +109,7 @@ fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> 
             return TOOL_ERROR;
         }
     };
-    let result = match app::scan(fs, env, managed::READER) {
+    let result = match app::scan(fs.clone(), env, managed::READER) {
         Ok(r) => r,
         Err(e) => {
             say(format_args!(
@@ -110,14 +121,27 @@ fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> 
     };
     let diags = app::report::diagnostics(&result, env);
     let source = SourceMap::from(SourceFile::new(app_path.display().to_string(), ""));
-    let code = if result.loads() { SUCCESS } else { SPEC_ERROR };
+    let mut code = if result.loads() { SUCCESS } else { SPEC_ERROR };
+    let proposal = match &args.rootfs {
+        Some(rootfs) => match scan_fix::propose(session, args, env, &fs, &result, rootfs) {
+            Ok(p) => Some(p),
+            Err(failed) => return failed,
+        },
+        None => None,
+    };
+    if let Some(p) = &proposal {
+        code = code.max(p.code);
+    }
     match format {
         Format::Json => {
             let diags_json: Vec<_> = diags
                 .iter()
                 .map(|d| diagnostic::to_json(d, &source))
                 .collect();
-            let value = app::report::to_json(&result, env, serde_json::json!(diags_json));
+            let mut value = app::report::to_json(&result, env, serde_json::json!(diags_json));
+            if let Some(p) = &proposal {
+                value["fix"] = scan_fix::to_json(p);
+            }
             let text = serde_json::to_string_pretty(&value).expect("JSON values serialise") + "\n";
             match print_out(&text) {
                 SUCCESS => code,
@@ -127,6 +151,9 @@ fn scan(app_path: &Path, env: &Environment<'_>, format: Format, color: bool) -> 
         Format::Human => {
             report_human(&source, &diags, color);
             say(format_args!("{}", summary(&result, env, app_path)));
+            if let Some(p) = &proposal {
+                scan_fix::print_human(p, color);
+            }
             code
         }
     }

@@ -297,6 +297,35 @@ impl Template {
         Ok(())
     }
 
+    /// The functions layers can attach to (`AWS::Serverless::Function` or `AWS::Lambda::Function`,
+    /// not `PackageType: Image`), in template order, each with its runtime and its `CodeUri` (or
+    /// `Code`) when they are plain strings.
+    pub fn zip_functions(&self) -> Vec<ZipFunction> {
+        let mut out = Vec::new();
+        for entry in self.resources() {
+            let kind = self.resource_type(&entry.value);
+            let image = entry
+                .value
+                .at(&["Properties", "PackageType"])
+                .and_then(Node::as_str);
+            if !matches!(kind, Some(SAM_FUNCTION | LAMBDA_FUNCTION)) || image == Some("Image") {
+                continue;
+            }
+            let target = Target::Function(entry.key.clone());
+            let string = |key: &str| {
+                self.property(&target, key)
+                    .and_then(|p| p.strings())
+                    .and_then(|s| s.into_iter().next())
+            };
+            out.push(ZipFunction {
+                id: entry.key.clone(),
+                runtime: string("Runtime"),
+                code_uri: string("CodeUri").or_else(|| string("Code")),
+            });
+        }
+        out
+    }
+
     /// Layers in `Globals.Function` reach every SAM function, and the transform refuses them on
     /// container image functions.
     fn check_globals(&self) -> Result<(), MergeError> {
@@ -378,6 +407,15 @@ impl Template {
             value,
         })
     }
+}
+
+/// A function of the template that takes layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipFunction {
+    pub id: String,
+    pub runtime: Option<String>,
+    /// Where its code is, relative to the template (a folder or a zip), when a plain string.
+    pub code_uri: Option<String>,
 }
 
 /// Where a function property comes from, and its value when layerc can know it.

@@ -33,6 +33,13 @@ pub fn scan_dir(app: &Path, runtime: &str) -> (AppScan, String) {
     (scan, text)
 }
 
+/// Asserts that a `layerc scan` run found everything loads (exit 0).
+pub fn assert_loads(out: &std::process::Output) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("everything loads"), "{err}");
+}
+
 /// The chains of every failure, joined, for short assertions.
 fn chains(scan: &AppScan) -> Vec<String> {
     scan.failures
@@ -186,12 +193,7 @@ fn a_missing_library_fails_the_scan_with_exit_1_and_json_names_the_chain() {
     let other = Fixture::new();
     let ok = wheel(&other, false);
     let out = fx.layerc(&["scan", ok.to_str().unwrap(), "--runtime", "python3.12"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("everything loads"),
-        "{}",
-        stderr(&out)
-    );
+    assert_loads(&out);
 }
 
 #[test]

@@ -4,6 +4,8 @@ mod common;
 mod lsp_client;
 mod lsp_oracle;
 
+mod app_fix;
+mod app_pinvoke;
 mod app_scan;
 mod app_spec;
 mod architecture;
