@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod shadow;
 pub mod spec;
 pub mod stack;
+pub mod store;
 pub mod template;
 pub mod validate;
 
@@ -116,9 +117,22 @@ impl std::ops::Deref for Buildable<'_> {
 
 /// What `build` wrote.
 pub struct BuildReport {
-    pub zips: Vec<(PathBuf, u64)>,
+    pub zips: Vec<BuiltZip>,
     pub template: PathBuf,
     pub warnings: Vec<Diagnostic>,
+    /// Why the store could not be read or written for a zip (which was built all the same).
+    pub store_problems: Vec<String>,
+}
+
+/// One layer's zip, as written.
+pub struct BuiltZip {
+    pub layer: String,
+    pub path: PathBuf,
+    pub size: u64,
+    /// Linked or copied from the store: nothing was read or compressed for it.
+    pub from_store: bool,
+    /// In the store after this build (taken from it, or built and stored).
+    pub stored: bool,
 }
 
 /// Writes every layer zip and the template fragment into `out_dir`: all of them, or none (each is
@@ -128,19 +142,21 @@ pub fn build(
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
-    build_with_lock(analysis, out_dir, zip, None, None)
+    build_with_lock(analysis, out_dir, zip, None, None, None)
 }
 
 /// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in; with
 /// `merged` (from [`template::files::prepare`]), the user's template replaced by the merged text
 /// (its permissions kept) instead of the fragment (an unchanged template is not written). All are
-/// renamed into place together.
+/// renamed into place together. With a `store` (which needs the lock's file digests), a zip whose
+/// key is stored is linked from there, and a zip built is stored.
 pub fn build_with_lock(
     analysis: Buildable<'_>,
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
     mut lock: Option<(&Path, lock::Lock)>,
     merged: Option<&template::files::Merged>,
+    store: Option<&store::Store>,
 ) -> Result<BuildReport, EmitError> {
     let mut report = BuildReport {
         zips: Vec::new(),
@@ -149,27 +165,35 @@ pub fn build_with_lock(
             |m| m.path.clone(),
         ),
         warnings: Vec::new(),
+        store_problems: Vec::new(),
     };
     let mut staged = Vec::new();
     for layer in &analysis.layers {
         let path = out_dir.join(emit::template::zip_name(layer.name()));
-        let mut size = 0;
-        staged.push(emit::stage(&path, |file| {
-            let fs = layer.rootfs.fs.as_ref();
-            let file = emit::zip::write_layer_zip(&layer.plan, fs, zip, file, &path)?;
-            size = file.metadata().map_err(EmitError::write(&path))?.len();
-            if let Some((_, lock)) = &mut lock {
-                let hash = emit::sha256_from_start(file).map_err(EmitError::write(&path))?;
-                record_zip_hash(lock, layer.name(), hash);
-            }
-            Ok(())
-        })?);
-        if size > validate::MAX_DIRECT_UPLOAD_BYTES
+        let key = lock.as_ref().and_then(|(_, lock)| {
+            let locked = lock.layer(layer.name())?;
+            store::key(&layer.plan, locked, &lock.catalog, zip)
+        });
+        let stored = store.zip(key.as_deref());
+        let zipped = stage_zip(layer, &path, zip, stored, &mut report.store_problems)?;
+        if let Some((_, lock)) = &mut lock {
+            record_zip_hash(lock, layer.name(), zipped.sha256);
+        }
+        if zipped.size > validate::MAX_DIRECT_UPLOAD_BYTES
             && let Some(spec) = analysis.spec.layer(layer.name())
         {
-            report.warnings.push(zip_size_warning(&path, size, spec));
+            report
+                .warnings
+                .push(zip_size_warning(&path, zipped.size, spec));
         }
-        report.zips.push((path, size));
+        staged.push(zipped.staged);
+        report.zips.push(BuiltZip {
+            layer: layer.name().to_string(),
+            path,
+            size: zipped.size,
+            from_store: zipped.from_store,
+            stored: zipped.stored,
+        });
     }
     let (text, mode) = match merged {
         Some(m) => (m.new.clone(), m.mode),
@@ -195,6 +219,69 @@ pub fn build_with_lock(
     }
     emit::commit(staged)?;
     Ok(report)
+}
+
+/// A layer's zip, staged.
+struct Zipped {
+    staged: emit::Staged,
+    size: u64,
+    sha256: String,
+    from_store: bool,
+    stored: bool,
+}
+
+/// Stages a layer's zip at `path`: linked from the store when it holds the key, else written (and
+/// then stored). Zips are read-only, since one may share its bytes with the store entry.
+fn stage_zip(
+    layer: &LayerAnalysis,
+    path: &Path,
+    options: &emit::zip::ZipOptions,
+    stored: Option<(&store::Store, &str)>,
+    problems: &mut Vec<String>,
+) -> Result<Zipped, EmitError> {
+    if let Some((store, key)) = stored {
+        match store.lookup(key) {
+            // A link that fails (gc removed the entry meanwhile) falls back to building.
+            Ok(Some(hit)) => {
+                if let Ok(staged) = emit::stage_copy(&hit.path, path) {
+                    return Ok(Zipped {
+                        staged,
+                        size: hit.size,
+                        sha256: hit.sha256,
+                        from_store: true,
+                        stored: true,
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(format!("cannot read store entry {key}: {e}")),
+        }
+    }
+    let (mut size, mut sha256) = (0, String::new());
+    let staged = emit::stage_with_mode(path, 0o444, |file| {
+        let fs = layer.rootfs.fs.as_ref();
+        let file = emit::zip::write_layer_zip(&layer.plan, fs, options, file, path)?;
+        size = file.metadata().map_err(EmitError::write(path))?.len();
+        sha256 = emit::sha256_from_start(file).map_err(EmitError::write(path))?;
+        Ok(())
+    })?;
+    let inserted = stored.map(|(store, key)| {
+        store.insert(key, staged.path(), &sha256).map_err(|e| {
+            format!(
+                "cannot store {} in {}: {e}",
+                path.display(),
+                store.root().display()
+            )
+        })
+    });
+    problems.extend(inserted.clone().and_then(Result::err));
+    Ok(Zipped {
+        staged,
+        size,
+        sha256,
+        from_store: false,
+        stored: inserted.is_some_and(|r| r.is_ok()),
+    })
 }
 
 /// Records the sha256 of a layer's zip in the lock.

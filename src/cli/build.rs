@@ -41,7 +41,8 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    let fresh = match lock::fresh(analysis) {
+    let store = if dry_run { None } else { super::store::open() };
+    let fresh = match lock::fresh(analysis, store.as_ref()) {
         Ok(fresh) => fresh,
         Err(code) => return code,
     };
@@ -76,7 +77,9 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     let lock_path = lock::path(analysis);
     let lock = Some((lock_path.as_path(), fresh));
-    match layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref()) {
+    let built =
+        layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), store.as_ref());
+    match built {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
             diags.extend(built.warnings.iter().cloned());
@@ -84,8 +87,20 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             if summary {
                 print_summary(analysis, &built);
             }
-            for (path, size) in &built.zips {
-                say(format_args!("wrote {} ({size} bytes)", path.display()));
+            for problem in &built.store_problems {
+                say(format_args!("warning: {problem}"));
+            }
+            for zip in &built.zips {
+                let from = if zip.from_store {
+                    ", from the store"
+                } else {
+                    ""
+                };
+                say(format_args!(
+                    "wrote {} ({} bytes{from})",
+                    zip.path.display(),
+                    zip.size
+                ));
             }
             match &merged {
                 None => say(format_args!("wrote {}", built.template.display())),
@@ -105,17 +120,21 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     }
 }
 
-/// The table of what each layer ships (the store, when there is one, fills `from_store`).
+/// The table of what each layer ships, and whether each zip came from the store.
 fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
     let layers: Vec<BuiltLayer> = analysis
         .layers
         .iter()
         .zip(&built.zips)
-        .map(|(layer, (zip, size))| BuiltLayer {
+        .map(|(layer, zip)| BuiltLayer {
             name: layer.name().to_string(),
-            zip: zip.clone(),
-            zip_size: *size,
-            from_store: None,
+            zip: zip.path.clone(),
+            zip_size: zip.size,
+            from_store: match (zip.from_store, zip.stored) {
+                (true, _) => Some(true),
+                (false, true) => Some(false),
+                (false, false) => None,
+            },
         })
         .collect();
     let text = summary::render(analysis, &layers);

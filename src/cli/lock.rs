@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use layerc::Analysis;
 use layerc::diagnostic::{Code, Diagnostic};
 use layerc::lock::{self, Lock};
+use layerc::store::Store;
 
 use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
@@ -14,9 +15,24 @@ pub fn path(analysis: &Analysis) -> PathBuf {
     analysis.spec_dir.join(lock::FILE_NAME)
 }
 
-/// The lock of the analysis as it is now; a file that cannot be read is reported and gives exit 2.
-pub fn fresh(analysis: &Analysis) -> Result<Lock, i32> {
-    lock::compute(analysis).map_err(|e| {
+/// The lock of the analysis as it is now, with the digests of unchanged files from the store's
+/// stat index when there is a store; a file that cannot be read is reported and gives exit 2.
+pub fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
+    let computed = match store {
+        None => lock::compute(analysis),
+        Some(store) => {
+            let mut digests = store.digests();
+            let computed = lock::compute_with(analysis, &mut digests);
+            if let Err(e) = digests.save() {
+                say(format_args!(
+                    "warning: cannot update the stat index in {}: {e}",
+                    store.root().display()
+                ));
+            }
+            computed
+        }
+    };
+    computed.map_err(|e| {
         say(format_args!("error: {e}"));
         TOOL_ERROR
     })
@@ -68,7 +84,8 @@ pub fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
 pub fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
     let mut diags = analysis.diagnostics.clone();
     if !analysis.has_errors() {
-        match fresh(analysis) {
+        // `check` writes nothing, the store's stat index included: every shipped file is read.
+        match fresh(analysis, None) {
             Ok(lock) => diags.extend(drift(analysis, &lock)),
             Err(code) => return code,
         }
@@ -90,7 +107,7 @@ pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
         ));
         return analysis.exit_code();
     }
-    let mut lock = match fresh(analysis) {
+    let mut lock = match fresh(analysis, super::store::open().as_ref()) {
         Ok(lock) => lock,
         Err(code) => return code,
     };

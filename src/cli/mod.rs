@@ -8,6 +8,7 @@ mod runtime_cmd;
 mod runtimes;
 mod scan;
 mod scan_fix;
+mod store;
 mod why;
 
 use std::ffi::OsString;
@@ -38,6 +39,10 @@ struct Cli {
     /// Colour in diagnostics: auto (when stderr is a terminal), always or never.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// The store and cache folder (default: $LAYERC_STORE, else $XDG_CACHE_HOME/layerc, else
+    /// ~/.cache/layerc).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +93,15 @@ enum Command {
         spec: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Trim the store, least recently used entries first; print what was removed.
+    Gc {
+        /// Keep at most this many entries.
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Keep at most this many bytes of entries, e.g. 500M or 2G.
+        #[arg(long, value_name = "SIZE", value_parser = layerc::store::gc::parse_size)]
+        max_size: Option<u64>,
     },
     /// Print the dependency graph of each layer (works on specs with errors).
     Graph {
@@ -162,8 +176,12 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    if let Some(dir) = cli.store {
+        layerc::store::root::choose(dir);
+    }
     let session = Session::default();
     match cli.command {
+        Command::Gc { keep, max_size } => store::gc(keep, max_size),
         Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
         Command::Lsp => match layerc::lsp::run_stdio() {
             Ok(code) => code,

@@ -44,7 +44,7 @@ impl EmitError {
 /// An output written to a temporary file beside its target, not yet in place. Dropped without
 /// [`commit`], the temporary file is removed.
 pub struct Staged {
-    tmp: tempfile::NamedTempFile,
+    tmp: tempfile::TempPath,
     target: PathBuf,
     /// Until the rename, an interrupt removes the temporary file.
     _tracked: interrupt::Tracked,
@@ -90,10 +90,55 @@ pub fn stage_with_mode(
         .and_then(|()| set_mode(file, mode))
         .map_err(EmitError::write(out))?;
     Ok(Staged {
-        tmp,
+        tmp: tmp.into_temp_path(),
         target: out.to_path_buf(),
         _tracked: tracked,
     })
+}
+
+impl Staged {
+    /// Where the output is until [`commit`] renames it.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+}
+
+/// Stages a copy of `from` as `out`: a hard link when both are on one file system (no byte is
+/// read or written), else a copy (which the kernel may make a reflink).
+pub fn stage_copy(from: &Path, out: &Path) -> Result<Staged, EmitError> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(EmitError::write(dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".layerc-")
+        .suffix(".tmp")
+        .make_in(dir, |path| link_or_copy(from, path))
+        .map_err(EmitError::write(out))?
+        .into_temp_path();
+    Ok(Staged {
+        _tracked: interrupt::track(&tmp),
+        tmp,
+        target: out.to_path_buf(),
+    })
+}
+
+/// Hard-links `from` at `to`, or copies it where a link cannot be made (another file system, a
+/// file system without links). `to` must not exist.
+pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+            ) =>
+        {
+            Err(e)
+        }
+        Err(_) => std::fs::copy(from, to).map(drop),
+    }
 }
 
 /// Renames every staged output over its target: all outputs of a run appear together. Every
@@ -108,10 +153,23 @@ pub fn commit(staged: Vec<Staged>) -> Result<(), EmitError> {
         )));
     }
     for Staged { tmp, target, .. } in staged {
+        // A rename between two links of one file does nothing and leaves both: the target (a zip
+        // linked from the store by the last build) is already right, and dropping `tmp` removes it.
+        if same_file(&tmp, &target) {
+            continue;
+        }
         tmp.persist(&target)
             .map_err(|e| EmitError::write(&target)(e.error))?;
     }
     Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Writes one output atomically: a temporary file beside it, then a rename over it.

@@ -23,6 +23,10 @@ use crate::rootfs::{RootFs, RootPath};
 use crate::runtime::Date;
 use format::ZipOut;
 
+/// The version of the zip writer's output: bumped whenever the same plan, files and options give
+/// other bytes, so that the store never ships a zip an older layerc wrote.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// Bytes of input per independently compressed chunk. Larger chunks compress a little better
 /// (each one starts without a dictionary); smaller ones spread a single large file over more cores.
 pub const CHUNK: usize = 1 << 20;

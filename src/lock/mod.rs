@@ -10,10 +10,10 @@ mod text;
 
 use sha2::{Digest, Sha256};
 
-use crate::Analysis;
 use crate::plan::Content;
 use crate::rootfs::{RootFs, RootPath};
 use crate::spec::Target;
+use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
 pub use text::{ParseError, parse, render};
@@ -66,8 +66,27 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
+/// Where a shipped file's size and sha256 come from.
+pub trait Digests {
+    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> std::io::Result<(u64, String)>;
+}
+
+/// Every file read and hashed.
+pub struct ReadAll;
+
+impl Digests for ReadAll {
+    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> std::io::Result<(u64, String)> {
+        sha256_in(rootfs.fs.as_ref(), path)
+    }
+}
+
 /// The lock of an analysed spec: every shipped file is read and hashed.
 pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
+    compute_with(analysis, &mut ReadAll)
+}
+
+/// The lock of an analysed spec, with each shipped file's digest from `digests`.
+pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lock, ReadError> {
     let mut layers = Vec::new();
     for layer in &analysis.layers {
         let spec = analysis.spec.layer(layer.name());
@@ -75,7 +94,6 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
             .and_then(|s| s.target.as_ref())
             .map(runtime_hashes)
             .unwrap_or_default();
-        let fs = layer.rootfs.fs.as_ref();
         let files = layer
             .plan
             .entries
@@ -84,7 +102,7 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
                 Content::File { source, .. } => Some((e.path.to_string(), source)),
                 Content::Symlink { .. } => None,
             })
-            .map(|(path, source)| hash_file(fs, path, source, layer.name()))
+            .map(|(path, source)| locked_file(digests, &layer.rootfs, path, source, layer.name()))
             .collect::<Result<Vec<_>, _>>()?;
         let aliases = layer
             .plan
@@ -113,13 +131,14 @@ pub fn compute(analysis: &Analysis) -> Result<Lock, ReadError> {
     Ok(Lock { catalog, layers })
 }
 
-fn hash_file(
-    fs: &dyn RootFs,
+fn locked_file(
+    digests: &mut dyn Digests,
+    rootfs: &OpenRootfs,
     path: String,
     source: &RootPath,
     layer: &str,
 ) -> Result<LockedFile, ReadError> {
-    let (size, sha256) = sha256_in(fs, source).map_err(|source| ReadError {
+    let (size, sha256) = digests.digest(rootfs, source).map_err(|source| ReadError {
         layer: layer.to_string(),
         path: path.clone(),
         source,
@@ -134,7 +153,7 @@ fn hash_file(
 
 /// The size and sha256 of a rootfs file, read in fixed chunks: a memory map would count every
 /// page of a large library in the build's resident memory.
-fn sha256_in(fs: &dyn RootFs, path: &RootPath) -> std::io::Result<(u64, String)> {
+pub fn sha256_in(fs: &dyn RootFs, path: &RootPath) -> std::io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 1 << 20];
     let mut size = 0;

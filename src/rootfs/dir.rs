@@ -129,12 +129,7 @@ impl RootFs for DirRootFs {
 
     fn stamp(&self, path: &RootPath) -> io::Result<Option<Stamp>> {
         match fs::symlink_metadata(self.host(path)) {
-            Ok(m) => Ok(Some(Stamp {
-                len: m.len(),
-                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-                dev: m.dev(),
-                inode: m.ino(),
-            })),
+            Ok(m) => Ok(Some(Stamp::of(&m))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

@@ -161,9 +161,27 @@ pub struct Stamp {
     pub len: u64,
     /// Modification time in nanoseconds since the epoch (0 where the backend has none).
     pub mtime_ns: i128,
+    /// Status change time, likewise: unlike the mtime, no one can set it back, so content written
+    /// with the old size and mtime restored is still a new stamp.
+    pub ctime_ns: i128,
     /// Device and inode (0 where the backend has none): a file replaced by a rename is a new file.
     pub dev: u64,
     pub inode: u64,
+}
+
+impl Stamp {
+    /// The stamp of a host file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |secs: i64, nsec: i64| i128::from(secs) * 1_000_000_000 + i128::from(nsec);
+        Stamp {
+            len: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            dev: meta.dev(),
+            inode: meta.ino(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +230,7 @@ pub trait RootFs: Send + Sync {
         Ok(self.lstat(path)?.map(|m| Stamp {
             len: m.len,
             mtime_ns: 0,
+            ctime_ns: 0,
             dev: 0,
             inode: 0,
         }))
@@ -402,12 +421,7 @@ impl RootfsId {
                 path.clone()
             };
             let meta = std::fs::metadata(&content).map_err(fail)?;
-            let stamp = Stamp {
-                len: meta.len(),
-                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-                dev: meta.dev(),
-                inode: meta.ino(),
-            };
+            let stamp = Stamp::of(&meta);
             return Ok(RootfsId::Image { path, stamp, arch });
         }
         let meta = std::fs::metadata(&path).map_err(fail)?;

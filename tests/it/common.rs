@@ -167,10 +167,26 @@ pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("SOURCE_DATE_EPOCH");
+    use_test_store(&mut cmd, env);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("layerc runs")
+}
+
+/// Never the user's cache: one store for the whole suite (under the target folder), unless the
+/// test names its own in `env`.
+pub fn use_test_store(cmd: &mut Command, env: &[(&str, &str)]) {
+    if !env
+        .iter()
+        .any(|(k, _)| ["LAYERC_STORE", "LAYERC_CACHE"].contains(k))
+    {
+        cmd.env("LAYERC_STORE", test_store());
+    }
+}
+
+pub fn test_store() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("store")
 }
 
 /// Analyses `text` as a spec in `dir`, and checks that the language server reports exactly what

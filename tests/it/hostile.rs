@@ -41,6 +41,7 @@ fn spawn_build(dir: &Path, out: &str) -> Child {
         .current_dir(dir)
         .args(["build", "--out", out])
         .env("NO_COLOR", "1")
+        .env("LAYERC_STORE", test_store())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,5 +1,5 @@
-//! layerc's image cache: `images/` under `$LAYERC_CACHE`, else `$XDG_CACHE_HOME/layerc`, else
-//! `~/.cache/layerc`. It holds each image's index (keyed by the image's content hash and the
+//! layerc's image cache: `images/` under the cache root ([`crate::store::root`]: `--store`,
+//! `$LAYERC_STORE`, `$LAYERC_CACHE`, `$XDG_CACHE_HOME/layerc` or `~/.cache/layerc`). It holds each image's index (keyed by the image's content hash and the
 //! architecture), content-addressed copies of shared objects from compressed layers, and a memo
 //! from a file's (path, size, mtime, inode) to its content hash so an unchanged image is not hashed
 //! again. Every file is written to a temporary name and renamed, so readers never see half a file.
@@ -19,13 +19,7 @@ impl Cache {
     /// The cache folder from the environment, created if needed; `None` when there is no usable one
     /// (images are then indexed on every run).
     pub fn from_env() -> Option<Cache> {
-        let base = match std::env::var_os("LAYERC_CACHE") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => match std::env::var_os("XDG_CACHE_HOME") {
-                Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("layerc"),
-                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache/layerc"),
-            },
-        };
+        let base = crate::store::root::root()?;
         let dir = base.join("images");
         fs::create_dir_all(dir.join("blobs")).ok()?;
         fs::create_dir_all(dir.join("index")).ok()?;

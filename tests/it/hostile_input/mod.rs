@@ -26,7 +26,9 @@ pub fn layerc_bounded(dir: &Path, args: &[&str]) -> Output {
 
 /// [`layerc_bounded`] with extra environment variables.
 pub fn layerc_bounded_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_layerc"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
+    use_test_store(&mut cmd, env);
+    let mut child = cmd
         .current_dir(dir)
         .args(args)
         .envs(env.iter().copied())

@@ -11,6 +11,7 @@ fn full(dir: &std::path::Path, args: &[&str], stderr_full: bool) -> i32 {
     let dev_full = || Stdio::from(File::options().write(true).open("/dev/full").unwrap());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
     cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
+    use_test_store(&mut cmd, &[]);
     if stderr_full {
         cmd.stderr(dev_full()).stdout(Stdio::null());
     } else {

@@ -1,0 +1,31 @@
+//! Where layerc keeps what it caches: the one rule for the store and the image cache alike.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The folder `--store` named, when it did.
+static CHOSEN: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the cache root for the rest of the process (`--store DIR`); it wins over the environment.
+/// Only the first call counts.
+pub fn choose(dir: PathBuf) {
+    let _ = CHOSEN.set(dir);
+}
+
+/// The cache root: `--store`, else `$LAYERC_STORE`, else `$LAYERC_CACHE` (its older name), else
+/// `$XDG_CACHE_HOME/layerc`, else `~/.cache/layerc`; `None` when none of them is set. Empty
+/// variables count as unset.
+pub fn root() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    CHOSEN
+        .get()
+        .cloned()
+        .or_else(|| var("LAYERC_STORE"))
+        .or_else(|| var("LAYERC_CACHE"))
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("layerc")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/layerc")))
+}

@@ -1,0 +1,221 @@
+//! The stat index: a file's stamp (size, mtime, ctime, device, inode) → its sha256, one index per
+//! rootfs, so that an unchanged input is not read again. An entry is trusted only when the stamp
+//! is the same and the file was last changed well before it was hashed ([`trusted`]); otherwise
+//! the file is hashed again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::OpenRootfs;
+use crate::lock::{self, Digests};
+use crate::rootfs::{RootPath, RootfsId, Stamp};
+
+/// How long after a change a file's stamp may still not show a later change: file systems take
+/// times from a coarse clock (a jiffy on ext4, 2 s on FAT), so a file rewritten just after it was
+/// hashed can keep the same mtime. Git calls such entries "racily clean".
+pub const RACY_WINDOW_NS: i128 = 2_000_000_000;
+
+/// The one rule for trusting a recorded digest: the stamp is unchanged and the file's last change
+/// was more than [`RACY_WINDOW_NS`] before `recorded_ns` (when its digest was taken).
+pub fn trusted(now: &Stamp, recorded: &Stamp, recorded_ns: i128) -> bool {
+    now == recorded && now.mtime_ns.max(now.ctime_ns) + RACY_WINDOW_NS < recorded_ns
+}
+
+/// Nanoseconds since the epoch, by the system clock.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Record {
+    stamp: Stamp,
+    sha256: String,
+    recorded_ns: i128,
+}
+
+const HEADER: &str = "layerc-stat 1";
+
+/// The index of one rootfs, loaded from `stat/` in the store.
+struct StatIndex {
+    file: PathBuf,
+    records: BTreeMap<String, Record>,
+    changed: bool,
+}
+
+impl StatIndex {
+    fn load(dir: &Path, rootfs: &RootfsId) -> StatIndex {
+        let name = lock::hex(&Sha256::digest(format!("{rootfs:?}").as_bytes()));
+        let file = dir.join(name);
+        let records = std::fs::read_to_string(&file)
+            .map(|text| parse(&text))
+            .unwrap_or_default();
+        StatIndex {
+            file,
+            records,
+            changed: false,
+        }
+    }
+
+    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
+        let fs = rootfs.fs.as_ref();
+        let before = fs.stamp(path)?;
+        if let (Some(stamp), Some(record)) = (before, self.records.get(path.as_str()))
+            && trusted(&stamp, &record.stamp, record.recorded_ns)
+        {
+            return Ok((stamp.len, record.sha256.clone()));
+        }
+        let recorded_ns = now_ns();
+        let (size, sha256) = lock::sha256_in(fs, path)?;
+        if let Some(stamp) = before.filter(|s| s.len == size && !path.as_str().contains('\n')) {
+            let record = Record {
+                stamp,
+                sha256: sha256.clone(),
+                recorded_ns,
+            };
+            self.records.insert(path.to_string(), record);
+            self.changed = true;
+        }
+        Ok((size, sha256))
+    }
+
+    /// Writes the index when it learnt something, over what another build may have written since
+    /// it was loaded (a record lost to a race only costs one more read).
+    fn save(&self) -> io::Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let mut records = std::fs::read_to_string(&self.file)
+            .map(|text| parse(&text))
+            .unwrap_or_default();
+        records.extend(self.records.iter().map(|(k, v)| (k.clone(), v.clone())));
+        crate::emit::write_atomic(&self.file, |file| {
+            use std::io::Write;
+            file.write_all(render(&records).as_bytes())
+                .map_err(crate::emit::EmitError::write(&self.file))
+        })
+        .map_err(io::Error::other)
+    }
+}
+
+fn render(records: &BTreeMap<String, Record>) -> String {
+    let mut text = format!("{HEADER}\n");
+    for (path, r) in records {
+        let s = &r.stamp;
+        text.push_str(&format!(
+            "{} {} {} {} {} {} {} {path}\n",
+            r.sha256, s.len, s.mtime_ns, s.ctime_ns, s.dev, s.inode, r.recorded_ns
+        ));
+    }
+    text
+}
+
+/// Reads an index back; a line that does not parse is dropped (its file is hashed again).
+fn parse(text: &str) -> BTreeMap<String, Record> {
+    let mut lines = text.lines();
+    if lines.next() != Some(HEADER) {
+        return BTreeMap::new();
+    }
+    lines.filter_map(parse_line).collect()
+}
+
+fn parse_line(line: &str) -> Option<(String, Record)> {
+    let mut fields = line.splitn(8, ' ');
+    let sha256 = fields.next()?.to_string();
+    let mut num = || fields.next()?.parse::<i128>().ok();
+    let (len, mtime_ns, ctime_ns, dev, inode, recorded_ns) =
+        (num()?, num()?, num()?, num()?, num()?, num()?);
+    let path = fields.next()?.to_string();
+    let stamp = Stamp {
+        len: u64::try_from(len).ok()?,
+        mtime_ns,
+        ctime_ns,
+        dev: u64::try_from(dev).ok()?,
+        inode: u64::try_from(inode).ok()?,
+    };
+    let well_formed = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then_some((
+        path,
+        Record {
+            stamp,
+            sha256,
+            recorded_ns,
+        },
+    ))
+}
+
+/// [`Digests`] through the stat indexes of a store: each rootfs's index is loaded on first use.
+pub struct StatDigests {
+    dir: PathBuf,
+    indexes: HashMap<RootfsId, StatIndex>,
+}
+
+impl StatDigests {
+    pub(super) fn new(dir: PathBuf) -> StatDigests {
+        StatDigests {
+            dir,
+            indexes: HashMap::new(),
+        }
+    }
+
+    /// Writes every index that learnt something.
+    pub fn save(&self) -> io::Result<()> {
+        self.indexes.values().try_for_each(StatIndex::save)
+    }
+}
+
+impl Digests for StatDigests {
+    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
+        let index = self
+            .indexes
+            .entry(rootfs.id.clone())
+            .or_insert_with(|| StatIndex::load(&self.dir, &rootfs.id));
+        index.digest(rootfs, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(mtime_ns: i128) -> Stamp {
+        Stamp {
+            len: 10,
+            mtime_ns,
+            ctime_ns: mtime_ns,
+            dev: 1,
+            inode: 2,
+        }
+    }
+
+    #[test]
+    fn a_change_within_the_racy_window_is_doubted() {
+        let s = stamp(1_000_000_000_000);
+        assert!(trusted(&s, &s, s.mtime_ns + RACY_WINDOW_NS + 1));
+        assert!(!trusted(&s, &s, s.mtime_ns + RACY_WINDOW_NS));
+        let touched = Stamp {
+            ctime_ns: s.ctime_ns + 1,
+            ..s
+        };
+        assert!(!trusted(&touched, &s, i128::MAX));
+    }
+
+    #[test]
+    fn records_read_back_and_bad_lines_are_dropped() {
+        let mut records = BTreeMap::new();
+        let record = Record {
+            stamp: stamp(5),
+            sha256: "ab".repeat(32),
+            recorded_ns: 9,
+        };
+        records.insert("/usr/lib/a b.so".to_string(), record);
+        let text = render(&records);
+        assert_eq!(parse(&text), records);
+        assert!(parse(&format!("{text}zz 1 2\n")) == records);
+        assert!(parse("layerc-stat 0\n").is_empty());
+    }
+}
