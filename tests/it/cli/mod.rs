@@ -10,6 +10,7 @@ mod hostile;
 mod inputs;
 mod lock;
 mod runtimes;
+mod store;
 mod summary;
 mod why;
 
