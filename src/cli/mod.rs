@@ -100,7 +100,7 @@ enum Command {
         #[arg(long, value_name = "N")]
         keep: Option<usize>,
         /// Keep at most this many bytes of entries, e.g. 500M or 2G.
-        #[arg(long, value_name = "SIZE", value_parser = layerc::store::gc::parse_size)]
+        #[arg(long, value_name = "SIZE", value_parser = layerc::store::gc::parse_size, conflicts_with = "keep")]
         max_size: Option<u64>,
     },
     /// Print the dependency graph of each layer (works on specs with errors).
