@@ -1,15 +1,19 @@
 //! layerc's image cache: `images/` under the cache root ([`crate::store::root`]: `--store`,
-//! `$LAYERC_STORE`, `$LAYERC_CACHE`, `$XDG_CACHE_HOME/layerc` or `~/.cache/layerc`). It holds each image's index (keyed by the image's content hash and the
-//! architecture), content-addressed copies of shared objects from compressed layers, and a memo
-//! from a file's (path, size, mtime, inode) to its content hash so an unchanged image is not hashed
-//! again. Every file is written to a temporary name and renamed, so readers never see half a file.
+//! `$LAYERC_STORE`, `$LAYERC_CACHE`, `$XDG_CACHE_HOME/layerc` or `~/.cache/layerc`). It holds each
+//! image's index (keyed by the image's content hash and the architecture), content-addressed copies
+//! of shared objects from compressed layers, and a memo from a file's path and stamp to its content
+//! hash so an unchanged image is not hashed again. Every file is written to a temporary name and
+//! renamed, so readers never see half a file.
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
+
+use crate::rootfs::Stamp;
+use crate::store::stat::trusted;
 
 pub struct Cache {
     dir: PathBuf,
@@ -55,30 +59,37 @@ impl Cache {
         Ok(())
     }
 
-    /// The sha256 of a file's content, from the memo when the file's identity is unchanged.
+    /// The sha256 of a file's content, from the memo when the file's stamp is unchanged and the
+    /// memo is trusted by the store's rule ([`crate::store::stat::trusted`]; the memo's mtime is
+    /// when the hash was taken).
     pub fn file_hash(&self, path: &Path) -> io::Result<String> {
-        let meta = fs::metadata(path)?;
-        let identity = format!(
-            "{}\0{}\0{}\0{}\0{}",
-            path.display(),
-            meta.len(),
-            meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000,
-            meta.ino(),
-            meta.dev()
-        );
+        let stamp = Stamp::of(&fs::metadata(path)?);
+        let identity = format!("{}\0{stamp:?}", path.display());
         let memo = self
             .dir
             .join("stat")
             .join(hex(&Sha256::digest(identity.as_bytes())));
         if let Ok(hash) = fs::read_to_string(&memo)
             && hash.len() == 64
+            && let Ok(taken) = fs::metadata(&memo).and_then(|m| m.modified())
+            && trusted(&stamp, &stamp, ns_since_epoch(taken))
         {
             return Ok(hash);
         }
+        let taken = SystemTime::now();
         let hash = hash_file(path)?;
-        let _ = self.write(&memo, hash.as_bytes());
+        if self.write(&memo, hash.as_bytes()).is_ok()
+            && let Ok(file) = fs::File::options().append(true).open(&memo)
+        {
+            let _ = file.set_modified(taken);
+        }
         Ok(hash)
     }
+}
+
+fn ns_since_epoch(time: SystemTime) -> i128 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 pub fn hash_file(path: &Path) -> io::Result<String> {
