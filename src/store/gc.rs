@@ -35,12 +35,15 @@ pub struct Entry {
     pub last_used: SystemTime,
 }
 
+/// A file to remove that is not a whole entry, with its size.
+pub type Leftover = (PathBuf, u64);
+
 #[derive(Debug, Default)]
 pub struct Report {
     /// Entries removed, least recently used first.
     pub removed: Vec<Entry>,
     /// Leftover files removed (old temporary files, halves of entries), with their sizes.
-    pub leftovers: Vec<(PathBuf, u64)>,
+    pub leftovers: Vec<Leftover>,
     pub kept: Vec<Entry>,
 }
 
@@ -82,7 +85,7 @@ pub fn run(store: &Store, limits: Limits) -> io::Result<Report> {
 }
 
 /// The store's entries, and the leftovers old enough to remove.
-fn scan(store: &Store, now: SystemTime) -> io::Result<(Vec<Entry>, Vec<(PathBuf, u64)>)> {
+fn scan(store: &Store, now: SystemTime) -> io::Result<(Vec<Entry>, Vec<Leftover>)> {
     let mut entries = Vec::new();
     let mut leftovers = Vec::new();
     let old = |meta: &fs::Metadata| {
