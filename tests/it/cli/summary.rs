@@ -32,10 +32,18 @@ fn build_prints_each_file_with_its_size_and_first_chain() {
             "    library \"libhello.so.1\"\n    library \"libhello.so\"\n    file \"/etc/hello.conf\" to=\"etc/hello.conf\"\n"
         )
     ));
-    let out = fx.layerc(&["build"]);
+    // A store of its own: the first build is built and stored, the second comes from the store.
+    let store = fx.path().join("store");
+    let env = [("LAYERC_STORE", store.to_str().unwrap())];
+    let out = layerc_in(fx.path(), &["build"], &env);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
     insta::assert_snapshot!(mask_digits(&err));
+    let again = stderr(&layerc_in(fx.path(), &["build"], &env));
+    assert!(
+        again.starts_with("layer `hello` (from the store): ./build/hello.zip\n"),
+        "{again}"
+    );
 
     // The figures are the real ones.
     let size = |inside: &str| fs::metadata(fx.root(inside)).unwrap().len();
