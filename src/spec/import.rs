@@ -106,6 +106,9 @@ impl Loader {
         shift::spec(&mut spec, base);
         diags.iter_mut().for_each(|d| shift::diagnostic(d, base));
         self.diagnostics.extend(diags);
+        if let Some(template) = &spec.template {
+            self.diagnostics.push(unused_template(template, &name));
+        }
         self.spec.layers.append(&mut spec.layers);
         self.spec.functions.append(&mut spec.functions);
         self.spec.imports.extend(spec.imports.iter().cloned());
@@ -146,6 +149,17 @@ impl Loader {
         }
         diag
     }
+}
+
+/// An imported spec's `template`: only the spec being built or checked merges into its template.
+fn unused_template(template: &Spanned<String>, file: &str) -> Diagnostic {
+    Diagnostic::warning(
+        Code::SpecImportedTemplate,
+        format!("the `template` of imported spec {file} is not used"),
+    )
+    .at(template.span)
+    .label("ignored")
+    .help("only the importing spec's `template` is merged into and checked: move `template` there")
 }
 
 /// A file an `import` names could not be read: missing (the spec is wrong, exit 1), or present

@@ -228,6 +228,27 @@ fn findings_in_an_imported_file_point_into_it() {
 }
 
 #[test]
+fn an_imported_template_is_not_used_and_says_so() {
+    let fx = shared_fixture();
+    let shared = fs::read_to_string(fx.path().join("shared/icu.kdl")).unwrap();
+    fx.write(
+        "shared/icu.kdl",
+        format!("{shared}template \"template.yaml\"\n"),
+    );
+    fx.write("app/layer.kdl", APP);
+    let dir = fx.path().join("app");
+    let out = layerc_in(&dir, &["check", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diag: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(diag["code"], "spec::imported-template");
+    assert_eq!(
+        (&diag["file"], &diag["line"]),
+        (&"../shared/icu.kdl".into(), &6.into())
+    );
+    analyze_text(APP, &dir);
+}
+
+#[test]
 fn an_unreadable_import_is_a_tool_failure() {
     let fx = Fixture::new();
     fs::create_dir(fx.path().join("dir.kdl")).unwrap();
