@@ -14,40 +14,75 @@ fn spanned<T>(s: &mut Spanned<T>, by: usize) {
 
 /// Shifts every span of `spec` by `by`.
 pub(super) fn spec(spec: &mut Spec, by: usize) {
-    spec.layers.iter_mut().for_each(|l| layer(l, by));
-    spec.functions.iter_mut().for_each(|f| function(f, by));
-    spec.template.iter_mut().for_each(|t| spanned(t, by));
-    spec.imports.iter_mut().for_each(|i| spanned(i, by));
+    let Spec {
+        layers,
+        functions,
+        template,
+        imports,
+    } = spec;
+    layers.iter_mut().for_each(|l| layer(l, by));
+    functions.iter_mut().for_each(|f| function(f, by));
+    template.iter_mut().for_each(|t| spanned(t, by));
+    imports.iter_mut().for_each(|i| spanned(i, by));
 }
 
+// Every field is named (no `..`), so that a new spanned field cannot be forgotten here.
 fn layer(l: &mut LayerSpec, by: usize) {
-    span(&mut l.span, by);
-    spanned(&mut l.name, by);
-    l.description.iter_mut().for_each(|d| spanned(d, by));
-    l.runtimes.iter_mut().for_each(|r| spanned(r, by));
-    spanned(&mut l.architecture, by);
-    l.rootfs.iter_mut().for_each(|r| spanned(r, by));
-    l.described_by.iter_mut().for_each(|d| spanned(d, by));
-    spanned(&mut l.dir, by);
-    for LibraryRequest { name, .. } in &mut l.libraries {
+    let LayerSpec {
+        name,
+        span: whole,
+        description,
+        runtimes,
+        architecture,
+        target: _,
+        rootfs,
+        described_by,
+        dir,
+        libraries,
+        excludes,
+        files,
+    } = l;
+    span(whole, by);
+    spanned(name, by);
+    description.iter_mut().for_each(|d| spanned(d, by));
+    runtimes.iter_mut().for_each(|r| spanned(r, by));
+    spanned(architecture, by);
+    rootfs.iter_mut().for_each(|r| spanned(r, by));
+    described_by.iter_mut().for_each(|d| spanned(d, by));
+    spanned(dir, by);
+    for LibraryRequest {
+        name,
+        override_runtime: _,
+        optional: _,
+    } in libraries
+    {
         spanned(name, by);
     }
-    l.excludes.iter_mut().for_each(|e| spanned(e, by));
-    for FileRequest { from, to } in &mut l.files {
+    excludes.iter_mut().for_each(|e| spanned(e, by));
+    for FileRequest { from, to } in files {
         spanned(from, by);
         spanned(to, by);
     }
 }
 
 fn function(f: &mut FunctionSpec, by: usize) {
-    span(&mut f.span, by);
-    spanned(&mut f.id, by);
-    f.layers.iter_mut().for_each(|l| spanned(l, by));
-    spanned(&mut f.ld_library_path, by);
-    for (name, value) in &mut f.env {
+    let FunctionSpec {
+        id,
+        span: whole,
+        layers,
+        ld_library_path,
+        env,
+        app,
+    } = f;
+    span(whole, by);
+    spanned(id, by);
+    layers.iter_mut().for_each(|l| spanned(l, by));
+    spanned(ld_library_path, by);
+    for (name, value) in env {
         spanned(name, by);
         spanned(value, by);
     }
+    app.iter_mut().for_each(|a| spanned(a, by));
 }
 
 /// Shifts a diagnostic's primary and related spans by `by`.

@@ -65,3 +65,20 @@ fn a_missing_app_is_its_own_error() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!fx.path().join("build").exists());
 }
+
+#[test]
+fn an_app_in_an_imported_spec_is_relative_to_that_spec() {
+    let fx = fixture();
+    let text =
+        spec(&fx, "../rootfs/app", false).replace("rootfs \"rootfs\"", "rootfs \"../rootfs\"");
+    fx.write("sub/inner.kdl", &text);
+    // Longer than the imported spec, so that a span left unshifted would land in this file.
+    let outer = format!("import \"sub/inner.kdl\"\n// {}\n", "-".repeat(text.len()));
+    fx.spec(&outer);
+    let out = fx.layerc(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let diag: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(diag["code"], "app::needed-not-found");
+    assert_eq!(diag["file"], "sub/inner.kdl");
+    analyze_text(&outer, fx.path());
+}
