@@ -301,3 +301,32 @@ fn the_language_server_jumps_into_an_imported_file_and_outlines_only_the_open_on
     assert_eq!(names, ["mine", "icu"]);
     assert_eq!(client.shutdown(), 0);
 }
+
+#[test]
+fn two_specs_importing_a_shared_spec_build_its_layer_once_into_the_store() {
+    let fx = shared_fixture();
+    fx.write("app1/layer.kdl", APP);
+    fx.write("app2/layer.kdl", APP.replace("\"Fn\"", "\"Other\""));
+    let store = fx.path().join("store");
+    let env = [("LAYERC_STORE", store.to_str().unwrap())];
+    let build = |app: &str| {
+        let out = layerc_in(&fx.path().join(app), &["build"], &env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let first = build("app1");
+    assert!(first.contains("layer `icu` (built, stored)"), "{first}");
+    let second = build("app2");
+    assert!(second.contains("layer `icu` (from the store)"), "{second}");
+    assert!(second.contains("bytes, from the store)"), "{second}");
+    let zips: Vec<_> = fs::read_dir(store.join("zips"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".zip"))
+        .collect();
+    assert_eq!(zips.len(), 1, "{zips:?}");
+    assert_eq!(
+        fs::read(fx.path().join("app1/build/icu.zip")).unwrap(),
+        fs::read(fx.path().join("app2/build/icu.zip")).unwrap()
+    );
+}
