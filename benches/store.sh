@@ -73,7 +73,7 @@ echo "== ~150 MB layer: $((UNZIPPED / 1000000)) MB unzipped, $(nproc) cores, loa
 hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/store.json" \
     -n "cold build" --prepare "rm -rf $COLD_STORE $L150/cold" \
     "$LAYERC build $L150/layer.kdl --store $COLD_STORE --out $L150/cold" \
-    -n "no-op rebuild" "$LAYERC build $L150/layer.kdl --store $WARM_STORE --out $L150/warm" \
+    -n "no-op rebuild" --prepare "true" "$LAYERC build $L150/layer.kdl --store $WARM_STORE --out $L150/warm" \
     -n "cp of the stored zip" --prepare "rm -f $WORK/copy.zip" "cp --reflink=never $ENTRY $WORK/copy.zip"
 
 # ---------------------------------------------------------------- summary
