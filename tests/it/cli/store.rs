@@ -362,3 +362,44 @@ fn gc_max_size_keeps_the_newest_that_fit_and_old_leftovers_go() {
     assert_eq!(code(&bad), 2);
     assert!(stderr(&bad).contains("unknown unit"), "{}", stderr(&bad));
 }
+
+/// Runs `layerc build` in `dir` as the unprivileged user `nobody` (root reads every file).
+fn build_as_nobody(dir: &Path, store: &Path) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_layerc"))
+        .args(["build", "--store", store.to_str().unwrap()])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .expect("setpriv (util-linux) runs")
+}
+
+#[test]
+fn a_no_op_rebuild_never_opens_the_shipped_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = data_fixture();
+    let store = fx.path().join("store");
+    let mode = |path: &Path, mode: u32| {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap()
+    };
+    // Only root can read the file; every folder a build writes in is open to all.
+    mode(&fx.root("/data/blob.bin"), 0o000);
+    std::thread::sleep(Duration::from_millis(2100));
+    build_with(fx.path(), &store, &[]);
+    for dir in ["", "build", "store", "store/zips", "store/stat"] {
+        mode(&fx.path().join(dir), 0o777);
+    }
+    let out = build_as_nobody(fx.path(), &store);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(from_store(&out));
+    // The same build without the store has to read the file, and cannot.
+    let empty = fx.path().join("empty-store");
+    fs::create_dir(&empty).unwrap();
+    mode(&empty, 0o777);
+    let out = build_as_nobody(fx.path(), &empty);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("cannot read data/blob.bin"), "{err}");
+}
