@@ -291,7 +291,13 @@ impl Loader<'_> {
     ) {
         let obj = &loaded[i];
         for need in &obj.elf.verneed {
-            match by_name.get(&need.file) {
+            // The loader itself (`ld-linux-x86-64.so.2`) is in every process without a DT_NEEDED.
+            let implicit = || {
+                self.os
+                    .provides(self.arch, &need.file)
+                    .then_some(&Slot::Runtime)
+            };
+            match by_name.get(&need.file).or_else(implicit) {
                 Some(Slot::Runtime) => {
                     if let Some((version, ceiling)) = self.over_ceiling(&need.versions) {
                         failures.push(Failure::TooNew {
