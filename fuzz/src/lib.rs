@@ -211,3 +211,14 @@ fn scratch_file(data: &[u8]) -> io::Result<std::path::PathBuf> {
     std::fs::write(&path, data)?;
     Ok(path)
 }
+
+/// The .NET metadata reader: any bytes give imports, "not an assembly" or an error, never a
+/// panic; a file read as an assembly is recognised as one.
+pub fn dotnet(data: &[u8]) {
+    if let Ok(Some(imports)) = layerc::dotnet::pinvoke_imports(data) {
+        assert!(layerc::dotnet::is_assembly(data));
+        for import in imports {
+            let _ = layerc::dotnet::map_module(&import.module);
+        }
+    }
+}

@@ -44,3 +44,8 @@ fn rootfs_resolver_inputs() {
 fn image_reader_inputs() {
     replay("image", harness::image);
 }
+
+#[test]
+fn dotnet_reader_inputs() {
+    replay("dotnet", harness::dotnet);
+}

@@ -1,0 +1,112 @@
+//! Real artifacts no one here wrote, fetched at test time with their ordinary clients (`apt-get
+//! download`, `pip download`, `npm pack`) into a cache under `target/tmp`, pinned by version and
+//! checked by sha256, then unpacked. Offline, a test skips with the reason printed; with
+//! `CI=true` that is a failure instead (CI has the network).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+/// A pinned download: the client's argument, the file it writes and that file's sha256.
+pub struct Pinned {
+    pub file: &'static str,
+    pub sha256: &'static str,
+}
+
+/// The cache folder holding unpacked artifacts.
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts")
+}
+
+/// `Some(value)`, or `None` after printing why the test skips (a panic in CI).
+pub fn or_skip<T>(what: &str, result: Result<T, String>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{what} cannot be fetched in CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping: {what} cannot be fetched: {why}");
+            None
+        }
+    }
+}
+
+/// Downloads `pin.file` with `client` into the cache unless present, and checks its sha256.
+fn fetch(pin: &Pinned, client: &mut Command) -> Result<PathBuf, String> {
+    let dir = cache().join("downloads");
+    let path = dir.join(pin.file);
+    if !path.is_file() {
+        let work = dir.join(format!(".work-{}", std::process::id()));
+        fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+        let out = client
+            .current_dir(&work)
+            .output()
+            .map_err(|e| format!("{:?}: {e}", client.get_program()))?;
+        if !out.status.success() {
+            let _ = fs::remove_dir_all(&work);
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        let moved = fs::rename(work.join(pin.file), &path);
+        let _ = fs::remove_dir_all(&work);
+        moved.map_err(|e| format!("{} was not downloaded: {e}", pin.file))?;
+    }
+    let bytes = fs::read(&path).map_err(|e| e.to_string())?;
+    let hash: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        hash, pin.sha256,
+        "{} changed under its pinned version",
+        pin.file
+    );
+    Ok(path)
+}
+
+/// Unpacks a fetched file into `cache/<name>` once (published by rename), with `unpack(file, dir)`.
+fn unpacked(
+    pin: &Pinned,
+    file: &Path,
+    unpack: impl Fn(&Path, &Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let dir = cache().join(pin.file.replace('/', "_") + ".d");
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let work = cache().join(format!(".unpack-{}-{}", pin.file, std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    unpack(file, &work)?;
+    match fs::rename(&work, &dir) {
+        Ok(()) => Ok(dir),
+        Err(_) if dir.is_dir() => {
+            let _ = fs::remove_dir_all(&work);
+            Ok(dir)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// A Debian package (`name=version`), unpacked with `dpkg-deb -x`.
+pub fn deb(package: &str, version: &str, pin: &Pinned) -> Result<PathBuf, String> {
+    let mut client = Command::new("apt-get");
+    client.arg("download").arg(format!("{package}={version}"));
+    let file = fetch(pin, &mut client)?;
+    unpacked(pin, &file, |deb, dir| {
+        run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(dir))
+    })
+}
