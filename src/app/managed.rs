@@ -26,7 +26,7 @@ pub enum Probe {
 pub type ManagedReader = fn(&[u8]) -> Option<Vec<NativeImport>>;
 
 /// The reader `layerc scan` and the spec's `app` checks use.
-pub const READER: ManagedReader = no_reader;
+pub const READER: ManagedReader = dotnet_reader;
 
 /// A reader that recognises no assembly.
 pub fn no_reader(_bytes: &[u8]) -> Option<Vec<NativeImport>> {
@@ -37,4 +37,27 @@ pub fn no_reader(_bytes: &[u8]) -> Option<Vec<NativeImport>> {
 pub fn is_candidate(name: &str, prefix: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
     (lower.ends_with(".dll") || lower.ends_with(".exe")) && prefix.starts_with(b"MZ")
+}
+
+/// .NET assemblies, read by [`crate::dotnet`]: each P/Invoke module with the Linux names the loader
+/// probes for it ([`crate::dotnet::map_module`]). An assembly whose metadata cannot be read counts
+/// as no assembly: its imports are unknown, not missing.
+pub fn dotnet_reader(bytes: &[u8]) -> Option<Vec<NativeImport>> {
+    use crate::dotnet::{Mapping, map_module, pinvoke_imports};
+    let imports = pinvoke_imports(bytes).ok()??;
+    Some(
+        imports
+            .into_iter()
+            .map(|import| {
+                let probe = match map_module(&import.module) {
+                    Mapping::Linux(p) => Probe::Linux(p.names),
+                    Mapping::Foreign { .. } => Probe::Foreign,
+                };
+                NativeImport {
+                    module: import.module,
+                    probe,
+                }
+            })
+            .collect(),
+    )
 }

@@ -39,7 +39,7 @@ fn fetch(pin: &Pinned, client: &mut Command) -> Result<PathBuf, String> {
     let dir = cache().join("downloads");
     let path = dir.join(pin.file);
     if !path.is_file() {
-        let work = dir.join(format!(".work-{}", std::process::id()));
+        let work = dir.join(format!(".work-{}-{}", pin.file, std::process::id()));
         fs::create_dir_all(&work).map_err(|e| e.to_string())?;
         let out = client
             .current_dir(&work)
@@ -108,5 +108,44 @@ pub fn deb(package: &str, version: &str, pin: &Pinned) -> Result<PathBuf, String
     let file = fetch(pin, &mut client)?;
     unpacked(pin, &file, |deb, dir| {
         run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(dir))
+    })
+}
+/// A wheel from PyPI (`name==version` for `platform`, CPython 3.12): the file, and its contents
+/// unpacked.
+pub fn wheel(
+    requirement: &str,
+    platform: &str,
+    pin: &Pinned,
+) -> Result<(PathBuf, PathBuf), String> {
+    let mut client = Command::new("python3");
+    client.args([
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+    ]);
+    client.args([
+        "--python-version",
+        "3.12",
+        "--platform",
+        platform,
+        requirement,
+    ]);
+    let file = fetch(pin, &mut client)?;
+    let dir = unpacked(pin, &file, |whl, dir| {
+        run(Command::new("unzip").arg("-q").arg(whl).arg("-d").arg(dir))
+    })?;
+    Ok((file, dir))
+}
+
+/// An npm package tarball (`name@version`, from `npm pack`), unpacked (its files under `package/`).
+pub fn npm(spec: &str, pin: &Pinned) -> Result<PathBuf, String> {
+    let mut client = Command::new("npm");
+    client.args(["pack", "--silent", spec]);
+    let file = fetch(pin, &mut client)?;
+    unpacked(pin, &file, |tgz, dir| {
+        run(Command::new("tar").arg("xzf").arg(tgz).arg("-C").arg(dir))
     })
 }

@@ -4,6 +4,7 @@ mod common;
 mod lsp_client;
 mod lsp_oracle;
 
+mod app_artifacts;
 mod app_fix;
 mod app_pinvoke;
 mod app_scan;
