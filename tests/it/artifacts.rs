@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -34,12 +35,19 @@ pub fn or_skip<T>(what: &str, result: Result<T, String>) -> Option<T> {
     }
 }
 
+/// A scratch folder name no other test (thread or process) uses at the same time.
+fn scratch_name(pin: &Pinned) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(".{}-{}-{n}", pin.file, std::process::id())
+}
+
 /// Downloads `pin.file` with `client` into the cache unless present, and checks its sha256.
 fn fetch(pin: &Pinned, client: &mut Command) -> Result<PathBuf, String> {
     let dir = cache().join("downloads");
     let path = dir.join(pin.file);
     if !path.is_file() {
-        let work = dir.join(format!(".work-{}-{}", pin.file, std::process::id()));
+        let work = dir.join(scratch_name(pin));
         fs::create_dir_all(&work).map_err(|e| e.to_string())?;
         let out = client
             .current_dir(&work)
@@ -76,7 +84,7 @@ fn unpacked(
     if dir.is_dir() {
         return Ok(dir);
     }
-    let work = cache().join(format!(".unpack-{}-{}", pin.file, std::process::id()));
+    let work = cache().join(scratch_name(pin));
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     unpack(file, &work)?;
