@@ -261,3 +261,65 @@ fn system_drawing_misses_libgdiplus_on_dotnet8_and_lists_windows_names_apart() {
         "{text}"
     );
 }
+
+/// The whole fix for a .NET application on dotnet8: the scan names libgdiplus; with a rootfs
+/// that has it (Debian 11's, built for a glibc Amazon Linux 2023 has), `--write-spec` writes a
+/// spec, `layerc build` turns it into a layer zip (checked by `unzip -t`), and a second scan with
+/// that spec finds nothing missing.
+#[test]
+fn system_drawing_on_dotnet8_is_fixed_by_the_spec_scan_writes() {
+    let fx = Fixture::new();
+    let Some(app) = system_drawing_app(&fx) else {
+        return;
+    };
+    let Some(rootfs) = crate::debian::bullseye_gdiplus_rootfs() else {
+        return;
+    };
+    let (code, report) = scan_json(&app, "dotnet8", &[]);
+    assert_eq!(code, 1);
+    assert!(failures(&report).contains(&"pinvoke-not-found: System.Drawing.dll → gdiplus".into()));
+
+    let rootfs = rootfs.to_str().unwrap();
+    let with_rootfs = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "publish",
+            "--runtime",
+            "dotnet8",
+            "--rootfs",
+            rootfs,
+        ];
+        args.extend(extra);
+        layerc_in(fx.path(), &args, &[])
+    };
+    let out = with_rootfs(&[]);
+    let spec = fx.path().join("layer.kdl");
+    assert!(!spec.exists(), "a scan without --write-spec writes nothing");
+    assert!(
+        stderr(&out).contains("with this layer, everything loads"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with_rootfs(&["--write-spec", "layer.kdl"]);
+    let text = std::fs::read_to_string(&spec).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert!(text.contains("library \"libgdiplus.so.0\""), "{text}");
+
+    let out = layerc_in(fx.path(), &["build", "layer.kdl"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let zip = fx.path().join("build/native.zip");
+    let test = Command::new("unzip").arg("-t").arg(&zip).output().unwrap();
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.lines().any(|l| l == "lib/libgdiplus.so.0"),
+        "{listing}"
+    );
+
+    let (code, report) = scan_json(&app, "dotnet8", &["--spec", spec.to_str().unwrap()]);
+    assert_eq!((code, failures(&report)), (0, vec![]));
+}

@@ -84,42 +84,155 @@ pub const PACKAGES: &[&str] = &[
 /// The realm configuration a user writes into their rootfs (no Debian package ships one).
 const KRB5_CONF: &str = "[libdefaults]\n    default_realm = EXAMPLE.COM\n\n[realms]\n    EXAMPLE.COM = {\n        kdc = kdc.example.com\n    }\n";
 
+/// A root filesystem to build: a name, the packages and where apt finds them.
+struct Distribution {
+    name: &'static str,
+    packages: &'static [&'static str],
+    /// `None`: the host's apt lists (Debian 12); `Some(suite)`: that suite of deb.debian.org, with
+    /// apt state of its own under `target/tmp` (the host's apt configuration is not touched).
+    suite: Option<&'static str>,
+    /// Files written into the rootfs after unpacking: (path inside, contents).
+    extra: &'static [(&'static str, &'static str)],
+}
+
+const DEBIAN12: Distribution = Distribution {
+    name: "debian12",
+    packages: PACKAGES,
+    suite: None,
+    extra: &[("etc/krb5.conf", KRB5_CONF)],
+};
+
+/// Debian 11's libgdiplus and libcups with every library they need: built for glibc 2.31, old
+/// enough for Amazon Linux 2023 (glibc 2.34), unlike Debian 12's (2.36).
+pub const BULLSEYE_GDIPLUS: &[&str] = &[
+    "libc6",
+    "libgcc-s1",
+    "libgdiplus",
+    "libcups2",
+    "libcairo2",
+    "libexif12",
+    "libfontconfig1",
+    "fontconfig-config",
+    "libfreetype6",
+    "libgif7",
+    "libglib2.0-0",
+    "libjpeg62-turbo",
+    "libpng16-16",
+    "libtiff5",
+    "libx11-6",
+    "libavahi-client3",
+    "libavahi-common3",
+    "libdbus-1-3",
+    "libsystemd0",
+    "libgnutls30",
+    "libgssapi-krb5-2",
+    "libkrb5-3",
+    "libk5crypto3",
+    "libkrb5support0",
+    "libcom-err2",
+    "libkeyutils1",
+    "libssl1.1",
+    "libgmp10",
+    "libhogweed6",
+    "libnettle8",
+    "libidn2-0",
+    "libp11-kit0",
+    "libtasn1-6",
+    "libunistring2",
+    "libffi7",
+    "libpcre3",
+    "libmount1",
+    "libblkid1",
+    "libselinux1",
+    "libpcre2-8-0",
+    "libuuid1",
+    "libpixman-1-0",
+    "libxcb1",
+    "libxau6",
+    "libxdmcp6",
+    "libbsd0",
+    "libmd0",
+    "libxcb-render0",
+    "libxcb-shm0",
+    "libxext6",
+    "libxrender1",
+    "libexpat1",
+    "libbrotli1",
+    "zlib1g",
+    "libjbig0",
+    "libwebp6",
+    "libdeflate0",
+    "libzstd1",
+    "liblzma5",
+    "liblz4-1",
+    "libgcrypt20",
+    "libgpg-error0",
+    "libcap2",
+    "libcrypt1",
+    "libbz2-1.0",
+    "libacl1",
+    "libattr1",
+];
+
+const BULLSEYE: Distribution = Distribution {
+    name: "debian11-gdiplus",
+    packages: BULLSEYE_GDIPLUS,
+    suite: Some("bullseye"),
+    extra: &[],
+};
+
 /// The shared rootfs, or `None` (with a message) when `apt-get download` cannot run here.
 /// With `CI=true` that is a failure instead: CI has apt.
 pub fn rootfs() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
-    ROOT.get_or_init(|| match build() {
-        Ok(dir) => Some(dir),
-        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("the Debian rootfs cannot be built in CI: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping the recipe tests: the Debian rootfs cannot be built: {why}");
-            None
-        }
-    })
-    .as_deref()
+    ROOT.get_or_init(|| built(&DEBIAN12)).as_deref()
 }
 
-fn cache_key() -> u64 {
+/// A Debian 11 rootfs with libgdiplus and libcups ([`BULLSEYE_GDIPLUS`]), or `None` as [`rootfs`].
+pub fn bullseye_gdiplus_rootfs() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| built(&BULLSEYE)).as_deref()
+}
+
+fn built(distribution: &Distribution) -> Option<PathBuf> {
+    match build(distribution) {
+        Ok(dir) => Some(dir),
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "the {} rootfs cannot be built in CI: {why}",
+                distribution.name
+            )
+        }
+        Err(why) => {
+            eprintln!(
+                "skipping: the {} rootfs cannot be built: {why}",
+                distribution.name
+            );
+            None
+        }
+    }
+}
+
+fn cache_key(d: &Distribution) -> u64 {
     let mut h = DefaultHasher::new();
-    (PACKAGES, KRB5_CONF).hash(&mut h);
+    (d.packages, d.suite, d.extra).hash(&mut h);
     h.finish()
 }
 
-fn build() -> Result<PathBuf, String> {
+fn build(d: &Distribution) -> Result<PathBuf, String> {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = base.join(format!("debian12-rootfs-{:016x}", cache_key()));
+    let key = cache_key(d);
+    let dir = base.join(format!("{}-rootfs-{key:016x}", d.name));
     if dir.is_dir() {
         return Ok(dir);
     }
     let work = base.join(format!(
-        ".debian12-rootfs-{:016x}-{}",
-        cache_key(),
+        ".{}-rootfs-{key:016x}-{}",
+        d.name,
         std::process::id()
     ));
     let _ = fs::remove_dir_all(&work);
-    let result = download_and_unpack(&work).and_then(|root| match fs::rename(&root, &dir) {
+    let result = download_and_unpack(d, &work).and_then(|root| match fs::rename(&root, &dir) {
         Ok(()) => Ok(dir.clone()),
         // Another process published the same package list first.
         Err(_) if dir.is_dir() => Ok(dir.clone()),
@@ -129,24 +242,69 @@ fn build() -> Result<PathBuf, String> {
     result
 }
 
+/// apt options that read `suite` from lists of its own in `work/apt`, after fetching them.
+fn apt_options(suite: &str, work: &Path) -> Result<Vec<String>, String> {
+    let apt = work.join("apt");
+    for sub in ["lists/partial", "cache/archives/partial"] {
+        fs::create_dir_all(apt.join(sub)).map_err(|e| e.to_string())?;
+    }
+    let sources = apt.join("sources.list");
+    let line = format!(
+        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian {suite} main\n"
+    );
+    fs::write(&sources, line).map_err(|e| e.to_string())?;
+    fs::write(apt.join("status"), "").map_err(|e| e.to_string())?;
+    let options: Vec<String> = [
+        ("Dir::Etc::SourceList", sources.display().to_string()),
+        (
+            "Dir::Etc::SourceParts",
+            apt.join("none").display().to_string(),
+        ),
+        ("Dir::State::Lists", apt.join("lists").display().to_string()),
+        ("Dir::Cache", apt.join("cache").display().to_string()),
+        (
+            "Dir::State::Status",
+            apt.join("status").display().to_string(),
+        ),
+    ]
+    .iter()
+    .flat_map(|(k, v)| ["-o".to_string(), format!("{k}={v}")])
+    .collect();
+    apt_get(&options, &["update"], work)?;
+    Ok(options)
+}
+
+fn apt_get(options: &[String], args: &[&str], dir: &Path) -> Result<(), String> {
+    let out = Command::new("apt-get")
+        .args(options)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("apt-get: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "apt-get {} failed (run `apt-get update` first?): {}",
+            args[0],
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 /// Downloads every package into `work/debs` and unpacks them into `work/root`.
-fn download_and_unpack(work: &Path) -> Result<PathBuf, String> {
+fn download_and_unpack(d: &Distribution, work: &Path) -> Result<PathBuf, String> {
     let debs = work.join("debs");
     let root = work.join("root");
     fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
     fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
-    let out = Command::new("apt-get")
-        .arg("download")
-        .args(PACKAGES)
-        .current_dir(&debs)
-        .output()
-        .map_err(|e| format!("apt-get: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "apt-get download failed (run `apt-get update` first?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
+    let options = match d.suite {
+        Some(suite) => apt_options(suite, work)?,
+        None => Vec::new(),
+    };
+    let mut args = vec!["download"];
+    args.extend(d.packages);
+    apt_get(&options, &args, &debs)?;
     let mut count = 0;
     for deb in fs::read_dir(&debs).map_err(|e| e.to_string())? {
         let deb = deb.map_err(|e| e.to_string())?.path();
@@ -161,12 +319,14 @@ fn download_and_unpack(work: &Path) -> Result<PathBuf, String> {
         }
         count += 1;
     }
-    if count != PACKAGES.len() {
+    if count != d.packages.len() {
         return Err(format!(
             "{count} packages downloaded, {} asked for",
-            PACKAGES.len()
+            d.packages.len()
         ));
     }
-    fs::write(root.join("etc/krb5.conf"), KRB5_CONF).map_err(|e| e.to_string())?;
+    for (path, contents) in d.extra {
+        fs::write(root.join(path), contents).map_err(|e| e.to_string())?;
+    }
     Ok(root)
 }
