@@ -326,3 +326,29 @@ fn the_layers_of_a_spec_are_unpacked_at_opt_and_fix_the_scan() {
         stderr(&out)
     );
 }
+
+/// A FIFO where an object could be, and a symlink loop where a need is looked for: the walk and
+/// the loader pass them over (the loader names the loop), never blocking on them.
+#[test]
+fn fifos_and_symlink_loops_in_an_application_never_block() {
+    let fx = Fixture::new();
+    fx.lib("/gone/libloop.so.1", "libloop.so.1", "looped");
+    fx.cc_lib(
+        "/app/mod.so",
+        "mod.so",
+        &c_calls("init", "looped"),
+        &["/gone/libloop.so.1"],
+        &[],
+    );
+    fx.symlink_root("/app/lib/libloop.so.1", "libloop.so.1");
+    let fifo = fx.root("/app/lib/fifo.so");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let (scan, text) = scan_dir(&fx.root("/app"), "provided.al2023");
+    assert_eq!(chains(&scan), ["mod.so → libloop.so.1"], "{text}");
+    assert!(text.contains("it is a symlink loop"), "{text}");
+    assert_eq!(scan.files.objects.len(), 1);
+}
