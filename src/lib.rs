@@ -46,6 +46,8 @@ pub struct Analysis {
     pub spec_dir: PathBuf,
     pub spec: Spec,
     pub layers: Vec<LayerAnalysis>,
+    /// What each function's `app` check saw.
+    pub apps: Vec<app::check::AppSummary>,
     /// The template the spec is merged into, when it names one (or `--merge` does) and it parses.
     pub template: Option<template::input::LoadedTemplate>,
     pub diagnostics: Vec<Diagnostic>,

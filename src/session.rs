@@ -149,17 +149,19 @@ impl Session {
         }
         diagnostics.extend(shadow::check(&spec, &layers));
         diagnostics.extend(crate::stack::check(&spec, &layers));
-        diagnostics.extend(crate::app::check::check_functions(
+        let (app_diags, apps) = crate::app::check::check_functions(
             &spec,
             &layers,
             &sources,
             crate::app::managed::READER,
-        ));
+        );
+        diagnostics.extend(app_diags);
         Analysis {
             sources,
             spec_dir: spec_dir.to_path_buf(),
             spec,
             layers,
+            apps,
             template,
             diagnostics,
         }

@@ -32,6 +32,9 @@ pub fn hover(cx: &Context<'_>, params: HoverParams) -> Option<Hover> {
                 found = Some((layer.span, layer_summary(cx, name)));
             }
         }
+        if let Some(app) = function.app.as_ref().filter(|a| hit(a.span)) {
+            found = Some((app.span, app_summary(cx, app)));
+        }
     }
     let (span, text) = found?;
     Some(Hover {
@@ -149,6 +152,45 @@ fn layer_summary(cx: &Context<'_>, name: &str) -> String {
     }
     if plan.entries.len() > 20 {
         let _ = writeln!(out, "- … and {} more", plan.entries.len() - 20);
+    }
+    out
+}
+
+/// What the check of a function's `app` saw.
+fn app_summary(cx: &Context<'_>, app: &Spanned<String>) -> String {
+    let mut out = format!("**app** `{}`\n\n", app.value);
+    let analysis = cx.snapshot.as_deref().map(|s| &s.analysis);
+    let Some(summary) = analysis.and_then(|a| a.apps.iter().find(|s| s.span == app.span)) else {
+        out.push_str("not checked: the function needs a layer of this spec with a known runtime, and the application must be readable");
+        return out;
+    };
+    let _ = writeln!(out, "- runtime: {}", summary.runtime);
+    if !summary.layers.is_empty() {
+        let _ = writeln!(
+            out,
+            "- layers at /opt: {}",
+            code_list(summary.layers.iter())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- {} ELF objects, {} managed assemblies",
+        summary.objects, summary.assemblies
+    );
+    if summary.failures == 0 {
+        out.push_str("- everything loads\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "- {} problem(s): it will fail to load",
+            summary.failures
+        );
+    }
+    for (assembly, name) in &summary.foreign {
+        let _ = writeln!(
+            out,
+            "- `{name}` ({assembly}): Windows/macOS only, never loaded"
+        );
     }
     out
 }

@@ -82,3 +82,32 @@ fn an_app_in_an_imported_spec_is_relative_to_that_spec() {
     assert_eq!(diag["file"], "sub/inner.kdl");
     analyze_text(&outer, fx.path());
 }
+
+/// The language server's hover on `app` says what the check saw.
+#[test]
+fn hovering_app_summarises_the_check() {
+    use crate::lsp_client::{Client, uri_of};
+    let fx = fixture();
+    let text = spec(&fx, "rootfs/app", false);
+    let uri = uri_of(&fx.path().join("layer.kdl"));
+    let mut client = Client::start(None);
+    client.open(&uri, &text, 1);
+    let diags = client.diagnostics(&uri, 1);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let offset = text.find("\"rootfs/app\"").unwrap() + 3;
+    let (line, character) = crate::lsp_client::utf16_position(&text, offset);
+    let hover = client.request(
+        "textDocument/hover",
+        serde_json::json!({ "textDocument": { "uri": uri.as_str() },
+                            "position": { "line": line, "character": character } }),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        shown.contains("python3.12 (Amazon Linux 2023), x86_64"),
+        "{shown}"
+    );
+    assert!(shown.contains("3 ELF objects"), "{shown}");
+    assert!(shown.contains("1 problem(s)"), "{shown}");
+    assert!(shown.contains("`other`"), "{shown}");
+    assert_eq!(client.shutdown(), 0);
+}
