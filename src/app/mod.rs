@@ -79,8 +79,9 @@ pub struct AppScan {
 }
 
 impl AppScan {
+    /// Nothing fails to load, and the application was walked whole.
     pub fn loads(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && !self.files.truncated
     }
 }
 

@@ -24,6 +24,19 @@ fn needer(chain: &[String]) -> &str {
 /// for the caller (the spec's `app` node, or none for `layerc scan`).
 pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
     let mut diags: Vec<Diagnostic> = scan.failures.iter().map(|f| diagnostic(f, env)).collect();
+    if scan.files.truncated {
+        diags.push(
+            Diagnostic::error(
+                Code::AppTooLarge,
+                format!(
+                    "the application is larger than Lambda allows: more than {} bytes or {} files; the scan stopped there",
+                    super::walk::MAX_APP_BYTES,
+                    super::walk::MAX_FILES
+                ),
+            )
+            .help("Lambda refuses a function whose code and layers unzip to more than 262,144,000 bytes: name the deployment package or its build folder, not a larger tree"),
+        );
+    }
     for (path, why) in &scan.files.broken {
         diags.push(
             Diagnostic::warning(

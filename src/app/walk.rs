@@ -13,6 +13,11 @@ use crate::rootfs::{Kind, RootFs, RootPath};
 /// Files looked at in one application before the walk stops (and says so).
 pub const MAX_FILES: usize = 1_000_000;
 
+/// Bytes of regular files walked before the walk stops: Lambda's limit for a function and its
+/// layers unzipped. A larger folder is not a deployable application (`app "/"` names the host),
+/// and stopping there keeps a mistyped path from walking a whole disk.
+pub const MAX_APP_BYTES: u64 = crate::validate::MAX_UNZIPPED_BYTES;
+
 /// The largest assembly handed to the managed reader.
 const MAX_ASSEMBLY_BYTES: u64 = 256 << 20;
 
@@ -38,8 +43,10 @@ pub struct AppFiles {
     pub other_arch: Vec<(RootPath, String)>,
     /// Files that look like ELF but cannot be parsed or read, with why.
     pub broken: Vec<(RootPath, String)>,
-    /// The walk stopped at [`MAX_FILES`].
+    /// The walk stopped at [`MAX_FILES`] or [`MAX_APP_BYTES`].
     pub truncated: bool,
+    /// Bytes of the regular files walked.
+    pub bytes: u64,
 }
 
 /// Walks `/var/task` of `fs` without following symlinks to folders (a link loop cannot trap it;
@@ -54,21 +61,33 @@ pub fn walk(
     let mut stack = vec![RootPath::new(TASK)];
     let mut seen = 0usize;
     while let Some(dir) = stack.pop() {
-        let names = fs.read_dir(&dir)?;
-        // Reverse: the stack then yields folders in name order, so lists come out sorted.
-        for name in names.into_iter().rev() {
+        let mut folders = Vec::new();
+        // Files in name order (a walk stopped at a limit stops at the same file every time).
+        for name in fs.read_dir(&dir)? {
             seen += 1;
             if seen > MAX_FILES {
                 out.truncated = true;
                 return Ok(finish(out));
             }
             let path = dir.join(&name);
-            match fs.lstat(&path)?.map(|m| m.kind) {
-                Some(Kind::Dir) if applies(&path, arch) => stack.push(path),
-                Some(Kind::File) => visit(fs, arch, cache, reader, path, &mut out),
+            let Some(meta) = fs.lstat(&path)? else {
+                continue;
+            };
+            match meta.kind {
+                Kind::Dir if applies(&path, arch) => folders.push(path),
+                Kind::File => {
+                    out.bytes += meta.len;
+                    if out.bytes > MAX_APP_BYTES {
+                        out.truncated = true;
+                        return Ok(finish(out));
+                    }
+                    visit(fs, arch, cache, reader, path, &mut out);
+                }
                 _ => {}
             }
         }
+        // Reversed onto the stack, so folders are walked in name order too.
+        stack.extend(folders.into_iter().rev());
     }
     Ok(finish(out))
 }

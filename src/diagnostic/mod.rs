@@ -146,6 +146,7 @@ codes! {
     AppSymbolVersion => "app::symbol-version",
     AppMissingVersion => "app::missing-version",
     AppMalformedElf => "app::malformed-elf",
+    AppTooLarge => "app::too-large",
 }
 
 impl Code {

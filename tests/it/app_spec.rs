@@ -111,3 +111,18 @@ fn hovering_app_summarises_the_check() {
     assert!(shown.contains("`other`"), "{shown}");
     assert_eq!(client.shutdown(), 0);
 }
+
+/// `app "/"` names the host: the walk stops at Lambda's size limit instead of walking the disk.
+#[test]
+fn an_app_larger_than_lambda_allows_stops_the_walk() {
+    let fx = fixture();
+    spec(&fx, "/usr", true);
+    let started = std::time::Instant::now();
+    let a = fx.analyze();
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(
+        error_codes(&a).contains(&"app::too-large"),
+        "{}",
+        rendered(&a)
+    );
+}
