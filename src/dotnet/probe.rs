@@ -8,8 +8,9 @@
 //!    dotnet/runtime): for a name without `.so`, `<name>.so`, `lib<name>.so`, `<name>`,
 //!    `lib<name>`; for one containing `.so`, `<name>`, `lib<name>`, `<name>.so`, `lib<name>.so`
 //!    (no `lib` variants when the name has a `/`). A name ending in `.dll` is also tried without
-//!    it, as Mono's loader does. Any candidate ending in `.so` is also satisfied by a versioned
-//!    soname of it (`libfoo.so.1`), as System.Drawing.Common's fallback to `libgdiplus.so.0` is.
+//!    it, as Mono's loader does. A versioned soname (`libfoo.so.1`) satisfies an import only where
+//!    [`KNOWN`] lists it (System.Drawing.Common's own fallback to `libgdiplus.so.0`): CoreCLR never
+//!    tries one, so a library present only as `libfoo.so.1` does fail `DllImport("foo")`.
 
 /// Where a P/Invoke module is found on Linux.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,21 +28,6 @@ pub struct Probe {
     pub names: Vec<String>,
     /// Why these names: the convention or loader rule they come from.
     pub rule: &'static str,
-}
-
-impl Probe {
-    /// Whether a file of this name satisfies the import: one of the names, or a versioned soname
-    /// of one ending in `.so` (`libgdiplus.so.0` for `libgdiplus.so`).
-    pub fn accepts(&self, file_name: &str) -> bool {
-        self.names.iter().any(|name| {
-            file_name == name
-                || (name.ends_with(".so")
-                    && file_name
-                        .strip_prefix(name.as_str())
-                        .and_then(|rest| rest.strip_prefix('.'))
-                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())))
-        })
-    }
 }
 
 enum To {
@@ -366,18 +352,5 @@ mod tests {
                 "{name}"
             );
         }
-    }
-
-    #[test]
-    fn versioned_sonames_satisfy_a_so_candidate() {
-        let Mapping::Linux(probe) = map_module("uuid") else {
-            panic!()
-        };
-        assert!(probe.accepts("libuuid.so"));
-        assert!(probe.accepts("libuuid.so.1"));
-        assert!(probe.accepts("libuuid.so.1.3.0"));
-        assert!(!probe.accepts("libuuid.so.x"));
-        assert!(!probe.accepts("libuuidx.so"));
-        assert!(!probe.accepts("uuid.dll"));
     }
 }
