@@ -47,6 +47,8 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 LAYERC="$TARGET_DIR/release/layerc"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerc-large.XXXXXX")"
+# Every build below is a cold one: its own store, emptied first (a store hit would skip the work).
+STORE="$WORK/store"
 if [ "${KEEP:-}" = 1 ]; then trap 'echo "work folder kept: $WORK"' EXIT; else trap 'rm -rf "$WORK"' EXIT; fi
 
 spec() { # spec DIR FILE... : a layer shipping each FILE of $LIBDIR as lib/FILE
@@ -62,14 +64,15 @@ spec() { # spec DIR FILE... : a layer shipping each FILE of $LIBDIR as lib/FILE
     } >"$dir/layer.kdl"
 }
 peak_rss_mb() { # peak_rss_mb DIR: peak RSS of one build, in MB
-    /usr/bin/time -v "$LAYERC" build "$1/layer.kdl" --out "$1/rss" 2>"$1/time.txt" >/dev/null
+    rm -rf "$STORE"
+    /usr/bin/time -v "$LAYERC" build "$1/layer.kdl" --store "$STORE" --out "$1/rss" 2>"$1/time.txt" >/dev/null
     awk '/Maximum resident/ { printf "%.1f", $NF / 1024 }' "$1/time.txt"
 }
 
 # ---------------------------------------------------------------- ~150 MB: against Info-ZIP
 L150="$WORK/150"
 spec "$L150" libLLVM-15.so.1 libicudata.so.72.1 libicuuc.so.72.1 libicui18n.so.72.1
-"$LAYERC" build "$L150/layer.kdl" --out "$L150/out" >/dev/null 2>&1 || die "layerc build failed on $L150/layer.kdl"
+"$LAYERC" build "$L150/layer.kdl" --store "$STORE" --out "$L150/out" >/dev/null 2>&1 || die "layerc build failed on $L150/layer.kdl"
 mkdir -p "$L150/stage" && (cd "$L150/stage" && unzip -q "$L150/out/big.zip")
 (cd "$L150/stage" && zip -q -r -y -X -6 "$L150/peer.zip" lib/)
 unzip -tq "$L150/out/big.zip" >/dev/null || die "unzip -t rejects layerc's zip"
@@ -77,7 +80,7 @@ UNZIPPED=$(du -sb "$L150/stage/lib" | cut -f1)
 echo
 echo "== ~150 MB layer: $((UNZIPPED / 1000000)) MB unzipped, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/150.json" \
-    -n "layerc build" --prepare "rm -rf $L150/out" "$LAYERC build $L150/layer.kdl --out $L150/out" \
+    -n "layerc build" --prepare "rm -rf $STORE $L150/out" "$LAYERC build $L150/layer.kdl --store $STORE --out $L150/out" \
     -n "zip -r -y -X -6" --prepare "rm -f $L150/peer.zip" "sh -c 'cd $L150/stage && zip -q -r -y -X -6 $L150/peer.zip lib/'"
 RSS150=$(peak_rss_mb "$L150")
 
@@ -92,11 +95,13 @@ echo
 echo "== threads ($THREADS) on the ~150 MB layer"
 SAME=yes
 for t in ${THREADS//,/ }; do
-    RAYON_NUM_THREADS=$t "$LAYERC" build "$L150/layer.kdl" --out "$L150/t$t" >/dev/null 2>&1
+    rm -rf "$STORE"
+    RAYON_NUM_THREADS=$t "$LAYERC" build "$L150/layer.kdl" --store "$STORE" --out "$L150/t$t" >/dev/null 2>&1
     cmp -s "$L150/t$t/big.zip" "$L150/out/big.zip" || SAME="NO ($t threads differ)"
 done
 hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/threads.json" \
-    -L t "$THREADS" "env RAYON_NUM_THREADS={t} $LAYERC build $L150/layer.kdl --out $L150/t{t}"
+    -L t "$THREADS" --prepare "rm -rf $STORE" \
+    "env RAYON_NUM_THREADS={t} $LAYERC build $L150/layer.kdl --store $STORE --out $L150/t{t}"
 
 # ---------------------------------------------------------------- summary
 echo
@@ -108,7 +113,7 @@ work, ours, peer, rss150, rss250, size250, unzipped250, same = sys.argv[1:]
 r = {x["command"]: x for x in json.load(open(os.path.join(work, "150.json")))["results"]}
 a, b = r["layerc build"], r["zip -r -y -X -6"]
 print("~150 MB layer  layerc build %7.0f ms ±%4.0f   zip -6 %7.0f ms ±%4.0f   speed %.2fx (median %.2fx)"
-      % (a["mean"] * 1e3, a["stddev"] * 1e3, b["mean"] * 1e3, b["stddev"] * 1e3,
+      % (a["mean"] * 1e3, (a["stddev"] or 0) * 1e3, b["mean"] * 1e3, (b["stddev"] or 0) * 1e3,
          b["mean"] / a["mean"], b["median"] / a["median"]))
 print("               zip bytes: layerc %d, Info-ZIP %d, size ratio %.4f" % (int(ours), int(peer), int(ours) / int(peer)))
 print("               peak RSS of layerc build: %s MB" % rss150)
@@ -119,7 +124,7 @@ base = t[0]["mean"]
 print("threads        same zip bytes with every thread count: %s" % same)
 for x in t:
     n = x["parameters"]["t"]
-    print("               %3s threads %7.0f ms ±%4.0f   speed-up %.2fx" % (n, x["mean"] * 1e3, x["stddev"] * 1e3, base / x["mean"]))
+    print("               %3s threads %7.0f ms ±%4.0f   speed-up %.2fx" % (n, x["mean"] * 1e3, (x["stddev"] or 0) * 1e3, base / x["mean"]))
 print("\nspeed = Info-ZIP mean / layerc mean: above 1, layerc is faster. size ratio below 1: layerc's zip is smaller.")
 print("Absolute times depend on the machine and its load; compare ratios measured in the same run.")
 EOF
