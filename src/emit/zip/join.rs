@@ -92,27 +92,28 @@ fn fixed_tables() -> (Table, Table) {
     )
 }
 
-/// Bits the small first-level table looks at: it stays in the L1 cache, and codes longer than
-/// this (rare, as they are the rare symbols) go to the full table.
-const FAST_BITS: u32 = 10;
+/// Bits the first-level table looks at: it stays in the L1 cache, and codes longer than this (rare,
+/// as they are the rare symbols) are decoded the slow, canonical way.
+const FAST_BITS: u32 = 11;
+const FAST_MASK: u64 = (1 << FAST_BITS) - 1;
 /// A first-level entry for a code longer than `FAST_BITS`.
 const LONG: u16 = 0xffff;
 
-/// A canonical Huffman code as lookup tables indexed by the next bits of input.
+/// A canonical Huffman code: a lookup table indexed by the next `FAST_BITS` bits of input for the
+/// short codes, and the code's length counts and sorted symbols for the long ones.
 struct Table {
-    width: u32,
-    /// `symbol << 4 | code length`, indexed by the next `width` bits; 0 for bit patterns no code
-    /// starts with.
-    entries: Vec<u16>,
-    fast_width: u32,
-    /// The same for the next `fast_width` bits, [`LONG`] where the code is longer.
-    fast: Vec<u16>,
+    /// `symbol << 4 | code length`; [`LONG`] where a longer code starts with these bits, 0 where
+    /// no code does.
+    fast: [u16; 1 << FAST_BITS],
+    /// How many codes have each length.
+    count: [u16; 16],
+    /// Symbols in canonical order (by code length, then symbol).
+    sorted: Vec<u16>,
 }
 
 impl Table {
     fn new(lengths: &[u8]) -> io::Result<Table> {
-        let width = u32::from(lengths.iter().copied().max().unwrap_or(0));
-        let mut count = [0u32; 16];
+        let mut count = [0u16; 16];
         for &l in lengths {
             count[usize::from(l)] += 1;
         }
@@ -120,13 +121,13 @@ impl Table {
         let mut next = [0u32; 16];
         let mut code = 0;
         for len in 1..16 {
-            code = (code + count[len - 1]) << 1;
+            code = (code + u32::from(count[len - 1])) << 1;
             next[len] = code;
-            if code + count[len] > 1 << len {
+            if code + u32::from(count[len]) > 1 << len {
                 return Err(invalid("over-subscribed Huffman code"));
             }
         }
-        let mut entries = vec![0u16; 1 << width];
+        let mut fast = [0u16; 1 << FAST_BITS];
         for (symbol, &len) in lengths.iter().enumerate() {
             if len == 0 {
                 continue;
@@ -134,29 +135,49 @@ impl Table {
             let len = u32::from(len);
             let code = next[len as usize];
             next[len as usize] += 1;
-            let reversed = code.reverse_bits() >> (32 - len);
+            let reversed = (code.reverse_bits() >> (32 - len)) as usize;
+            if len > FAST_BITS {
+                fast[reversed & FAST_MASK as usize] = LONG;
+                continue;
+            }
             let entry = (symbol as u16) << 4 | len as u16;
-            for index in (reversed as usize..entries.len()).step_by(1 << len) {
-                entries[index] = entry;
+            for index in (reversed..fast.len()).step_by(1 << len) {
+                fast[index] = entry;
             }
         }
-        let fast_width = width.min(FAST_BITS);
-        let fast = entries[..1 << fast_width]
-            .iter()
-            .map(|&e| {
-                if u32::from(e & 15) > fast_width {
-                    LONG
-                } else {
-                    e
-                }
-            })
-            .collect();
+        // A counting sort: where each length's symbols start, then every symbol in its place.
+        let mut offset = [0usize; 16];
+        for len in 1..15 {
+            offset[len + 1] = offset[len] + usize::from(count[len]);
+        }
+        let mut sorted = vec![0u16; lengths.iter().filter(|&&l| l != 0).count()];
+        for (symbol, &len) in lengths.iter().enumerate().filter(|(_, l)| **l != 0) {
+            sorted[offset[usize::from(len)]] = symbol as u16;
+            offset[usize::from(len)] += 1;
+        }
         Ok(Table {
-            width,
-            entries,
-            fast_width,
             fast,
+            count,
+            sorted,
         })
+    }
+
+    /// Decodes a code longer than `FAST_BITS` one bit at a time (as zlib's `puff` does).
+    #[cold]
+    fn decode_long(&self, word: u64) -> u16 {
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..16 {
+            code |= ((word >> (len - 1)) & 1) as i32;
+            let count = i32::from(self.count[len]);
+            if code - first < count {
+                let symbol = self.sorted[(index + code - first) as usize];
+                return symbol << 4 | len as u16;
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        0
     }
 }
 
@@ -292,9 +313,9 @@ impl Bits<'_> {
 /// The symbol and code length at the start of `word`.
 #[inline(always)]
 fn lookup(table: &Table, word: u64) -> io::Result<(usize, u32)> {
-    let mut entry = table.fast[(word & ((1 << table.fast_width) - 1)) as usize];
+    let mut entry = table.fast[(word & FAST_MASK) as usize];
     if entry == LONG {
-        entry = table.entries[(word & ((1 << table.width) - 1)) as usize];
+        entry = table.decode_long(word);
     }
     if entry == 0 {
         return Err(invalid("invalid Huffman code"));
