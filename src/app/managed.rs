@@ -22,15 +22,16 @@ pub enum Probe {
     Foreign,
 }
 
-/// Reads a managed assembly's bytes: `None` when they are not a managed assembly.
-pub type ManagedReader = fn(&[u8]) -> Option<Vec<NativeImport>>;
+/// Reads a managed assembly's bytes: `Ok(None)` when they are not a managed assembly, `Err(why)`
+/// when they are one whose metadata cannot be read (its imports are then unknown).
+pub type ManagedReader = fn(&[u8]) -> Result<Option<Vec<NativeImport>>, String>;
 
 /// The reader `layerc scan` and the spec's `app` checks use.
 pub const READER: ManagedReader = dotnet_reader;
 
 /// A reader that recognises no assembly.
-pub fn no_reader(_bytes: &[u8]) -> Option<Vec<NativeImport>> {
-    None
+pub fn no_reader(_bytes: &[u8]) -> Result<Option<Vec<NativeImport>>, String> {
+    Ok(None)
 }
 
 /// Whether the walker offers a file to the reader: a `.dll` or `.exe` that starts like a PE file.
@@ -40,12 +41,14 @@ pub fn is_candidate(name: &str, prefix: &[u8]) -> bool {
 }
 
 /// .NET assemblies, read by [`crate::dotnet`]: each P/Invoke module with the Linux names the loader
-/// probes for it ([`crate::dotnet::map_module`]). An assembly whose metadata cannot be read counts
-/// as no assembly: its imports are unknown, not missing.
-pub fn dotnet_reader(bytes: &[u8]) -> Option<Vec<NativeImport>> {
+/// probes for it ([`crate::dotnet::map_module`]). An assembly whose metadata cannot be read is an
+/// error saying why: its imports are unknown, not missing.
+pub fn dotnet_reader(bytes: &[u8]) -> Result<Option<Vec<NativeImport>>, String> {
     use crate::dotnet::{Mapping, map_module, pinvoke_imports};
-    let imports = pinvoke_imports(bytes).ok()??;
-    Some(
+    let Some(imports) = pinvoke_imports(bytes).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    Ok(Some(
         imports
             .into_iter()
             .map(|import| {
@@ -59,5 +62,24 @@ pub fn dotnet_reader(bytes: &[u8]) -> Option<Vec<NativeImport>> {
                 }
             })
             .collect(),
-    )
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dotnet::fixture;
+
+    #[test]
+    fn an_assembly_whose_metadata_cannot_be_read_says_why() {
+        let bytes = fixture::assembly(&[("libgdiplus", "GdipDispose", "Dispose")], false);
+        let imports = dotnet_reader(&bytes).unwrap().unwrap();
+        assert_eq!(imports[0].module, "libgdiplus");
+        let mut broken = bytes.clone();
+        // The ImplMap row's last column (ImportScope) points past the one ModuleRef row.
+        let scope = broken.windows(2).rposition(|w| w == [1, 0]).unwrap();
+        broken[scope] = 9;
+        assert!(!dotnet_reader(&broken).unwrap_err().is_empty());
+        assert_eq!(dotnet_reader(b"MZ not a PE file"), Ok(None));
+    }
 }

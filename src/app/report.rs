@@ -46,6 +46,18 @@ pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
             .help("the loader cannot load it either; rebuild or re-download the file"),
         );
     }
+    for (path, why) in &scan.files.broken_assemblies {
+        diags.push(
+            Diagnostic::warning(
+                Code::AppMalformedAssembly,
+                format!(
+                    "{} is a .NET assembly whose metadata cannot be read ({why}): the native libraries it loads are unknown",
+                    shown(path)
+                ),
+            )
+            .help("the .NET runtime cannot load it either; rebuild or re-download the file"),
+        );
+    }
     diags
 }
 

@@ -43,6 +43,8 @@ pub struct AppFiles {
     pub other_arch: Vec<(RootPath, String)>,
     /// Files that look like ELF but cannot be parsed or read, with why.
     pub broken: Vec<(RootPath, String)>,
+    /// .NET assemblies whose metadata cannot be read, with why: their imports are unknown.
+    pub broken_assemblies: Vec<(RootPath, String)>,
     /// The walk stopped at [`MAX_FILES`] or [`MAX_APP_BYTES`].
     pub truncated: bool,
     /// Bytes of the regular files walked.
@@ -97,6 +99,7 @@ fn finish(mut out: AppFiles) -> AppFiles {
     out.assemblies.sort_by(|a, b| a.path.cmp(&b.path));
     out.other_arch.sort();
     out.broken.sort();
+    out.broken_assemblies.sort();
     out
 }
 
@@ -121,9 +124,12 @@ fn visit(
         }
     } else if managed::is_candidate(path.file_name(), &prefix)
         && let Ok(bytes) = fs.read(&path, MAX_ASSEMBLY_BYTES)
-        && let Some(imports) = reader(&bytes)
     {
-        out.assemblies.push(Assembly { path, imports });
+        match reader(&bytes) {
+            Ok(Some(imports)) => out.assemblies.push(Assembly { path, imports }),
+            Ok(None) => {}
+            Err(why) => out.broken_assemblies.push((path, why)),
+        }
     }
 }
 

@@ -146,6 +146,7 @@ codes! {
     AppSymbolVersion => "app::symbol-version",
     AppMissingVersion => "app::missing-version",
     AppMalformedElf => "app::malformed-elf",
+    AppMalformedAssembly => "app::malformed-assembly",
     AppTooLarge => "app::too-large",
 }
 

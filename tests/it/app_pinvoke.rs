@@ -16,9 +16,18 @@ use layerc::{Analysis, Session};
 
 use crate::common::*;
 
-/// `MZ` then lines `linux NAME CANDIDATE...` or `foreign NAME`.
-fn test_reader(bytes: &[u8]) -> Option<Vec<NativeImport>> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"MZ")?).ok()?;
+/// `MZ` then lines `linux NAME CANDIDATE...` or `foreign NAME`; `MZbroken` is an assembly that
+/// cannot be read.
+fn test_reader(bytes: &[u8]) -> Result<Option<Vec<NativeImport>>, String> {
+    if bytes == b"MZbroken" {
+        return Err("its metadata is truncated".to_string());
+    }
+    let Some(text) = bytes
+        .strip_prefix(b"MZ")
+        .and_then(|b| std::str::from_utf8(b).ok())
+    else {
+        return Ok(None);
+    };
     let imports = text
         .lines()
         .filter_map(|line| {
@@ -31,7 +40,7 @@ fn test_reader(bytes: &[u8]) -> Option<Vec<NativeImport>> {
             Some(NativeImport { module, probe })
         })
         .collect();
-    Some(imports)
+    Ok(Some(imports))
 }
 
 fn dotnet8<'a>(layers: Vec<app::LayerMount<'a>>, dirs: &[String]) -> Environment<'a> {
@@ -154,4 +163,26 @@ fn what_a_pinvoke_library_needs_must_load_too() {
             "runtimes/linux-x64/native/libnative.so → libgone.so.1",
         ]
     );
+}
+
+#[test]
+fn an_assembly_whose_metadata_cannot_be_read_is_a_warning_naming_it() {
+    let fx = Fixture::new();
+    fx.write("rootfs/app/Broken.dll", "MZbroken");
+    let env = dotnet8(Vec::new(), &[]);
+    let result = scan(&fx.root("/app"), &env);
+    assert!(result.failures.is_empty());
+    let diags = app::report::diagnostics(&result, &env);
+    let found: Vec<(&str, String)> = diags
+        .iter()
+        .map(|d| (d.code.as_str(), d.message.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "app::malformed-assembly",
+            "Broken.dll is a .NET assembly whose metadata cannot be read (its metadata is truncated): the native libraries it loads are unknown".to_string()
+        )]
+    );
+    assert_eq!(diags[0].severity, layerc::diagnostic::Severity::Warning);
 }
