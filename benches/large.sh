@@ -12,23 +12,11 @@ RUNS="${RUNS:-5}"
 WARMUP="${WARMUP:-1}"
 THREADS="1,2,4,8,16"
 [ "${1:-}" = --threads ] && THREADS="${2:?--threads takes a list such as 1,2,16}"
-LIBDIR=/usr/lib/x86_64-linux-gnu
-
-die() {
-    echo "large.sh: $*" >&2
-    exit 2
-}
+BENCH=large.sh
+# shellcheck source=benches/large_layer.sh
+. "$ROOT/benches/large_layer.sh"
 
 # ---------------------------------------------------------------- tools and inputs
-apt_install() { # apt_install PACKAGE...: as root, when apt-get exists
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
-    apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
-}
-need() { # need COMMAND PACKAGE
-    command -v "$1" >/dev/null 2>&1 || apt_install "$2" || true
-    command -v "$1" >/dev/null 2>&1 || die "$1 is missing: apt-get install -y $2"
-}
 need hyperfine hyperfine
 need zip zip
 need unzip unzip
@@ -36,33 +24,13 @@ need unzip unzip
 # The large libraries: LLVM 15 and 14, ICU 72 and Z3 (Debian 12's packages).
 LARGE=(libLLVM-15.so.1:libllvm15 libLLVM-14.so.1:libllvm14 libicudata.so.72.1:libicu72
     libicuuc.so.72.1:libicu72 libicui18n.so.72.1:libicu72 libz3.so.4:libz3-4)
-for f in "${LARGE[@]}"; do
-    [ -e "$LIBDIR/${f%%:*}" ] || apt_install "${f##*:}" || die "$LIBDIR/${f%%:*} is missing: apt-get install -y ${f##*:}"
-done
+need_libs "${LARGE[@]}"
 
-echo "== building layerc (cargo build --release)"
-(cd "$ROOT" && cargo build --release --quiet --bin layerc) || die "cargo build --release failed"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
-LAYERC="$TARGET_DIR/release/layerc"
+build_layerc
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerc-large.XXXXXX")"
+make_work large
 # Every build below is a cold one: its own store, emptied first (a store hit would skip the work).
 STORE="$WORK/store"
-if [ "${KEEP:-}" = 1 ]; then trap 'echo "work folder kept: $WORK"' EXIT; else trap 'rm -rf "$WORK"' EXIT; fi
-
-spec() { # spec DIR FILE... : a layer shipping each FILE of $LIBDIR as lib/FILE
-    mkdir -p "$1"
-    local dir="$1" f
-    shift
-    {
-        echo 'layer "big" {'
-        echo '    runtime "provided.al2023"'
-        echo '    rootfs "/"'
-        for f in "$@"; do echo "    file \"$LIBDIR/$f\" to=\"lib/$f\""; done
-        echo '}'
-    } >"$dir/layer.kdl"
-}
 peak_rss_mb() { # peak_rss_mb DIR: peak RSS of one build, in MB
     rm -rf "$STORE"
     /usr/bin/time -v "$LAYERC" build "$1/layer.kdl" --store "$STORE" --out "$1/rss" 2>"$1/time.txt" >/dev/null

@@ -12,44 +12,21 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS="${RUNS:-5}"
 WARMUP="${WARMUP:-1}"
-LIBDIR=/usr/lib/x86_64-linux-gnu
-
-die() {
-    echo "store.sh: $*" >&2
-    exit 2
-}
+BENCH=store.sh
+# shellcheck source=benches/large_layer.sh
+. "$ROOT/benches/large_layer.sh"
 
 # ---------------------------------------------------------------- tools and inputs
-apt_install() { # apt_install PACKAGE...: as root, when apt-get exists
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
-    apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
-}
-command -v hyperfine >/dev/null 2>&1 || apt_install hyperfine || die "hyperfine is missing: apt-get install -y hyperfine"
+need hyperfine hyperfine
 # The same ~150 MB layer as benches/large.sh: LLVM 15 and ICU 72 (Debian 12's packages).
 LARGE=(libLLVM-15.so.1:libllvm15 libicudata.so.72.1:libicu72 libicuuc.so.72.1:libicu72 libicui18n.so.72.1:libicu72)
-for f in "${LARGE[@]}"; do
-    [ -e "$LIBDIR/${f%%:*}" ] || apt_install "${f##*:}" || die "$LIBDIR/${f%%:*} is missing: apt-get install -y ${f##*:}"
-done
+need_libs "${LARGE[@]}"
 
-echo "== building layerc (cargo build --release)"
-(cd "$ROOT" && cargo build --release --quiet --bin layerc) || die "cargo build --release failed"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
-LAYERC="$TARGET_DIR/release/layerc"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerc-store.XXXXXX")"
-if [ "${KEEP:-}" = 1 ]; then trap 'echo "work folder kept: $WORK"' EXIT; else trap 'rm -rf "$WORK"' EXIT; fi
+build_layerc
+make_work store
 
 L150="$WORK/150"
-mkdir -p "$L150"
-{
-    echo 'layer "big" {'
-    echo '    runtime "provided.al2023"'
-    echo '    rootfs "/"'
-    for f in "${LARGE[@]}"; do echo "    file \"$LIBDIR/${f%%:*}\" to=\"lib/${f%%:*}\""; done
-    echo '}'
-} >"$L150/layer.kdl"
+spec "$L150" "${LARGE[@]%%:*}"
 
 # ---------------------------------------------------------------- outputs: cold and no-op agree
 COLD_STORE="$WORK/store-cold" WARM_STORE="$WORK/store-warm"
