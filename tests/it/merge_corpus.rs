@@ -5,11 +5,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use layerc::template::{
-    ErrorKind, FunctionPatch, LayerResource, LibraryPath, Patch, Target, Template, Value,
-};
+use layerc::template::{ErrorKind, FunctionPatch, LibraryPath, Patch, Target, Template, Value};
 
 use crate::merge::{assert_no_new_findings, assert_rest_unchanged, translate_all};
+use crate::merge_text::fonts_layer;
 
 fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("LAYERC_SAM_TEMPLATES")
@@ -37,14 +36,7 @@ fn function_patch(target: Target) -> FunctionPatch {
 
 fn patch(functions: Vec<FunctionPatch>) -> Patch {
     Patch {
-        layers: vec![LayerResource {
-            logical_id: "FontsLayer".into(),
-            name: "fonts".into(),
-            description: "Native libraries: libfreetype.so.6".into(),
-            content: "build/fonts.zip".into(),
-            runtimes: vec!["python3.12".into()],
-            architectures: vec!["x86_64".into()],
-        }],
+        layers: vec![fonts_layer()],
         functions,
     }
 }

@@ -5,16 +5,21 @@ use layerc::template::{
     ErrorKind, FunctionPatch, LayerResource, LibraryPath, Patch, Target, Template, Value,
 };
 
+/// The layer every merge test adds: FreeType for python3.12.
+pub fn fonts_layer() -> LayerResource {
+    LayerResource {
+        logical_id: "FontsLayer".into(),
+        name: "fonts".into(),
+        description: "Native libraries: libfreetype.so.6".into(),
+        content: "build/fonts.zip".into(),
+        runtimes: vec!["python3.12".into()],
+        architectures: vec!["x86_64".into()],
+    }
+}
+
 fn patch(target: Target) -> Patch {
     Patch {
-        layers: vec![LayerResource {
-            logical_id: "FontsLayer".into(),
-            name: "fonts".into(),
-            description: "Native libraries: libfreetype.so.6".into(),
-            content: "build/fonts.zip".into(),
-            runtimes: vec!["python3.12".into()],
-            architectures: vec!["x86_64".into()],
-        }],
+        layers: vec![fonts_layer()],
         functions: vec![FunctionPatch {
             target,
             layers: vec![Value::reference("FontsLayer")],
