@@ -1,26 +1,26 @@
 //! The deterministic layer zip.
 //!
 //! Files are read in fixed-size chunks with plain reads, each chunk deflated on its own by libdeflate
-//! on a pool of workers, and the chunks are joined into one deflate stream per entry (see [`join`])
-//! and written in path order. Chunk boundaries depend only on file sizes, so the bytes are the same
+//! on a pool of workers, every chunk but a file's last as a stream the next can follow (see
+//! [`deflate`]), and the chunks are written in path order, one deflate stream per entry. Chunk boundaries depend only on file sizes, so the bytes are the same
 //! whatever the number of threads. At most a window of chunks is in flight ahead of the writer, so
 //! memory is bounded by `threads × CHUNK` plus the window's compressed chunks, whatever the layer's size.
 
+mod deflate;
 mod format;
-mod join;
 mod window;
 
 use std::collections::BTreeMap;
 use std::io::{self, Seek, Write};
 use std::path::Path;
 
-use libdeflater::{CompressionLvl, Compressor};
 use zip::DateTime;
 
 use super::EmitError;
 use crate::plan::{Content, LayerPlan};
 use crate::rootfs::{RootFs, RootPath};
 use crate::runtime::Date;
+use deflate::Compressor;
 use format::ZipOut;
 
 /// The version of the zip writer's output: bumped whenever the same plan, files and options give
@@ -159,8 +159,7 @@ pub fn write_layer_zip<W: Write + Seek>(
     let items = items(plan);
     let chunks = chunks(&items);
     let threads = options.threads.max(1);
-    let level = CompressionLvl::new(options.compression.level())
-        .expect("every Compression maps to a level libdeflate accepts");
+    let level = options.compression.level();
     let write_error = EmitError::write(out_path);
     let mut writer = Writer {
         zip: ZipOut::new(out, options.time.datepart(), options.time.timepart()),
@@ -173,7 +172,13 @@ pub fn write_layer_zip<W: Write + Seek>(
         &chunks,
         threads,
         2 * threads + 2,
-        || (Compressor::new(level), vec![0u8; CHUNK]),
+        || {
+            let compressor = Compressor::new(level);
+            (
+                compressor.expect("every Compression is a libdeflate level"),
+                vec![0u8; CHUNK],
+            )
+        },
         |(compressor, buf), chunk| deflate_chunk(fs, chunk, compressor, buf),
         |deflated| writer.append(deflated).map_err(EmitError::write(out_path)),
     )?;
@@ -262,15 +267,8 @@ fn deflate_chunk(
     }
     let mut crc = crc32fast::Hasher::new();
     crc.update(input);
-    let mut data = vec![0u8; compressor.deflate_compress_bound(len)];
-    // The bound is libdeflate's own, so compression cannot run out of room.
-    let n = compressor
-        .deflate_compress(input, &mut data)
-        .expect("deflate_compress_bound is enough room");
-    data.truncate(n);
-    if !chunk.last {
-        join::make_continuable(&mut data).expect("libdeflate writes complete deflate streams");
-    }
+    let mut data = Vec::new();
+    compressor.compress(input, !chunk.last, &mut data);
     data.shrink_to_fit();
     Ok(Deflated {
         item: chunk.item,
