@@ -263,7 +263,14 @@ fn stage_zip(
     let (mut size, mut sha256) = (0, String::new());
     let staged = emit::stage_with_mode(path, 0o444, |file| {
         let fs = layer.rootfs.fs.as_ref();
-        let file = emit::zip::write_layer_zip(&layer.plan, fs, options, file, path)?;
+        let syncing = emit::SyncAhead::new(file);
+        drop(emit::zip::write_layer_zip(
+            &layer.plan,
+            fs,
+            options,
+            syncing,
+            path,
+        )?);
         size = file.metadata().map_err(EmitError::write(path))?.len();
         sha256 = emit::sha256_from_start(file).map_err(EmitError::write(path))?;
         Ok(())

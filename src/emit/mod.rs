@@ -6,6 +6,7 @@
 pub mod graph;
 pub mod interrupt;
 pub mod summary;
+mod sync;
 pub mod template;
 pub mod zip;
 
@@ -14,6 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::rootfs::RootPath;
+pub use sync::SyncAhead;
 
 /// Why an output could not be written, with the file concerned and the cause.
 #[derive(Debug, thiserror::Error)]
