@@ -145,14 +145,15 @@ pub fn build(
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
-    build_with_lock(analysis, out_dir, zip, None, None, None)
+    build_with_lock(analysis, out_dir, zip, None, None, None, None)
 }
 
 /// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in; with
 /// `merged` (from [`template::files::prepare`]), the user's template replaced by the merged text
 /// (its permissions kept) instead of the fragment (an unchanged template is not written). All are
 /// renamed into place together. With a `store` (which needs the lock's file digests), a zip whose
-/// key is stored is linked from there, and a zip built is stored.
+/// key is stored is linked from there, and a zip built is stored. Zips written `ahead` (by
+/// [`write_zips_ahead`] into the same `out_dir` with the same options) are used, not written again.
 pub fn build_with_lock(
     analysis: Buildable<'_>,
     out_dir: &Path,
@@ -160,7 +161,9 @@ pub fn build_with_lock(
     mut lock: Option<(&Path, lock::Lock)>,
     merged: Option<&template::files::Merged>,
     store: Option<&store::Store>,
+    ahead: Option<ZipsAhead>,
 ) -> Result<BuildReport, EmitError> {
+    let mut ahead = ahead.map(|a| a.0.into_iter()).into_iter().flatten();
     let mut report = BuildReport {
         zips: Vec::new(),
         template: merged.map_or_else(
@@ -178,7 +181,8 @@ pub fn build_with_lock(
             store::key(&layer.plan, locked, &lock.catalog, zip)
         });
         let stored = store.zip(key.as_deref());
-        let zipped = stage_zip(layer, &path, zip, stored, &mut report.store_problems)?;
+        let problems = &mut report.store_problems;
+        let zipped = stage_zip(layer, &path, zip, stored, problems, ahead.next().flatten())?;
         if let Some((_, lock)) = &mut lock {
             record_zip_hash(lock, layer.name(), zipped.sha256);
         }
@@ -233,14 +237,37 @@ struct Zipped {
     stored: bool,
 }
 
-/// Stages a layer's zip at `path`: linked from the store when it holds the key, else written (and
-/// then stored). Zips are read-only, since one may share its bytes with the store entry.
+/// Layer zips written while the inputs were still being hashed, before the store could be asked
+/// for them; in layer order, `None` where writing stopped or failed (that zip is then taken from
+/// the store or written again, which reports the failure). Dropping it removes the files.
+pub struct ZipsAhead(Vec<Option<Zipped>>);
+
+/// Writes each layer's zip into a temporary file beside its target in `out_dir`, until `stop` is
+/// set: the work a build whose input digests are being computed meanwhile does not have to wait
+/// for (see `cli/lock.rs`).
+pub fn write_zips_ahead(
+    analysis: &Buildable<'_>,
+    out_dir: &Path,
+    zip: &emit::zip::ZipOptions,
+    stop: &std::sync::atomic::AtomicBool,
+) -> ZipsAhead {
+    let zips = analysis.layers.iter().map(|layer| {
+        let path = out_dir.join(emit::template::zip_name(layer.name()));
+        write_zip(layer, &path, zip, stop).ok()
+    });
+    ZipsAhead(zips.collect())
+}
+
+/// Stages a layer's zip at `path`: linked from the store when it holds the key, else the one
+/// written `ahead` or one written now (and then stored). Zips are read-only, since one may share
+/// its bytes with the store entry.
 fn stage_zip(
     layer: &LayerAnalysis,
     path: &Path,
     options: &emit::zip::ZipOptions,
     stored: Option<(&store::Store, &str)>,
     problems: &mut Vec<String>,
+    ahead: Option<Zipped>,
 ) -> Result<Zipped, EmitError> {
     if let Some((store, key)) = stored {
         match store.lookup(key) {
@@ -260,37 +287,51 @@ fn stage_zip(
             Err(e) => problems.push(format!("cannot read store entry {key}: {e}")),
         }
     }
+    let mut zipped = match ahead {
+        Some(zipped) => zipped,
+        None => write_zip(layer, path, options, &Default::default())?,
+    };
+    let inserted = stored.map(|(store, key)| {
+        store
+            .insert(key, zipped.staged.path(), &zipped.sha256)
+            .map_err(|e| {
+                format!(
+                    "cannot store {} in {}: {e}",
+                    path.display(),
+                    store.root().display()
+                )
+            })
+    });
+    problems.extend(inserted.clone().and_then(Result::err));
+    zipped.stored = inserted.is_some_and(|r| r.is_ok());
+    Ok(zipped)
+}
+
+/// Writes a layer's zip into a temporary file beside `path`, unless `stop` is set meanwhile.
+fn write_zip(
+    layer: &LayerAnalysis,
+    path: &Path,
+    options: &emit::zip::ZipOptions,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Zipped, EmitError> {
     let (mut size, mut sha256) = (0, String::new());
     let staged = emit::stage_with_mode(path, 0o444, |file| {
         let fs = layer.rootfs.fs.as_ref();
         let syncing = emit::SyncAhead::new(file);
-        drop(emit::zip::write_layer_zip(
-            &layer.plan,
-            fs,
-            options,
-            syncing,
-            path,
+        let plan = &layer.plan;
+        drop(emit::zip::write_layer_zip_until(
+            plan, fs, options, syncing, path, stop,
         )?);
         size = file.metadata().map_err(EmitError::write(path))?.len();
         sha256 = emit::sha256_from_start(file).map_err(EmitError::write(path))?;
         Ok(())
     })?;
-    let inserted = stored.map(|(store, key)| {
-        store.insert(key, staged.path(), &sha256).map_err(|e| {
-            format!(
-                "cannot store {} in {}: {e}",
-                path.display(),
-                store.root().display()
-            )
-        })
-    });
-    problems.extend(inserted.clone().and_then(Result::err));
     Ok(Zipped {
         staged,
         size,
         sha256,
         from_store: false,
-        stored: inserted.is_some_and(|r| r.is_ok()),
+        stored: false,
     })
 }
 

@@ -41,44 +41,46 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    let store = if dry_run { None } else { super::store::open() };
-    let fresh = match lock::fresh(analysis, store.as_ref()) {
-        Ok(fresh) => fresh,
+    if dry_run {
+        return run_dry(session, analysis, locked, (format, color), out);
+    }
+    let store = super::store::open();
+    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
+    let merged = match merged_template(session, analysis, &out, (format, color)) {
+        Ok(merged) => merged,
         Err(code) => return code,
     };
-    if locked {
-        let drift = lock::drift(analysis, &fresh);
-        if !drift.is_empty() {
-            let mut diags = analysis.diagnostics.clone();
-            diags.extend(drift);
-            report(analysis, &diags, format, color);
-            say(format_args!(
-                "error: nothing was written: the inputs differ from layer.lock"
-            ));
-            return SPEC_ERROR;
-        }
-    }
-    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
-    let merged = match prepare(analysis, session.catalog, &out).transpose() {
-        Ok(merged) => merged,
-        Err(message) => {
-            report(analysis, &analysis.diagnostics, format, color);
-            say(format_args!("error: nothing was written: {message}"));
-            return TOOL_ERROR;
-        }
-    };
-    if dry_run {
-        report(analysis, &analysis.diagnostics, format, color);
-        return dry_run_diff(analysis, &out, merged.as_ref());
-    }
     if let Err(e) = emit::interrupt::install() {
         say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
+    // Zips written ahead create the output folder: a build that fails removes what it created.
+    let created = missing_folders(&out);
+    let fail = |code: i32| {
+        created
+            .iter()
+            .for_each(|dir| drop(std::fs::remove_dir(dir)));
+        code
+    };
+    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, store.as_ref(), &out, &zip) {
+        Ok(fresh) => fresh,
+        Err(code) => return fail(code),
+    };
+    if locked && !matches_lock(analysis, &fresh, format, color) {
+        drop(ahead);
+        return fail(SPEC_ERROR);
+    }
     let lock_path = lock::path(analysis);
     let lock = Some((lock_path.as_path(), fresh));
-    let built =
-        layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), store.as_ref());
+    let built = layerc::build_with_lock(
+        buildable,
+        &out,
+        &zip,
+        lock,
+        merged.as_ref(),
+        store.as_ref(),
+        ahead,
+    );
     match built {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
@@ -115,9 +117,71 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
             say(format_args!("error: nothing was written: {e}"));
-            TOOL_ERROR
+            fail(TOOL_ERROR)
         }
     }
+}
+
+/// `--locked`: true when the inputs are the ones the lock on disk records; otherwise the
+/// differences are reported.
+fn matches_lock(
+    analysis: &Analysis,
+    fresh: &layerc::lock::Lock,
+    format: Format,
+    color: bool,
+) -> bool {
+    let drift = lock::drift(analysis, fresh);
+    if drift.is_empty() {
+        return true;
+    }
+    let mut diags = analysis.diagnostics.clone();
+    diags.extend(drift);
+    report(analysis, &diags, format, color);
+    say(format_args!(
+        "error: nothing was written: the inputs differ from layer.lock"
+    ));
+    false
+}
+
+/// `build --dry-run`: the checks a build makes, then the template's diff; nothing is written.
+fn run_dry(
+    session: &Session,
+    analysis: &Analysis,
+    locked: bool,
+    (format, color): (Format, bool),
+    out: Option<PathBuf>,
+) -> i32 {
+    let fresh = match lock::fresh(analysis, None) {
+        Ok(fresh) => fresh,
+        Err(code) => return code,
+    };
+    if locked && !matches_lock(analysis, &fresh, format, color) {
+        return SPEC_ERROR;
+    }
+    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
+    let merged = match merged_template(session, analysis, &out, (format, color)) {
+        Ok(merged) => merged,
+        Err(code) => return code,
+    };
+    report(analysis, &analysis.diagnostics, format, color);
+    dry_run_diff(analysis, &out, merged.as_ref())
+}
+
+/// The user's template with the layers merged in (`None` without a template), or the exit code
+/// once the reason it cannot be merged is reported.
+fn merged_template(
+    session: &Session,
+    analysis: &Analysis,
+    out: &Path,
+    (format, color): (Format, bool),
+) -> Result<Option<Merged>, i32> {
+    prepare(analysis, session.catalog, out)
+        .transpose()
+        .map_err(|message| {
+            report(analysis, &analysis.diagnostics, format, color);
+            say(format_args!("error: nothing was written: {message}"));
+            TOOL_ERROR
+        })
 }
 
 /// The table of what each layer ships, and whether each zip came from the store.
@@ -163,4 +227,12 @@ fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32
 
 fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// The folders of `out` that do not exist yet, deepest first.
+fn missing_folders(out: &Path) -> Vec<PathBuf> {
+    out.ancestors()
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        .map(Path::to_path_buf)
+        .collect()
 }

@@ -1,11 +1,13 @@
 //! `layer.lock` on the command line: `layerc lock`, and `--locked` for `build` and `check`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use layerc::Analysis;
 use layerc::diagnostic::{Code, Diagnostic};
+use layerc::emit::zip::ZipOptions;
 use layerc::lock::{self, Lock};
 use layerc::store::Store;
+use layerc::{Analysis, Buildable, ZipsAhead};
 
 use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
@@ -35,6 +37,50 @@ pub fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
     computed.map_err(|e| {
         say(format_args!("error: {e}"));
         TOOL_ERROR
+    })
+}
+
+/// [`fresh`], with the zips written ahead while it is computed when the stat index cannot vouch
+/// for every input: hashing the inputs and compressing them then share the cores instead of taking
+/// turns. Writing stops as soon as the lock shows that the store holds every zip, so a build the
+/// store can serve never waits for compression.
+pub fn fresh_writing_ahead(
+    analysis: &Buildable<'_>,
+    store: Option<&Store>,
+    out: &Path,
+    zip: &ZipOptions,
+) -> Result<(Lock, Option<ZipsAhead>), i32> {
+    if let Some(store) = store
+        && let Ok(lock) = lock::compute_with(analysis, &mut store.digests().known_only())
+    {
+        return Ok((lock, None));
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| layerc::write_zips_ahead(analysis, out, zip, &stop));
+        let fresh = fresh(analysis, store);
+        if fresh
+            .as_ref()
+            .map_or(true, |lock| all_stored(analysis, lock, zip, store))
+        {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let ahead = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        fresh.map(|lock| (lock, Some(ahead)))
+    })
+}
+
+/// Whether the store holds the zip of every layer, going by the lock.
+fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, store: Option<&Store>) -> bool {
+    let Some(store) = store else {
+        return false;
+    };
+    analysis.layers.iter().all(|layer| {
+        lock.layer(layer.name())
+            .and_then(|locked| layerc::store::key(&layer.plan, locked, &lock.catalog, zip))
+            .is_some_and(|key| store.has(&key))
     })
 }
 

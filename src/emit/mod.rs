@@ -32,6 +32,10 @@ pub enum EmitError {
         #[source]
         source: io::Error,
     },
+    /// Given up because the output turned out not to be needed (a zip written ahead that the
+    /// store holds).
+    #[error("stopped: the output is not needed")]
+    Stopped,
 }
 
 impl EmitError {

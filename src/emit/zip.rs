@@ -13,6 +13,7 @@ mod window;
 use std::collections::BTreeMap;
 use std::io::{self, Seek, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zip::DateTime;
 
@@ -156,6 +157,20 @@ pub fn write_layer_zip<W: Write + Seek>(
     out: W,
     out_path: &Path,
 ) -> Result<W, EmitError> {
+    let never = AtomicBool::new(false);
+    write_layer_zip_until(plan, fs, options, out, out_path, &never)
+}
+
+/// [`write_layer_zip`], given up with [`EmitError::Stopped`] once `stop` is set (checked before
+/// each chunk).
+pub fn write_layer_zip_until<W: Write + Seek>(
+    plan: &LayerPlan,
+    fs: &dyn RootFs,
+    options: &ZipOptions,
+    out: W,
+    out_path: &Path,
+    stop: &AtomicBool,
+) -> Result<W, EmitError> {
     let items = items(plan);
     let chunks = chunks(&items);
     let threads = options.threads.max(1);
@@ -179,7 +194,10 @@ pub fn write_layer_zip<W: Write + Seek>(
                 vec![0u8; CHUNK],
             )
         },
-        |(compressor, buf), chunk| deflate_chunk(fs, chunk, compressor, buf),
+        |(compressor, buf), chunk| match stop.load(Ordering::Relaxed) {
+            true => Err(EmitError::Stopped),
+            false => deflate_chunk(fs, chunk, compressor, buf),
+        },
         |deflated| writer.append(deflated).map_err(EmitError::write(out_path)),
     )?;
     let finished = writer.items_before(items.len()).map(|()| writer.zip);

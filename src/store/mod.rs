@@ -86,6 +86,11 @@ impl Store {
         StatDigests::new(self.root.join("stat"))
     }
 
+    /// Whether an entry for `key` seems to be there (unchecked: [`Store::lookup`] checks it).
+    pub fn has(&self, key: &str) -> bool {
+        self.meta_path(key).is_file() && self.zip_path(key).is_file()
+    }
+
     /// The entry for `key`, checked: trusted by its stamp, else hashed again; a damaged entry is
     /// removed and gives `None`. A hit marks the entry as just used.
     pub fn lookup(&self, key: &str) -> io::Result<Option<Hit>> {

@@ -61,14 +61,23 @@ impl StatIndex {
         }
     }
 
+    /// The recorded size and sha256 of a file, when its stamp says they still hold.
+    fn known(&self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<Option<(u64, String)>> {
+        let stamp = rootfs.fs.stamp(path)?;
+        Ok(match (stamp, self.records.get(path.as_str())) {
+            (Some(stamp), Some(record)) if trusted(&stamp, &record.stamp, record.recorded_ns) => {
+                Some((stamp.len, record.sha256.clone()))
+            }
+            _ => None,
+        })
+    }
+
     fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
+        if let Some(known) = self.known(rootfs, path)? {
+            return Ok(known);
+        }
         let fs = rootfs.fs.as_ref();
         let before = fs.stamp(path)?;
-        if let (Some(stamp), Some(record)) = (before, self.records.get(path.as_str()))
-            && trusted(&stamp, &record.stamp, record.recorded_ns)
-        {
-            return Ok((stamp.len, record.sha256.clone()));
-        }
         let recorded_ns = now_ns();
         let (size, sha256) = lock::sha256_in(fs, path)?;
         if let Some(stamp) = before.filter(|s| s.len == size && !path.as_str().contains('\n')) {
@@ -166,15 +175,34 @@ impl StatDigests {
     pub fn save(&self) -> io::Result<()> {
         self.indexes.values().try_for_each(StatIndex::save)
     }
+
+    /// These digests without reading any file: one the index cannot vouch for is an error of kind
+    /// `WouldBlock`.
+    pub fn known_only(&mut self) -> KnownOnly<'_> {
+        KnownOnly(self)
+    }
+
+    fn index(&mut self, rootfs: &OpenRootfs) -> &mut StatIndex {
+        self.indexes
+            .entry(rootfs.id.clone())
+            .or_insert_with(|| StatIndex::load(&self.dir, &rootfs.id))
+    }
 }
 
 impl Digests for StatDigests {
     fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
-        let index = self
-            .indexes
-            .entry(rootfs.id.clone())
-            .or_insert_with(|| StatIndex::load(&self.dir, &rootfs.id));
-        index.digest(rootfs, path)
+        self.index(rootfs).digest(rootfs, path)
+    }
+}
+
+/// [`StatDigests::known_only`].
+pub struct KnownOnly<'a>(&'a mut StatDigests);
+
+impl Digests for KnownOnly<'_> {
+    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
+        self.0.index(rootfs).known(rootfs, path)?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::WouldBlock, format!("{path} must be read"))
+        })
     }
 }
 

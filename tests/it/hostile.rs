@@ -142,6 +142,28 @@ fn a_file_that_grew_after_analysis_is_an_error_naming_it() {
     assert_eq!(temporaries(&fx.path().join("out")), Vec::<String>::new());
 }
 
+#[test]
+fn zips_written_ahead_are_the_build_s_own_and_a_stop_leaves_nothing() {
+    use std::sync::atomic::AtomicBool;
+    let fx = Fixture::new();
+    big_file_fixture(&fx, 3 << 20);
+    let analysis = fx.analyze();
+    let buildable = layerc::Buildable::try_from(&analysis).unwrap();
+    let options = ZipOptions::new(timestamp(None), Compression::Default);
+    let (plain, ahead) = (fx.path().join("plain"), fx.path().join("ahead"));
+    layerc::build(buildable, &plain, &options).unwrap();
+    // Stopped before the first chunk: no zip, no temporary file.
+    let stopped = layerc::write_zips_ahead(&buildable, &ahead, &options, &AtomicBool::new(true));
+    assert_eq!(temporaries(&ahead), Vec::<String>::new());
+    drop(stopped);
+    // Not stopped: the build renames the zip written ahead, byte for byte the plain build's.
+    let written = layerc::write_zips_ahead(&buildable, &ahead, &options, &AtomicBool::new(false));
+    assert_eq!(temporaries(&ahead).len(), 1);
+    layerc::build_with_lock(buildable, &ahead, &options, None, None, None, Some(written)).unwrap();
+    assert_eq!(temporaries(&ahead), Vec::<String>::new());
+    assert!(fs::read(ahead.join("big.zip")).unwrap() == fs::read(plain.join("big.zip")).unwrap());
+}
+
 /// Bytes of the zip written with `threads` compression workers.
 fn zip_with_threads(fx: &Fixture, threads: usize, compression: Compression) -> Vec<u8> {
     let analysis = fx.analyze();
