@@ -213,6 +213,28 @@ mod tests {
     }
 
     #[test]
+    fn every_level_joins_around_its_passthrough_size() {
+        // Inputs up to 55 - 4 × level bytes are stored, not compressed: every length around that
+        // boundary, at every level, followed by a stream of another kind.
+        let text: Vec<u8> = (0..100u32)
+            .flat_map(|i| [b'a' + (i % 7) as u8, b' '])
+            .collect();
+        for level in 0..=12 {
+            let mut compressor = Compressor::new(level).unwrap();
+            for len in 0..=80 {
+                let (mut joined, mut tail) = (Vec::new(), Vec::new());
+                compressor.compress(&text[..len], true, &mut joined);
+                compressor.compress(&text, false, &mut tail);
+                joined.extend(tail);
+                assert!(
+                    inflate(&joined) == [&text[..len], &text].concat(),
+                    "level {level}, {len} bytes"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn levels_outside_libdeflate_s_range_are_refused() {
         assert!(Compressor::new(-2).is_none());
         assert!(Compressor::new(13).is_none());
