@@ -47,8 +47,8 @@ mkdir -p "$L150/stage" && (cd "$L150/stage" && unzip -q "$L150/out/big.zip")
 unzip -tq "$L150/out/big.zip" >/dev/null || die "unzip -t rejects layerc's zip"
 UNZIPPED=$(du -sb "$L150/stage/lib" | cut -f1)
 # The floor: libdeflate alone at level 6 on the same bytes, split evenly into one part per core,
-# one process per part, nothing read twice, hashed or written to disk: no libdeflate writer at this
-# level can be faster on this machine.
+# one process per part, each byte read once, no SHA-256, nothing written to disk: no libdeflate
+# writer at this level can be faster on this machine.
 FLOOR="$WORK/floor"
 mkdir -p "$FLOOR" && cat "$L150"/stage/lib/* >"$FLOOR/all"
 split -n "$(nproc)" "$FLOOR/all" "$FLOOR/part." && rm "$FLOOR/all"
