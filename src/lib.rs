@@ -163,7 +163,7 @@ pub fn build_with_lock(
     store: Option<&store::Store>,
     ahead: Option<ZipsAhead>,
 ) -> Result<BuildReport, EmitError> {
-    let mut ahead = ahead.map(|a| a.0.into_iter()).into_iter().flatten();
+    let mut ahead = ahead.map_or_else(Vec::new, |a| a.0).into_iter();
     let mut report = BuildReport {
         zips: Vec::new(),
         template: merged.map_or_else(

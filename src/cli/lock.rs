@@ -7,6 +7,7 @@ use layerc::diagnostic::{Code, Diagnostic};
 use layerc::emit::zip::ZipOptions;
 use layerc::lock::{self, Lock};
 use layerc::store::Store;
+use layerc::store::stat::StatDigests;
 use layerc::{Analysis, Buildable, ZipsAhead};
 
 use super::output::{report, say};
@@ -20,10 +21,14 @@ pub fn path(analysis: &Analysis) -> PathBuf {
 /// The lock of the analysis as it is now, with the digests of unchanged files from the store's
 /// stat index when there is a store; a file that cannot be read is reported and gives exit 2.
 pub fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
+    fresh_with(analysis, store.map(|store| (store, store.digests())))
+}
+
+/// [`fresh`] with the store's stat indexes already open.
+fn fresh_with(analysis: &Analysis, store: Option<(&Store, StatDigests)>) -> Result<Lock, i32> {
     let computed = match store {
         None => lock::compute(analysis),
-        Some(store) => {
-            let mut digests = store.digests();
+        Some((store, mut digests)) => {
             let computed = lock::compute_with(analysis, &mut digests);
             if let Err(e) = digests.save() {
                 say(format_args!(
@@ -50,15 +55,16 @@ pub fn fresh_writing_ahead(
     out: &Path,
     zip: &ZipOptions,
 ) -> Result<(Lock, Option<ZipsAhead>), i32> {
-    if let Some(store) = store
-        && let Ok(lock) = lock::compute_with(analysis, &mut store.digests().known_only())
+    let mut digests = store.map(|store| (store, store.digests()));
+    if let Some((_, digests)) = &mut digests
+        && let Ok(lock) = lock::compute_with(analysis, &mut digests.known_only())
     {
         return Ok((lock, None));
     }
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| layerc::write_zips_ahead(analysis, out, zip, &stop));
-        let fresh = fresh(analysis, store);
+        let fresh = fresh_with(analysis, digests);
         if fresh
             .as_ref()
             .map_or(true, |lock| all_stored(analysis, lock, zip, store))

@@ -61,23 +61,20 @@ impl StatIndex {
         }
     }
 
-    /// The recorded size and sha256 of a file, when its stamp says they still hold.
-    fn known(&self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<Option<(u64, String)>> {
-        let stamp = rootfs.fs.stamp(path)?;
-        Ok(match (stamp, self.records.get(path.as_str())) {
-            (Some(stamp), Some(record)) if trusted(&stamp, &record.stamp, record.recorded_ns) => {
-                Some((stamp.len, record.sha256.clone()))
-            }
-            _ => None,
-        })
+    /// The recorded size and sha256 of a file whose stamp is now `stamp`, when it says they still
+    /// hold.
+    fn known(&self, path: &RootPath, stamp: Option<Stamp>) -> Option<(u64, String)> {
+        let record = self.records.get(path.as_str())?;
+        let stamp = stamp.filter(|s| trusted(s, &record.stamp, record.recorded_ns))?;
+        Some((stamp.len, record.sha256.clone()))
     }
 
     fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
-        if let Some(known) = self.known(rootfs, path)? {
-            return Ok(known);
-        }
         let fs = rootfs.fs.as_ref();
         let before = fs.stamp(path)?;
+        if let Some(known) = self.known(path, before) {
+            return Ok(known);
+        }
         let recorded_ns = now_ns();
         let (size, sha256) = lock::sha256_in(fs, path)?;
         if let Some(stamp) = before.filter(|s| s.len == size && !path.as_str().contains('\n')) {
@@ -200,7 +197,8 @@ pub struct KnownOnly<'a>(&'a mut StatDigests);
 
 impl Digests for KnownOnly<'_> {
     fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> io::Result<(u64, String)> {
-        self.0.index(rootfs).known(rootfs, path)?.ok_or_else(|| {
+        let stamp = rootfs.fs.stamp(path)?;
+        self.0.index(rootfs).known(path, stamp).ok_or_else(|| {
             io::Error::new(io::ErrorKind::WouldBlock, format!("{path} must be read"))
         })
     }
