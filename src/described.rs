@@ -32,10 +32,27 @@ pub fn target(
 ) -> Option<Result<Target, ()>> {
     let source = layer.described_by.as_ref()?;
     Some(
-        described(session, layer, source, spec_dir).map_err(|message| {
-            diags.push(problem(source, message));
+        described(session, layer, source, spec_dir).map_err(|Failure(code, message)| {
+            let mut problem = problem(source, message);
+            if code == Code::RootfsRegistry {
+                problem.code = code;
+                problem.help = Some(
+                    "check the reference, the registry's credentials and the network; a local registry without TLS needs `tls-verify=#false`".to_string(),
+                );
+            }
+            diags.push(problem);
         }),
     )
+}
+
+/// Why a description cannot be used: the registry could not serve a `target-rootfs` reference
+/// (the tool cannot run), or the description itself is wrong.
+struct Failure(Code, String);
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure(Code::SpecRuntimeDescription, message)
+    }
 }
 
 fn described(
@@ -43,7 +60,7 @@ fn described(
     layer: &LayerSpec,
     source: &Spanned<TargetSource>,
     spec_dir: &Path,
-) -> Result<Target, String> {
+) -> Result<Target, Failure> {
     let arch = layer.architecture.value;
     let first = layer.runtimes.first().map(|r| r.value.as_str());
     let (key, make): (String, Box<dyn FnOnce() -> Made>) = match &source.value {
@@ -56,9 +73,21 @@ fn described(
             (key, Box::new(make))
         }
         TargetSource::Rootfs(dir) => {
+            let insecure = layer.unverified_tls.contains(dir);
             let open = session
-                .rootfs(&spec_dir.join(dir), arch)
-                .map_err(|e| e.to_string())?;
+                .open_named(spec_dir, dir, insecure, arch)
+                .map_err(|e| {
+                    let registry = e
+                        .source
+                        .get_ref()
+                        .is_some_and(|inner| inner.is::<crate::registry::RegistryError>());
+                    let code = if registry {
+                        Code::RootfsRegistry
+                    } else {
+                        Code::SpecRuntimeDescription
+                    };
+                    Failure(code, e.to_string())
+                })?;
             let key = format!(
                 "rootfs\0{:?}\0{}\0{}",
                 open.id,
@@ -90,12 +119,10 @@ fn described(
         .runtime(&id)
         .expect("the described runtime is in its catalog");
     if !runtime.architectures.contains(&arch) {
-        return Err(format!(
-            "the described runtime {id} is not for {}",
-            arch.as_str()
-        ));
+        return Err(format!("the described runtime {id} is not for {}", arch.as_str()).into());
     }
-    Target::new(catalog, [id.as_str()], arch).ok_or_else(|| format!("runtime {id} has no OS base"))
+    Target::new(catalog, [id.as_str()], arch)
+        .ok_or_else(|| format!("runtime {id} has no OS base").into())
 }
 
 /// A target rootfs is scanned as the layer's first runtime: its id and default LD_LIBRARY_PATH.

@@ -15,7 +15,9 @@ pub mod emit;
 pub mod layer_path;
 pub mod lock;
 pub mod lsp;
+pub mod net;
 pub mod plan;
+pub mod registry;
 pub mod resolve;
 pub mod rootfs;
 pub mod runtime;
@@ -50,7 +52,18 @@ pub struct Analysis {
     pub apps: Vec<app::check::AppSummary>,
     /// The template the spec is merged into, when it names one (or `--merge` does) and it parses.
     pub template: Option<template::input::LoadedTemplate>,
+    /// The images pulled by reference for each layer, for layer.lock.
+    pub images: Vec<ImageUse>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// An image a layer names by reference, as pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUse {
+    pub layer: String,
+    /// `rootfs` or `target-rootfs`.
+    pub node: &'static str,
+    pub pulled: registry::Pulled,
 }
 
 pub struct LayerAnalysis {

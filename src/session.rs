@@ -10,20 +10,23 @@ use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::plan::{self, PlanInputs};
+use crate::registry::{self, PullError, Pulls, RegistryError};
 use crate::resolve::search::{LdSoConf, SystemPaths};
 use crate::resolve::{self, ElfCache, LibraryIndex, ResolveInputs};
 use crate::rootfs::{ImageError, OpenError, RootFs, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
-use crate::spec::{self, LayerSpec, Spanned};
+use crate::spec::{self, LayerSpec, Spanned, TargetSource};
 use crate::validate::{self, ValidateInputs};
-use crate::{Analysis, LayerAnalysis, TemplateChoice};
+use crate::{Analysis, ImageUse, LayerAnalysis, TemplateChoice};
 
 pub struct Session {
     pub catalog: &'static Catalog,
     roots: Mutex<HashMap<RootfsId, OpenRootfs>>,
     /// `runtime-file` and `target-rootfs` descriptions, read or scanned once.
     pub(crate) described: DescribedCache,
+    /// Images named by `docker://` reference, pulled once.
+    pub pulls: Pulls,
 }
 
 /// An opened rootfs and what has been read from it, kept while its files are unchanged.
@@ -76,6 +79,7 @@ impl Session {
             catalog,
             roots: Mutex::new(HashMap::new()),
             described: DescribedCache::default(),
+            pulls: Pulls::default(),
         }
     }
 
@@ -97,6 +101,64 @@ impl Session {
         };
         roots.insert(id, open.clone());
         Ok(open)
+    }
+
+    /// Opens what a `rootfs` or `target-rootfs` value names: a `docker://` reference (pulled into
+    /// the image store, `insecure` for `tls-verify=#false`), else a path relative to `dir`.
+    pub fn open_named(
+        &self,
+        dir: &Path,
+        value: &str,
+        insecure: bool,
+        arch: Architecture,
+    ) -> Result<OpenRootfs, OpenError> {
+        if !registry::is_reference(value) {
+            return self.rootfs(&dir.join(value), arch);
+        }
+        let fail = |source| OpenError {
+            path: value.into(),
+            source,
+        };
+        let pulled = self
+            .pulls
+            .pull(value, arch, insecure)
+            .map_err(|e| match e {
+                PullError::Registry(e) => fail(io::Error::other(e)),
+                PullError::Platform { source, .. } => fail(io::Error::other(source)),
+            })?;
+        self.rootfs(&pulled.layout, arch)
+            .map_err(|e| fail(e.source))
+    }
+
+    /// What a layer's `rootfs` and `target-rootfs` references were pulled as, with a warning for
+    /// each one the registry could not be asked about.
+    fn images_of(&self, layer: &LayerSpec, out: &mut Vec<ImageUse>, diags: &mut Vec<Diagnostic>) {
+        let target = match &layer.described_by {
+            Some(Spanned {
+                value: TargetSource::Rootfs(value),
+                span,
+            }) => Some(("target-rootfs", value, *span)),
+            _ => None,
+        };
+        let rootfs = layer.rootfs.as_ref().map(|r| ("rootfs", &r.value, r.span));
+        for (node, value, span) in rootfs.into_iter().chain(target) {
+            let Some(pulled) = self.pulls.get(value, layer.architecture.value) else {
+                continue;
+            };
+            if let Some(why) = &pulled.offline {
+                diags.push(
+                    Diagnostic::warning(Code::RootfsOffline, why.clone())
+                        .at(span)
+                        .label("not checked with the registry")
+                        .help("the image store's copy is used; run again with the registry reachable to check the tag"),
+                );
+            }
+            out.push(ImageUse {
+                layer: layer.name.value.clone(),
+                node,
+                pulled,
+            });
+        }
     }
 
     /// Parses, resolves, plans and validates a spec, and checks it against its template. Never
@@ -128,19 +190,24 @@ impl Session {
             crate::template::input::load(&spec, spec_dir, template, self.catalog, today);
         diagnostics.extend(template_diags);
         let mut layers = Vec::new();
+        let mut images = Vec::new();
         for layer in &spec.layers {
             let Some(rootfs) = &layer.rootfs else {
+                self.images_of(layer, &mut images, &mut diagnostics);
                 continue;
             };
             let arch = layer.architecture.value;
             let dir = sources.dir_of(layer.span);
-            let open = match self.rootfs(&dir.join(&rootfs.value), arch) {
+            let insecure = layer.unverified_tls.contains(&rootfs.value);
+            let open = match self.open_named(dir, &rootfs.value, insecure, arch) {
                 Ok(open) => open,
                 Err(e) => {
                     diagnostics.push(rootfs_diagnostic(&e, rootfs));
+                    self.images_of(layer, &mut images, &mut diagnostics);
                     continue;
                 }
             };
+            self.images_of(layer, &mut images, &mut diagnostics);
             if layer.target.is_some() {
                 let (analysis, diags) = self.analyze_layer(layer, open, today);
                 layers.push(analysis);
@@ -163,6 +230,7 @@ impl Session {
             layers,
             apps,
             template,
+            images,
             diagnostics,
         }
     }
@@ -219,6 +287,16 @@ fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<ImageError>());
     let path_help = "`rootfs` names a folder or an image, relative to the spec's folder";
+    let registry = e
+        .source
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<RegistryError>());
+    if registry.is_some() {
+        return Diagnostic::error(Code::RootfsRegistry, e.to_string())
+            .at(rootfs.span)
+            .label("image reference")
+            .help("check the reference, the registry's credentials ($REGISTRY_AUTH_FILE, containers' auth.json, ~/.docker/config.json) and the network; a local registry without TLS needs `tls-verify=#false`");
+    }
     let (code, help) = match image {
         Some(ImageError::Platform { .. }) => (
             Code::RootfsPlatform,

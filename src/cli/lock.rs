@@ -90,6 +90,25 @@ fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, store: Option<
     })
 }
 
+/// `--locked`: each image reference is pulled by the digest layer.lock records for it (its tag is
+/// still asked, so a tag pushed again shows as drift). A lock that cannot be read pins nothing; the
+/// drift check reports it.
+pub fn pin_images(session: &layerc::Session, spec: &Path) {
+    let dir = spec
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(text) = std::fs::read_to_string(dir.join(lock::FILE_NAME)) else {
+        return;
+    };
+    let Ok(locked) = lock::parse(&text) else {
+        return;
+    };
+    for image in locked.layers.iter().flat_map(|l| &l.images) {
+        session.pulls.pin(&image.reference, &image.index);
+    }
+}
+
 /// The lock on disk, or the diagnostic saying why there is none to compare with.
 fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
     let path = path(analysis);

@@ -180,6 +180,11 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         layerc::store::root::choose(dir);
     }
     let session = Session::default();
+    if let Command::Build { spec, locked, .. } | Command::Check { spec, locked, .. } = &cli.command
+        && *locked
+    {
+        lock::pin_images(&session, spec);
+    }
     match cli.command {
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
         Command::Runtime { command } => runtime_cmd::run(command, session.catalog),

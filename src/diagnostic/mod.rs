@@ -88,12 +88,15 @@ codes! {
     SpecImportUnreadable => "spec::import-unreadable",
     SpecImportCycle => "spec::import-cycle",
     SpecImportedTemplate => "spec::imported-template",
+    SpecBadReference => "spec::bad-reference",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
     RootfsIo => "rootfs::io",
     RootfsImage => "rootfs::image",
     RootfsPlatform => "rootfs::platform",
+    RootfsRegistry => "rootfs::registry",
+    RootfsOffline => "rootfs::offline",
     ResolveNotFound => "resolve::not-found",
     ResolveOptionalMissing => "resolve::optional-missing",
     ResolveNeededNotFound => "resolve::needed-not-found",
@@ -128,6 +131,7 @@ codes! {
     LockNewFile => "lock::new-file",
     LockGoneFile => "lock::gone-file",
     LockAlias => "lock::alias",
+    LockImage => "lock::image",
     TemplateNotFound => "template::not-found",
     TemplateIo => "template::io",
     TemplateSyntax => "template::syntax",
@@ -157,6 +161,7 @@ impl Code {
             self,
             Code::RootfsIo
                 | Code::RootfsImage
+                | Code::RootfsRegistry
                 | Code::TemplateIo
                 | Code::AppIo
                 | Code::SpecImportUnreadable

@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, Diagnostic, Span};
 
 use super::{Lock, LockedFile, LockedLayer};
 
-const HELP: &str = "if the change is intended, run `layerc lock` (or build without `--locked`) and review the new layer.lock";
+pub(super) const HELP: &str = "if the change is intended, run `layerc lock` (or build without `--locked`) and review the new layer.lock";
 
 /// Every difference between the lock on disk and the fresh one, as errors.
 pub fn drift(locked: &Lock, fresh: &Lock, analysis: &Analysis) -> Vec<Diagnostic> {
@@ -77,6 +77,7 @@ fn layer_drift(
             "runtime entry changed",
         ));
     }
+    super::images::drift(name, &old.images, &new.images, analysis, out);
     let entry_span = |path: &str| {
         analysis
             .layers

@@ -6,6 +6,7 @@
 //! comparing two locks only finds differences: it never writes.
 
 mod drift;
+mod images;
 mod text;
 
 use sha2::{Digest, Sha256};
@@ -36,8 +37,22 @@ pub struct LockedLayer {
     pub files: Vec<LockedFile>,
     /// Alias path inside the layer → the name it points at.
     pub aliases: Vec<(String, String)>,
+    /// The images named by `docker://` reference.
+    pub images: Vec<LockedImage>,
     /// The sha256 of the built zip, when a build made it.
     pub zip: Option<String>,
+}
+
+/// An image a layer names by reference, as it was pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedImage {
+    /// `rootfs` or `target-rootfs`.
+    pub node: String,
+    pub reference: String,
+    /// The digest the reference named (an index, or the manifest of a one-platform image).
+    pub index: String,
+    /// The layer's platform manifest.
+    pub manifest: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +133,7 @@ pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lo
             runtimes,
             files,
             aliases,
+            images: images::locked(analysis, layer.name()),
             zip: None,
         });
     }

@@ -66,6 +66,8 @@ pub struct LayerSpec {
     /// `runtime-file` or `target-rootfs`: what the session checks the layer against instead of the
     /// catalog's entries for `runtimes` (it replaces `target` before resolution).
     pub described_by: Option<Spanned<TargetSource>>,
+    /// The image references of `rootfs` and `target-rootfs` written with `tls-verify=#false`.
+    pub unverified_tls: Vec<String>,
     /// Library folder inside the layer, relative, normalised (no leading or trailing `/`).
     pub dir: Spanned<LayerPath>,
     pub libraries: Vec<LibraryRequest>,

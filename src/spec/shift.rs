@@ -37,6 +37,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
         target: _,
         rootfs,
         described_by,
+        unverified_tls: _,
         dir,
         libraries,
         excludes,

@@ -329,7 +329,7 @@ fn choose(arch: Architecture, platforms: &[Option<(String, String)>]) -> Result<
     })
 }
 
-fn layer_codec(media_type: &str) -> Option<Codec> {
+pub(super) fn layer_codec(media_type: &str) -> Option<Codec> {
     let tar = media_type
         .strip_prefix("application/vnd.oci.image.layer.v1.")
         .or_else(|| media_type.strip_prefix("application/vnd.oci.image.layer.nondistributable.v1."))

@@ -84,6 +84,11 @@ impl Limits {
     }
 }
 
+/// Whether a layer's media type is one the image reader reads (a tar, gzip or zstd compressed).
+pub fn is_layer_media_type(media_type: &str) -> bool {
+    layout::layer_codec(media_type).is_some()
+}
+
 /// Whether a rootfs path names an image rather than a plain folder.
 pub fn is_image(path: &Path) -> bool {
     path.is_file() || path.join("oci-layout").is_file()

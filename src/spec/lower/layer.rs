@@ -27,6 +27,7 @@ struct Parts {
     architecture: Option<Spanned<Architecture>>,
     rootfs: Option<Spanned<String>>,
     described_by: Option<Spanned<TargetSource>>,
+    unverified_tls: Vec<String>,
     dir: Option<Spanned<LayerPath>>,
     libraries: Vec<LibraryRequest>,
     excludes: Vec<Spanned<String>>,
@@ -43,6 +44,7 @@ impl Lowering {
             architecture: None,
             rootfs: None,
             described_by: None,
+            unverified_tls: Vec::new(),
             dir: None,
             libraries: Vec::new(),
             excludes: Vec::new(),
@@ -60,9 +62,17 @@ impl Lowering {
                 "description" => parts.description = args.pop(),
                 "runtime" => self.runtimes(&mut parts, args),
                 "architecture" => self.architecture(&mut parts, args),
-                "rootfs" => parts.rootfs = self.rootfs(args),
+                "rootfs" => {
+                    let given = self.rootfs(args);
+                    self.image_reference(&mut parts, child, given.clone());
+                    parts.rootfs = given;
+                }
                 "runtime-file" | "target-rootfs" => {
-                    self.described_by(&mut parts, schema.name, args)
+                    let given = args.last().cloned();
+                    self.described_by(&mut parts, schema.name, args);
+                    if schema.name == "target-rootfs" {
+                        self.image_reference(&mut parts, child, given);
+                    }
                 }
                 "dir" => parts.dir = args.pop().and_then(|a| self.layer_path(a, "dir")),
                 "library" => self.library(&mut parts, child, args),
@@ -123,6 +133,47 @@ impl Lowering {
             _ => TargetSource::Rootfs(a.value),
         };
         parts.described_by = Some(Spanned::new(source, a.span));
+    }
+
+    /// A `docker://` reference given to `rootfs` or `target-rootfs`: checked for form, and noted
+    /// when the node says `tls-verify=#false` (which only a reference takes).
+    fn image_reference(
+        &mut self,
+        parts: &mut Parts,
+        node: &KdlNode,
+        given: Option<Spanned<String>>,
+    ) {
+        let verify = node.entry("tls-verify").is_none() || self.bool_prop(node, "tls-verify");
+        let Some(given) = given else { return };
+        if !crate::registry::is_reference(&given.value) {
+            if !verify {
+                self.push(
+                    Diagnostic::error(
+                        Code::SpecBadReference,
+                        "`tls-verify` applies to image references only",
+                    )
+                    .at(given.span)
+                    .label("a path")
+                    .help("remove `tls-verify`, or name the image as `docker://REGISTRY/REPO:TAG`"),
+                );
+            }
+            return;
+        }
+        if let Err(problem) = crate::registry::Reference::parse(&given.value) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadReference,
+                    format!("`{}` is not an image reference: {problem}", given.value),
+                )
+                .at(given.span)
+                .label("bad reference")
+                .help("write `docker://REGISTRY/REPO:TAG` or `docker://REGISTRY/REPO@sha256:HEX`"),
+            );
+            return;
+        }
+        if !verify {
+            parts.unverified_tls.push(given.value);
+        }
     }
 
     /// `rootfs "PATH"`: a folder relative to the spec's; empty would mean the spec's own folder.
@@ -261,6 +312,7 @@ impl Lowering {
             target,
             rootfs: parts.rootfs,
             described_by: parts.described_by,
+            unverified_tls: parts.unverified_tls,
             libraries: parts.libraries,
             excludes: parts.excludes,
             files: parts.files,

@@ -1,0 +1,127 @@
+//! The distribution API's documents: image indexes (OCI) and manifest lists (Docker), resolved to
+//! the layer's platform, and image manifests (OCI and Docker schema 2) with their config and
+//! layers. Any other media type is refused by name.
+
+use serde::Deserialize;
+
+use crate::arch::Architecture;
+use crate::rootfs::ImageError;
+
+const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: String,
+    pub digest: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub platform: Option<Platform>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Platform {
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(rename = "mediaType", default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Option<Vec<Descriptor>>,
+}
+
+pub enum Document {
+    Index(Vec<Descriptor>),
+    Image {
+        media_type: String,
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
+}
+
+/// Reads a manifest; its type is the document's own `mediaType`, else the one the registry sent.
+pub fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {
+    let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("not a manifest: {e}"))?;
+    let media_type = raw
+        .media_type
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| sent_type.to_string());
+    if INDEX_TYPES.contains(&media_type.as_str()) {
+        return Ok(Document::Index(raw.manifests.unwrap_or_default()));
+    }
+    if !MANIFEST_TYPES.contains(&media_type.as_str()) {
+        return Err(format!("unknown media type {media_type:?}"));
+    }
+    let config = raw.config.ok_or("the manifest names no config")?;
+    let layers = raw.layers.unwrap_or_default();
+    if let Some(bad) = layers
+        .iter()
+        .find(|l| !crate::rootfs::image::is_layer_media_type(&l.media_type))
+    {
+        return Err(format!(
+            "layer {} has unknown media type {:?}",
+            bad.digest, bad.media_type
+        ));
+    }
+    Ok(Document::Image {
+        media_type,
+        config,
+        layers,
+    })
+}
+
+/// The index entry for `arch` on Linux (an arm64 entry of variant v8 or none); an index without it
+/// is the same [`ImageError::Platform`] an image file without it gives.
+pub fn choose(entries: &[Descriptor], arch: Architecture) -> Result<&Descriptor, ImageError> {
+    let wanted = arch.oci();
+    let fits = |d: &&Descriptor| {
+        MANIFEST_TYPES.contains(&d.media_type.as_str())
+            && d.platform.as_ref().is_some_and(|p| {
+                (p.os.is_empty() || p.os == "linux")
+                    && p.architecture == wanted
+                    && p.variant
+                        .as_deref()
+                        .is_none_or(|v| v == "v8" || wanted != "arm64")
+            })
+    };
+    entries
+        .iter()
+        .find(fits)
+        .ok_or_else(|| ImageError::Platform {
+            wanted: format!("{} ({wanted})", arch.as_str()),
+            present: entries
+                .iter()
+                .filter_map(|d| d.platform.as_ref())
+                .map(|p| match &p.variant {
+                    Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                    None => format!("{}/{}", p.os, p.architecture),
+                })
+                .collect(),
+        })
+}
+
+/// The lower-case hex of a `sha256:HEX` digest, checked for form.
+pub fn sha256_hex(digest: &str) -> Option<String> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
+}

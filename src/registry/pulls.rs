@@ -1,0 +1,72 @@
+//! The references a session has pulled, each once per architecture, and the digests layer.lock
+//! pins them to under `--locked`.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::{ImageStore, PullError, PullOptions, Pulled, RegistryError, Step, pull};
+use crate::arch::Architecture;
+use crate::net::Client;
+
+#[derive(Default)]
+pub struct Pulls {
+    client: OnceLock<Client>,
+    done: Mutex<BTreeMap<(String, Architecture), Pulled>>,
+    pins: Mutex<BTreeMap<String, String>>,
+}
+
+impl Pulls {
+    /// Pulls `reference` by this digest (the lock's) rather than by what its tag names now.
+    pub fn pin(&self, reference: &str, digest: &str) {
+        self.pins
+            .lock()
+            .expect("pulls lock")
+            .insert(reference.to_string(), digest.to_string());
+    }
+
+    /// The pull of a reference for `arch`, made once per session (a failed one is tried again).
+    pub fn pull(
+        &self,
+        reference: &str,
+        arch: Architecture,
+        insecure: bool,
+    ) -> Result<Pulled, PullError> {
+        let key = (reference.to_string(), arch);
+        if let Some(done) = self.done.lock().expect("pulls lock").get(&key) {
+            return Ok(done.clone());
+        }
+        let store = ImageStore::from_env().ok_or_else(|| RegistryError {
+            reference: reference.to_string(),
+            step: Step::Store,
+            problem: "there is no cache root for the image store (set $LAYERC_STORE or $HOME)"
+                .to_string(),
+            net: None,
+        })?;
+        let options = PullOptions {
+            insecure,
+            pin: self
+                .pins
+                .lock()
+                .expect("pulls lock")
+                .get(reference)
+                .cloned(),
+            offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
+        };
+        let client = self.client.get_or_init(Client::from_env);
+        let pulled = pull(client, &store, reference, arch, &options)?;
+        self.done
+            .lock()
+            .expect("pulls lock")
+            .insert(key, pulled.clone());
+        Ok(pulled)
+    }
+
+    /// What an earlier [`Pulls::pull`] of the reference for `arch` gave.
+    pub fn get(&self, reference: &str, arch: Architecture) -> Option<Pulled> {
+        self.done
+            .lock()
+            .expect("pulls lock")
+            .get(&(reference.to_string(), arch))
+            .cloned()
+    }
+}
