@@ -57,14 +57,22 @@ pub enum Document {
     },
 }
 
-/// Reads a manifest; its type is the document's own `mediaType`, else the one the registry sent.
+/// Reads a manifest; its type is the document's own `mediaType`, else the one the registry sent,
+/// else (OCI lets `mediaType` out) what its fields show, as containers/image's `GuessMIMEType` does.
 pub fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {
     let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("not a manifest: {e}"))?;
-    let media_type = raw
-        .media_type
-        .clone()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| sent_type.to_string());
+    let guessed = if raw.manifests.is_some() {
+        INDEX_TYPES[0]
+    } else if raw.config.is_some() {
+        MANIFEST_TYPES[0]
+    } else {
+        ""
+    };
+    let media_type = [raw.media_type.as_deref().unwrap_or(""), sent_type, guessed]
+        .into_iter()
+        .find(|t| !t.is_empty() && *t != "application/json" && *t != "text/plain")
+        .unwrap_or_default()
+        .to_string();
     if INDEX_TYPES.contains(&media_type.as_str()) {
         return Ok(Document::Index(raw.manifests.unwrap_or_default()));
     }
@@ -124,4 +132,29 @@ pub fn sha256_hex(digest: &str) -> Option<String> {
     let hex = digest.strip_prefix("sha256:")?;
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| hex.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_read_guessed_or_refused() {
+        let image = br#"{"schemaVersion":2,"config":{"digest":"sha256:00","size":1},"layers":[]}"#;
+        assert!(matches!(parse(image, ""), Ok(Document::Image { .. })));
+        let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert!(matches!(
+            parse(index, "application/json"),
+            Ok(Document::Index(_))
+        ));
+        let schema1 = br#"{"schemaVersion":1,"mediaType":"application/vnd.docker.distribution.manifest.v1+prettyjws"}"#;
+        let err = parse(schema1, "").err().unwrap();
+        assert!(err.contains("unknown media type"), "{err}");
+        let odd_layer = br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:00"},"layers":[{"mediaType":"application/x-odd","digest":"sha256:11"}]}"#;
+        let err = parse(odd_layer, "").err().unwrap();
+        assert!(
+            err.contains("unknown media type \"application/x-odd\""),
+            "{err}"
+        );
+    }
 }

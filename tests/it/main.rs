@@ -29,6 +29,7 @@ mod merge_corpus;
 mod merge_text;
 mod recipe_config;
 mod recipes;
+mod registry;
 mod resolution;
 mod runtime_scan;
 mod session;

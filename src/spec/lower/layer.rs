@@ -64,14 +64,19 @@ impl Lowering {
                 "architecture" => self.architecture(&mut parts, args),
                 "rootfs" => {
                     let given = self.rootfs(args);
-                    self.image_reference(&mut parts, child, given.clone());
-                    parts.rootfs = given;
+                    if self.image_reference(&mut parts, child, given.clone()) {
+                        parts.rootfs = given;
+                    }
                 }
                 "runtime-file" | "target-rootfs" => {
                     let given = args.last().cloned();
+                    let span = given.as_ref().map(|g| g.span);
                     self.described_by(&mut parts, schema.name, args);
-                    if schema.name == "target-rootfs" {
-                        self.image_reference(&mut parts, child, given);
+                    if schema.name == "target-rootfs"
+                        && !self.image_reference(&mut parts, child, given)
+                        && parts.described_by.as_ref().map(|d| d.span) == span
+                    {
+                        parts.described_by = None;
                     }
                 }
                 "dir" => parts.dir = args.pop().and_then(|a| self.layer_path(a, "dir")),
@@ -136,15 +141,16 @@ impl Lowering {
     }
 
     /// A `docker://` reference given to `rootfs` or `target-rootfs`: checked for form, and noted
-    /// when the node says `tls-verify=#false` (which only a reference takes).
+    /// when the node says `tls-verify=#false` (which only a reference takes). False for a
+    /// reference that cannot be used (the node is then dropped, its error given).
     fn image_reference(
         &mut self,
         parts: &mut Parts,
         node: &KdlNode,
         given: Option<Spanned<String>>,
-    ) {
+    ) -> bool {
         let verify = node.entry("tls-verify").is_none() || self.bool_prop(node, "tls-verify");
-        let Some(given) = given else { return };
+        let Some(given) = given else { return true };
         if !crate::registry::is_reference(&given.value) {
             if !verify {
                 self.push(
@@ -157,7 +163,7 @@ impl Lowering {
                     .help("remove `tls-verify`, or name the image as `docker://REGISTRY/REPO:TAG`"),
                 );
             }
-            return;
+            return true;
         }
         if let Err(problem) = crate::registry::Reference::parse(&given.value) {
             self.push(
@@ -169,11 +175,12 @@ impl Lowering {
                 .label("bad reference")
                 .help("write `docker://REGISTRY/REPO:TAG` or `docker://REGISTRY/REPO@sha256:HEX`"),
             );
-            return;
+            return false;
         }
         if !verify {
             parts.unverified_tls.push(given.value);
         }
+        true
     }
 
     /// `rootfs "PATH"`: a folder relative to the spec's; empty would mean the spec's own folder.

@@ -5,7 +5,7 @@
 mod formats;
 mod hostile;
 mod mutation;
-mod tools;
+pub mod tools;
 
 use std::fs;
 use std::path::Path;
