@@ -49,11 +49,11 @@ pub fn download(
     }
     let mut hasher = Sha256::new();
     let have = resume_point(&mut file, &mut hasher, expected).map_err(write_err)?;
-    let mut request = request.clone();
+    let mut ranged = request.clone();
     if have > 0 {
-        request = request.header("Range", format!("bytes={have}-"));
+        ranged = ranged.header("Range", format!("bytes={have}-"));
     }
-    let reply = client.send(&request)?;
+    let reply = client.send(&ranged)?;
     let mut received = match reply.status().as_u16() {
         206 if content_range_start(&reply) == Some(have) => {
             progress.inc(have);
@@ -91,6 +91,11 @@ pub fn download(
     let actual = crate::lock::hex(&hasher.finalize());
     if actual != expected.sha256 {
         let _ = fs::remove_file(&partial);
+        if have > 0 {
+            // What an earlier attempt left may not have been this blob's start: fetch it whole.
+            drop(file);
+            return download(client, request, target, expected, progress);
+        }
         return Err(NetError::new(
             url,
             Problem::Digest {

@@ -311,6 +311,38 @@ fn roots() -> Result<ureq::tls::RootCerts, NetError> {
 mod tests {
     use super::*;
 
+    /// A server that answers every request with `reply`, for a few requests.
+    fn serve(reply: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4).flatten() {
+                let mut stream = stream;
+                let mut buf = [0; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn redirects_are_followed_only_to_https() {
+        let addr = serve(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/blob\r\nContent-Length: 0\r\n\r\n",
+        );
+        let client = Client::from_env();
+        let url = format!("http://{addr}/v2/x/blobs/sha256:00");
+        let request = Request::get(&url, Tls::Verify).follow(Redirects::HttpsOnly);
+        let err = client.send(&request).unwrap_err();
+        assert_eq!(err.problem, Problem::InsecureRedirect);
+        assert_eq!(err.url, "http://127.0.0.1:9/blob");
+        // Not followed at all, the redirect is the answer.
+        let reply = client.send(&Request::get(&url, Tls::Verify)).unwrap();
+        assert_eq!(reply.status().as_u16(), 307);
+    }
+
     #[test]
     fn origins_and_hosts() {
         assert_eq!(

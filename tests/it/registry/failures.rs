@@ -177,3 +177,47 @@ fn a_bad_reference_is_a_spec_error_at_its_node() {
         "{text}"
     );
 }
+
+#[test]
+fn an_interrupted_pull_resumes_or_starts_again() {
+    let Some(()) = tools_or_skip() else { return };
+    let fx = Fixture::new();
+    let registry = with_base(&fx);
+    let digest = layer_digest();
+    let blob = fs::read(registry.blob_file(&digest)).unwrap();
+    let stored = stored_blob(&fx, &digest);
+    let partial = stored.with_file_name(format!(".{}.partial", &digest[7..]));
+    // The first half of the blob, as a pull stopped halfway leaves it: resumed with a Range.
+    fs::create_dir_all(stored.parent().unwrap()).unwrap();
+    fs::write(&partial, &blob[..blob.len() / 2]).unwrap();
+    let reference = registry.reference("fx/base:1");
+    assert!(super::built(&fx, &reference, &[]) == super::local_zip("oci"));
+    assert_eq!(fs::read(&stored).unwrap(), blob);
+    assert!(!partial.exists());
+    // Bytes that are not the blob's start: the digest fails, and the blob is fetched whole.
+    fs::remove_dir_all(fx.path().join("cache")).unwrap();
+    fs::create_dir_all(stored.parent().unwrap()).unwrap();
+    fs::write(&partial, vec![7; blob.len() / 3]).unwrap();
+    assert!(super::built(&fx, &reference, &[]) == super::local_zip("oci"));
+    assert_eq!(fs::read(&stored).unwrap(), blob);
+}
+
+#[test]
+fn the_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host() {
+    let Some(()) = tools_or_skip() else { return };
+    let fx = Fixture::new();
+    let registry = with_base(&fx);
+    let proxy = fake_server(
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(60),
+    );
+    let proxy = format!("http://{proxy}");
+    fx.spec(&spec_of(&registry.reference("fx/base:1"), "x86_64"));
+    let (out, _) = build(&fx, &[("HTTP_PROXY", &proxy), ("NO_PROXY", "")]);
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("403"), "{text}");
+    let (out, zip) = build(&fx, &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")]);
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(zip.unwrap() == super::local_zip("oci"));
+}

@@ -178,6 +178,8 @@ pub fn layerc(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
         ("LAYERC_CACHE", cache.to_str().unwrap()),
         ("REGISTRY_AUTH_FILE", no_auth.to_str().unwrap()),
         ("LAYERC_NET_TIMEOUT", "20"),
+        // Whatever proxy the machine names, the test registries are local.
+        ("NO_PROXY", "127.0.0.1"),
     ];
     for (k, v) in env {
         vars.retain(|(name, _)| name != k);
