@@ -187,7 +187,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     }
     match cli.command {
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
-        Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
+        Command::Runtime { command } => runtime_cmd::run(command, &session),
         Command::Lsp => match layerc::lsp::run_stdio() {
             Ok(code) => code,
             Err(e) => {

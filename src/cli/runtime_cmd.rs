@@ -1,14 +1,17 @@
 //! `layerc runtime scan` and `layerc runtime diff`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Subcommand;
 
+use layerc::Session;
 use layerc::arch::Architecture;
 use layerc::emit::{EmitError, write_atomic};
+use layerc::rootfs::RootFs;
 use layerc::runtime::compare::{Described, diff};
 use layerc::runtime::scan::{ScanOptions, scan, to_kdl};
-use layerc::runtime::{Catalog, OsBase, Runtime, description};
+use layerc::runtime::{OsBase, Runtime, description};
 
 use super::output::{print_out, say};
 use super::{SUCCESS, TOOL_ERROR};
@@ -17,7 +20,7 @@ use super::{SUCCESS, TOOL_ERROR};
 pub enum RuntimeCommand {
     /// Describe the runtime of a real root filesystem, in the catalog's KDL format.
     Scan {
-        /// The root filesystem (a folder).
+        /// The root filesystem: a folder, an image file or layout, or `docker://REGISTRY/REPO:TAG`.
         rootfs: PathBuf,
         /// The runtime id written.
         #[arg(long)]
@@ -34,12 +37,25 @@ pub enum RuntimeCommand {
         /// Write here instead of stdout (whole or not at all).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// `--tls-verify=false`: pull the reference over plain HTTP or an unverified certificate.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        tls_verify: bool,
     },
-    /// Compare what two runtimes provide: catalog ids or description files.
-    Diff { a: String, b: String },
+    /// Compare what two runtimes provide: catalog ids, description files, or images
+    /// (`docker://...` references, folders, image files) scanned on the spot.
+    Diff {
+        a: String,
+        b: String,
+        /// The architecture images are scanned for: x86_64 or arm64.
+        #[arg(long, default_value = "x86_64")]
+        architecture: String,
+        /// `--tls-verify=false`: pull references over plain HTTP or an unverified certificate.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        tls_verify: bool,
+    },
 }
 
-pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
+pub fn run(command: RuntimeCommand, session: &Session) -> i32 {
     match command {
         RuntimeCommand::Scan {
             rootfs,
@@ -48,11 +64,9 @@ pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
             architecture,
             ld_library_path,
             out,
+            tls_verify,
         } => {
-            let Ok(arch) = architecture.parse::<Architecture>() else {
-                say(format_args!(
-                    "error: unknown architecture `{architecture}` (x86_64 or arm64)"
-                ));
+            let Some(arch) = architecture_of(&architecture) else {
                 return TOOL_ERROR;
             };
             let opts = ScanOptions {
@@ -62,27 +76,65 @@ pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {
                 ld_library_path: ld_library_path.map(|p| p.split(':').map(String::from).collect()),
                 origin: rootfs.display().to_string(),
             };
-            scan_command(&rootfs, &opts, out.as_deref())
+            let fs = match open(session, &rootfs.to_string_lossy(), arch, tls_verify) {
+                Ok(fs) => fs,
+                Err(e) => {
+                    say(format_args!("error: {e}"));
+                    return TOOL_ERROR;
+                }
+            };
+            scan_command(fs.as_ref(), &rootfs, &opts, out.as_deref())
         }
-        RuntimeCommand::Diff { a, b } => match (load(catalog, &a), load(catalog, &b)) {
-            (Ok(a), Ok(b)) => print_out(&diff(&described(&a), &described(&b))),
-            (Err(e), _) | (_, Err(e)) => {
-                say(format_args!("error: {e}"));
-                TOOL_ERROR
-            }
-        },
+        RuntimeCommand::Diff {
+            a,
+            b,
+            architecture,
+            tls_verify,
+        } => {
+            let Some(arch) = architecture_of(&architecture) else {
+                return TOOL_ERROR;
+            };
+            let load = |arg: &str| load(session, arg, arch, tls_verify);
+            diff_command(load(&a), load(&b))
+        }
     }
 }
 
-fn scan_command(rootfs: &Path, opts: &ScanOptions, out: Option<&Path>) -> i32 {
-    let fs = match layerc::rootfs::RootfsId::identify(rootfs, opts.arch).and_then(|id| id.open()) {
-        Ok(fs) => fs,
-        Err(e) => {
+fn architecture_of(name: &str) -> Option<Architecture> {
+    let arch = name.parse::<Architecture>().ok();
+    if arch.is_none() {
+        say(format_args!(
+            "error: unknown architecture `{name}` (x86_64 or arm64)"
+        ));
+    }
+    arch
+}
+
+/// A rootfs by path or `docker://` reference (pulled into the image store).
+fn open(
+    session: &Session,
+    rootfs: &str,
+    arch: Architecture,
+    tls_verify: bool,
+) -> Result<Arc<dyn RootFs>, String> {
+    session
+        .open_named(Path::new(""), rootfs, !tls_verify, arch)
+        .map(|open| open.fs)
+        .map_err(|e| e.to_string())
+}
+
+fn diff_command(a: Result<(OsBase, Runtime), String>, b: Result<(OsBase, Runtime), String>) -> i32 {
+    match (a, b) {
+        (Ok(a), Ok(b)) => print_out(&diff(&described(&a), &described(&b))),
+        (Err(e), _) | (_, Err(e)) => {
             say(format_args!("error: {e}"));
-            return TOOL_ERROR;
+            TOOL_ERROR
         }
-    };
-    let text = match scan(fs.as_ref(), opts) {
+    }
+}
+
+fn scan_command(fs: &dyn RootFs, rootfs: &Path, opts: &ScanOptions, out: Option<&Path>) -> i32 {
+    let text = match scan(fs, opts) {
         Ok((os, rt)) => to_kdl(&os, &rt),
         Err(e) => {
             say(format_args!("error: {}: {e}", rootfs.display()));
@@ -112,11 +164,28 @@ fn described(x: &(OsBase, Runtime)) -> Described<'_> {
     }
 }
 
-/// A catalog id, or else a description file.
-fn load(catalog: &Catalog, arg: &str) -> Result<(OsBase, Runtime), String> {
+/// A catalog id, an image reference, or else a description file or a rootfs (folder or image).
+fn load(
+    session: &Session,
+    arg: &str,
+    arch: Architecture,
+    tls_verify: bool,
+) -> Result<(OsBase, Runtime), String> {
+    let catalog = session.catalog;
     if let Some(rt) = catalog.runtime(arg) {
         let os = catalog.os(&rt.os).ok_or(format!("{arg}: unknown os"))?;
         return Ok((os.clone(), rt.clone()));
+    }
+    if layerc::registry::is_reference(arg) || Path::new(arg).is_dir() {
+        let fs = open(session, arg, arch, tls_verify)?;
+        let opts = ScanOptions {
+            name: arg.to_string(),
+            base_id: None,
+            arch,
+            ld_library_path: None,
+            origin: arg.to_string(),
+        };
+        return scan(fs.as_ref(), &opts).map_err(|e| format!("{arg}: {e}"));
     }
     let text = std::fs::read_to_string(arg).map_err(|e| {
         let hint = layerc::diagnostic::did_you_mean(arg, catalog.runtime_ids())

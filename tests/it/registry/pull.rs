@@ -196,4 +196,31 @@ fn a_target_rootfs_reference_validates_like_its_folder() {
     assert_eq!(folder.1, ["abi::symbol-version"]);
     // What the target provides is not shipped: libz is in its listing, libnsl is not.
     assert!(folder.2.contains("\"provided\""), "{}", folder.2);
+    // `runtime scan` and `runtime diff` take the reference as they take the folder.
+    let scan = |from: &str| {
+        let out = layerc(
+            &fx,
+            &["runtime", "scan", from, "--name", "x", "--tls-verify=false"],
+            &[],
+        );
+        assert!(out.status.success(), "{}", report(&out));
+        super::stdout(&out).replace(from, "ROOTFS")
+    };
+    assert_eq!(scan(&reference), scan("target"));
+    let diff = |b: &str| {
+        let out = layerc(
+            &fx,
+            &[
+                "runtime",
+                "diff",
+                "provided.al2023",
+                b,
+                "--tls-verify=false",
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}", report(&out));
+        super::stdout(&out).replace(b, "B")
+    };
+    assert_eq!(diff(&reference), diff("target"));
 }
