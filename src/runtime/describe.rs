@@ -24,6 +24,10 @@ pub fn details(catalog: &Catalog, id: &str) -> Option<String> {
     let _ = writeln!(out, "block update    {}", date(rt.block_update));
     let _ = writeln!(out, "successor       {successor}");
     let _ = writeln!(out, "ld-library-path {}", rt.ld_library_path.join(":"));
+    if let Some(image) = catalog.base_images.get(&rt.id) {
+        let _ = writeln!(out, "base image      docker://{}", image.reference);
+        let _ = writeln!(out, "  source        {}", image.source);
+    }
     for arch in &rt.architectures {
         if let Some(c) = os.ceilings.get(arch) {
             let list: Vec<String> = c.versions.iter().map(|(n, v)| format!("{n}_{v}")).collect();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Catalog, Ceilings, Listing, OsBase, Runtime};
+use super::{BaseImage, Catalog, Ceilings, Listing, OsBase, Runtime};
 use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
@@ -23,6 +23,7 @@ pub struct Data {
     pub os_provides: &'static str,
     pub runtimes: &'static str,
     pub runtime_folders: &'static str,
+    pub base_images: &'static str,
     pub digest: &'static str,
 }
 
@@ -116,8 +117,33 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         rt.folders
             .push(listing(node).map_err(|e| format!("runtime {id}: {e}"))?);
     }
+    for node in &tree("base-images.kdl", data.base_images)? {
+        let (id, image) = base_image(node).map_err(|e| format!("base-images.kdl: {e}"))?;
+        if !catalog.runtimes.contains_key(&id) {
+            return Err(format!("base-images.kdl: unknown runtime `{id}`"));
+        }
+        catalog.base_images.insert(id, image);
+    }
     check_references(&catalog)?;
     Ok(catalog)
+}
+
+/// `image "RUNTIME" "REFERENCE" source="..."`.
+fn base_image(node: &Node) -> Result<(String, BaseImage), String> {
+    let arg = |i: usize| node.args.get(i).and_then(Value::as_str).map(str::to_string);
+    match (node.name.as_str(), arg(0), arg(1), prop_str(node, "source")) {
+        ("image", Some(id), Some(reference), Some(source)) => Ok((
+            id,
+            BaseImage {
+                reference,
+                source: source.to_string(),
+            },
+        )),
+        _ => Err(format!(
+            "`{}`: write `image \"RUNTIME\" \"REFERENCE\" source=\"...\"`",
+            node.name
+        )),
+    }
 }
 
 /// The `key=` property of a top-level `name` node of a generated file.

@@ -26,6 +26,7 @@ const DATA: load::Data = load::Data {
     os_provides: include_str!(concat!(env!("OUT_DIR"), "/os-provides.json")),
     runtimes: include_str!(concat!(env!("OUT_DIR"), "/runtimes.json")),
     runtime_folders: include_str!(concat!(env!("OUT_DIR"), "/runtime-folders.json")),
+    base_images: include_str!(concat!(env!("OUT_DIR"), "/base-images.json")),
     digest: include_str!(concat!(env!("OUT_DIR"), "/digest.txt")),
 };
 
@@ -38,6 +39,16 @@ pub struct Catalog {
     pub runtimes: BTreeMap<String, Runtime>,
     /// glibc's own objects: never shipped where the base has them, whatever the spec says.
     pub glibc_sonames: BTreeSet<String>,
+    /// Runtime id → the image AWS publishes for it, with the source that names its tag.
+    pub base_images: BTreeMap<String, BaseImage>,
+}
+
+/// AWS's container image of a managed runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseImage {
+    /// `public.ecr.aws/lambda/FAMILY:TAG`.
+    pub reference: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

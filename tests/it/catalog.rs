@@ -232,3 +232,24 @@ fn a_copy_shadowed_by_var_lang_lib_is_a_warning() {
     let prepend = crypt_fixture(&fx, runtimes, "prepend");
     assert!(codes(&prepend).is_empty(), "{}", rendered(&prepend));
 }
+
+#[test]
+fn each_base_image_is_the_runtime_family_on_public_ecr() {
+    let catalog = Catalog::builtin();
+    assert!(catalog.base_images.len() >= 20, "{:?}", catalog.base_images);
+    for (id, image) in &catalog.base_images {
+        let rt = catalog.runtime(id).unwrap();
+        let reference =
+            layerc::registry::Reference::parse(&format!("docker://{}", image.reference)).unwrap();
+        assert_eq!(reference.registry, "public.ecr.aws", "{id}");
+        // The repository is the family's (provided for the OS-only images).
+        assert_eq!(
+            reference.repository,
+            format!("lambda/{}", rt.family),
+            "{id}"
+        );
+        assert!(!image.source.is_empty());
+    }
+    let dotnet8 = &catalog.base_images["dotnet8"];
+    assert_eq!(dotnet8.reference, "public.ecr.aws/lambda/dotnet:8");
+}
