@@ -56,6 +56,53 @@ fn htpasswd_basic_auth_uses_the_auth_file() {
     let (out, zip) = build(&fx, &[("REGISTRY_AUTH_FILE", &auth)]);
     assert!(out.status.success(), "{}", report(&out));
     assert!(zip.unwrap() == local_zip("oci"));
+    // docker's config.json, found through $DOCKER_CONFIG, naming a credential helper for the host.
+    fs::remove_dir_all(fx.path().join("cache")).unwrap();
+    let env = helper_env(&fx, &registry.addr, "ci", "s3cret");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (out, zip) = build(&fx, &env);
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(zip.unwrap() == local_zip("oci"));
+}
+
+/// The environment of a user whose only credentials are docker's `credHelpers` entry for
+/// `registry`: `docker-credential-layerctest` on PATH answers `get` for it (and only for it) as
+/// docker's helper protocol says, with `user` and `secret`.
+fn helper_env(
+    fx: &Fixture,
+    registry: &str,
+    user: &str,
+    secret: &str,
+) -> Vec<(&'static str, String)> {
+    let bin = fx.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-layerctest");
+    fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{registry}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}' \"$server\"\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker = fx.path().join("docker");
+    fs::create_dir_all(&docker).unwrap();
+    let config = serde_json::json!({"credHelpers": {registry: "layerctest"}});
+    fs::write(docker.join("config.json"), config.to_string()).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = fx.path().join("home").display().to_string();
+    vec![
+        ("REGISTRY_AUTH_FILE", String::new()),
+        ("HOME", home.clone()),
+        ("XDG_RUNTIME_DIR", home.clone()),
+        ("XDG_CONFIG_HOME", home),
+        ("DOCKER_CONFIG", docker.display().to_string()),
+        ("PATH", path),
+    ]
 }
 
 /// Serves `GET /token` on a new port for at most two minutes: a JWT (RS256, the certificate in
