@@ -88,9 +88,10 @@ impl fmt::Display for Step {
     }
 }
 
-/// A pull that failed: the reference, the step, and what went wrong.
+/// A pull that failed: the reference, the step, and what went wrong. The message is the step and
+/// the problem; whoever reports it names the reference (`cannot open rootfs REFERENCE: ...`).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{reference}: {step}: {problem}")]
+#[error("{step}: {problem}")]
 pub struct RegistryError {
     pub reference: String,
     pub step: Step,
