@@ -89,6 +89,22 @@ fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
     Verdicts { report, run }
 }
 
+/// `layerc scan app --runtime RUNTIME --rootfs ROOTFS --write-spec layer.kdl`: the spec it drafts.
+fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
+    let out = fx.layerc(&[
+        "scan",
+        "app",
+        "--runtime",
+        runtime,
+        "--rootfs",
+        rootfs.to_str().unwrap(),
+        "--write-spec",
+        "layer.kdl",
+    ]);
+    std::fs::read_to_string(fx.path().join("layer.kdl"))
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
 /// A real runtime and the tools, or `None` (skip; a failure in CI).
 fn ready() -> Option<()> {
     coreclr::runtime()?;
@@ -384,18 +400,7 @@ fn icu_matches_a_real_coreclr() {
         "{}",
         v.explain()
     );
-    let out = fx.layerc(&[
-        "scan",
-        "app",
-        "--runtime",
-        "provided.al2023",
-        "--rootfs",
-        rootfs.to_str().unwrap(),
-        "--write-spec",
-        "layer.kdl",
-    ]);
-    let text = std::fs::read_to_string(fx.path().join("layer.kdl"))
-        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let text = draft(&fx, "provided.al2023", rootfs);
     assert!(text.contains("library \"libicuuc.so.67\""), "{text}");
     let v = verdicts(&fx, "provided.al2023", Some(&text));
     assert!(v.scan_loads() && v.runtime_loads(), "{}", v.explain());
@@ -463,12 +468,6 @@ fn the_framework_folder_reports_no_error_for_its_optional_libraries() {
     assert!(v.runtime_loads(), "{}", v.explain());
 }
 
-/// The unpacked layer's files, for messages.
-#[allow(dead_code)]
-fn listing(dir: &Path) -> Vec<String> {
-    files_under(dir)
-}
-
 /// What System.Drawing does underneath on Linux: GdiplusStartup, a bitmap, saved as PNG to
 /// /tmp/out.png, all from `DllImport("libgdiplus")`.
 const DRAWING: &str = r#"using System;
@@ -529,18 +528,7 @@ fn system_drawing_style_app_is_fixed_by_the_drafted_layer_on_a_real_coreclr() {
     );
     assert_eq!(before.run.status.code(), Some(3), "{}", before.explain());
 
-    let out = fx.layerc(&[
-        "scan",
-        "app",
-        "--runtime",
-        "dotnet10",
-        "--rootfs",
-        rootfs.to_str().unwrap(),
-        "--write-spec",
-        "layer.kdl",
-    ]);
-    let spec = std::fs::read_to_string(fx.path().join("layer.kdl"))
-        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let spec = draft(&fx, "dotnet10", rootfs);
     assert!(
         spec.contains("library \"libgdiplus.so.0\" alias=\"libgdiplus.so\""),
         "{spec}"
