@@ -117,16 +117,7 @@ fn diagnostic(failure: &Failure, env: &Environment<'_>) -> Diagnostic {
             names.join(", ")
         )),
         Failure::SymbolNotFound { .. } => symbol_finding(failure),
-        Failure::IcuNotFound { chain, names } => Diagnostic::error(
-            Code::AppIcuNotFound,
-            format!(
-                "the .NET runtime loads ICU at start-up, and none of {} (with libicui18n of the same version) is found for {runtime}: it stops with \"Couldn't find a valid ICU package\"",
-                icu_range(names)
-            ),
-        )
-        .label(chain_text(chain, "no ICU"))
-        .help("add ICU in a layer (the `specs/icu.kdl` recipe; `layerc scan APP --rootfs ROOTFS` finds it in a root filesystem), or set System.Globalization.Invariant to true in the app's runtimeconfig.json (<InvariantGlobalization> in the project) when it needs no culture data")
-        .note(format!("{} does not set System.Globalization.Invariant", chain[0])),
+        Failure::IcuNotFound { chain, names } => icu_finding(chain, names, &runtime),
         Failure::TooNew {
             chain,
             file,
@@ -206,6 +197,28 @@ fn symbol_finding(failure: &Failure) -> Diagnostic {
         ))
         .note(note)
         .note(format!("chain: {label}"))
+}
+
+/// No ICU the runtime accepts: the runtime stops at start-up.
+fn icu_finding(chain: &[String], names: &[String], runtime: &str) -> Diagnostic {
+    let config = chain.first().map_or("the app", String::as_str);
+    Diagnostic::error(
+        Code::AppIcuNotFound,
+        format!(
+            "the .NET runtime loads ICU at start-up, and none of {} (with libicui18n of the same \
+             version) is found for {runtime}: it stops with \"Couldn't find a valid ICU package\"",
+            icu_range(names)
+        ),
+    )
+    .label(chain_text(chain, "no ICU"))
+    .help(
+        "add ICU in a layer (the `specs/icu.kdl` recipe; `layerc scan APP --rootfs ROOTFS` finds \
+         it in a root filesystem), or set System.Globalization.Invariant to true in the app's \
+         runtimeconfig.json (<InvariantGlobalization> in the project) when it needs no culture data",
+    )
+    .note(format!(
+        "{config} does not set System.Globalization.Invariant"
+    ))
 }
 
 /// `libicuuc.so.70 … libicuuc.so.50`.

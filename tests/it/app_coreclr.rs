@@ -2,114 +2,12 @@
 //! app compiled by `mcs` runs on .NET Core 3.1.23 in a stand-in Lambda root with its layer at
 //! `/opt`, and `layerc scan` (with the same layer) must say what the runtime did: loads, or not.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
 
 use crate::app_artifacts::scan_json;
 use crate::common::*;
-use crate::coreclr;
-
-/// An app whose `Main` calls `function` from `DllImport(module)` and exits 0 when it returns, 3 on
-/// `DllNotFoundException`, 4 on `EntryPointNotFoundException`; `before_class` goes above the class
-/// (an assembly attribute).
-fn app_source(module: &str, function: &str, before_class: &str) -> String {
-    format!(
-        r#"using System;
-using System.Runtime.InteropServices;
-{before_class}
-static class App {{
-    [DllImport("{module}")] static extern int {function}();
-    static int Main() {{
-        try {{ Console.WriteLine("returned " + {function}()); return 0; }}
-        catch (DllNotFoundException e) {{ Console.WriteLine("DllNotFoundException: " + e.Message); return 3; }}
-        catch (EntryPointNotFoundException e) {{ Console.WriteLine("EntryPointNotFoundException: " + e.Message); return 4; }}
-    }}
-}}
-"#
-    )
-}
-
-/// What the scan said and what the runtime did for one app.
-struct Verdicts {
-    report: Value,
-    run: Output,
-}
-
-impl Verdicts {
-    fn scan_loads(&self) -> bool {
-        self.report["loads"] == true
-    }
-
-    fn runtime_loads(&self) -> bool {
-        self.run.status.code() == Some(0)
-    }
-
-    fn explain(&self) -> String {
-        format!(
-            "scan: {}\nruntime ({:?}): {}{}",
-            serde_json::to_string_pretty(&self.report["failures"]).unwrap(),
-            self.run.status.code(),
-            String::from_utf8_lossy(&self.run.stdout),
-            String::from_utf8_lossy(&self.run.stderr)
-        )
-    }
-}
-
-/// Builds `spec` (when given) with `layerc build`, scans the app in `<fx>/app` with that spec for
-/// `runtime`, and runs it in a stand-in root with the layer at `/opt` and the fragment's
-/// LD_LIBRARY_PATH (the runtime's own without a layer).
-fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
-    let app = fx.path().join("app");
-    let mut extra = Vec::new();
-    let (zip, ld) = match spec {
-        Some(text) => {
-            let spec = fx.spec(text);
-            let out = fx.layerc(&["build", "layer.kdl"]);
-            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-            extra = vec!["--spec".to_string(), spec.display().to_string()];
-            let build = fx.path().join("build");
-            (
-                Some(build.join("native.zip")),
-                coreclr::fragment_ld_library_path(&build),
-            )
-        }
-        None => {
-            let catalog = layerc::runtime::Catalog::builtin();
-            let rt = catalog.runtime(runtime).unwrap();
-            (None, rt.ld_library_path.join(":"))
-        }
-    };
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let (_, report) = scan_json(&app, runtime, &extra);
-    let root = fx.path().join("root");
-    coreclr::stand_in_root(&root, runtime, &app, zip.as_deref());
-    let run = coreclr::run(&root, "App", &ld);
-    Verdicts { report, run }
-}
-
-/// `layerc scan app --runtime RUNTIME --rootfs ROOTFS --write-spec layer.kdl`: the spec it drafts.
-fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
-    let out = fx.layerc(&[
-        "scan",
-        "app",
-        "--runtime",
-        runtime,
-        "--rootfs",
-        rootfs.to_str().unwrap(),
-        "--write-spec",
-        "layer.kdl",
-    ]);
-    std::fs::read_to_string(fx.path().join("layer.kdl"))
-        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
-}
-
-/// A real runtime and the tools, or `None` (skip; a failure in CI).
-fn ready() -> Option<()> {
-    coreclr::runtime()?;
-    coreclr::tools()
-}
+use crate::coreclr::{self, app_source, draft, ready, verdicts};
 
 /// `library` of a layer from the fixture's rootfs for dotnetcore3.1 (Amazon Linux 2, the OS of
 /// the real .NET Core 3.1 on Lambda).

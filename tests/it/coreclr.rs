@@ -13,8 +13,11 @@ use std::sync::OnceLock;
 
 use layerc::arch::Architecture;
 use layerc::runtime::Catalog;
+use serde_json::Value;
 
+use crate::app_artifacts::scan_json;
 use crate::artifacts::{self, Pinned};
+use crate::common::{Fixture, stderr};
 
 /// .NET Core 3.1.23 for linux-x64, as PyPI's dotnetcore2 ships it.
 const DOTNETCORE2: Pinned = Pinned {
@@ -260,4 +263,104 @@ pub fn fragment_ld_library_path(build_dir: &Path) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no LD_LIBRARY_PATH in {text}"))
         .to_string()
+}
+
+/// An app whose `Main` calls `function` from `DllImport(module)` and exits 0 when it returns, 3 on
+/// `DllNotFoundException`, 4 on `EntryPointNotFoundException`; `before_class` goes above the class
+/// (an assembly attribute).
+pub fn app_source(module: &str, function: &str, before_class: &str) -> String {
+    format!(
+        r#"using System;
+using System.Runtime.InteropServices;
+{before_class}
+static class App {{
+    [DllImport("{module}")] static extern int {function}();
+    static int Main() {{
+        try {{ Console.WriteLine("returned " + {function}()); return 0; }}
+        catch (DllNotFoundException e) {{ Console.WriteLine("DllNotFoundException: " + e.Message); return 3; }}
+        catch (EntryPointNotFoundException e) {{ Console.WriteLine("EntryPointNotFoundException: " + e.Message); return 4; }}
+    }}
+}}
+"#
+    )
+}
+
+/// What the scan said and what the runtime did for one app.
+pub struct Verdicts {
+    pub report: Value,
+    pub run: Output,
+}
+
+impl Verdicts {
+    pub fn scan_loads(&self) -> bool {
+        self.report["loads"] == true
+    }
+
+    pub fn runtime_loads(&self) -> bool {
+        self.run.status.code() == Some(0)
+    }
+
+    pub fn explain(&self) -> String {
+        format!(
+            "scan: {}\nruntime ({:?}): {}{}",
+            serde_json::to_string_pretty(&self.report["failures"]).unwrap(),
+            self.run.status.code(),
+            String::from_utf8_lossy(&self.run.stdout),
+            String::from_utf8_lossy(&self.run.stderr)
+        )
+    }
+}
+
+/// Builds `spec` (when given) with `layerc build`, scans the app in `<fx>/app` with that spec for
+/// `runtime`, and runs it in a stand-in root with the layer at `/opt` and the fragment's
+/// LD_LIBRARY_PATH (the runtime's own without a layer).
+pub fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
+    let app = fx.path().join("app");
+    let mut extra = Vec::new();
+    let (zip, ld) = match spec {
+        Some(text) => {
+            let spec = fx.spec(text);
+            let out = fx.layerc(&["build", "layer.kdl"]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            extra = vec!["--spec".to_string(), spec.display().to_string()];
+            let build = fx.path().join("build");
+            (
+                Some(build.join("native.zip")),
+                fragment_ld_library_path(&build),
+            )
+        }
+        None => {
+            let catalog = layerc::runtime::Catalog::builtin();
+            let rt = catalog.runtime(runtime).unwrap();
+            (None, rt.ld_library_path.join(":"))
+        }
+    };
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (_, report) = scan_json(&app, runtime, &extra);
+    let root = fx.path().join("root");
+    stand_in_root(&root, runtime, &app, zip.as_deref());
+    let run = run(&root, "App", &ld);
+    Verdicts { report, run }
+}
+
+/// `layerc scan app --runtime RUNTIME --rootfs ROOTFS --write-spec layer.kdl`: the spec it drafts.
+pub fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
+    let out = fx.layerc(&[
+        "scan",
+        "app",
+        "--runtime",
+        runtime,
+        "--rootfs",
+        rootfs.to_str().unwrap(),
+        "--write-spec",
+        "layer.kdl",
+    ]);
+    std::fs::read_to_string(fx.path().join("layer.kdl"))
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
+/// A real runtime and the tools, or `None` (skip; a failure in CI).
+pub fn ready() -> Option<()> {
+    runtime()?;
+    tools()
 }
