@@ -25,15 +25,17 @@ pub enum DotnetVersion {
 }
 
 impl DotnetVersion {
-    /// `3.1`, `6`, `6.0`, `8.0.10`, `10`: the major (and, for 3.1, minor) version. Versions between
-    /// those Lambda runs take the rules of the one before them (5 and 7 are 3.1's and 6's kin).
+    /// `3.1`, `6`, `6.0`, `8.0.10`, `10`: by the major version. Versions between those Lambda runs
+    /// take the rules of the one before them, but .NET 5 takes 6's: its shared framework names its
+    /// native shims `lib*.so` as 6 does (the platform manifest of Directory.Build.props keeps the
+    /// 3.x names, `System.Native.so`, as past shims).
     pub fn parse(s: &str) -> Option<DotnetVersion> {
         let mut parts = s.split('.');
         let major: u32 = parts.next()?.parse().ok()?;
         Some(match major {
             0..=2 => return None,
-            3..=5 => DotnetVersion::V3_1,
-            6 | 7 => DotnetVersion::V6,
+            3 | 4 => DotnetVersion::V3_1,
+            5..=7 => DotnetVersion::V6,
             8 | 9 => DotnetVersion::V8,
             _ => DotnetVersion::V10,
         })
