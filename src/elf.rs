@@ -184,6 +184,101 @@ impl ElfInfo {
     }
 }
 
+/// One undefined dynamic symbol an object binds at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undefined {
+    pub name: String,
+    /// (file, version) from the object's version needs, for a versioned reference.
+    pub version: Option<(String, String)>,
+    /// Only PLT relocations use it: with lazy binding (`RTLD_LAZY`, how CoreCLR opens P/Invoke
+    /// libraries) it is bound when first called, not when the object is loaded.
+    pub lazy: bool,
+    /// A weak reference: nothing fails when it stays unbound.
+    pub weak: bool,
+}
+
+/// The dynamic symbols of an object: what it defines and what it needs from others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Symbols {
+    /// Defined symbols, each with its version (`None` for an unversioned or base definition).
+    pub defined: std::collections::HashSet<(String, Option<String>)>,
+    pub undefined: Vec<Undefined>,
+}
+
+impl Symbols {
+    /// Whether the object defines `name`, at `version` when one is asked for (an unversioned
+    /// definition satisfies any reference, as glibc binds it).
+    pub fn defines(&self, name: &str, version: Option<&str>) -> bool {
+        self.defined.contains(&(name.to_string(), None))
+            || match version {
+                Some(v) => self
+                    .defined
+                    .contains(&(name.to_string(), Some(v.to_string()))),
+                None => self.defined.iter().any(|(n, _)| n == name),
+            }
+    }
+}
+
+/// Reads the dynamic symbol table with its versions and the relocations that use each undefined
+/// symbol. Slower than [`ElfInfo::parse`] (every symbol and relocation is decoded), so it is read
+/// only for the few objects a lazy-binding check looks at.
+pub fn symbols(bytes: &[u8]) -> Result<Symbols, ElfError> {
+    use goblin::elf::sym::{STB_WEAK, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT};
+    let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed(e.to_string()))?;
+    let name_of = |offset: usize| elf.dynstrtab.get_at(offset).map(str::to_string);
+    // Version index → (file, version) for needs, → version for definitions.
+    let mut needs = std::collections::HashMap::new();
+    if let Some(verneed) = &elf.verneed {
+        for need in verneed.iter() {
+            let file = name_of(need.vn_file).unwrap_or_default();
+            for aux in need.iter() {
+                if let Some(v) = name_of(aux.vna_name) {
+                    needs.insert(aux.vna_other, (file.clone(), v));
+                }
+            }
+        }
+    }
+    let mut defs = std::collections::HashMap::new();
+    if let Some(verdef) = &elf.verdef {
+        for def in verdef.iter().filter(|d| d.vd_flags & 1 == 0) {
+            if let Some(v) = def.iter().next().and_then(|aux| name_of(aux.vda_name)) {
+                defs.insert(def.vd_ndx, v);
+            }
+        }
+    }
+    let immediate: std::collections::HashSet<usize> = elf
+        .dynrelas
+        .iter()
+        .chain(elf.dynrels.iter())
+        .map(|r| r.r_sym)
+        .collect();
+    let mut out = Symbols::default();
+    for (i, sym) in elf.dynsyms.iter().enumerate().skip(1) {
+        let Some(name) = name_of(sym.st_name).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let index = elf
+            .versym
+            .as_ref()
+            .and_then(|v| v.get_at(i))
+            .map_or(1, |v| v.version());
+        if sym.st_shndx == 0 {
+            out.undefined.push(Undefined {
+                version: needs.get(&index).cloned(),
+                lazy: !immediate.contains(&i),
+                weak: sym.st_bind() == STB_WEAK,
+                name,
+            });
+        } else if matches!(
+            sym.st_type(),
+            STT_FUNC | STT_OBJECT | STT_NOTYPE | STT_GNU_IFUNC
+        ) {
+            out.defined.insert((name, defs.get(&index).cloned()));
+        }
+    }
+    Ok(out)
+}
+
 fn is_text(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     std::str::from_utf8(head).is_ok_and(|t| t.contains('(') && !t.contains('\0'))

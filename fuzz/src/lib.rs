@@ -212,13 +212,17 @@ fn scratch_file(data: &[u8]) -> io::Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// The .NET metadata reader: any bytes give imports, "not an assembly" or an error, never a
-/// panic; a file read as an assembly is recognised as one.
+/// The .NET metadata reader: any bytes give an assembly, "not an assembly" or an error, never a
+/// panic; a file read as an assembly is recognised as one, and CoreCLR's name variations of every
+/// import it names take each name whole.
 pub fn dotnet(data: &[u8]) {
-    if let Ok(Some(imports)) = layerc::dotnet::pinvoke_imports(data) {
+    if let Ok(Some(assembly)) = layerc::dotnet::read_assembly(data) {
         assert!(layerc::dotnet::is_assembly(data));
-        for import in imports {
-            let _ = layerc::dotnet::map_module(&import.module);
+        for import in assembly.imports {
+            let _ = layerc::dotnet::foreign(&import.module);
+            for name in layerc::dotnet::coreclr::variations(&import.module) {
+                assert!(name.contains(import.module.as_str()));
+            }
         }
     }
 }

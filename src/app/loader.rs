@@ -54,9 +54,26 @@ pub enum Failure {
         /// Files looked at and passed over, with why.
         skipped: Vec<(String, String)>,
     },
-    /// A P/Invoke import of a managed assembly that no candidate name satisfies; the chain is the
-    /// assembly and the import.
+    /// A P/Invoke import of a managed assembly for which CoreCLR finds no file; the chain is the
+    /// assembly and the import, `names` the file names it tries, in its order.
     PInvokeNotFound {
+        chain: Vec<String>,
+        names: Vec<String>,
+    },
+    /// A symbol a P/Invoke library (or one it loads) needs, missing from the file that should define
+    /// it: with `lazy`, bound only when first called (CoreCLR opens P/Invoke libraries with
+    /// `RTLD_LAZY`), so the function fails then; otherwise `dlopen` itself fails. The chain ends at
+    /// the object that needs it; `version` is the one it asks for.
+    SymbolNotFound {
+        chain: Vec<String>,
+        symbol: String,
+        version: Option<String>,
+        provider: String,
+        lazy: bool,
+    },
+    /// No ICU the .NET runtime accepts loads; the chain names the app's runtimeconfig.json,
+    /// `names` the `libicuuc` sonames tried.
+    IcuNotFound {
         chain: Vec<String>,
         names: Vec<String>,
     },
@@ -81,6 +98,8 @@ impl Failure {
         match self {
             Failure::NotFound { chain, .. }
             | Failure::PInvokeNotFound { chain, .. }
+            | Failure::IcuNotFound { chain, .. }
+            | Failure::SymbolNotFound { chain, .. }
             | Failure::TooNew { chain, .. }
             | Failure::Undefined { chain, .. } => chain,
         }

@@ -5,18 +5,21 @@
 //! (`mount.rs`); the walk (`walk.rs`) finds its ELF objects and the managed assemblies a
 //! [`ManagedReader`] recognises (`managed.rs`, the seam for .NET P/Invoke); each object is loaded
 //! as Lambda's loader would with the function's LD_LIBRARY_PATH (`loader.rs`), the runtime's folders
-//! known from the catalog; `report.rs` turns the failures into diagnostics.
+//! known from the catalog; each P/Invoke is searched for as CoreCLR does, and ICU checked
+//! (`dotnet.rs`); `report.rs` turns the failures into diagnostics.
 //!
 //! Invariant: the application and the layers are read only through the `RootFs` trait (a folder, a
 //! zip read in place, a layer's rootfs), so nothing outside them is ever read; the same inputs give
 //! the same failures in the same order.
 
 pub mod check;
+pub mod dotnet;
 pub mod fix;
 pub mod loader;
 pub mod managed;
 pub mod mount;
 pub mod report;
+mod symbols;
 pub mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +32,7 @@ use crate::rootfs::{RootFs, RootPath};
 use crate::runtime::{OsBase, Runtime};
 
 pub use loader::Failure;
-pub use managed::{ManagedReader, NativeImport, Probe};
+pub use managed::{ManagedAssembly, ManagedReader, NativeImport};
 pub use walk::AppFiles;
 
 /// One layer attached to the function: its plan, and the rootfs its files are read from.
@@ -76,6 +79,16 @@ pub struct AppScan {
     pub failures: Vec<Failure>,
     /// Imports of managed assemblies that exist only on Windows or macOS: (assembly, name).
     pub foreign: Vec<(String, String)>,
+    /// What fails in libraries the .NET runtime loads only optionally (and goes on without), with
+    /// why they are optional: notes, never failures.
+    pub optional: Vec<(Failure, String)>,
+    /// Functions that a loaded P/Invoke library lacks: with lazy binding, only a call to one fails
+    /// (which the scan cannot know will happen), so they are warnings, not failures.
+    pub call_time: Vec<Failure>,
+    /// .NET host files (`*.deps.json`, `*.runtimeconfig.json`) that could not be read: (file, why).
+    pub unreadable_host_files: Vec<(String, String)>,
+    /// The file names CoreCLR tries for each P/Invoke that is not foreign, by (assembly, module).
+    pub pinvoke_names: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl AppScan {
@@ -109,12 +122,47 @@ pub fn scan(
             .collect(),
     };
     let mut failures = objects(&loader, &files);
-    let (pinvoke, foreign) = assemblies(&loader, &files);
-    failures.extend(pinvoke);
+    let mut foreign = Vec::new();
+    let mut pinvoke_names = BTreeMap::new();
+    let rid_arch = match env.arch {
+        Architecture::X86_64 => "x64",
+        Architecture::Arm64 => "arm64",
+    };
+    let context = dotnet::context(&fs, env.runtime, &files, rid_arch);
+    if let Some(context) = &context {
+        let imports = dotnet::imports(&loader, &files, context);
+        failures.extend(imports.failures);
+        foreign = imports.foreign;
+        pinvoke_names = imports.names;
+        failures.extend(dotnet::icu(&loader, context));
+    }
+    let mut optional = Vec::new();
+    let mut unreadable_host_files = Vec::new();
+    let mut kept = Vec::new();
+    let mut call_time = Vec::new();
+    for failure in distinct(failures) {
+        match context
+            .as_ref()
+            .and_then(|c| dotnet::optional_reason(c, &failure))
+        {
+            Some(why) => optional.push((failure, why.to_string())),
+            None if matches!(failure, Failure::SymbolNotFound { lazy: true, .. }) => {
+                call_time.push(failure)
+            }
+            None => kept.push(failure),
+        }
+    }
+    if let Some(context) = context {
+        unreadable_host_files = context.unreadable;
+    }
     Ok(AppScan {
         files,
-        failures: distinct(failures),
+        failures: kept,
         foreign,
+        optional,
+        call_time,
+        unreadable_host_files,
+        pinvoke_names,
     })
 }
 
@@ -153,48 +201,6 @@ fn objects(loader: &loader::Loader<'_>, files: &AppFiles) -> Vec<Failure> {
     failures
 }
 
-/// The P/Invoke imports of every assembly: each resolved like `dlopen` from the assembly's folder
-/// and then the function's search path, and what it loads checked in turn.
-fn assemblies(
-    loader: &loader::Loader<'_>,
-    files: &AppFiles,
-) -> (Vec<Failure>, Vec<(String, String)>) {
-    let mut failures = Vec::new();
-    let mut foreign = Vec::new();
-    for assembly in &files.assemblies {
-        let shown = loader::shown(&assembly.path);
-        let mut dirs = vec![assembly.path.parent()];
-        dirs.extend(loader.ld_library_path.iter().cloned());
-        dirs.extend(
-            crate::resolve::search::DEFAULT_DIRS
-                .iter()
-                .map(|d| RootPath::new(d)),
-        );
-        for import in &assembly.imports {
-            let names = match &import.probe {
-                Probe::Foreign => {
-                    foreign.push((shown.clone(), import.module.clone()));
-                    continue;
-                }
-                Probe::Linux(names) => names,
-            };
-            let hit = names.iter().find_map(|n| loader.find(&dirs, n).ok());
-            let chain = vec![shown.clone(), import.module.clone()];
-            match hit {
-                Some(loader::Hit::File { path, real, elf }) => {
-                    failures.extend(loader.load(path, real, elf, chain).failures);
-                }
-                Some(loader::Hit::Runtime(_)) => {}
-                None => failures.push(Failure::PInvokeNotFound {
-                    chain,
-                    names: names.clone(),
-                }),
-            }
-        }
-    }
-    (failures, foreign)
-}
-
 /// One failure per object and cause, with the shortest chain (then the first in order), sorted.
 fn distinct(failures: Vec<Failure>) -> Vec<Failure> {
     let mut best: BTreeMap<(u8, String, String), Failure> = BTreeMap::new();
@@ -204,6 +210,17 @@ fn distinct(failures: Vec<Failure>) -> Vec<Failure> {
         let key = match &f {
             Failure::NotFound { names, .. } => (0, object.unwrap_or_default(), names.join(" ")),
             Failure::PInvokeNotFound { chain, .. } => (1, chain[0].clone(), chain[1].clone()),
+            Failure::IcuNotFound { .. } => (4, String::new(), String::new()),
+            Failure::SymbolNotFound {
+                chain,
+                symbol,
+                version,
+                ..
+            } => (
+                5,
+                chain.last().cloned().unwrap_or_default(),
+                format!("{symbol} {}", version.as_deref().unwrap_or_default()),
+            ),
             Failure::TooNew { chain, file, .. } => {
                 (2, chain.last().cloned().unwrap_or_default(), file.clone())
             }

@@ -24,6 +24,21 @@ fn needer(chain: &[String]) -> &str {
 /// for the caller (the spec's `app` node, or none for `layerc scan`).
 pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
     let mut diags: Vec<Diagnostic> = scan.failures.iter().map(|f| diagnostic(f, env)).collect();
+    for failure in &scan.call_time {
+        diags.push(symbol_finding(failure));
+    }
+    for (failure, why) in &scan.optional {
+        diags.push(optional_note(failure, why, env));
+    }
+    for (file, why) in &scan.unreadable_host_files {
+        diags.push(
+            Diagnostic::warning(
+                Code::AppHostFile,
+                format!("{file} cannot be read ({why}): the scan goes on without what it says"),
+            )
+            .help("the .NET host reads it at start-up; rebuild it with `dotnet publish`"),
+        );
+    }
     if scan.files.truncated {
         diags.push(
             Diagnostic::error(
@@ -97,7 +112,12 @@ fn diagnostic(failure: &Failure, env: &Environment<'_>) -> Diagnostic {
         )
         .label(chain_text(chain, "not found"))
         .help(fix_help)
-        .note(format!("the .NET loader tries {}", names.join(", "))),
+        .note(format!(
+            "CoreCLR tries {} (each in the native asset folders of the app's deps.json and the shared framework, the assembly's folder, then dlopen with LD_LIBRARY_PATH); no other name, no versioned soname",
+            names.join(", ")
+        )),
+        Failure::SymbolNotFound { .. } => symbol_finding(failure),
+        Failure::IcuNotFound { chain, names } => icu_finding(chain, names, &runtime),
         Failure::TooNew {
             chain,
             file,
@@ -134,6 +154,113 @@ fn diagnostic(failure: &Failure, env: &Environment<'_>) -> Diagnostic {
     }
 }
 
+/// A symbol missing from the file that should define it: when it fails depends on lazy binding.
+fn symbol_finding(failure: &Failure) -> Diagnostic {
+    let Failure::SymbolNotFound {
+        chain,
+        symbol,
+        version,
+        provider,
+        lazy,
+    } = failure
+    else {
+        return Diagnostic::error(Code::AppSymbolNotFound, failure_kind(failure));
+    };
+    let object = chain.last().map_or("", String::as_str);
+    let wanted = match version {
+        Some(v) => format!("{symbol}@{v}"),
+        None => format!("the entry point {symbol}"),
+    };
+    let (when, note) = if *lazy {
+        (
+            format!("the function fails when {symbol} is first called"),
+            "CoreCLR loads P/Invoke libraries with lazy binding (RTLD_LAZY): a missing function is looked up only when called, so the library loads and the call fails (symbol lookup error, or EntryPointNotFoundException for a P/Invoke entry point)",
+        )
+    } else {
+        (
+            "the library fails to load (DllNotFoundException)".to_string(),
+            "a data symbol is bound when the library is loaded, even with lazy binding",
+        )
+    };
+    let label = chain.join(" → ");
+    let message = format!("{object} needs {wanted}, which {provider} does not define: {when}");
+    // A call-time failure happens only if the function is called: a warning.
+    let diagnostic = if *lazy {
+        Diagnostic::warning(Code::AppSymbolNotFound, message)
+    } else {
+        Diagnostic::error(Code::AppSymbolNotFound, message)
+    };
+    diagnostic
+        .label(label.clone())
+        .help(format!(
+            "ship a {provider} from the same release as {object}, or one that has {symbol}"
+        ))
+        .note(note)
+        .note(format!("chain: {label}"))
+}
+
+/// No ICU the runtime accepts: the runtime stops at start-up.
+fn icu_finding(chain: &[String], names: &[String], runtime: &str) -> Diagnostic {
+    let config = chain.first().map_or("the app", String::as_str);
+    Diagnostic::error(
+        Code::AppIcuNotFound,
+        format!(
+            "the .NET runtime loads ICU at start-up, and none of {} (with libicui18n of the same \
+             version) is found for {runtime}: it stops with \"Couldn't find a valid ICU package\"",
+            icu_range(names)
+        ),
+    )
+    .label(chain_text(chain, "no ICU"))
+    .help(
+        "add ICU in a layer (the `specs/icu.kdl` recipe; `layerc scan APP --rootfs ROOTFS` finds \
+         it in a root filesystem), or set System.Globalization.Invariant to true in the app's \
+         runtimeconfig.json (<InvariantGlobalization> in the project) when it needs no culture data",
+    )
+    .note(format!(
+        "{config} does not set System.Globalization.Invariant"
+    ))
+}
+
+/// `libicuuc.so.70 … libicuuc.so.50`.
+fn icu_range(names: &[String]) -> String {
+    match (names.first(), names.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a} … {b}"),
+        (Some(a), _) => a.clone(),
+        _ => "libicuuc".to_string(),
+    }
+}
+
+/// A failure in a library the .NET runtime loads only optionally: a warning saying so.
+fn optional_note(failure: &Failure, why: &str, env: &Environment<'_>) -> Diagnostic {
+    let chain = failure.chain();
+    let label = chain.join(" → ");
+    Diagnostic::warning(
+        Code::AppOptionalLibrary,
+        format!(
+            "{} does not load for {} ({}), and the .NET runtime goes on without it: {why}",
+            needer(chain),
+            env.describe(),
+            failure_kind(failure),
+        ),
+    )
+    .label(label.clone())
+    .help("nothing to do unless the function needs that feature; to have it, add what is missing in a layer")
+    .note(format!("chain: {label}"))
+}
+
+/// What went wrong, in a few words.
+fn failure_kind(failure: &Failure) -> String {
+    match failure {
+        Failure::NotFound { names, .. } => format!("{} is not found", names.join(", ")),
+        Failure::PInvokeNotFound { .. } => "no file is found".to_string(),
+        Failure::IcuNotFound { .. } => "no ICU is found".to_string(),
+        Failure::TooNew { version, .. } | Failure::Undefined { version, .. } => {
+            format!("{version} is missing")
+        }
+        Failure::SymbolNotFound { symbol, .. } => format!("{symbol} is missing"),
+    }
+}
+
 /// A symbol-version finding about the last object of `chain`.
 fn version_finding(code: Code, chain: &[String], message: String, help: String) -> Diagnostic {
     Diagnostic::error(code, message)
@@ -163,15 +290,22 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
         .assemblies
         .iter()
         .map(|a| {
+            let shown_path = shown(&a.path);
             let imports: Vec<Value> = a
+                .managed
                 .imports
                 .iter()
-                .map(|i| match &i.probe {
-                    super::Probe::Linux(names) => json!({"module": i.module, "candidates": names}),
-                    super::Probe::Foreign => json!({"module": i.module, "foreign": true}),
+                .map(|i| {
+                    let tried = scan
+                        .pinvoke_names
+                        .get(&(shown_path.clone(), i.module.clone()));
+                    match tried {
+                        Some(names) => json!({"module": i.module, "candidates": names}),
+                        None => json!({"module": i.module, "foreign": true}),
+                    }
                 })
                 .collect();
-            json!({"path": shown(&a.path), "imports": imports})
+            json!({"path": shown_path, "name": a.managed.name, "imports": imports})
         })
         .collect();
     let failures: Vec<Value> = scan.failures.iter().map(failure_json).collect();
@@ -197,6 +331,8 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
         "assemblies": assemblies,
         "failures": failures,
         "foreign": foreign,
+        "call_time": scan.call_time.iter().map(failure_json).collect::<Vec<_>>(),
+        "optional": scan.optional.iter().map(|(f, why)| json!({"failure": failure_json(f), "why": why})).collect::<Vec<_>>(),
         "other_architecture": other,
         "truncated": scan.files.truncated,
         "diagnostics": diagnostics,
@@ -210,6 +346,18 @@ fn failure_json(f: &Failure) -> Value {
         }
         Failure::PInvokeNotFound { chain, names } => {
             json!({"kind": "pinvoke-not-found", "chain": chain, "names": names})
+        }
+        Failure::IcuNotFound { chain, names } => {
+            json!({"kind": "icu-not-found", "chain": chain, "names": names})
+        }
+        Failure::SymbolNotFound {
+            chain,
+            symbol,
+            version,
+            provider,
+            lazy,
+        } => {
+            json!({"kind": "symbol-not-found", "chain": chain, "symbol": symbol, "version": version, "provider": provider, "when": if *lazy { "first-call" } else { "load" }})
         }
         Failure::TooNew {
             chain,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::managed::{self, ManagedReader, NativeImport};
+use super::managed::{self, ManagedAssembly, ManagedReader};
 use super::mount::TASK;
 use crate::arch::Architecture;
 use crate::elf::ElfInfo;
@@ -31,7 +31,7 @@ pub struct AppObject {
 #[derive(Debug, Clone)]
 pub struct Assembly {
     pub path: RootPath,
-    pub imports: Vec<NativeImport>,
+    pub managed: ManagedAssembly,
 }
 
 /// What the walk found, each list in path order.
@@ -126,7 +126,7 @@ fn visit(
         && let Ok(bytes) = fs.read(&path, MAX_ASSEMBLY_BYTES)
     {
         match reader(&bytes) {
-            Ok(Some(imports)) => out.assemblies.push(Assembly { path, imports }),
+            Ok(Some(managed)) => out.assemblies.push(Assembly { path, managed }),
             Ok(None) => {}
             Err(why) => out.broken_assemblies.push((path, why)),
         }

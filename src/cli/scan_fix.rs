@@ -192,6 +192,7 @@ fn draft_text(
         arch: env.arch,
         rootfs: &rootfs_rel,
         libraries: &fix.libraries,
+        aliases: &fix.aliases,
         template: template.as_deref(),
         functions: &functions,
     }))
@@ -258,9 +259,28 @@ pub fn print_human(p: &Proposal, color: bool) {
         ));
         return;
     };
+    let shown: Vec<String> = p
+        .fix
+        .libraries
+        .iter()
+        .map(|l| {
+            let aliases: Vec<&str> = p
+                .fix
+                .aliases
+                .iter()
+                .filter(|(s, _)| s == l)
+                .map(|(_, a)| a.as_str())
+                .collect();
+            if aliases.is_empty() {
+                l.clone()
+            } else {
+                format!("{l} (also as {})", aliases.join(", "))
+            }
+        })
+        .collect();
     say(format_args!(
         "proposed layer `{LAYER_NAME}` from {rootfs}: {}",
-        p.fix.libraries.join(", ")
+        shown.join(", ")
     ));
     report_human(&analysis.sources, &analysis.diagnostics, color);
     if p.remaining.is_empty() {
@@ -308,6 +328,7 @@ pub fn to_json(p: &Proposal) -> Value {
         "rootfs": p.rootfs.display().to_string(),
         "layer": LAYER_NAME,
         "libraries": p.fix.libraries,
+        "aliases": p.fix.aliases,
         "absent": p.fix.absent,
         "spec": text,
         "spec_diagnostics": diags,

@@ -116,10 +116,12 @@ impl<'a> Image<'a> {
     }
 }
 
-/// The `#~` (or uncompressed `#-`) table stream and the `#Strings` heap of a metadata root.
+/// The `#~` (or uncompressed `#-`) table stream and the `#Strings` and `#Blob` heaps of a
+/// metadata root (an assembly without custom attribute values may have no `#Blob`).
 pub(super) struct Streams<'a> {
     pub tables: &'a [u8],
     pub strings: &'a [u8],
+    pub blobs: &'a [u8],
 }
 
 const METADATA_SIGNATURE: u32 = 0x424A_5342; // "BSJB"
@@ -135,7 +137,7 @@ pub(super) fn streams(root: &[u8]) -> Result<Streams<'_>, MalformedAssembly> {
         .ok_or_else(|| bad("metadata version string too long"))?;
     let count = u16_at(root, at + 2).ok_or_else(|| bad("truncated metadata root"))?;
     at += 4;
-    let (mut tables, mut strings) = (None, None);
+    let (mut tables, mut strings, mut blobs) = (None, None, &[][..]);
     for _ in 0..count {
         let (Some(offset), Some(size)) = (u32_at(root, at), u32_at(root, at + 4)) else {
             return Err(bad("truncated stream header"));
@@ -153,12 +155,17 @@ pub(super) fn streams(root: &[u8]) -> Result<Streams<'_>, MalformedAssembly> {
         match &window[..nul] {
             b"#~" | b"#-" => tables = Some(data),
             b"#Strings" => strings = Some(data),
+            b"#Blob" => blobs = data,
             _ => {}
         }
         at = name_at + (nul + 4) / 4 * 4;
     }
     match (tables, strings) {
-        (Some(tables), Some(strings)) => Ok(Streams { tables, strings }),
+        (Some(tables), Some(strings)) => Ok(Streams {
+            tables,
+            strings,
+            blobs,
+        }),
         (None, _) => Err(bad("the metadata has no #~ table stream")),
         (_, None) => Err(bad("the metadata has no #Strings heap")),
     }
@@ -174,4 +181,29 @@ pub(super) fn string_at(heap: &[u8], index: u32) -> Result<String, MalformedAsse
         .position(|&c| c == 0)
         .ok_or_else(|| bad("unterminated string in the #Strings heap"))?;
     Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+}
+
+/// The blob at `index` in the `#Blob` heap: its compressed length (II.23.2: one, two or four bytes
+/// by the top bits of the first), then that many bytes.
+pub(super) fn blob_at(heap: &[u8], index: u32) -> Result<&[u8], MalformedAssembly> {
+    let past = || bad("a blob index points past the #Blob heap");
+    let at = index as usize;
+    let first = u8_at(heap, at).ok_or_else(past)?;
+    let (len, header) = match first {
+        b if b & 0x80 == 0 => (usize::from(b), 1),
+        b if b & 0xC0 == 0x80 => {
+            let second = u8_at(heap, at + 1).ok_or_else(past)?;
+            ((usize::from(b & 0x3F) << 8) | usize::from(second), 2)
+        }
+        b if b & 0xE0 == 0xC0 => {
+            let rest = slice(heap, at + 1, 3).ok_or_else(past)?;
+            let len = (usize::from(b & 0x1F) << 24)
+                | (usize::from(rest[0]) << 16)
+                | (usize::from(rest[1]) << 8)
+                | usize::from(rest[2]);
+            (len, 4)
+        }
+        _ => return Err(bad("a blob length with an unknown encoding")),
+    };
+    slice(heap, at + header, len).ok_or_else(past)
 }

@@ -1,6 +1,7 @@
 //! The `#~` table stream (ECMA-335 II.24.2.6): its header, the width of every column of the tables
-//! stored before ImplMap (0x1C), and the rows of MethodDef (II.22.26), ModuleRef (II.22.31) and
-//! ImplMap (II.22.22).
+//! up to Assembly (0x20), and the rows of TypeRef (II.22.38), MethodDef (II.22.26), MemberRef
+//! (II.22.25), CustomAttribute (II.22.10), ModuleRef (II.22.31), ImplMap (II.22.22) and Assembly
+//! (II.22.2).
 //!
 //! Row counts come from the file, so every size is computed in `u64` and checked against the
 //! stream before a row is read; the number of rows read is bounded by the stream's length.
@@ -8,9 +9,13 @@
 use super::MalformedAssembly;
 use super::pe::{slice, u8_at, u16_at, u32_at, u64_at};
 
+const TYPE_REF: usize = 0x01;
+const METHOD_DEF: usize = 0x06;
+const MEMBER_REF: usize = 0x0A;
+const CUSTOM_ATTRIBUTE: usize = 0x0C;
 const MODULE_REF: usize = 0x1A;
 const IMPL_MAP: usize = 0x1C;
-const METHOD_DEF: usize = 0x06;
+const ASSEMBLY: usize = 0x20;
 
 /// One column of a table row.
 #[derive(Clone, Copy)]
@@ -28,7 +33,7 @@ enum Col {
 
 use Col::{Blob, Coded, Guid, Str, Table, U16, U32};
 
-// Coded indexes used by tables 0x00-0x1C. Absent table slots ("not used") take no rows.
+// Coded indexes used by tables 0x00-0x20. Absent table slots ("not used") take no rows.
 const TYPE_DEF_OR_REF: Col = Coded(2, &[0x02, 0x01, 0x1B]);
 const HAS_CONSTANT: Col = Coded(2, &[0x04, 0x08, 0x17]);
 const HAS_CUSTOM_ATTRIBUTE: Col = Coded(
@@ -47,8 +52,8 @@ const MEMBER_FORWARDED: Col = Coded(1, &[0x04, 0x06]);
 const CUSTOM_ATTRIBUTE_TYPE: Col = Coded(3, &[0x06, 0x0A]);
 const RESOLUTION_SCOPE: Col = Coded(2, &[0x00, 0x1A, 0x23, 0x01]);
 
-/// The columns of tables 0x00 (Module) to 0x1C (ImplMap), in table order (II.22).
-const SCHEMA: [&[Col]; IMPL_MAP + 1] = [
+/// The columns of tables 0x00 (Module) to 0x20 (Assembly), in table order (II.22).
+const SCHEMA: [&[Col]; ASSEMBLY + 1] = [
     &[U16, Str, Guid, Guid, Guid], // 0x00 Module
     &[RESOLUTION_SCOPE, Str, Str], // 0x01 TypeRef
     &[U32, Str, Str, TYPE_DEF_OR_REF, Table(0x04), Table(0x06)], // 0x02 TypeDef
@@ -78,6 +83,10 @@ const SCHEMA: [&[Col]; IMPL_MAP + 1] = [
     &[Str],                        // 0x1A ModuleRef
     &[Blob],                       // 0x1B TypeSpec
     &[U16, MEMBER_FORWARDED, Str, Table(MODULE_REF)], // 0x1C ImplMap
+    &[U32, Table(0x04)],           // 0x1D FieldRVA
+    &[U32, U32],                   // 0x1E EncLog
+    &[U32],                        // 0x1F EncMap
+    &[U32, U16, U16, U16, U16, U32, Blob, Str, Str], // 0x20 Assembly
 ];
 
 /// The table stream's layout: row counts, index widths and where each table starts.
@@ -85,8 +94,8 @@ pub(super) struct Tables<'a> {
     stream: &'a [u8],
     rows: [u32; 64],
     heap_sizes: u8,
-    /// Byte offset of tables 0x00..=0x1C in the stream.
-    start: [usize; IMPL_MAP + 1],
+    /// Byte offset of tables 0x00..=0x20 in the stream.
+    start: [usize; ASSEMBLY + 1],
 }
 
 /// An ImplMap row: the imported entry point (may be empty) and whom it belongs to.
@@ -123,10 +132,10 @@ impl<'a> Tables<'a> {
             stream,
             rows,
             heap_sizes,
-            start: [0; IMPL_MAP + 1],
+            start: [0; ASSEMBLY + 1],
         };
         let mut offset = at as u64;
-        for table in 0..=IMPL_MAP {
+        for table in 0..=ASSEMBLY {
             tables.start[table] = usize::try_from(offset).map_err(|_| truncated())?;
             offset += u64::from(tables.rows[table]) * tables.row_size(table) as u64;
         }
@@ -208,5 +217,70 @@ impl<'a> Tables<'a> {
                 })
             })
             .collect()
+    }
+}
+
+/// A custom attribute row: whom it is on (a HasCustomAttribute coded index), its constructor (a
+/// CustomAttributeType coded index) and its value blob.
+pub(super) struct AttributeRow {
+    pub parent: u32,
+    pub constructor: u32,
+    pub value: u32,
+}
+
+/// HasCustomAttribute tags (II.24.2.6) of the parents that carry DefaultDllImportSearchPaths.
+pub(super) const PARENT_METHOD_DEF: u32 = 0;
+pub(super) const PARENT_ASSEMBLY: u32 = 14;
+
+impl Tables<'_> {
+    /// The Assembly row's Name and version (Major, Minor, Build, Revision), if the file has one.
+    pub(super) fn assembly(&self) -> Result<Option<(u32, [u16; 4])>, MalformedAssembly> {
+        if self.rows[ASSEMBLY] == 0 {
+            return Ok(None);
+        }
+        let mut version = [0u16; 4];
+        for (i, part) in version.iter_mut().enumerate() {
+            *part = self.cell(ASSEMBLY, 1, 1 + i)? as u16;
+        }
+        Ok(Some((self.cell(ASSEMBLY, 1, 7)?, version)))
+    }
+
+    /// Every CustomAttribute row, in table order.
+    pub(super) fn attributes(&self) -> Result<Vec<AttributeRow>, MalformedAssembly> {
+        (1..=self.rows[CUSTOM_ATTRIBUTE])
+            .map(|row| {
+                Ok(AttributeRow {
+                    parent: self.cell(CUSTOM_ATTRIBUTE, row, 0)?,
+                    constructor: self.cell(CUSTOM_ATTRIBUTE, row, 1)?,
+                    value: self.cell(CUSTOM_ATTRIBUTE, row, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The (namespace, name) string indexes of the type whose constructor a CustomAttributeType
+    /// coded index names, when it is a MemberRef on a TypeRef (an attribute of another assembly).
+    pub(super) fn attribute_type(
+        &self,
+        constructor: u32,
+    ) -> Result<Option<(u32, u32)>, MalformedAssembly> {
+        // CustomAttributeType: 3 tag bits, 3 = MemberRef.
+        if constructor & 7 != 3 {
+            return Ok(None);
+        }
+        let member = constructor >> 3;
+        if member == 0 || member > self.rows[MEMBER_REF] {
+            return Ok(None);
+        }
+        // MemberRefParent: 3 tag bits, 1 = TypeRef.
+        let class = self.cell(MEMBER_REF, member, 0)?;
+        let type_ref = class >> 3;
+        if class & 7 != 1 || type_ref == 0 || type_ref > self.rows[TYPE_REF] {
+            return Ok(None);
+        }
+        Ok(Some((
+            self.cell(TYPE_REF, type_ref, 2)?,
+            self.cell(TYPE_REF, type_ref, 1)?,
+        )))
     }
 }

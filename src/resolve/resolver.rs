@@ -166,7 +166,8 @@ impl Resolver<'_, '_> {
                 .push(super::diagnostics::glibc_request(base, span));
             return;
         }
-        if self.by_name.contains_key(base) {
+        if let Some(&idx) = self.by_name.get(base) {
+            self.request_alias(idx, request);
             return;
         }
         let found = if name.starts_with('/') {
@@ -210,8 +211,16 @@ impl Resolver<'_, '_> {
             }
         };
         self.alias(idx, base);
+        self.request_alias(idx, request);
         if !self.roots.contains(&idx) {
             self.roots.push(idx);
+        }
+    }
+
+    /// A request's `alias=`: one more name of the node it resolved to.
+    fn request_alias(&mut self, idx: NodeIndex, request: &LibraryRequest) {
+        if let Some(alias) = &request.alias {
+            self.alias(idx, &alias.value);
         }
     }
 

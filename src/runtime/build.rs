@@ -9,10 +9,16 @@ use kdl::KdlDocument;
 #[path = "tree.rs"]
 mod tree;
 
-const FILES: [&str; 4] = ["os-bases", "os-provides", "runtimes", "runtime-folders"];
 /// Data that no check depends on (AWS's base image per runtime): outside the catalog version, so
 /// changing it changes no lock.
 const UNVERSIONED: [&str; 1] = ["base-images"];
+const FILES: [&str; 5] = [
+    "os-bases",
+    "os-provides",
+    "runtimes",
+    "runtime-folders",
+    "dotnet",
+];
 
 pub fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");

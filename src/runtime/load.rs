@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{BaseImage, Catalog, Ceilings, Listing, OsBase, Runtime};
+use super::{BaseImage, Catalog, Ceilings, Framework, Listing, OsBase, Runtime};
 use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
@@ -24,6 +24,7 @@ pub struct Data {
     pub runtimes: &'static str,
     pub runtime_folders: &'static str,
     pub base_images: &'static str,
+    pub dotnet: &'static str,
     pub digest: &'static str,
 }
 
@@ -124,6 +125,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         }
         catalog.base_images.insert(id, image);
     }
+    dotnet(&mut catalog, &tree("dotnet.kdl", data.dotnet)?)?;
     check_references(&catalog)?;
     Ok(catalog)
 }
@@ -306,6 +308,7 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         ld_library_path: Vec::new(),
         folders: Vec::new(),
         sources: Vec::new(),
+        dotnet: None,
     };
     let ctx = |e: String| format!("runtime {id}: {e}");
     for child in node.children.iter() {
@@ -331,4 +334,81 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         return Err(ctx("needs `os` and `architectures`".into()));
     }
     Ok(rt)
+}
+
+/// `dotnet.kdl`: the shared frameworks, then which runtime runs which.
+fn dotnet(catalog: &mut Catalog, nodes: &[Node]) -> Result<(), String> {
+    for node in nodes {
+        match node.name.as_str() {
+            "framework" => {
+                let fx = framework(node).map_err(|e| format!("dotnet.kdl: {e}"))?;
+                catalog.frameworks.insert(fx.version.clone(), fx);
+            }
+            "runtime" => {
+                let id = one_string(node)?;
+                let version = prop_str(node, "dotnet")
+                    .ok_or_else(|| format!("dotnet.kdl: runtime {id} needs dotnet="))?;
+                let fx = catalog.frameworks.get(version).cloned().ok_or_else(|| {
+                    format!("dotnet.kdl: runtime {id}: unknown framework `{version}`")
+                })?;
+                let rt = catalog
+                    .runtimes
+                    .get_mut(&id)
+                    .ok_or_else(|| format!("dotnet.kdl: unknown runtime `{id}`"))?;
+                rt.dotnet = Some(fx);
+            }
+            other => return Err(format!("dotnet.kdl: unknown node `{other}`")),
+        }
+    }
+    Ok(())
+}
+
+fn framework(node: &Node) -> Result<Framework, String> {
+    let version = one_string(node)?;
+    let ctx = |e: String| format!("framework {version}: {e}");
+    let number = |n: &Node, key: &str| -> Result<Option<u32>, String> {
+        match n.props.get(key) {
+            None => Ok(None),
+            Some(Value::Number(v)) => v
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| format!("`{key}` is not a small number")),
+            Some(v) => Err(format!("`{key}`: expected a number, found {v}")),
+        }
+    };
+    let mut fx = Framework {
+        version: version.clone(),
+        folder: prop_str(node, "folder")
+            .ok_or_else(|| ctx("needs folder=".into()))?
+            .to_string(),
+        files: Default::default(),
+        optional: Vec::new(),
+        icu_min: 0,
+        icu_max: None,
+        source: prop_str(node, "source")
+            .ok_or_else(|| ctx("needs source=".into()))?
+            .to_string(),
+    };
+    for child in &node.children {
+        match child.name.as_str() {
+            "file" => {
+                fx.files.insert(one_string(child).map_err(ctx)?);
+            }
+            "optional" => {
+                let reason = prop_str(child, "reason")
+                    .ok_or_else(|| ctx("optional needs reason=".into()))?;
+                fx.optional
+                    .push((one_string(child).map_err(ctx)?, reason.to_string()));
+            }
+            "icu" => {
+                fx.icu_min = number(child, "min")
+                    .map_err(ctx)?
+                    .ok_or_else(|| ctx("icu needs min=".into()))?;
+                fx.icu_max = number(child, "max").map_err(ctx)?;
+            }
+            other => return Err(ctx(format!("unknown node `{other}`"))),
+        }
+    }
+    Ok(fx)
 }

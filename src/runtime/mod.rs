@@ -27,6 +27,7 @@ const DATA: load::Data = load::Data {
     runtimes: include_str!(concat!(env!("OUT_DIR"), "/runtimes.json")),
     runtime_folders: include_str!(concat!(env!("OUT_DIR"), "/runtime-folders.json")),
     base_images: include_str!(concat!(env!("OUT_DIR"), "/base-images.json")),
+    dotnet: include_str!(concat!(env!("OUT_DIR"), "/dotnet.json")),
     digest: include_str!(concat!(env!("OUT_DIR"), "/digest.txt")),
 };
 
@@ -41,6 +42,8 @@ pub struct Catalog {
     pub glibc_sonames: BTreeSet<String>,
     /// Runtime id → the image AWS publishes for it, with the source that names its tag.
     pub base_images: BTreeMap<String, BaseImage>,
+    /// The .NET shared frameworks Lambda runs, by version (`3.1`, `8`).
+    pub frameworks: BTreeMap<String, Framework>,
 }
 
 /// AWS's container image of a managed runtime.
@@ -49,6 +52,37 @@ pub struct BaseImage {
     /// `public.ecr.aws/lambda/FAMILY:TAG`.
     pub reference: String,
     pub source: String,
+}
+
+/// One .NET version's shared framework (`dotnet.kdl`): where it is and which native files it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framework {
+    /// `3.1`, `6`, `8`, `10`.
+    pub version: String,
+    /// `/var/lang/bin/shared/Microsoft.NETCore.App`: the version folder below it is not part of it.
+    pub folder: String,
+    pub files: BTreeSet<String>,
+    /// Files the runtime loads on its own and lets fail, or only for a feature off by default:
+    /// (file, why).
+    pub optional: Vec<(String, String)>,
+    /// The ICU major versions the runtime dlopens: from `icu_max` (or without bound) down to `icu_min`.
+    pub icu_min: u32,
+    pub icu_max: Option<u32>,
+    pub source: String,
+}
+
+impl Framework {
+    /// The folder as messages show it: `/var/lang/bin/shared/Microsoft.NETCore.App/8.*`.
+    pub fn shown_folder(&self) -> String {
+        format!("{}/{}.*", self.folder, self.version)
+    }
+
+    pub fn optional_reason(&self, file: &str) -> Option<&str> {
+        self.optional
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, why)| why.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +142,8 @@ pub struct Runtime {
     /// The runtime's own library folders (`/var/lang/lib`, ...), beyond its OS base.
     pub folders: Vec<Listing>,
     pub sources: Vec<String>,
+    /// The .NET shared framework of a `dotnet` runtime (`dotnet.kdl`).
+    pub dotnet: Option<Framework>,
 }
 
 /// Where a runtime stands in its end of support on a given day.

@@ -96,6 +96,9 @@ pub struct LibraryRequest {
     pub override_runtime: bool,
     /// A warning, not an error, when the rootfs lacks it.
     pub optional: bool,
+    /// Another name to ship it under (a symlink), whether or not the rootfs has that name: the
+    /// name a loader asks for (`library "libX11.so.6" alias="libX11.so"`).
+    pub alias: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -55,9 +55,11 @@ fn layer(l: &mut LayerSpec, by: usize) {
         name,
         override_runtime: _,
         optional: _,
+        alias,
     } in libraries
     {
         spanned(name, by);
+        alias.iter_mut().for_each(|a| spanned(a, by));
     }
     excludes.iter_mut().for_each(|e| spanned(e, by));
     for FileRequest { from, to } in files {

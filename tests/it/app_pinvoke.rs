@@ -1,14 +1,14 @@
-//! The managed seam: P/Invoke imports that a `ManagedReader` reports become needs any one of whose
-//! candidate names satisfies them, foreign names are listed apart, and the fix ships the real
-//! soname with the probed name as a symlink. The reader here reads a tiny text format of the
-//! test's own (the .NET metadata reader is tested on real assemblies elsewhere); what is under test
-//! is the engine around it.
+//! The managed seam: P/Invoke imports that a `ManagedReader` reports are searched for as CoreCLR
+//! does, foreign names are listed apart, and the fix ships the real soname with the name CoreCLR
+//! asks for as a symlink. The reader here reads a tiny text format of the test's own (the .NET
+//! metadata reader is tested on real assemblies elsewhere, and the verdicts against a real CoreCLR
+//! in `app_coreclr.rs`); what is under test is the engine around it.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use layerc::app::fix::{self, Draft};
-use layerc::app::{self, Environment, NativeImport, Probe};
+use layerc::app::{self, Environment, ManagedAssembly, NativeImport};
 use layerc::diagnostic::SourceFile;
 use layerc::resolve::search::SystemPaths;
 use layerc::runtime::Catalog;
@@ -16,9 +16,9 @@ use layerc::{Analysis, Session};
 
 use crate::common::*;
 
-/// `MZ` then lines `linux NAME CANDIDATE...` or `foreign NAME`; `MZbroken` is an assembly that
-/// cannot be read.
-fn test_reader(bytes: &[u8]) -> Result<Option<Vec<NativeImport>>, String> {
+/// `MZ`, a first line `NAME MAJOR` (the assembly's identity), then one P/Invoke module name a
+/// line; `MZbroken` is an assembly that cannot be read.
+fn test_reader(bytes: &[u8]) -> Result<Option<ManagedAssembly>, String> {
     if bytes == b"MZbroken" {
         return Err("its metadata is truncated".to_string());
     }
@@ -28,19 +28,21 @@ fn test_reader(bytes: &[u8]) -> Result<Option<Vec<NativeImport>>, String> {
     else {
         return Ok(None);
     };
-    let imports = text
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            let (kind, module) = (words.next()?, words.next()?.to_string());
-            let probe = match kind {
-                "linux" => Probe::Linux(words.map(str::to_string).collect()),
-                _ => Probe::Foreign,
-            };
-            Some(NativeImport { module, probe })
+    let mut lines = text.lines();
+    let identity = lines.next().unwrap_or_default();
+    let (name, major) = identity.split_once(' ').unwrap_or((identity, "1"));
+    let imports = lines
+        .map(|module| NativeImport {
+            module: module.trim().to_string(),
+            entry_points: Vec::new(),
+            search_paths: None,
         })
         .collect();
-    Ok(Some(imports))
+    Ok(Some(ManagedAssembly {
+        name: name.to_string(),
+        major: major.parse().unwrap_or(1),
+        imports,
+    }))
 }
 
 fn dotnet8<'a>(layers: Vec<app::LayerMount<'a>>, dirs: &[String]) -> Environment<'a> {
@@ -61,11 +63,11 @@ fn scan(app_dir: &Path, env: &Environment<'_>) -> app::AppScan {
 }
 
 #[test]
-fn a_pinvoke_import_is_fixed_by_the_soname_and_its_probed_alias() {
+fn a_pinvoke_import_is_fixed_by_the_soname_and_the_name_coreclr_asks_for() {
     let fx = Fixture::new();
     fx.write(
-        "rootfs/app/System.Drawing.dll",
-        "MZlinux gdiplus libgdiplus.so gdiplus.so gdiplus\nforeign kernel32\n",
+        "rootfs/app/System.Drawing.Common.dll",
+        "MZSystem.Drawing.Common 6\nlibgdiplus\nkernel32\n",
     );
     fx.lib("/usr/lib64/libdep.so.1", "libdep.so.1", "dep");
     fx.cc_lib(
@@ -80,13 +82,32 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_its_probed_alias() {
     let before = scan(&app_dir, &dotnet8(Vec::new(), &[]));
     assert_eq!(
         before.foreign,
-        [("System.Drawing.dll".to_string(), "kernel32".to_string())]
+        [(
+            "System.Drawing.Common.dll".to_string(),
+            "kernel32".to_string()
+        )]
     );
     let [app::Failure::PInvokeNotFound { chain, names }] = before.failures.as_slice() else {
         panic!("{:?}", before.failures);
     };
-    assert_eq!(chain, &["System.Drawing.dll", "gdiplus"]);
-    assert_eq!(names, &["libgdiplus.so", "gdiplus.so", "gdiplus"]);
+    assert_eq!(chain, &["System.Drawing.Common.dll", "libgdiplus"]);
+    // System.Drawing.Common's own resolver first (libgdiplus.so, then libgdiplus.so.0), then
+    // CoreCLR's variations of `libgdiplus`.
+    assert_eq!(
+        names,
+        &[
+            "libgdiplus.so",
+            "liblibgdiplus.so",
+            "libgdiplus.so.so",
+            "liblibgdiplus.so.so",
+            "libgdiplus.so.0",
+            "liblibgdiplus.so.0",
+            "libgdiplus.so.0.so",
+            "liblibgdiplus.so.0.so",
+            "libgdiplus",
+            "liblibgdiplus",
+        ]
+    );
 
     let session = Session::default();
     let open = session
@@ -100,13 +121,18 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_its_probed_alias() {
         &system,
         layerc::arch::Architecture::X86_64,
     );
-    assert_eq!(proposed.libraries, ["libgdiplus.so.0", "libgdiplus.so"]);
+    assert_eq!(proposed.libraries, ["libgdiplus.so.0"]);
+    assert_eq!(
+        proposed.aliases,
+        [("libgdiplus.so.0".to_string(), "libgdiplus.so".to_string())]
+    );
     let text = fix::render(&Draft {
         layer: "native",
         runtime: "dotnet8",
         arch: layerc::arch::Architecture::X86_64,
         rootfs: "rootfs",
         libraries: &proposed.libraries,
+        aliases: &proposed.aliases,
         template: None,
         functions: &[],
     });
@@ -133,7 +159,7 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_its_probed_alias() {
 #[test]
 fn what_a_pinvoke_library_needs_must_load_too() {
     let fx = Fixture::new();
-    fx.write("rootfs/app/Native.dll", "MZlinux native libnative.so\n");
+    fx.write("rootfs/app/Native.dll", "MZNative 1\nnative\n");
     fx.lib_outside("elsewhere/libgone.so.1", "libgone.so.1", "gone");
     let out = fx
         .path()
@@ -185,4 +211,72 @@ fn an_assembly_whose_metadata_cannot_be_read_is_a_warning_naming_it() {
         )]
     );
     assert_eq!(diags[0].severity, layerc::diagnostic::Severity::Warning);
+}
+
+/// A layer with only `libX11.so.6` does not satisfy `DllImport("libX11")`: CoreCLR asks for
+/// `libX11.so`, `liblibX11.so`, `libX11` and `liblibX11`, never a versioned soname. The draft
+/// adds `libX11.so`, a name CoreCLR tries, found as the versioned file in the rootfs.
+#[test]
+fn a_versioned_soname_alone_does_not_satisfy_a_pinvoke_and_the_draft_adds_the_tried_name() {
+    let fx = Fixture::new();
+    fx.write("rootfs/app/App.dll", "MZApp 1\nlibX11\n");
+    fx.lib("/usr/lib64/libX11.so.6", "libX11.so.6", "x11");
+    let session = Session::default();
+    let arch = layerc::arch::Architecture::X86_64;
+    let layer_with = |libraries: &[String], aliases: &[(String, String)]| {
+        let text = fix::render(&Draft {
+            layer: "native",
+            runtime: "dotnet8",
+            arch,
+            rootfs: "rootfs",
+            libraries,
+            aliases,
+            template: None,
+            functions: &[],
+        });
+        session.analyze(SourceFile::new("layer.kdl", text), fx.path(), TODAY)
+    };
+    let scan_with = |analysis: &Analysis| {
+        let layer = &analysis.layers[0];
+        let mounts = vec![app::LayerMount {
+            name: "native".into(),
+            plan: &layer.plan,
+            fs: Arc::clone(&layer.rootfs.fs),
+        }];
+        scan(
+            &fx.root("/app"),
+            &dotnet8(mounts, &["/opt/lib".to_string()]),
+        )
+    };
+    let only_soname = layer_with(&["libX11.so.6".to_string()], &[]);
+    assert!(!only_soname.has_errors(), "{}", rendered(&only_soname));
+    let result = scan_with(&only_soname);
+    let [app::Failure::PInvokeNotFound { names, .. }] = result.failures.as_slice() else {
+        panic!("{:?}", result.failures);
+    };
+    assert_eq!(names, &["libX11.so", "liblibX11.so", "libX11", "liblibX11"]);
+
+    let open = session.rootfs(&fx.root("/"), arch).unwrap();
+    let system = SystemPaths::new(&open.ld_so_conf(), arch);
+    let proposed = fix::propose(
+        &result.failures,
+        open.fs.as_ref(),
+        &open.elf_cache,
+        &system,
+        arch,
+    );
+    assert_eq!(proposed.libraries, ["libX11.so.6"]);
+    assert_eq!(
+        proposed.aliases,
+        [("libX11.so.6".to_string(), "libX11.so".to_string())]
+    );
+    for (_, alias) in &proposed.aliases {
+        assert!(names.contains(alias), "{alias} is not a name CoreCLR tries");
+    }
+    // The rootfs has no libX11.so: the draft's `alias=` ships the symlink all the same.
+    let fixed = layer_with(&proposed.libraries, &proposed.aliases);
+    assert!(!fixed.has_errors(), "{}", rendered(&fixed));
+    assert_eq!(plan_paths(&fixed), ["lib/libX11.so", "lib/libX11.so.6"]);
+    let after = scan_with(&fixed);
+    assert!(after.loads(), "{:?}", after.failures);
 }

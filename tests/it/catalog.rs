@@ -253,3 +253,37 @@ fn each_base_image_is_the_runtime_family_on_public_ecr() {
     let dotnet8 = &catalog.base_images["dotnet8"];
     assert_eq!(dotnet8.reference, "public.ecr.aws/lambda/dotnet:8");
 }
+
+/// Every dotnet runtime Lambda runs today knows its .NET and that framework's files; each has an
+/// ICU the framework accepts among what it provides, and the framework's own P/Invoke names resolve
+/// to its files (`System.Native` in 3.1, `libSystem.Native` since).
+#[test]
+fn dotnet_runtimes_know_their_framework_and_its_icu() {
+    use layerc::dotnet::coreclr::variations;
+    let catalog = Catalog::builtin();
+    for (id, version, native) in [
+        ("dotnetcore3.1", "3.1", "System.Native"),
+        ("dotnet6", "6", "libSystem.Native"),
+        ("dotnet8", "8", "libSystem.Native"),
+        ("dotnet10", "10", "libSystem.Native"),
+    ] {
+        let rt = catalog.runtime(id).unwrap();
+        let fx = rt
+            .dotnet
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id} has no framework"));
+        assert_eq!(fx.version, version);
+        assert!(
+            variations(native).iter().any(|v| fx.files.contains(v)),
+            "{id}: {native}"
+        );
+        assert!(fx.optional_reason("libcoreclrtraceptprovider.so").is_some());
+        let provision = Provision::new(catalog, [id], Architecture::X86_64).unwrap();
+        let top = fx.icu_max.unwrap_or(99);
+        let icu = (fx.icu_min..=top)
+            .find(|n| provision.has(&format!("libicuuc.so.{n}")))
+            .unwrap_or_else(|| panic!("{id} has no ICU its .NET accepts"));
+        assert!(provision.has(&format!("libicui18n.so.{icu}")), "{id}");
+    }
+    assert!(catalog.runtime("provided.al2023").unwrap().dotnet.is_none());
+}

@@ -102,11 +102,14 @@ const DEBIAN12: Distribution = Distribution {
     extra: &[("etc/krb5.conf", KRB5_CONF)],
 };
 
-/// Debian 11's libgdiplus and libcups with every library they need: built for glibc 2.31, old
-/// enough for Amazon Linux 2023 (glibc 2.34), unlike Debian 12's (2.36).
+/// Debian 11's libgdiplus, libcups and ICU 67 (the ICU dotnet8 and dotnet10 install) with every
+/// library they need: built for glibc 2.31, old enough for Amazon Linux 2023 (glibc 2.34), unlike
+/// Debian 12's (2.36).
 pub const BULLSEYE_GDIPLUS: &[&str] = &[
     "libc6",
     "libgcc-s1",
+    "libstdc++6",
+    "libicu67",
     "libgdiplus",
     "libcups2",
     "libcairo2",

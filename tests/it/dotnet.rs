@@ -1,11 +1,12 @@
 //! The P/Invoke reader on real assemblies (Mono's, from Debian 12), checked against dnfile (a
-//! .NET metadata reader written elsewhere, from PyPI), and the name mapping on what they import.
+//! .NET metadata reader written elsewhere, from PyPI), and what CoreCLR makes of what they import.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use layerc::dotnet::{Mapping, map_module, pinvoke_imports};
+use layerc::dotnet::coreclr::variations;
+use layerc::dotnet::{foreign, pinvoke_imports, read_assembly};
 
 use crate::artifacts::{self, Pinned};
 
@@ -125,16 +126,25 @@ fn system_drawing_needs_libgdiplus_and_lists_windows_and_macos_apart() {
         return;
     };
     let dll = dir.join("usr/lib/mono/4.5/System.Drawing.dll");
-    let imports = pinvoke_imports(&std::fs::read(dll).unwrap())
+    let assembly = read_assembly(&std::fs::read(dll).unwrap())
         .unwrap()
         .unwrap();
-    let (mut linux, mut foreign) = (BTreeMap::new(), Vec::new());
+    // Mono's System.Drawing, not System.Drawing.Common: no resolver of its own on CoreCLR.
+    assert_eq!(
+        (assembly.name.as_str(), assembly.version),
+        ("System.Drawing", [4, 0, 0, 0])
+    );
+    let imports = assembly.imports;
+    let (mut linux, mut windows_macos) = (BTreeMap::new(), Vec::new());
     for import in &imports {
-        match map_module(&import.module) {
-            Mapping::Linux(probe) => {
-                linux.insert(import.module.as_str(), probe.names[0].clone());
+        match foreign(&import.module) {
+            None => {
+                linux.insert(
+                    import.module.as_str(),
+                    variations(&import.module)[0].clone(),
+                );
             }
-            Mapping::Foreign { .. } => foreign.push(import.module.as_str()),
+            Some(_) => windows_macos.push(import.module.as_str()),
         }
     }
     let gdiplus = imports.iter().find(|i| i.module == "gdiplus").unwrap();
@@ -143,18 +153,19 @@ fn system_drawing_needs_libgdiplus_and_lists_windows_and_macos_apart() {
             .entry_points
             .contains(&"GdipCreateBitmapFromScan0".to_string())
     );
+    // The first name CoreCLR tries for each: no dllmap, no versioned soname.
     assert_eq!(
         linux,
         BTreeMap::from([
-            ("gdiplus", "libgdiplus.so.0".to_string()),
-            ("gdiplus.dll", "libgdiplus.so.0".to_string()),
-            ("libX11", "libX11.so.6".to_string()),
-            ("libc", "libc.so.6".to_string()),
-            ("libcups", "libcups.so.2".to_string()),
+            ("gdiplus", "gdiplus.so".to_string()),
+            ("gdiplus.dll", "gdiplus.dll.so".to_string()),
+            ("libX11", "libX11.so".to_string()),
+            ("libc", "libc.so".to_string()),
+            ("libcups", "libcups.so".to_string()),
         ])
     );
     assert_eq!(
-        foreign,
+        windows_macos,
         [
             "/System/Library/Frameworks/Carbon.framework/Versions/Current/Carbon",
             "comdlg32.dll",

@@ -1,10 +1,12 @@
 //! The integration suite: one binary, each test in a fresh folder, fixtures compiled by `cc`.
 
 mod common;
+mod coreclr;
 mod lsp_client;
 mod lsp_oracle;
 
 mod app_artifacts;
+mod app_coreclr;
 mod app_fix;
 mod app_pinvoke;
 mod app_scan;

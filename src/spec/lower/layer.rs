@@ -217,6 +217,9 @@ impl Lowering {
         let Some(name) = args.pop() else { return };
         let override_runtime = self.bool_prop(child, "override");
         let optional = self.bool_prop(child, "optional");
+        let alias = self
+            .string_prop(child, "alias")
+            .filter(|a| self.alias_name(a));
         if name.value.is_empty() {
             self.empty_value(&name, "library");
         } else if !self.rootfs_name(&name, "library") {
@@ -240,8 +243,29 @@ impl Lowering {
                 name,
                 override_runtime,
                 optional,
+                alias,
             });
         }
+    }
+
+    /// An `alias=` is a plain file name: it becomes a symlink beside the library.
+    fn alias_name(&mut self, alias: &Spanned<String>) -> bool {
+        let bad = alias.value.is_empty()
+            || alias.value.contains('/')
+            || alias.value == "."
+            || alias.value == "..";
+        if bad {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecBadPath,
+                    format!("`alias=\"{}\"` is not a file name", alias.value),
+                )
+                .at(alias.span)
+                .label("not a file name")
+                .help("write the name a loader asks for, without a folder: `alias=\"libX11.so\"`"),
+            );
+        }
+        !bad
     }
 
     fn file(&mut self, parts: &mut Parts, child: &KdlNode, mut args: Vec<Spanned<String>>) {

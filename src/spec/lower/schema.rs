@@ -69,7 +69,7 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("runtime-file", Place::Layer, ONE, &[], true, "write `runtime-file \"my-runtime.kdl\"` (relative to the spec's folder)"),
     node("target-rootfs", Place::Layer, ONE, &["tls-verify"], true, "write `target-rootfs \"PATH\"` (relative to the spec's folder) or `target-rootfs \"docker://REGISTRY/REPO:TAG\"`"),
     node("dir", Place::Layer, ONE, &[], true, "write `dir \"lib\"`"),
-    node("library", Place::Layer, ONE, &["override", "optional"], false, "write `library \"libNAME.so.N\"`"),
+    node("library", Place::Layer, ONE, &["override", "optional", "alias"], false, "write `library \"libNAME.so.N\"`"),
     node("exclude", Place::Layer, MANY, &[], false, "write `exclude \"libNAME.so.N\"`"),
     node("file", Place::Layer, ONE, &["to"], false, "write `file \"/etc/PATH\" to=\"etc/PATH\"`"),
     node("layer", Place::Function, ONE, &[], false, "write `layer \"NAME\"` or `layer \"arn:aws:lambda:...\"`"),
