@@ -9,7 +9,13 @@ use kdl::KdlDocument;
 #[path = "tree.rs"]
 mod tree;
 
-const FILES: [&str; 4] = ["os-bases", "os-provides", "runtimes", "runtime-folders"];
+const FILES: [&str; 5] = [
+    "os-bases",
+    "os-provides",
+    "runtimes",
+    "runtime-folders",
+    "interpreters",
+];
 
 pub fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");

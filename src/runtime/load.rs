@@ -10,11 +10,11 @@ use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
 #[derive(Debug, Deserialize)]
-struct Node {
-    name: String,
+pub(super) struct Node {
+    pub(super) name: String,
     args: Vec<Value>,
-    props: BTreeMap<String, Value>,
-    children: Vec<Node>,
+    pub(super) props: BTreeMap<String, Value>,
+    pub(super) children: Vec<Node>,
 }
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
@@ -23,6 +23,7 @@ pub struct Data {
     pub os_provides: &'static str,
     pub runtimes: &'static str,
     pub runtime_folders: &'static str,
+    pub interpreters: &'static str,
     pub digest: &'static str,
 }
 
@@ -116,6 +117,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         rt.folders
             .push(listing(node).map_err(|e| format!("runtime {id}: {e}"))?);
     }
+    super::interpreter::load(&tree("interpreters.kdl", data.interpreters)?, &mut catalog)?;
     check_references(&catalog)?;
     Ok(catalog)
 }
@@ -148,7 +150,7 @@ fn check_references(catalog: &Catalog) -> Result<(), String> {
     Ok(())
 }
 
-fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+pub(super) fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
     match node.props.get(key) {
         Some(Value::String(s)) => Some(s),
         _ => None,
@@ -188,7 +190,7 @@ fn listing(node: &Node) -> Result<Listing, String> {
     })
 }
 
-fn strings(node: &Node) -> Result<Vec<String>, String> {
+pub(super) fn strings(node: &Node) -> Result<Vec<String>, String> {
     node.args
         .iter()
         .map(|v| match v {
@@ -201,7 +203,7 @@ fn strings(node: &Node) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn one_string(node: &Node) -> Result<String, String> {
+pub(super) fn one_string(node: &Node) -> Result<String, String> {
     let mut v = strings(node)?;
     if v.len() != 1 {
         return Err(format!("`{}` takes one string", node.name.as_str()));
@@ -280,6 +282,7 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         ld_library_path: Vec::new(),
         folders: Vec::new(),
         sources: Vec::new(),
+        interpreter: Default::default(),
     };
     let ctx = |e: String| format!("runtime {id}: {e}");
     for child in node.children.iter() {

@@ -96,6 +96,7 @@ pub fn scan(fs: &dyn RootFs, opts: &ScanOptions) -> Result<(OsBase, Runtime), St
         ld_library_path,
         folders: own,
         sources: vec![source],
+        interpreter: Default::default(),
     };
     Ok((os, rt))
 }
