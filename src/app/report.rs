@@ -24,6 +24,7 @@ fn needer(chain: &[String]) -> &str {
 /// for the caller (the spec's `app` node, or none for `layerc scan`).
 pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
     let mut diags: Vec<Diagnostic> = scan.failures.iter().map(|f| diagnostic(f, env)).collect();
+    diags.extend(super::abi_report::diagnostics(scan, env));
     if scan.files.truncated {
         diags.push(
             Diagnostic::error(
@@ -174,7 +175,8 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
             json!({"path": shown(&a.path), "imports": imports})
         })
         .collect();
-    let failures: Vec<Value> = scan.failures.iter().map(failure_json).collect();
+    let mut failures: Vec<Value> = scan.failures.iter().map(failure_json).collect();
+    failures.extend(super::abi_report::failures_json(scan));
     let other: Vec<Value> = scan
         .files
         .other_arch
@@ -197,6 +199,7 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
         "assemblies": assemblies,
         "failures": failures,
         "foreign": foreign,
+        "not_checked": super::abi_report::not_checked_json(scan),
         "other_architecture": other,
         "truncated": scan.files.truncated,
         "diagnostics": diagnostics,

@@ -125,6 +125,7 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_its_probed_alias() {
         name: "native".into(),
         plan: &layer.plan,
         fs: Arc::clone(&layer.rootfs.fs),
+        excluded: Vec::new(),
     }];
     let after = scan(&app_dir, &dotnet8(mounts, &["/opt/lib".to_string()]));
     assert!(after.loads(), "{:?}", after.failures);
