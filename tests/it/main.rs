@@ -6,6 +6,7 @@ mod lsp_oracle;
 
 mod app_artifacts;
 mod app_fix;
+mod app_jars;
 mod app_pinvoke;
 mod app_scan;
 mod app_spec;

@@ -9,7 +9,7 @@
 //! Invariant: like the rest of the scan, everything is read through the function's `RootFs`, and
 //! the same application gives the same findings in the same order.
 
-mod code;
+pub mod code;
 pub mod jar;
 mod node;
 pub mod python;
