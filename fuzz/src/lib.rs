@@ -45,7 +45,12 @@ pub fn elf(data: &[u8]) {
     for at in image
         .init_functions()
         .into_iter()
-        .chain(symbols.defined.iter().filter_map(|s| image.symbol_address(s)))
+        .chain(
+            symbols
+                .defined
+                .iter()
+                .filter_map(|s| image.symbol_address(s)),
+        )
         .take(64)
     {
         if let Some(code) = image.at(at, 32) {

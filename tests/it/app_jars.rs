@@ -26,7 +26,11 @@ const TCNATIVE_JNI: Pinned = Pinned {
 
 /// `readelf -d`'s NEEDED entries of `file`.
 fn needed(file: &Path) -> Vec<String> {
-    let out = Command::new("readelf").arg("-d").arg(file).output().unwrap();
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(file)
+        .output()
+        .unwrap();
     stdout(&out)
         .lines()
         .filter(|l| l.contains("(NEEDED)"))
@@ -38,7 +42,11 @@ fn needed(file: &Path) -> Vec<String> {
 fn the_glibc_builds_inside_jars_are_loaded_with_the_functions_search_path() {
     let Some(sqlite) = artifacts::or_skip(
         "sqlite-jdbc's JNI library",
-        artifacts::deb("libxerial-sqlite-jdbc-jni", "3.40.1.0+dfsg-1+deb12u1", &SQLITE_JNI),
+        artifacts::deb(
+            "libxerial-sqlite-jdbc-jni",
+            "3.40.1.0+dfsg-1+deb12u1",
+            &SQLITE_JNI,
+        ),
     ) else {
         return;
     };
@@ -54,8 +62,14 @@ fn the_glibc_builds_inside_jars_are_loaded_with_the_functions_search_path() {
     let jar_root = fx.path().join("jar");
     let entries = [
         ("org/sqlite/native/Linux/x86_64/libsqlitejdbc.so", &sqlite),
-        ("org/sqlite/native/Linux-Musl/x86_64/libsqlitejdbc.so", &sqlite),
-        ("META-INF/native/libnetty_tcnative_linux_x86_64.so", &tcnative),
+        (
+            "org/sqlite/native/Linux-Musl/x86_64/libsqlitejdbc.so",
+            &sqlite,
+        ),
+        (
+            "META-INF/native/libnetty_tcnative_linux_x86_64.so",
+            &tcnative,
+        ),
     ];
     for (entry, file) in entries {
         let to = jar_root.join(entry);
@@ -91,7 +105,10 @@ fn the_glibc_builds_inside_jars_are_loaded_with_the_functions_search_path() {
         found.sort();
         expected.sort();
         assert_eq!(found, expected, "{runtime}");
-        assert!(!expected.is_empty(), "libapr-1.so.0 is on no Lambda runtime");
+        assert!(
+            !expected.is_empty(),
+            "libapr-1.so.0 is on no Lambda runtime"
+        );
         assert_eq!(code, 1);
     }
     let out = layerc_in(fx.path(), &["scan", "app", "--runtime", "java21"], &[]);
