@@ -46,6 +46,18 @@ pub enum ElfKind {
     Other,
 }
 
+impl ElfKind {
+    fn of(e_type: u16, has_interpreter: bool) -> ElfKind {
+        use goblin::elf::header::{ET_DYN, ET_EXEC};
+        match e_type {
+            ET_EXEC => ElfKind::Executable,
+            ET_DYN if has_interpreter => ElfKind::Executable,
+            ET_DYN => ElfKind::Shared,
+            _ => ElfKind::Other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionNeed {
     pub file: String,
@@ -67,6 +79,21 @@ pub enum ElfError {
 }
 
 impl ElfInfo {
+    /// No names, versions or interpreter: what a file without a dynamic segment has.
+    const EMPTY: ElfInfo = ElfInfo {
+        class: ElfClass::Elf64,
+        machine: 0,
+        osabi: 0,
+        soname: None,
+        needed: Vec::new(),
+        rpath: Vec::new(),
+        runpath: Vec::new(),
+        verneed: Vec::new(),
+        verdef: Vec::new(),
+        interp: None,
+        kind: ElfKind::Other,
+    };
+
     /// Like [`ElfInfo::parse`], also recognising a linker script by its name: a `lib*.so` development
     /// link that is plain text (`libncurses.so` holding `INPUT(libncurses.so.6 -ltinfo)`).
     pub fn parse_file(file_name: &str, bytes: &[u8]) -> Result<ElfInfo, ElfError> {
@@ -114,24 +141,14 @@ impl ElfInfo {
             ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)?;
         let shdrs =
             SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)?;
+        let interp = program_interpreter(bytes, &phdrs);
         let mut info = ElfInfo {
             class,
             machine: header.e_machine,
             osabi: header.e_ident[EI_OSABI],
-            soname: None,
-            needed: Vec::new(),
-            rpath: Vec::new(),
-            runpath: Vec::new(),
-            verneed: Vec::new(),
-            verdef: Vec::new(),
-            interp: program_interpreter(bytes, &phdrs),
-            kind: ElfKind::Other,
-        };
-        info.kind = match header.e_type {
-            header::ET_EXEC => ElfKind::Executable,
-            header::ET_DYN if info.interp.is_some() => ElfKind::Executable,
-            header::ET_DYN => ElfKind::Shared,
-            _ => ElfKind::Other,
+            kind: ElfKind::of(header.e_type, interp.is_some()),
+            interp,
+            ..ElfInfo::EMPTY
         };
         let Some(dynamic) = Dynamic::parse(bytes, &phdrs, ctx)? else {
             return Ok(info);
