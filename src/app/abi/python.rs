@@ -51,7 +51,7 @@ pub(super) fn check(
         let Some(tag) = tag(object.file_name()) else {
             continue;
         };
-        if !imports(py, triplet, tag) {
+        if !imports(py, triplet, tag) && !has_importable_build(py, triplet, object, objects) {
             let file = shown(object);
             let owner = wheels.iter().position(|w| w.files.contains(&file));
             unfound
@@ -179,6 +179,27 @@ fn suffixes(py: &Python, triplet: &str) -> Vec<String> {
 fn tag(name: &str) -> Option<&str> {
     let (_, tag) = name.strip_suffix(".so")?.rsplit_once('.')?;
     (tag == "abi3" || tag.starts_with("cpython-") || tag.starts_with("pypy")).then_some(tag)
+}
+
+/// Another build of the same module beside `object` that this CPython imports (a package that
+/// carries one build per Python version): `object` is then merely unused.
+fn has_importable_build(
+    py: &Python,
+    triplet: &str,
+    object: &RootPath,
+    objects: &[RootPath],
+) -> bool {
+    let module = |p: &RootPath| {
+        let name = p.file_name();
+        let stem = name.strip_suffix(".so").unwrap_or(name);
+        stem.split('.').next().unwrap_or(stem).to_string()
+    };
+    let (folder, name) = (object.parent(), module(object));
+    objects.iter().any(|o| {
+        o.parent() == folder
+            && module(o) == name
+            && tag(o.file_name()).is_none_or(|t| imports(py, triplet, t))
+    })
 }
 
 /// Whether this CPython finds a module tagged `tag`.
@@ -315,5 +336,31 @@ mod tests {
             "CPython 3.7 (x86_64-linux-gnu)"
         );
         assert_eq!(wheel_name("pillow-11.3.0.dist-info"), "pillow 11.3.0");
+    }
+
+    #[test]
+    fn a_build_for_another_python_beside_one_for_this_python_is_merely_unused() {
+        let triplet = "x86_64-linux-gnu";
+        let py312 = python("3.12", Some("cpython-312"));
+        let p = RootPath::new;
+        let old = p("/var/task/pkg/_mod.cpython-39-x86_64-linux-gnu.so");
+        let both = [
+            old.clone(),
+            p("/var/task/pkg/_mod.cpython-312-x86_64-linux-gnu.so"),
+        ];
+        assert!(has_importable_build(&py312, triplet, &old, &both));
+        let elsewhere = [
+            old.clone(),
+            p("/var/task/other/_mod.cpython-312-x86_64-linux-gnu.so"),
+        ];
+        assert!(!has_importable_build(&py312, triplet, &old, &elsewhere));
+        let plain = [old.clone(), p("/var/task/pkg/_mod.so")];
+        assert!(has_importable_build(&py312, triplet, &old, &plain));
+        assert!(!has_importable_build(
+            &py312,
+            triplet,
+            &old,
+            std::slice::from_ref(&old)
+        ));
     }
 }
