@@ -29,6 +29,33 @@ pub struct ElfInfo {
     pub verneed: Vec<VersionNeed>,
     /// Symbol versions this object defines (its own soname version excluded).
     pub verdef: Vec<String>,
+    /// `PT_INTERP`: the program interpreter the kernel starts the file with.
+    pub interp: Option<String>,
+    /// `e_type`: an executable, a shared object, or neither (a relocatable object, a core dump).
+    pub kind: ElfKind,
+}
+
+/// What the loader can do with an ELF file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElfKind {
+    /// A program (`ET_EXEC`, or `ET_DYN` with a `PT_INTERP`: a position-independent executable).
+    Executable,
+    /// A shared object (`ET_DYN` without a program interpreter).
+    Shared,
+    /// Neither: nothing the loader maps.
+    Other,
+}
+
+impl ElfKind {
+    fn of(e_type: u16, has_interpreter: bool) -> ElfKind {
+        use goblin::elf::header::{ET_DYN, ET_EXEC};
+        match e_type {
+            ET_EXEC => ElfKind::Executable,
+            ET_DYN if has_interpreter => ElfKind::Executable,
+            ET_DYN => ElfKind::Shared,
+            _ => ElfKind::Other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +79,21 @@ pub enum ElfError {
 }
 
 impl ElfInfo {
+    /// No names, versions or interpreter: what a file without a dynamic segment has.
+    const EMPTY: ElfInfo = ElfInfo {
+        class: ElfClass::Elf64,
+        machine: 0,
+        osabi: 0,
+        soname: None,
+        needed: Vec::new(),
+        rpath: Vec::new(),
+        runpath: Vec::new(),
+        verneed: Vec::new(),
+        verdef: Vec::new(),
+        interp: None,
+        kind: ElfKind::Other,
+    };
+
     /// Like [`ElfInfo::parse`], also recognising a linker script by its name: a `lib*.so` development
     /// link that is plain text (`libncurses.so` holding `INPUT(libncurses.so.6 -ltinfo)`).
     pub fn parse_file(file_name: &str, bytes: &[u8]) -> Result<ElfInfo, ElfError> {
@@ -99,16 +141,14 @@ impl ElfInfo {
             ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)?;
         let shdrs =
             SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)?;
+        let interp = program_interpreter(bytes, &phdrs);
         let mut info = ElfInfo {
             class,
             machine: header.e_machine,
             osabi: header.e_ident[EI_OSABI],
-            soname: None,
-            needed: Vec::new(),
-            rpath: Vec::new(),
-            runpath: Vec::new(),
-            verneed: Vec::new(),
-            verdef: Vec::new(),
+            kind: ElfKind::of(header.e_type, interp.is_some()),
+            interp,
+            ..ElfInfo::EMPTY
         };
         let Some(dynamic) = Dynamic::parse(bytes, &phdrs, ctx)? else {
             return Ok(info);
@@ -162,6 +202,11 @@ impl ElfInfo {
             }
         }
         Ok(info)
+    }
+
+    /// An object for Linux (OS ABI System V or GNU), not for another system of the same machine.
+    pub fn is_linux(&self) -> bool {
+        matches!(self.osabi, ELFOSABI_NONE | ELFOSABI_GNU)
     }
 
     /// True when the object runs on `arch` (class and machine both match).
@@ -277,6 +322,133 @@ pub fn symbols(bytes: &[u8]) -> Result<Symbols, ElfError> {
         }
     }
     Ok(out)
+}
+
+/// The dynamic symbols of an object: what it exports, and what it needs from others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DynamicSymbols {
+    /// Defined functions and data, by name.
+    pub defined: Vec<String>,
+    /// Undefined references, by name.
+    pub undefined: Vec<String>,
+}
+
+impl DynamicSymbols {
+    pub fn defines(&self, name: &str) -> bool {
+        self.defined.iter().any(|d| d == name)
+    }
+
+    pub fn needs(&self, name: &str) -> bool {
+        self.undefined.iter().any(|d| d == name)
+    }
+}
+
+/// A whole ELF file, parsed further than [`ElfInfo`]: its symbols, relocations and the bytes at a
+/// virtual address. Read only for the few files whose code or data says what they are (Node.js
+/// addons); resolution never needs it.
+pub struct ElfImage<'a> {
+    elf: Elf<'a>,
+    bytes: &'a [u8],
+}
+
+impl<'a> ElfImage<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<ElfImage<'a>, ElfError> {
+        if !bytes.starts_with(b"\x7fELF") {
+            return Err(ElfError::NotElf);
+        }
+        let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed(e.to_string()))?;
+        Ok(ElfImage { elf, bytes })
+    }
+
+    pub fn machine(&self) -> u16 {
+        self.elf.header.e_machine
+    }
+
+    pub fn dynamic_symbols(&self) -> DynamicSymbols {
+        let mut out = DynamicSymbols::default();
+        for sym in self.elf.dynsyms.iter() {
+            let Some(name) = self
+                .elf
+                .dynstrtab
+                .get_at(sym.st_name)
+                .filter(|n| !n.is_empty())
+            else {
+                continue;
+            };
+            if sym.st_shndx == 0 {
+                out.undefined.push(name.to_string());
+            } else {
+                out.defined.push(name.to_string());
+            }
+        }
+        out
+    }
+
+    /// The address of a symbol the file defines.
+    pub fn symbol_address(&self, name: &str) -> Option<u64> {
+        self.elf
+            .dynsyms
+            .iter()
+            .find(|s| s.st_shndx != 0 && self.elf.dynstrtab.get_at(s.st_name) == Some(name))
+            .map(|s| s.st_value)
+    }
+
+    /// Up to `len` bytes of the file at virtual address `vaddr` (fewer at the end of its segment);
+    /// `None` when no loaded segment holds file bytes there.
+    pub fn at(&self, vaddr: u64, len: usize) -> Option<&'a [u8]> {
+        let load = self.elf.program_headers.iter().find(|p| {
+            p.p_type == goblin::elf::program_header::PT_LOAD
+                && (p.p_vaddr..p.p_vaddr.saturating_add(p.p_filesz)).contains(&vaddr)
+        })?;
+        let start = usize::try_from(vaddr - load.p_vaddr + load.p_offset).ok()?;
+        let end = usize::try_from(load.p_offset.saturating_add(load.p_filesz)).ok()?;
+        let bytes = self.bytes.get(start..end.min(self.bytes.len()))?;
+        Some(&bytes[..bytes.len().min(len)])
+    }
+
+    /// The addresses of the functions `DT_INIT_ARRAY` runs when the file is loaded: the section's
+    /// words, with the addend of a relative relocation where there is one (position-independent
+    /// code).
+    pub fn init_functions(&self) -> Vec<u64> {
+        let Some(dynamic) = &self.elf.dynamic else {
+            return Vec::new();
+        };
+        // The tags' own values: goblin's `DynamicInfo::init_array` is a file offset.
+        let tag = |t| dynamic.dyns.iter().find(|d| d.d_tag == t).map(|d| d.d_val);
+        use goblin::elf::dynamic::{DT_INIT_ARRAY, DT_INIT_ARRAYSZ};
+        let (Some(start), Some(size)) = (tag(DT_INIT_ARRAY), tag(DT_INIT_ARRAYSZ)) else {
+            return Vec::new();
+        };
+        let word = if self.elf.is_64 { 8 } else { 4 };
+        let mut out = Vec::new();
+        for slot in (start..start.saturating_add(size)).step_by(word) {
+            let relocated = self
+                .elf
+                .dynrelas
+                .iter()
+                .find(|r| r.r_offset == slot && r.r_sym == 0)
+                .and_then(|r| u64::try_from(r.r_addend?).ok());
+            let stored = self.at(slot, word).and_then(|b| match b.len() {
+                8 => Some(u64::from_le_bytes(b.try_into().ok()?)),
+                4 => Some(u64::from(u32::from_le_bytes(b.try_into().ok()?))),
+                _ => None,
+            });
+            out.extend(relocated.or(stored).filter(|&a| a != 0));
+        }
+        out
+    }
+}
+
+/// The `PT_INTERP` path, when the file has one that is a readable string.
+fn program_interpreter(bytes: &[u8], phdrs: &[goblin::elf::ProgramHeader]) -> Option<String> {
+    let ph = phdrs
+        .iter()
+        .find(|p| p.p_type == goblin::elf::program_header::PT_INTERP)?;
+    let start = usize::try_from(ph.p_offset).ok()?;
+    let len = usize::try_from(ph.p_filesz).ok()?;
+    let raw = bytes.get(start..start.checked_add(len)?)?;
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    std::str::from_utf8(&raw[..end]).ok().map(str::to_string)
 }
 
 fn is_text(bytes: &[u8]) -> bool {

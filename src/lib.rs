@@ -9,6 +9,7 @@ pub mod app;
 pub mod arch;
 pub mod described;
 pub mod diagnostic;
+pub mod dlopen;
 pub mod dotnet;
 pub mod elf;
 pub mod emit;

@@ -66,7 +66,8 @@ pub fn plan_layer(inputs: &PlanInputs<'_>) -> (LayerPlan, Vec<Diagnostic>) {
     let dir = &inputs.layer.dir.value;
     let mut planner = Planner::default();
     for (idx, node) in inputs.graph.nodes() {
-        if node.status == Status::Shipped {
+        // A node a `file` request places is stored by that request, below.
+        if node.status == Status::Shipped && node.placed.is_none() {
             planner.node(inputs.graph, idx, dir);
         }
     }

@@ -244,6 +244,7 @@ impl Session {
         let target = layer.target.as_ref().expect("checked by the caller");
         let fs = open.fs.as_ref();
         let system = SystemPaths::new(&open.ld_so_conf(), target.arch);
+        let (files, file_diags) = resolve::resolve_files(layer, fs);
         let (graph, mut diags) = resolve::resolve_layer(&ResolveInputs {
             layer,
             target,
@@ -251,8 +252,8 @@ impl Session {
             elf_cache: &open.elf_cache,
             system: &system,
             library_index: &|| open.library_index(&system),
+            files: &files,
         });
-        let (files, file_diags) = resolve::resolve_files(layer, fs);
         diags.extend(file_diags);
         let (plan, plan_diags) = plan::plan_layer(&PlanInputs {
             layer,

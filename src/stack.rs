@@ -30,6 +30,9 @@ struct Stack<'a> {
     span: Span,
     layers: Vec<Attached<'a>>,
     arns: Vec<&'a str>,
+    /// The function declares its `app`: the application check loads it with these layers, and
+    /// counts it in the size (`app::check`), so what needs the application is left to it.
+    app: bool,
 }
 
 /// Findings for every function's layers together.
@@ -41,7 +44,10 @@ pub fn check(spec: &Spec, layers: &[LayerAnalysis]) -> Vec<Diagnostic> {
         stack.layers.retain(|l| seen.insert(l.analysis.name()));
         same_paths(&stack, &mut diags);
         unattached(&stack, layers, &mut diags);
-        total_size(&stack, &mut diags);
+        if !stack.app {
+            excluded_needs(spec, &stack, layers, &mut diags);
+            total_size(&stack, &mut diags);
+        }
     }
     diags
 }
@@ -70,6 +76,7 @@ fn stacks<'a>(spec: &'a Spec, layers: &'a [LayerAnalysis]) -> Vec<Stack<'a>> {
             span,
             layers: attached,
             arns: Vec::new(),
+            app: false,
         }];
     }
     let mut stacks = Vec::new();
@@ -79,6 +86,7 @@ fn stacks<'a>(spec: &'a Spec, layers: &'a [LayerAnalysis]) -> Vec<Stack<'a>> {
             span: function.id.span,
             layers: Vec::new(),
             arns: Vec::new(),
+            app: function.app.is_some(),
         };
         for layer in &function.layers {
             match &layer.value {
@@ -167,6 +175,44 @@ fn unattached(stack: &Stack<'_>, layers: &[LayerAnalysis], diags: &mut Vec<Diagn
             .help(format!("add `layer \"{other}\"` to the function, or ship {} in `{name}`", node.name))
             .related(node.root_span, format!("pulls in {}", node.name));
             diags.push(opaque_note(stack, diag));
+        }
+    }
+}
+
+/// A library a layer excludes although an object it ships needs it, which no layer of the function
+/// ships (and the runtime lacks: it would be `provided` otherwise): that object will not load,
+/// unless something layerc does not see (an external layer, the application) brings it.
+fn excluded_needs(
+    spec: &Spec,
+    stack: &Stack<'_>,
+    layers: &[LayerAnalysis],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for layer in &stack.layers {
+        for (idx, name, need) in layer.analysis.graph.excluded_needs() {
+            let ships = |l: &LayerAnalysis| l.graph.status_of(name) == Some(Status::Shipped);
+            if stack.layers.iter().any(|a| ships(a.analysis)) || layers.iter().any(ships) {
+                continue; // Shipped by an attached layer, or `unattached` reports it.
+            }
+            let layer_name = layer.analysis.name();
+            let graph = &layer.analysis.graph;
+            let span = spec
+                .layer(layer_name)
+                .and_then(|l| l.excludes.iter().find(|e| e.value == name))
+                .map_or(graph.graph[idx].root_span, |e| e.span);
+            let diag = Diagnostic::warning(
+                Code::FunctionExcludedNeeded,
+                format!(
+                    "{need} needs {name}, which layer `{layer_name}` excludes and no layer of {} ships: {need} will not load unless something else brings {name}",
+                    stack.who
+                ),
+            )
+            .at(span)
+            .label(format!("{} (excluded)", graph.chain_text(idx)))
+            .help(format!(
+                "remove this `exclude` so that {name} is shipped, or attach the layer that has it; declare the function's `app` to have layerc check whether the application brings it"
+            ));
+            diags.push(opaque_note(stack, graph.with_chain(diag, idx)));
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn validate_layer(check: &ValidateInputs<'_>) -> Vec<Diagnostic> {
     for (idx, node) in check.graph.nodes() {
         if node.status == Status::Shipped {
             check_object(check, idx, node, &mut diags);
+            diags.extend(run_time_loads(check.graph, idx));
         }
     }
     check_lifecycle(check, &mut diags);
@@ -136,6 +137,63 @@ fn check_object(
         ));
     }
     check_rpath(check, idx, diags);
+    check_interpreter(check, idx, diags);
+}
+
+/// The kernel starts an executable with the loader its `PT_INTERP` names: on Lambda that must be
+/// glibc's loader of the architecture (`interpreters.kdl`), or the program does not start at all.
+fn check_interpreter(check: &ValidateInputs<'_>, idx: NodeIndex, diags: &mut Vec<Diagnostic>) {
+    let g = check.graph;
+    let node = &g.graph[idx];
+    let Some(interp) = node.found.as_ref().and_then(|f| f.elf.interp.as_deref()) else {
+        return;
+    };
+    let Some(loader) = check
+        .target
+        .runtime()
+        .interpreter
+        .loaders
+        .get(&check.target.arch)
+    else {
+        return;
+    };
+    if interp == loader {
+        return;
+    }
+    diags.push(
+        g.with_chain(
+            Diagnostic::error(
+                Code::AbiProgramInterpreter,
+                format!(
+                    "{} is started by the program interpreter {interp}, which {} lacks: its loader is {loader}",
+                    node.name,
+                    check.target.describe()
+                ),
+            )
+            .at(node.root_span)
+            .label(g.chain_text(idx))
+            .help("take a build of it linked against glibc for this architecture (a musl or Nix build names another loader)"),
+            idx,
+        ),
+    );
+}
+
+/// A shipped library that loads others at run time (drivers, plugins): what is loaded is not checked.
+fn run_time_loads(g: &LayerGraph, idx: NodeIndex) -> Option<Diagnostic> {
+    let node = &g.graph[idx];
+    let loads = crate::dlopen::run_time_loads(&node.name)?;
+    Some(
+        Diagnostic::info(
+            Code::ResolveDlopen,
+            format!(
+                "{} ({}) loads {} at run time: that is not checked",
+                node.name, loads.library, loads.loads
+            ),
+        )
+        .at(node.root_span)
+        .label("loads more at run time")
+        .help(loads.check),
+    )
 }
 
 /// Versions `node` needs from the shipped `target` that it does not define.
@@ -284,7 +342,9 @@ pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Opt
 /// Files Lambda's non-root user could not read in the rootfs (the zip stores them readable).
 fn check_readable(check: &ValidateInputs<'_>, diags: &mut Vec<Diagnostic>) {
     for (_, node) in check.graph.nodes() {
+        // A node a `file` request places is among `check.files`.
         if node.status == Status::Shipped
+            && node.placed.is_none()
             && let Some(found) = &node.found
         {
             readable(&found.real, found.mode, node.root_span, diags);

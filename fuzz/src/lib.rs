@@ -34,9 +34,30 @@ pub fn spec(data: &[u8]) {
     }
 }
 
-/// The ELF reader: any bytes give an `ElfInfo` or an `ElfError`, never a panic.
+/// The ELF reader: any bytes give an `ElfInfo` or an `ElfError`, never a panic; the whole-file
+/// reader (`ElfImage`) and the code patterns read through it never panic either.
 pub fn elf(data: &[u8]) {
     let _ = ElfInfo::parse_file("libfuzz.so", data);
+    let Ok(image) = layerc::elf::ElfImage::parse(data) else {
+        return;
+    };
+    let symbols = image.dynamic_symbols();
+    for at in image
+        .init_functions()
+        .into_iter()
+        .chain(
+            symbols
+                .defined
+                .iter()
+                .filter_map(|s| image.symbol_address(s)),
+        )
+        .take(64)
+    {
+        if let Some(code) = image.at(at, 32) {
+            let _ = layerc::app::abi::code::returned_constant(image.machine(), code);
+            let _ = layerc::app::abi::code::first_argument_address(image.machine(), code, at);
+        }
+    }
 }
 
 /// The rootfs path resolver over an in-memory tree built from the input (see [`MemFs`]): never a

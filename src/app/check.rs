@@ -21,6 +21,8 @@ pub struct AppSummary {
     pub failures: usize,
     /// Windows/macOS-only imports: (assembly, name).
     pub foreign: Vec<(String, String)>,
+    /// The application's files unzipped, in bytes.
+    pub bytes: u64,
 }
 
 /// Findings for every function of `spec` that names an `app` (a path relative to the spec file
@@ -78,10 +80,22 @@ fn check_function(
         Ok(scan) => scan,
         Err(e) => return (vec![unreadable(app, &e)], None),
     };
-    let diags = super::report::diagnostics(&scan, &env)
+    let mut diags: Vec<Diagnostic> = super::report::diagnostics(&scan, &env)
         .into_iter()
         .map(|d| d.at(app.span))
         .collect();
+    // Each excluded need also points at its `exclude` (the findings come in `scan.excluded` order).
+    let excluded = diags
+        .iter_mut()
+        .filter(|d| d.code == Code::FunctionExcludedNeeded);
+    for (d, need) in excluded.zip(&scan.excluded) {
+        if let Some(span) = need.span {
+            *d = d
+                .clone()
+                .related(span, format!("{} is excluded here", need.name));
+        }
+    }
+    diags.extend(total_size(function, &env, scan.files.bytes));
     let summary = AppSummary {
         span: app.span,
         runtime: format!("{}, {}", env.describe(), env.arch),
@@ -90,8 +104,38 @@ fn check_function(
         assemblies: scan.files.assemblies.len(),
         failures: scan.failures.len(),
         foreign: scan.foreign,
+        bytes: scan.files.bytes,
     };
     (diags, Some(summary))
+}
+
+/// The application and the function's layers unzipped, against Lambda's limit for them together.
+fn total_size(function: &FunctionSpec, env: &Environment<'_>, app: u64) -> Option<Diagnostic> {
+    let limit = crate::validate::MAX_UNZIPPED_BYTES;
+    let layers: u64 = env.layers.iter().map(|l| l.plan.unzipped_size).sum();
+    let total = app.saturating_add(layers);
+    if total <= limit {
+        return None;
+    }
+    let mut sizes = vec![format!("the application {app}")];
+    sizes.extend(
+        env.layers
+            .iter()
+            .map(|l| format!("`{}` {}", l.name, l.plan.unzipped_size)),
+    );
+    Some(
+        Diagnostic::error(
+            Code::FunctionUnzippedSize,
+            format!(
+                "function `{}` and its layers unzip to {total} bytes together; Lambda allows {limit} bytes for a function and all its layers",
+                function.id.value
+            ),
+        )
+        .at(function.id.span)
+        .label("function and layers too large together")
+        .help("make the application smaller (leave out what it never loads), or move libraries out of its layers")
+        .note(format!("unzipped sizes in bytes: {}", sizes.join(", "))),
+    )
 }
 
 fn unreadable(app: &Spanned<String>, e: &io::Error) -> Diagnostic {

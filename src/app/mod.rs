@@ -12,6 +12,8 @@
 //! zip read in place, a layer's rootfs), so nothing outside them is ever read; the same inputs give
 //! the same failures in the same order.
 
+pub mod abi;
+mod abi_report;
 pub mod check;
 pub mod dotnet;
 pub mod fix;
@@ -40,6 +42,19 @@ pub struct LayerMount<'a> {
     pub name: String,
     pub plan: &'a LayerPlan,
     pub fs: Arc<dyn RootFs>,
+    /// Libraries the layer excludes although an object it ships needs them.
+    pub excluded: Vec<ExcludedNeed>,
+}
+
+/// A library a layer's `exclude` leaves out that one of its shipped objects needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExcludedNeed {
+    pub layer: String,
+    pub name: String,
+    /// `libfreetype.so.6 → libbrotlidec.so.1`.
+    pub chain: String,
+    /// The `exclude` value in the spec.
+    pub span: Option<crate::diagnostic::Span>,
 }
 
 /// Where the application runs: the runtime, the architecture, the layers and the LD_LIBRARY_PATH.
@@ -89,12 +104,19 @@ pub struct AppScan {
     pub unreadable_host_files: Vec<(String, String)>,
     /// The file names CoreCLR tries for each P/Invoke that is not foreign, by (assembly, module).
     pub pinvoke_names: BTreeMap<(String, String), Vec<String>>,
+    /// Native code built for another interpreter, jars' natives, what was not checked.
+    pub abi: abi::AbiScan,
+    /// Excluded libraries that nothing on the function's search path provides.
+    pub excluded: Vec<ExcludedNeed>,
 }
 
 impl AppScan {
     /// Nothing fails to load, and the application was walked whole.
     pub fn loads(&self) -> bool {
-        self.failures.is_empty() && !self.files.truncated
+        self.failures.is_empty()
+            && self.excluded.is_empty()
+            && !self.abi.has_errors()
+            && !self.files.truncated
     }
 }
 
@@ -136,6 +158,10 @@ pub fn scan(
         pinvoke_names = imports.names;
         failures.extend(dotnet::icu(&loader, context));
     }
+    let abi = abi::check(&loader, &files);
+    failures.extend(abi.failures.iter().cloned());
+    failures.retain(|f| !abi.explains(f));
+    let excluded = unprovided_excludes(&loader, env);
     let mut optional = Vec::new();
     let mut unreadable_host_files = Vec::new();
     let mut kept = Vec::new();
@@ -163,7 +189,26 @@ pub fn scan(
         call_time,
         unreadable_host_files,
         pinvoke_names,
+        abi,
+        excluded,
     })
+}
+
+/// The layers' excluded needs that nothing on the function's search path (the application, the
+/// layers, the runtime) provides.
+fn unprovided_excludes(loader: &loader::Loader<'_>, env: &Environment<'_>) -> Vec<ExcludedNeed> {
+    let mut dirs = loader.ld_library_path.clone();
+    dirs.extend(
+        crate::resolve::search::DEFAULT_DIRS
+            .iter()
+            .map(|d| RootPath::new(d)),
+    );
+    env.layers
+        .iter()
+        .flat_map(|l| &l.excluded)
+        .filter(|e| loader.find(&dirs, &e.name).is_err())
+        .cloned()
+        .collect()
 }
 
 /// Loads every object of the application. An object some other object loads is checked there,
@@ -276,10 +321,26 @@ pub fn spec_layers<'a>(
         else {
             continue;
         };
+        let excluded = analysis
+            .graph
+            .excluded_needs()
+            .into_iter()
+            .map(|(idx, need, _)| ExcludedNeed {
+                layer: name.to_string(),
+                name: need.to_string(),
+                chain: analysis.graph.chain_text(idx),
+                span: layer
+                    .excludes
+                    .iter()
+                    .find(|e| e.value == need)
+                    .map(|e| e.span),
+            })
+            .collect();
         mounts.push(LayerMount {
             name: name.to_string(),
             plan: &analysis.plan,
             fs: analysis.rootfs.fs.clone(),
+            excluded,
         });
         dirs.push(format!("/opt/{}", layer.dir.value));
     }

@@ -39,6 +39,7 @@ pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
             .help("the .NET host reads it at start-up; rebuild it with `dotnet publish`"),
         );
     }
+    diags.extend(super::abi_report::diagnostics(scan, env));
     if scan.files.truncated {
         diags.push(
             Diagnostic::error(
@@ -308,7 +309,8 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
             json!({"path": shown_path, "name": a.managed.name, "imports": imports})
         })
         .collect();
-    let failures: Vec<Value> = scan.failures.iter().map(failure_json).collect();
+    let mut failures: Vec<Value> = scan.failures.iter().map(failure_json).collect();
+    failures.extend(super::abi_report::failures_json(scan));
     let other: Vec<Value> = scan
         .files
         .other_arch
@@ -333,6 +335,7 @@ pub fn to_json(scan: &AppScan, env: &Environment<'_>, diagnostics: Value) -> Val
         "foreign": foreign,
         "call_time": scan.call_time.iter().map(failure_json).collect::<Vec<_>>(),
         "optional": scan.optional.iter().map(|(f, why)| json!({"failure": failure_json(f), "why": why})).collect::<Vec<_>>(),
+        "not_checked": super::abi_report::not_checked_json(scan),
         "other_architecture": other,
         "truncated": scan.files.truncated,
         "diagnostics": diagnostics,

@@ -45,6 +45,8 @@ pub struct AppFiles {
     pub broken: Vec<(RootPath, String)>,
     /// .NET assemblies whose metadata cannot be read, with why: their imports are unknown.
     pub broken_assemblies: Vec<(RootPath, String)>,
+    /// Files the interpreter checks read (`abi::is_metadata`): wheels' WHEEL and RECORD, jars.
+    pub metadata: Vec<RootPath>,
     /// The walk stopped at [`MAX_FILES`] or [`MAX_APP_BYTES`].
     pub truncated: bool,
     /// Bytes of the regular files walked.
@@ -100,6 +102,7 @@ fn finish(mut out: AppFiles) -> AppFiles {
     out.other_arch.sort();
     out.broken.sort();
     out.broken_assemblies.sort();
+    out.metadata.sort();
     out
 }
 
@@ -111,6 +114,10 @@ fn visit(
     path: RootPath,
     out: &mut AppFiles,
 ) {
+    if super::abi::is_metadata(&path) {
+        out.metadata.push(path);
+        return;
+    }
     let Ok(prefix) = fs.read_prefix(&path, 4) else {
         out.broken.push((path, "cannot be read".into()));
         return;

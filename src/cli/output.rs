@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use layerc::Analysis;
-use layerc::diagnostic::{self, Diagnostic, SourceMap};
+use layerc::diagnostic::{self, Diagnostic, Severity, SourceMap};
 
 use super::{Format, SUCCESS, TOOL_ERROR};
 
@@ -77,15 +77,18 @@ fn human(source: &SourceMap, diags: &[Diagnostic], color: bool) -> io::Result<()
         let text = diagnostic::render_human(d, source, color, 100);
         write!(err, "{text}")?;
     }
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let count = |ds: &[Diagnostic], s: Severity| ds.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings) = (
+        count(diags, Severity::Error),
+        count(diags, Severity::Warning),
+    );
     if let Some(rest) = diags.get(MAX_SHOWN..) {
-        let rest_errors = rest.iter().filter(|d| d.is_error()).count();
         writeln!(
             err,
-            "… and {} more: {rest_errors} error(s), {} warning(s) not shown (`--format json` lists all)",
+            "… and {} more: {} error(s), {} warning(s) not shown (`--format json` lists all)",
             rest.len(),
-            rest.len() - rest_errors
+            count(rest, Severity::Error),
+            count(rest, Severity::Warning)
         )?;
     }
     if errors + warnings > 0 {

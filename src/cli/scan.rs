@@ -170,16 +170,33 @@ fn summary(result: &app::AppScan, env: &Environment<'_>, app_path: &Path) -> Str
         env.describe(),
         env.arch
     );
+    if result.abi.jar_natives > 0 {
+        line.push_str(&format!(
+            " (with {} native librar(ies) from jars)",
+            result.abi.jar_natives
+        ));
+    }
     if !env.layers.is_empty() {
         let names: Vec<&str> = env.layers.iter().map(|l| l.name.as_str()).collect();
         line.push_str(&format!(" with layer(s) {}", names.join(", ")));
     }
-    if result.loads() {
+    let unchecked = result.abi.not_checked.len() + result.abi.run_time_loads.len();
+    if result.loads() && unchecked == 0 {
         line.push_str(": everything loads");
+    } else if result.loads() {
+        line.push_str(&format!(
+            ": everything checked loads; {unchecked} thing(s) loaded at run time or unreadable were not checked (see above)"
+        ));
     } else {
+        let errors = result
+            .abi
+            .findings
+            .iter()
+            .filter(|f| f.severity == layerc::diagnostic::Severity::Error)
+            .count();
         line.push_str(&format!(
             ": {} problem(s), the function will fail to load",
-            result.failures.len()
+            result.failures.len() + result.excluded.len() + errors
         ));
     }
     if !result.foreign.is_empty() {

@@ -46,6 +46,8 @@ impl From<Span> for SourceSpan {
 pub enum Severity {
     Error,
     Warning,
+    /// What was not checked, and how to check it: never a failure.
+    Info,
 }
 
 macro_rules! codes {
@@ -109,11 +111,13 @@ codes! {
     ResolveFileTooDeep => "resolve::file-too-deep",
     ResolveBadName => "resolve::bad-name",
     ResolveFileNotRegular => "resolve::file-not-regular",
+    ResolveDlopen => "resolve::dlopen",
     AbiArchitecture => "abi::architecture",
     AbiSymbolVersion => "abi::symbol-version",
     AbiMissingVersion => "abi::missing-version",
     AbiRpathShadow => "abi::rpath-shadow",
     AbiRuntimeShadow => "abi::runtime-shadow",
+    AbiProgramInterpreter => "abi::program-interpreter",
     LifecycleDeprecated => "lifecycle::deprecated",
     LimitsUnzippedSize => "limits::unzipped-size",
     LimitsZipSize => "limits::zip-size",
@@ -121,6 +125,7 @@ codes! {
     FunctionSamePath => "function::same-path",
     FunctionUnattachedLayer => "function::unattached-layer",
     FunctionUnzippedSize => "function::unzipped-size",
+    FunctionExcludedNeeded => "function::excluded-needed",
     LockMissing => "lock::missing",
     LockMalformed => "lock::malformed",
     LockRuntime => "lock::runtime",
@@ -156,6 +161,9 @@ codes! {
     AppMalformedElf => "app::malformed-elf",
     AppMalformedAssembly => "app::malformed-assembly",
     AppTooLarge => "app::too-large",
+    AppInterpreterAbi => "app::interpreter-abi",
+    AppDlopen => "app::dlopen",
+    AppNotChecked => "app::not-checked",
 }
 
 impl Code {
@@ -231,6 +239,13 @@ impl Diagnostic {
     pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn info(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Info,
             ..Diagnostic::error(code, message)
         }
     }

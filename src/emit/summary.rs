@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::plan::Content;
 use crate::resolve::{LayerGraph, Status};
-use crate::spec::{LayerRef, Spec};
+use crate::spec::LayerRef;
 use crate::validate::{MAX_DIRECT_UPLOAD_BYTES, MAX_UNZIPPED_BYTES};
 use crate::{Analysis, LayerAnalysis};
 
@@ -31,7 +31,7 @@ pub fn render(analysis: &Analysis, built: &[BuiltLayer]) -> String {
             layer_table(&mut out, layer, b);
         }
     }
-    functions(&mut out, &analysis.spec, &analysis.layers);
+    functions(&mut out, analysis);
     out
 }
 
@@ -122,18 +122,25 @@ fn pulled_in_by<'a>(
     out
 }
 
-/// Each function's layers together (the spec's layers for `Globals.Function` when it names none).
-fn functions(out: &mut String, spec: &Spec, layers: &[LayerAnalysis]) {
+/// Each function's layers together (the spec's layers for `Globals.Function` when it names none),
+/// with its application when it declares one.
+fn functions(out: &mut String, analysis: &Analysis) {
+    let (spec, layers) = (&analysis.spec, &analysis.layers);
     let size = |name: &str| {
         layers
             .iter()
             .find(|l| l.name() == name)
             .map(|l| l.plan.unzipped_size)
     };
-    let mut rows: Vec<(String, Vec<&str>, usize)> = Vec::new();
+    let mut rows: Vec<(String, Vec<&str>, usize, Option<u64>)> = Vec::new();
     if spec.functions.is_empty() {
         let names = spec.layers.iter().map(|l| l.name.value.as_str()).collect();
-        rows.push(("every function (Globals.Function)".to_string(), names, 0));
+        rows.push((
+            "every function (Globals.Function)".to_string(),
+            names,
+            0,
+            None,
+        ));
     }
     for f in &spec.functions {
         let mut names = Vec::new();
@@ -144,13 +151,20 @@ fn functions(out: &mut String, spec: &Spec, layers: &[LayerAnalysis]) {
                 LayerRef::Arn(_) => arns += 1,
             }
         }
-        rows.push((format!("function `{}`", f.id.value), names, arns));
+        let app = f.app.as_ref().and_then(|app| {
+            let seen = analysis.apps.iter().find(|s| s.span == app.span)?;
+            Some(seen.bytes)
+        });
+        rows.push((format!("function `{}`", f.id.value), names, arns, app));
     }
-    for (who, names, arns) in rows {
-        let total: u64 = names.iter().filter_map(|n| size(n)).sum();
+    for (who, names, arns, app) in rows {
+        let total: u64 = names.iter().filter_map(|n| size(n)).sum::<u64>() + app.unwrap_or(0);
+        let with_app = app.map_or(String::new(), |a| {
+            format!(" and its application ({a} bytes)")
+        });
         let _ = write!(
             out,
-            "{who}: layers {}: unzipped {total} of {MAX_UNZIPPED_BYTES} bytes ({})",
+            "{who}: layers {}{with_app}: unzipped {total} of {MAX_UNZIPPED_BYTES} bytes ({})",
             names.join(", "),
             percent(total, MAX_UNZIPPED_BYTES)
         );

@@ -111,6 +111,7 @@ pub fn to_lsp(diag: &Diagnostic, at: &Target<'_>, docs: &DocsLink) -> lsp::Diagn
         severity: Some(match diag.severity {
             Severity::Error => lsp::DiagnosticSeverity::ERROR,
             Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+            Severity::Info => lsp::DiagnosticSeverity::INFORMATION,
         }),
         code: Some(NumberOrString::String(diag.code.as_str().to_string())),
         code_description: docs.href(diag.code).map(|href| CodeDescription { href }),

@@ -22,6 +22,8 @@ pub struct ExtraFile {
     pub mode: u32,
     /// An executable or shared object (any execute bit, or ELF contents): stored 0755, else 0644.
     pub executable: bool,
+    /// The file starts with the ELF magic: its needs are resolved like a library's.
+    pub elf: bool,
     /// The `file` node that asked for it.
     pub span: Span,
 }
@@ -107,17 +109,17 @@ impl Walker<'_> {
     }
 
     fn file(&mut self, path: &RootPath, meta: rootfs::Metadata, to: &LayerPath) {
-        let elf = meta.mode & 0o111 == 0
-            && self
-                .fs
-                .read_prefix(path, 4)
-                .is_ok_and(|head| head == b"\x7fELF");
+        let elf = self
+            .fs
+            .read_prefix(path, 4)
+            .is_ok_and(|head| head == b"\x7fELF");
         self.out.push(ExtraFile {
             to: to.clone(),
             source: path.clone(),
             size: meta.len,
             mode: meta.mode,
             executable: meta.mode & 0o111 != 0 || elf,
+            elf,
             span: self.span,
         })
     }

@@ -47,6 +47,9 @@ pub struct Node {
     pub parent: Option<NodeIndex>,
     /// The root whose request pulled this node in first.
     pub root_span: Span,
+    /// A file a `file` request ships at this path in the layer (an executable, a plugin): its
+    /// entry is the request's, and its DT_NEEDED closure is resolved like a library's.
+    pub placed: Option<crate::layer_path::LayerPath>,
 }
 
 /// Paths searched by [`LayerGraph::chains`] before it stops, whatever the graph.
@@ -213,6 +216,24 @@ impl LayerGraph {
             }
         }
         Some(count[node.index()])
+    }
+
+    /// Excluded nodes that a shipped object needs: (the excluded node, its name, the first shipped
+    /// object that needs it), in discovery order.
+    pub fn excluded_needs(&self) -> Vec<(NodeIndex, &str, &str)> {
+        let mut out = Vec::new();
+        for (idx, node) in self.nodes() {
+            if node.status != Status::Excluded {
+                continue;
+            }
+            let needer = self
+                .parents(idx)
+                .find(|&p| self.graph[p].status == Status::Shipped);
+            if let Some(p) = needer {
+                out.push((idx, node.name.as_str(), self.graph[p].name.as_str()));
+            }
+        }
+        out
     }
 
     /// Adds the spec span of every requested step of `node`'s chain as a related span.

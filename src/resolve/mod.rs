@@ -7,13 +7,14 @@
 //! `graph.rs` (the graph), `cache.rs` (parsed ELF objects), `index.rs` (library names per rootfs
 //! generation, for "did you mean"), `resolver.rs` (the walk and the one
 //! status rule), `diagnostics.rs` (its findings), `search.rs` (the loader's search order) and
-//! `files.rs` (`file` requests).
+//! `files.rs` (`file` requests), `programs.rs` (the ELF objects `file` requests ship, as roots).
 
 mod cache;
 mod diagnostics;
 mod files;
 mod graph;
 mod index;
+mod programs;
 mod resolver;
 pub mod search;
 

@@ -27,6 +27,8 @@ pub struct ResolveInputs<'a> {
     pub system: &'a SystemPaths,
     /// The library names of `system`'s folders, asked for only when a library is missing.
     pub library_index: &'a dyn Fn() -> Arc<LibraryIndex>,
+    /// The files of the `file` requests: the ELF objects among them are roots too.
+    pub files: &'a [super::ExtraFile],
 }
 
 pub fn resolve_layer(inputs: &ResolveInputs<'_>) -> (LayerGraph, Vec<Diagnostic>) {
@@ -51,6 +53,7 @@ pub fn resolve_layer(inputs: &ResolveInputs<'_>) -> (LayerGraph, Vec<Diagnostic>
         index: OnceCell::new(),
     };
     r.add_roots();
+    r.add_file_roots();
     r.expand();
     let graph = LayerGraph {
         layer: layer.name.value.clone(),
@@ -107,9 +110,9 @@ pub(super) struct Resolver<'a, 'b> {
     pub(super) arch: Architecture,
     pub(super) policy: Policy<'b>,
     graph: DiGraph<Node, ()>,
-    by_name: HashMap<String, NodeIndex>,
+    pub(super) by_name: HashMap<String, NodeIndex>,
     pub(super) diags: Vec<Diagnostic>,
-    roots: Vec<NodeIndex>,
+    pub(super) roots: Vec<NodeIndex>,
     index: OnceCell<Arc<LibraryIndex>>,
 }
 
@@ -120,7 +123,7 @@ impl Resolver<'_, '_> {
         index.close_name(name).map(str::to_string)
     }
 
-    fn load(&self, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
+    pub(super) fn load(&self, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
         self.inputs.elf_cache.get(self.inputs.fs, path)
     }
 
@@ -136,7 +139,7 @@ impl Resolver<'_, '_> {
         )
     }
 
-    fn add_node(&mut self, node: Node) -> NodeIndex {
+    pub(super) fn add_node(&mut self, node: Node) -> NodeIndex {
         let name = node.name.clone();
         let idx = self.graph.add_node(node);
         self.by_name.insert(name, idx);
@@ -385,7 +388,7 @@ impl Resolver<'_, '_> {
     }
 }
 
-fn node(
+pub(super) fn node(
     name: &str,
     status: Status,
     found: Option<Found>,
@@ -399,5 +402,6 @@ fn node(
         aliases: BTreeSet::new(),
         parent,
         root_span,
+        placed: None,
     }
 }

@@ -31,7 +31,7 @@ enum Entry {
 }
 
 pub struct ZipRootFs {
-    archive: Mutex<zip::ZipArchive<std::fs::File>>,
+    archive: Mutex<zip::ZipArchive<Source>>,
     entries: BTreeMap<RootPath, Entry>,
     /// Entries left out because their name could not be placed inside the archive.
     pub refused: Vec<String>,
@@ -41,20 +41,50 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
+/// Where an archive's bytes are: a host file, or bytes read from another rootfs (a jar inside an
+/// application).
+enum Source {
+    File(std::fs::File),
+    Memory(io::Cursor<Vec<u8>>),
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Memory(m) => m.read(buf),
+        }
+    }
+}
+
+impl io::Seek for Source {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        match self {
+            Source::File(f) => f.seek(pos),
+            Source::Memory(m) => m.seek(pos),
+        }
+    }
+}
+
 impl ZipRootFs {
     /// Reads the archive's directory. A file that is not a zip archive is `InvalidData`.
     pub fn open(path: &Path) -> io::Result<ZipRootFs> {
         let file = super::open_host_regular(path)?;
-        let mut archive = zip::ZipArchive::new(file).map_err(|e| {
-            invalid(format!(
-                "{}: not a readable zip archive ({e})",
-                path.display()
-            ))
-        })?;
+        Self::read_directory(Source::File(file), &path.display().to_string())
+    }
+
+    /// An archive whose bytes were read from elsewhere (a jar of an application), named `name`
+    /// in errors.
+    pub fn from_bytes(bytes: Vec<u8>, name: &str) -> io::Result<ZipRootFs> {
+        Self::read_directory(Source::Memory(io::Cursor::new(bytes)), name)
+    }
+
+    fn read_directory(source: Source, name: &str) -> io::Result<ZipRootFs> {
+        let mut archive = zip::ZipArchive::new(source)
+            .map_err(|e| invalid(format!("{name}: not a readable zip archive ({e})")))?;
         if archive.len() > MAX_ENTRIES {
             return Err(invalid(format!(
-                "{}: {} entries, more than the {MAX_ENTRIES} read from an archive",
-                path.display(),
+                "{name}: {} entries, more than the {MAX_ENTRIES} read from an archive",
                 archive.len()
             )));
         }

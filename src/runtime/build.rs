@@ -12,12 +12,13 @@ mod tree;
 /// Data that no check depends on (AWS's base image per runtime): outside the catalog version, so
 /// changing it changes no lock.
 const UNVERSIONED: [&str; 1] = ["base-images"];
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
     "os-bases",
     "os-provides",
     "runtimes",
     "runtime-folders",
     "dotnet",
+    "interpreters",
 ];
 
 pub fn main() {

@@ -10,11 +10,11 @@ use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
 #[derive(Debug, Deserialize)]
-struct Node {
-    name: String,
+pub(super) struct Node {
+    pub(super) name: String,
     args: Vec<Value>,
-    props: BTreeMap<String, Value>,
-    children: Vec<Node>,
+    pub(super) props: BTreeMap<String, Value>,
+    pub(super) children: Vec<Node>,
 }
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
@@ -25,6 +25,7 @@ pub struct Data {
     pub runtime_folders: &'static str,
     pub base_images: &'static str,
     pub dotnet: &'static str,
+    pub interpreters: &'static str,
     pub digest: &'static str,
 }
 
@@ -126,6 +127,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         catalog.base_images.insert(id, image);
     }
     dotnet(&mut catalog, &tree("dotnet.kdl", data.dotnet)?)?;
+    super::interpreter::load(&tree("interpreters.kdl", data.interpreters)?, &mut catalog)?;
     check_references(&catalog)?;
     Ok(catalog)
 }
@@ -176,7 +178,7 @@ fn check_references(catalog: &Catalog) -> Result<(), String> {
     Ok(())
 }
 
-fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+pub(super) fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
     match node.props.get(key) {
         Some(Value::String(s)) => Some(s),
         _ => None,
@@ -216,7 +218,7 @@ fn listing(node: &Node) -> Result<Listing, String> {
     })
 }
 
-fn strings(node: &Node) -> Result<Vec<String>, String> {
+pub(super) fn strings(node: &Node) -> Result<Vec<String>, String> {
     node.args
         .iter()
         .map(|v| match v {
@@ -229,7 +231,7 @@ fn strings(node: &Node) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn one_string(node: &Node) -> Result<String, String> {
+pub(super) fn one_string(node: &Node) -> Result<String, String> {
     let mut v = strings(node)?;
     if v.len() != 1 {
         return Err(format!("`{}` takes one string", node.name.as_str()));
@@ -309,6 +311,7 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         folders: Vec::new(),
         sources: Vec::new(),
         dotnet: None,
+        interpreter: Default::default(),
     };
     let ctx = |e: String| format!("runtime {id}: {e}");
     for child in node.children.iter() {

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod describe;
+pub mod interpreter;
 mod load;
 mod provision;
 pub mod scan;
@@ -14,6 +15,7 @@ mod version;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+pub use interpreter::{Interpreter, Language};
 pub use load::description;
 pub use provision::Provision;
 pub use version::{Date, Version};
@@ -28,6 +30,7 @@ const DATA: load::Data = load::Data {
     runtime_folders: include_str!(concat!(env!("OUT_DIR"), "/runtime-folders.json")),
     base_images: include_str!(concat!(env!("OUT_DIR"), "/base-images.json")),
     dotnet: include_str!(concat!(env!("OUT_DIR"), "/dotnet.json")),
+    interpreters: include_str!(concat!(env!("OUT_DIR"), "/interpreters.json")),
     digest: include_str!(concat!(env!("OUT_DIR"), "/digest.txt")),
 };
 
@@ -144,6 +147,8 @@ pub struct Runtime {
     pub sources: Vec<String>,
     /// The .NET shared framework of a `dotnet` runtime (`dotnet.kdl`).
     pub dotnet: Option<Framework>,
+    /// How it runs code: program interpreter, PATH, language ABI (`interpreters.kdl`).
+    pub interpreter: Interpreter,
 }
 
 /// Where a runtime stands in its end of support on a given day.
@@ -215,8 +220,14 @@ impl Catalog {
     }
 
     /// This catalog with one more OS base and runtime (a description file or a scanned rootfs),
-    /// replacing entries of the same ids.
-    pub fn with_description(&self, os: OsBase, runtime: Runtime) -> Catalog {
+    /// replacing entries of the same ids. A description says nothing of how the runtime runs
+    /// code, so a runtime it replaces keeps that.
+    pub fn with_description(&self, os: OsBase, mut runtime: Runtime) -> Catalog {
+        if let Some(known) = self.runtimes.get(&runtime.id)
+            && runtime.interpreter == Interpreter::default()
+        {
+            runtime.interpreter = known.interpreter.clone();
+        }
         let mut catalog = self.clone();
         catalog.os_bases.insert(os.id.clone(), os);
         catalog.runtimes.insert(runtime.id.clone(), runtime);

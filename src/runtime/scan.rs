@@ -97,6 +97,7 @@ pub fn scan(fs: &dyn RootFs, opts: &ScanOptions) -> Result<(OsBase, Runtime), St
         folders: own,
         sources: vec![source],
         dotnet: None,
+        interpreter: Default::default(),
     };
     Ok((os, rt))
 }

@@ -14,7 +14,7 @@ use crate::common::*;
 
 /// Pillow 11.3.0 for CPython 3.12, built for glibc 2.28: 25 objects, its libraries bundled in
 /// `pillow.libs/` and found through the extension modules' DT_RPATH.
-const PILLOW: Pinned = Pinned {
+pub const PILLOW: Pinned = Pinned {
     file: "pillow-11.3.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
     sha256: "676b2815362456b5b3216b4fd5bd89d362100dc6f4945154ff172e206a22c024",
 };

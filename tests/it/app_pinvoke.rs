@@ -151,6 +151,7 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_the_name_coreclr_asks_for() {
         name: "native".into(),
         plan: &layer.plan,
         fs: Arc::clone(&layer.rootfs.fs),
+        excluded: Vec::new(),
     }];
     let after = scan(&app_dir, &dotnet8(mounts, &["/opt/lib".to_string()]));
     assert!(after.loads(), "{:?}", after.failures);
@@ -242,6 +243,7 @@ fn a_versioned_soname_alone_does_not_satisfy_a_pinvoke_and_the_draft_adds_the_tr
             name: "native".into(),
             plan: &layer.plan,
             fs: Arc::clone(&layer.rootfs.fs),
+            excluded: Vec::new(),
         }];
         scan(
             &fx.root("/app"),

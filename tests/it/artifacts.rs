@@ -125,6 +125,16 @@ pub fn wheel(
     platform: &str,
     pin: &Pinned,
 ) -> Result<(PathBuf, PathBuf), String> {
+    wheel_for(requirement, "3.12", platform, pin)
+}
+
+/// A wheel from PyPI for CPython `python` (`3.9`): the file, and its contents unpacked.
+pub fn wheel_for(
+    requirement: &str,
+    python: &str,
+    platform: &str,
+    pin: &Pinned,
+) -> Result<(PathBuf, PathBuf), String> {
     let mut client = Command::new("python3");
     client.args([
         "-m",
@@ -136,7 +146,7 @@ pub fn wheel(
     ]);
     client.args([
         "--python-version",
-        "3.12",
+        python,
         "--platform",
         platform,
         requirement,

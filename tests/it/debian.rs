@@ -184,6 +184,38 @@ const BULLSEYE: Distribution = Distribution {
     extra: &[],
 };
 
+/// Debian 11's fontconfig (`fc-match`) with the libraries it needs and the DejaVu fonts: built for
+/// glibc 2.31, old enough for Amazon Linux 2023. `/etc/layer-fonts/fonts.conf` is a configuration
+/// a user writes for the layer: fonts under /opt, the cache in /tmp.
+pub const BULLSEYE_FONTCONFIG: &[&str] = &[
+    "libc6",
+    "fontconfig",
+    "fontconfig-config",
+    "libfontconfig1",
+    "libfreetype6",
+    "libpng16-16",
+    "libexpat1",
+    "libbrotli1",
+    "zlib1g",
+    "libuuid1",
+    "fonts-dejavu-core",
+];
+
+const LAYER_FONTS_CONF: &str = "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>\n  <dir>/opt/share/fonts</dir>\n  <cachedir>/tmp/fontconfig</cachedir>\n</fontconfig>\n";
+
+const BULLSEYE_FONTS: Distribution = Distribution {
+    name: "debian11-fontconfig",
+    packages: BULLSEYE_FONTCONFIG,
+    suite: Some("bullseye"),
+    extra: &[("etc/layer-fonts/fonts.conf", LAYER_FONTS_CONF)],
+};
+
+/// A Debian 11 rootfs with fontconfig's `fc-match` ([`BULLSEYE_FONTCONFIG`]), or `None` as [`rootfs`].
+pub fn bullseye_fontconfig_rootfs() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| built(&BULLSEYE_FONTS)).as_deref()
+}
+
 /// The shared rootfs, or `None` (with a message) when `apt-get download` cannot run here.
 /// With `CI=true` that is a failure instead: CI has apt.
 pub fn rootfs() -> Option<&'static Path> {
@@ -329,7 +361,10 @@ fn download_and_unpack(d: &Distribution, work: &Path) -> Result<PathBuf, String>
         ));
     }
     for (path, contents) in d.extra {
-        fs::write(root.join(path), contents).map_err(|e| e.to_string())?;
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().expect("a file in a folder"))
+            .map_err(|e| e.to_string())?;
+        fs::write(path, contents).map_err(|e| e.to_string())?;
     }
     Ok(root)
 }
