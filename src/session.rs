@@ -197,7 +197,7 @@ impl Session {
             graph: &graph,
             files: &files,
             plan: &plan,
-            catalog: self.catalog,
+            catalog: target.catalog,
             today,
         }));
         diags.extend(plan_diags);

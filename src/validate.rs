@@ -270,9 +270,10 @@ pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Opt
         Diagnostic::warning(
             Code::LifecycleDeprecated,
             format!(
-                "runtime {} is past its end of support: {}",
+                "runtime {} is past its end of support: {} ({})",
                 rt.id,
-                listed.join(", ")
+                listed.join(", "),
+                rt.origin.as_of()
             ),
         )
         .at(id.span)

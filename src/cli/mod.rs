@@ -1,6 +1,7 @@
 //! The command line: argument parsing, printing and exit codes. The only module that prints.
 
 mod build;
+mod catalog;
 mod graph;
 mod lock;
 mod output;
@@ -43,6 +44,13 @@ struct Cli {
     /// ~/.cache/layerc).
     #[arg(long, global = true, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// A runtime catalog file (the KDL format `layerc runtime scan` writes) whose entries add to or
+    /// replace the built-in ones; default: $LAYERC_CATALOG.
+    #[arg(long, global = true, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+    /// Say on stderr which files are read (spec, imports, catalog, template, lock).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,11 +187,18 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     if let Some(dir) = cli.store {
         layerc::store::root::choose(dir);
     }
-    let session = Session::default();
+    let catalog = match catalog::load(cli.catalog, cli.verbose) {
+        Ok(catalog) => catalog,
+        Err(message) => {
+            output::say(format_args!("error: {message}"));
+            return TOOL_ERROR;
+        }
+    };
+    let session = Session::new(catalog);
     match cli.command {
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
         Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
-        Command::Lsp => match layerc::lsp::run_stdio() {
+        Command::Lsp => match layerc::lsp::run_stdio(catalog) {
             Ok(code) => code,
             Err(e) => {
                 output::say(format_args!("error: layerc lsp: {e}"));

@@ -88,6 +88,7 @@ codes! {
     SpecImportUnreadable => "spec::import-unreadable",
     SpecImportCycle => "spec::import-cycle",
     SpecImportedTemplate => "spec::imported-template",
+    SpecStatedRuntime => "spec::stated-runtime",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",

@@ -43,6 +43,21 @@ impl Spec {
     pub fn layer(&self, name: &str) -> Option<&LayerSpec> {
         self.layers.iter().find(|l| l.name.value == name)
     }
+
+    /// A runtime by id: from `catalog`, else from a layer's target (a runtime the spec states
+    /// with `base=`, or a described one).
+    pub fn runtime<'a>(
+        &'a self,
+        catalog: &'a crate::runtime::Catalog,
+        id: &str,
+    ) -> Option<&'a crate::runtime::Runtime> {
+        catalog.runtime(id).or_else(|| {
+            self.layers
+                .iter()
+                .filter_map(|l| l.target.as_ref())
+                .find_map(|t| t.catalog.runtime(id))
+        })
+    }
 }
 
 /// The folder inside the layer that holds libraries when the spec names none: `/opt/lib`.

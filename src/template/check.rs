@@ -184,7 +184,7 @@ impl FunctionCheck<'_> {
         let Some(id) = property.strings().and_then(|r| r.into_iter().next()) else {
             return;
         };
-        let Some(runtime) = self.catalog.runtime(&id) else {
+        let Some(runtime) = self.spec.runtime(self.catalog, &id) else {
             return;
         };
         let line = Some(template.line(property.node.span.start));
@@ -201,7 +201,7 @@ impl FunctionCheck<'_> {
             let layer_os = layer
                 .runtimes
                 .first()
-                .and_then(|r| self.catalog.runtime(&r.value))
+                .and_then(|r| self.spec.runtime(self.catalog, &r.value))
                 .map(|r| r.os.as_str());
             let other_os = layer_os.is_some_and(|os| os != runtime.os);
             let (message, help) = if other_os {

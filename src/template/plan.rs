@@ -67,10 +67,10 @@ fn function_patch(
         .property(&target, "Runtime")
         .and_then(|p| p.strings())
         .and_then(|r| r.into_iter().next())
-        .filter(|r| catalog.runtime(r).is_some())
+        .filter(|r| spec.runtime(catalog, r).is_some())
         .or(layer_runtime);
     let runtime_default = runtime
-        .and_then(|r| catalog.runtime(&r))
+        .and_then(|r| spec.runtime(catalog, &r))
         .map(|r| r.ld_library_path.clone())
         .unwrap_or_default();
     let library_path = match function.ld_library_path.value {

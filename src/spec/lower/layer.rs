@@ -58,7 +58,7 @@ impl Lowering {
             };
             match schema.name {
                 "description" => parts.description = args.pop(),
-                "runtime" => self.runtimes(&mut parts, args),
+                "runtime" => self.runtimes(&mut parts, child, args),
                 "architecture" => self.architecture(&mut parts, args),
                 "rootfs" => parts.rootfs = self.rootfs(args),
                 "runtime-file" | "target-rootfs" => {
@@ -94,17 +94,88 @@ impl Lowering {
         None
     }
 
-    fn runtimes(&mut self, parts: &mut Parts, ids: Vec<Spanned<String>>) {
+    fn runtimes(&mut self, parts: &mut Parts, child: &KdlNode, ids: Vec<Spanned<String>>) {
+        let base = self.string_prop(child, "base");
         for id in ids {
             if let Some(first) = parts.runtimes.iter().find(|r| r.value == id.value) {
                 let what = format!("runtime `{}`", id.value);
                 self.given_twice(what, id.span, first.span, "second occurrence");
-            } else if self.catalog.runtime(&id.value).is_some() {
-                parts.runtimes.push(id);
+            } else if let Some(rt) = self.catalog.runtime(&id.value) {
+                match &base {
+                    Some(b) if b.value != rt.os => self.base_contradicts(&id, b, &rt.os),
+                    _ => parts.runtimes.push(id),
+                }
+            } else if let Some(base) = &base {
+                if self.stated_runtime(&id, base) {
+                    parts.runtimes.push(id);
+                }
             } else {
                 self.unknown_runtime(&id);
             }
         }
+    }
+
+    /// `runtime "ruby9.9" base="al2023"`: an id newer than the catalog, checked as a runtime of
+    /// the base it states (a warning says the data predates it). False when the base is unknown.
+    fn stated_runtime(&mut self, id: &Spanned<String>, base: &Spanned<String>) -> bool {
+        let Some(catalog) = self.catalog.stated(&id.value, &base.value) else {
+            let bases = || self.catalog.os_bases.keys().map(String::as_str);
+            let help = did_you_mean(&base.value, bases()).unwrap_or_else(|| {
+                format!(
+                    "the OS bases are {}",
+                    bases().collect::<Vec<_>>().join(", ")
+                )
+            });
+            self.push(
+                Diagnostic::error(
+                    Code::SpecUnknownValue,
+                    format!("unknown OS base `{}`", base.value),
+                )
+                .at(base.span)
+                .label("unknown base")
+                .help(help),
+            );
+            return false;
+        };
+        self.catalog = catalog;
+        let data = match self.catalog.data_date {
+            Some(d) => format!("the catalog data ({d})"),
+            None => "the catalog data".to_string(),
+        };
+        self.push(
+            Diagnostic::warning(
+                Code::SpecStatedRuntime,
+                format!(
+                    "runtime `{}` is newer than {data}: checked as a runtime of {}",
+                    id.value,
+                    self.catalog.os_name(&base.value)
+                ),
+            )
+            .at(id.span)
+            .label("not in the catalog")
+            .help("its own folders and lifecycle dates are unknown; a `--catalog` file with its entry, or a newer layerc, knows them"),
+        );
+        true
+    }
+
+    fn base_contradicts(&mut self, id: &Spanned<String>, base: &Spanned<String>, os: &str) {
+        self.push(
+            Diagnostic::error(
+                Code::SpecMixedOs,
+                format!(
+                    "runtime `{}` runs on {}, not on `{}`",
+                    id.value,
+                    self.catalog.os_name(os),
+                    base.value
+                ),
+            )
+            .at(base.span)
+            .label("another OS base")
+            .help(format!(
+                "remove `base=` (the catalog knows `{}`) or write `base=\"{os}\"`",
+                id.value
+            )),
+        );
     }
 
     /// `runtime-file` or `target-rootfs`: one of them, once.
@@ -268,8 +339,12 @@ impl Lowering {
     }
 
     fn unknown_runtime(&mut self, id: &Spanned<String>) {
-        let help = did_you_mean(&id.value, self.catalog.runtime_ids())
+        let known = did_you_mean(&id.value, self.catalog.runtime_ids())
             .unwrap_or_else(|| "`layerc runtimes` lists every runtime id".to_string());
+        let help = format!(
+            "{known}; for an id newer than the catalog data, state its OS base: `runtime \"{}\" base=\"al2023\"`",
+            id.value
+        );
         self.push(
             Diagnostic::error(
                 Code::SpecUnknownRuntime,

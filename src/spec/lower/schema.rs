@@ -63,7 +63,7 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("template", Place::Top, ONE, &[], true, "write `template \"serverless.template\"` (relative to the spec's folder)"),
     node("import", Place::Top, ONE, &[], false, "write `import \"shared/icu.kdl\"` (relative to the spec's folder)"),
     node("description", Place::Layer, ONE, &[], true, "write `description \"TEXT\"`"),
-    node("runtime", Place::Layer, MANY, &[], false, "write `runtime \"provided.al2023\"` (one or more ids)"),
+    node("runtime", Place::Layer, MANY, &["base"], false, "write `runtime \"provided.al2023\"` (one or more ids; `base=\"al2023\"` for an id newer than the catalog)"),
     node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),
     node("rootfs", Place::Layer, ONE, &[], true, "write `rootfs \"PATH\"` (relative to the spec's folder)"),
     node("runtime-file", Place::Layer, ONE, &[], true, "write `runtime-file \"my-runtime.kdl\"` (relative to the spec's folder)"),
