@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
-use layerc::{Analysis, Buildable, Session, emit};
+use layerc::{Analysis, Buildable, LockOutput, LockWrite, Session, emit};
 
 use super::lock;
 use super::output::{print_out, report, say};
@@ -71,7 +71,17 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         return fail(SPEC_ERROR);
     }
     let lock_path = lock::path(analysis);
-    let lock = Some((lock_path.as_path(), fresh));
+    let write = lock_write(analysis, &out, locked, &lock_path);
+    let stale = match write {
+        LockWrite::Write => stale_zips(analysis, &lock_path, &out),
+        _ => Vec::new(),
+    };
+    let writes_lock = matches!(write, LockWrite::Write);
+    let lock = Some(LockOutput {
+        path: &lock_path,
+        lock: fresh,
+        write,
+    });
     let built = layerc::build_with_lock(
         buildable,
         &out,
@@ -111,14 +121,90 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
                 }
                 Some(m) => say(format_args!("merged into {}", m.path.display())),
             }
-            say(format_args!("wrote {}", lock_path.display()));
+            for (layer, zip) in &stale {
+                match std::fs::remove_file(zip) {
+                    Ok(()) => say(format_args!(
+                        "removed {} (layer `{layer}` is no longer in the spec)",
+                        zip.display()
+                    )),
+                    Err(e) => say(format_args!(
+                        "warning: cannot remove {}: {e}",
+                        zip.display()
+                    )),
+                }
+            }
+            if writes_lock {
+                say(format_args!("wrote {}", lock_path.display()));
+            } else if !locked {
+                say(format_args!(
+                    "note: {} not written: the output folder is outside the spec's folder (`layerc lock` updates it)",
+                    lock_path.display()
+                ));
+            }
             SUCCESS
+        }
+        Err(layerc::emit::EmitError::Write { path, source })
+            if path == lock_path && source.to_string() == layerc::LOCK_WOULD_CHANGE =>
+        {
+            report(analysis, &analysis.diagnostics, format, color);
+            say(format_args!("error: nothing was written: {source}"));
+            fail(SPEC_ERROR)
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
             say(format_args!("error: nothing was written: {e}"));
             fail(TOOL_ERROR)
         }
+    }
+}
+
+/// The zips in `out` of layers the lock on disk records and the spec no longer has, each only
+/// when its bytes are the ones the lock records: a file layerc wrote, never one of the user's.
+fn stale_zips(analysis: &Analysis, lock_path: &Path, out: &Path) -> Vec<(String, PathBuf)> {
+    let Some(previous) = std::fs::read_to_string(lock_path)
+        .ok()
+        .and_then(|text| layerc::lock::parse(&text).ok())
+    else {
+        return Vec::new();
+    };
+    previous
+        .layers
+        .iter()
+        .filter(|l| analysis.spec.layer(&l.name).is_none())
+        .filter_map(|l| {
+            let zip = out.join(emit::template::zip_name(&l.name));
+            let file = std::fs::File::open(&zip).ok()?;
+            let ours = layerc::lock::sha256_of(file).ok() == l.zip;
+            ours.then(|| (l.name.clone(), zip))
+        })
+        .collect()
+}
+
+/// Whether the build writes layer.lock: never with `--locked` (it must already be right), and not
+/// for an output folder outside the spec's folder (the lock belongs to the spec, whose usual
+/// builds it records).
+fn lock_write(analysis: &Analysis, out: &Path, locked: bool, lock_path: &Path) -> LockWrite {
+    if locked {
+        return LockWrite::Locked(std::fs::read_to_string(lock_path).unwrap_or_default());
+    }
+    let absolute = |p: &Path| {
+        let joined = std::env::current_dir().unwrap_or_default().join(p);
+        let mut clean = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    clean.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => clean.push(other),
+            }
+        }
+        clean
+    };
+    if absolute(out).starts_with(absolute(&analysis.spec_dir)) {
+        LockWrite::Write
+    } else {
+        LockWrite::Skip
     }
 }
 

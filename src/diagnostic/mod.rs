@@ -140,6 +140,7 @@ codes! {
     TemplateTooManyLayers => "template::too-many-layers",
     TemplateIdConflict => "template::id-conflict",
     TemplateUnmergeable => "template::unmergeable",
+    TemplateStaleReference => "template::stale-reference",
     AppNotFound => "app::not-found",
     AppIo => "app::io",
     AppNeededNotFound => "app::needed-not-found",

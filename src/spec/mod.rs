@@ -60,6 +60,41 @@ impl Spec {
     }
 }
 
+/// A `LayerName` value: plain text, or text with `${...}` that CloudFormation substitutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerName {
+    Text(String),
+    /// Written as `Fn::Sub` (`!Sub` in YAML): `native-${Stage}`, `${AWS::StackName}-native`.
+    Sub(String),
+}
+
+impl LayerName {
+    pub fn new(text: &str) -> LayerName {
+        if text.contains("${") {
+            LayerName::Sub(text.to_string())
+        } else {
+            LayerName::Text(text.to_string())
+        }
+    }
+
+    /// The template value.
+    pub fn to_value(&self) -> crate::template::Value {
+        use crate::template::Value;
+        match self {
+            LayerName::Text(s) => Value::str(s),
+            LayerName::Sub(s) => Value::Map(vec![("Fn::Sub".into(), Value::str(s))]),
+        }
+    }
+
+    /// The value as JSON, for the template fragment.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            LayerName::Text(s) => serde_json::json!(s),
+            LayerName::Sub(s) => serde_json::json!({ "Fn::Sub": s }),
+        }
+    }
+}
+
 /// The folder inside the layer that holds libraries when the spec names none: `/opt/lib`.
 pub const DEFAULT_DIR: &str = "lib";
 
@@ -68,6 +103,8 @@ pub use crate::layer_path::{BadPath, LayerPath};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerSpec {
     pub name: Spanned<String>,
+    /// `layer-name`: the `LayerName` written into the template (default: the layer's name).
+    pub layer_name: Option<Spanned<LayerName>>,
     /// The whole `layer` node.
     pub span: Span,
     pub description: Option<Spanned<String>>,

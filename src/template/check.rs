@@ -74,12 +74,14 @@ pub fn check(
             }
             ErrorKind::IdConflict => Code::TemplateIdConflict,
             ErrorKind::Syntax | ErrorKind::Unmergeable => Code::TemplateUnmergeable,
+            ErrorKind::StaleReference => Code::TemplateStaleReference,
         };
         let diag = Diagnostic::error(code, format!("cannot merge into {}: {}", at(input, e.line), e.message))
             .at(input.span)
             .label("this template")
             .help(match code {
                 Code::TemplateIdConflict => "rename the layer, or the template's resource",
+                Code::TemplateStaleReference => "remove that reference (layerc then removes the resource), or keep the layer in the spec",
                 _ => "change the template so the value is a plain list or mapping, or use `ld-library-path \"keep\"` and set LD_LIBRARY_PATH yourself",
             });
         diags.push(noted(diag, input, e.line));

@@ -25,6 +25,7 @@ mod lddtree;
 mod lsp;
 mod lsp_nvim;
 mod merge;
+mod merge_cleanup;
 mod merge_corpus;
 mod merge_text;
 mod recipe_config;

@@ -5,7 +5,8 @@ use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
 use crate::spec::{
-    DEFAULT_DIR, FileRequest, LayerPath, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
+    DEFAULT_DIR, FileRequest, LayerName, LayerPath, LayerSpec, LibraryRequest, Spanned, Target,
+    TargetSource,
 };
 use kdl::KdlNode;
 
@@ -22,6 +23,7 @@ fn valid_layer_name(name: &str) -> bool {
 /// A layer block's values while its children are lowered.
 struct Parts {
     name: Spanned<String>,
+    layer_name: Option<Spanned<LayerName>>,
     description: Option<Spanned<String>>,
     runtimes: Vec<Spanned<String>>,
     architecture: Option<Spanned<Architecture>>,
@@ -38,6 +40,7 @@ impl Lowering {
         let name = self.layer_name(node)?;
         let mut parts = Parts {
             name,
+            layer_name: None,
             description: None,
             runtimes: Vec::new(),
             architecture: None,
@@ -58,6 +61,9 @@ impl Lowering {
             };
             match schema.name {
                 "description" => parts.description = args.pop(),
+                "layer-name" => {
+                    parts.layer_name = args.pop().and_then(|a| self.template_layer_name(a))
+                }
                 "runtime" => self.runtimes(&mut parts, child, args),
                 "architecture" => self.architecture(&mut parts, args),
                 "rootfs" => parts.rootfs = self.rootfs(args),
@@ -73,6 +79,29 @@ impl Lowering {
         }
         self.required(&parts, &seen);
         Some(self.finish_layer(parts, node))
+    }
+
+    /// `layer-name "TEXT"`: Lambda's rules for plain text; text with `${...}` is CloudFormation's
+    /// to substitute, so only its length is known.
+    fn template_layer_name(&mut self, value: Spanned<String>) -> Option<Spanned<LayerName>> {
+        let name = LayerName::new(&value.value);
+        if matches!(name, LayerName::Sub(_))
+            || valid_layer_name(&value.value) && !value.value.is_empty()
+        {
+            return Some(Spanned::new(name, value.span));
+        }
+        self.push(
+            Diagnostic::error(
+                Code::SpecBadName,
+                format!("`{}` is not a valid LayerName", value.value),
+            )
+            .at(value.span)
+            .label("invalid LayerName")
+            .help(format!(
+                "Lambda layer names use letters, digits, `-` and `_` (at most {MAX_LAYER_NAME} characters); `${{Param}}` inserts a parameter"
+            )),
+        );
+        None
     }
 
     fn layer_name(&mut self, node: &KdlNode) -> Option<Spanned<String>> {
@@ -325,6 +354,7 @@ impl Lowering {
                 Spanned::new(lib, name.span)
             }),
             name,
+            layer_name: parts.layer_name,
             span: span_of(node),
             description: parts.description,
             runtimes: parts.runtimes,

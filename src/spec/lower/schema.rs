@@ -68,6 +68,7 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("rootfs", Place::Layer, ONE, &[], true, "write `rootfs \"PATH\"` (relative to the spec's folder)"),
     node("runtime-file", Place::Layer, ONE, &[], true, "write `runtime-file \"my-runtime.kdl\"` (relative to the spec's folder)"),
     node("target-rootfs", Place::Layer, ONE, &[], true, "write `target-rootfs \"PATH\"` (relative to the spec's folder)"),
+    node("layer-name", Place::Layer, ONE, &[], true, "write `layer-name \"native-${Stage}\"` (the template's LayerName; `${...}` is substituted by CloudFormation)"),
     node("dir", Place::Layer, ONE, &[], true, "write `dir \"lib\"`"),
     node("library", Place::Layer, ONE, &["override", "optional"], false, "write `library \"libNAME.so.N\"`"),
     node("exclude", Place::Layer, MANY, &[], false, "write `exclude \"libNAME.so.N\"`"),
