@@ -36,7 +36,12 @@ pub enum RuntimeCommand {
         out: Option<PathBuf>,
     },
     /// Compare what two runtimes provide: catalog ids or description files.
-    Diff { a: String, b: String },
+    Diff {
+        /// The first runtime: a catalog id or a description file (`runtime scan --out`).
+        a: String,
+        /// The second runtime: a catalog id or a description file.
+        b: String,
+    },
 }
 
 pub fn run(command: RuntimeCommand, catalog: &Catalog) -> i32 {

@@ -37,6 +37,7 @@ pub struct ScanArgs {
     /// With --rootfs: the SAM template of the function, for `template` and `function` nodes.
     #[arg(long, requires = "rootfs")]
     pub template: Option<PathBuf>,
+    /// Output format: human (miette's report) or json (a report object).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
