@@ -266,6 +266,19 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             dry_run,
             quiet,
         } => {
+            // A `--merge` path is the command line's, relative to the current folder: a missing
+            // file is the tool's problem, not one at a place in the spec.
+            if let Some(path) = merge.as_ref().filter(|_| !no_merge)
+                && let Err(e) = std::fs::metadata(path)
+            {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                output::say(format_args!(
+                    "error: cannot read --merge {}: {e} (relative to the current folder, {})",
+                    path.display(),
+                    cwd.display()
+                ));
+                return TOOL_ERROR;
+            }
             let template = match (merge, no_merge) {
                 (_, true) => TemplateChoice::Skip,
                 (Some(path), false) => TemplateChoice::Path(path),

@@ -106,7 +106,12 @@ fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) 
     let fs = match layerc::rootfs::open_app(app_path) {
         Ok(fs) => fs,
         Err(e) => {
-            say(format_args!("error: cannot read the application: {e}"));
+            // `e` speaks of a rootfs; here the path is the application (a folder or a zip).
+            say(format_args!(
+                "error: cannot open the application {}: {}",
+                e.path.display(),
+                e.source
+            ));
             return TOOL_ERROR;
         }
     };
