@@ -119,6 +119,7 @@ codes! {
     FunctionSamePath => "function::same-path",
     FunctionUnattachedLayer => "function::unattached-layer",
     FunctionUnzippedSize => "function::unzipped-size",
+    FunctionEnvPath => "function::env-path",
     LockMissing => "lock::missing",
     LockMalformed => "lock::malformed",
     LockRuntime => "lock::runtime",

@@ -16,6 +16,7 @@ mod cli;
 mod debian;
 mod dotnet;
 mod emit;
+mod env_paths;
 mod fuzz_regressions;
 mod hostile;
 mod hostile_input;

@@ -123,9 +123,15 @@ fn command_line_paths_are_named_as_given_relative_to_the_current_folder() {
     let out = fx.layerc(&["build", "--merge", "nope.yaml"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.starts_with("error: cannot read --merge nope.yaml: "), "{err}");
+    assert!(
+        err.starts_with("error: cannot read --merge nope.yaml: "),
+        "{err}"
+    );
     assert!(err.contains("relative to the current folder"), "{err}");
-    assert!(!err.contains("template::not-found") && !err.contains("layer \"hello\""), "{err}");
+    assert!(
+        !err.contains("template::not-found") && !err.contains("layer \"hello\""),
+        "{err}"
+    );
     assert!(!fx.path().join("build").exists());
     // scan's first argument is the application, not a rootfs.
     let out = fx.layerc(&["scan", "nope", "--runtime", "python3.12"]);
