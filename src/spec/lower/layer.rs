@@ -4,6 +4,7 @@ use super::schema::Place;
 use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
+use crate::runtime::natural_cmp;
 use crate::spec::{
     DEFAULT_DIR, FileRequest, LayerName, LayerPath, LayerSpec, LibraryRequest, Spanned, Target,
     TargetSource,
@@ -369,12 +370,21 @@ impl Lowering {
     }
 
     fn unknown_runtime(&mut self, id: &Spanned<String>) {
-        let known = did_you_mean(&id.value, self.catalog.runtime_ids())
-            .unwrap_or_else(|| "`layerc runtimes` lists every runtime id".to_string());
-        let help = format!(
-            "{known}; for an id newer than the catalog data, state its OS base: `runtime \"{}\" base=\"al2023\"`",
-            id.value
-        );
+        let stated = format!("`runtime \"{}\" base=\"al2023\"`", id.value);
+        let known = did_you_mean(&id.value, self.catalog.runtime_ids());
+        let help = match (self.newer_than_its_family(&id.value), known) {
+            (true, Some(known)) => format!(
+                "{known} If `{}` is newer than the catalog data, state its OS base: {stated}",
+                id.value
+            ),
+            (true, None) => format!(
+                "it is newer than the catalog data: state its OS base, {stated}, or give a `--catalog` file with its entry"
+            ),
+            (false, Some(known)) => known,
+            (false, None) => format!(
+                "`layerc runtimes` lists every runtime id; for one newer than the catalog data, state its OS base: {stated}"
+            ),
+        };
         self.push(
             Diagnostic::error(
                 Code::SpecUnknownRuntime,
@@ -385,6 +395,19 @@ impl Lowering {
             .help(help)
             .suggest(closest(&id.value, self.catalog.runtime_ids())),
         );
+    }
+
+    /// `python3.15` when the catalog's newest Python is `python3.14`: an id of a known family with
+    /// a higher version than any the catalog has.
+    fn newer_than_its_family(&self, id: &str) -> bool {
+        let family: String = id.chars().take_while(char::is_ascii_alphabetic).collect();
+        self.catalog
+            .runtimes
+            .values()
+            .filter(|rt| rt.family == family)
+            .map(|rt| rt.id.as_str())
+            .max_by(|a, b| natural_cmp(a, b))
+            .is_some_and(|newest| natural_cmp(id, newest).is_gt())
     }
 
     fn unknown_architecture(&mut self, value: &Spanned<String>) {
