@@ -216,27 +216,30 @@ pub fn build_with_lock(
                 .map_err(EmitError::write(&report.template))
         })?);
     }
-    if let Some(LockOutput { path, lock, write }) = &lock {
-        let text = lock::render(lock);
-        match write {
-            // `--locked` never writes the lock (cargo's rule): a lock that would change fails the
-            // build before anything is renamed into place.
-            LockWrite::Locked(on_disk) if *on_disk != text => {
-                return Err(EmitError::Write {
-                    path: path.to_path_buf(),
-                    source: std::io::Error::other(LOCK_WOULD_CHANGE),
-                });
-            }
-            LockWrite::Locked(_) | LockWrite::Skip => {}
-            LockWrite::Write => staged.push(emit::stage(path, |file| {
-                use std::io::Write;
-                file.write_all(text.as_bytes())
-                    .map_err(EmitError::write(path))
-            })?),
-        }
+    if let Some(out) = &lock {
+        staged.extend(stage_lock(out)?);
     }
     emit::commit(staged)?;
     Ok(report)
+}
+
+/// The lock's file staged, when the build writes it. `--locked` never writes the lock (cargo's
+/// rule): a lock that would change fails the build before anything is renamed into place.
+fn stage_lock(out: &LockOutput<'_>) -> Result<Option<emit::Staged>, EmitError> {
+    let text = lock::render(&out.lock);
+    match &out.write {
+        LockWrite::Locked(on_disk) if *on_disk != text => Err(EmitError::Write {
+            path: out.path.to_path_buf(),
+            source: std::io::Error::other(LOCK_WOULD_CHANGE),
+        }),
+        LockWrite::Locked(_) | LockWrite::Skip => Ok(None),
+        LockWrite::Write => emit::stage(out.path, |file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())
+                .map_err(EmitError::write(out.path))
+        })
+        .map(Some),
+    }
 }
 
 /// Why a `--locked` build failed after its zips were written (and discarded).

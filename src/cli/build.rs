@@ -5,11 +5,88 @@ use std::path::{Path, PathBuf};
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
-use layerc::{Analysis, Buildable, LockOutput, LockWrite, Session, emit};
+use layerc::{Analysis, Buildable, LockOutput, LockWrite, Session, TemplateChoice, emit};
 
 use super::lock;
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The spec file.
+    #[arg(default_value = "layer.kdl")]
+    pub spec: PathBuf,
+    /// Output folder (default: build/ beside the spec).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Diagnostics format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
+    #[arg(long, value_enum, default_value_t = Compression::Default)]
+    pub compression: Compression,
+    /// Fail (exit 1, nothing written) when resolution, any input or the lock itself would differ
+    /// from layer.lock; never writes layer.lock.
+    #[arg(long)]
+    pub locked: bool,
+    /// Patch this template (JSON or YAML) instead of the spec's `template`.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "no_merge")]
+    pub merge: Option<PathBuf>,
+    /// Write the template fragment only, even when the spec names a template.
+    #[arg(long)]
+    pub no_merge: bool,
+    /// Print a unified diff of what the template would get; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave out the summary of what each layer ships (printed on stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `layerc build`: the template chosen on the command line, then the build.
+pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
+    let BuildArgs {
+        spec,
+        out,
+        format,
+        compression,
+        locked,
+        merge,
+        no_merge,
+        dry_run,
+        quiet,
+    } = args;
+    // A `--merge` path is the command line's, relative to the current folder: a missing file is
+    // the tool's problem, not one at a place in the spec.
+    if let Some(path) = merge.as_ref().filter(|_| !no_merge)
+        && let Err(e) = std::fs::metadata(path)
+    {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        say(format_args!(
+            "error: cannot read --merge {}: {e} (relative to the current folder, {})",
+            path.display(),
+            cwd.display()
+        ));
+        return TOOL_ERROR;
+    }
+    let template = match (merge, no_merge) {
+        (_, true) => TemplateChoice::Skip,
+        (Some(path), false) => TemplateChoice::Path(path),
+        (None, false) => TemplateChoice::FromSpec,
+    };
+    let options = Options {
+        out,
+        format,
+        color,
+        dry_run,
+        compression,
+        locked,
+        summary: !quiet && format == Format::Human,
+    };
+    super::with_analysis_of(session, &spec, &template, |analysis| {
+        run(session, analysis, options)
+    })
+}
 
 pub struct Options {
     pub out: Option<PathBuf>,

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use layerc::diagnostic::SourceFile;
-use layerc::emit::zip::Compression;
 use layerc::runtime::Date;
 use layerc::{Analysis, Session, TemplateChoice};
 
@@ -69,35 +68,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Build the layer zip(s) and the template fragment.
-    Build {
-        /// The spec file.
-        #[arg(default_value = "layer.kdl")]
-        spec: PathBuf,
-        /// Output folder (default: build/ beside the spec).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Diagnostics format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
-        #[arg(long, value_enum, default_value_t = Compression::Default)]
-        compression: Compression,
-        /// Fail (exit 1, nothing written) when resolution or any input differs from layer.lock.
-        #[arg(long)]
-        locked: bool,
-        /// Patch this template (JSON or YAML) instead of the spec's `template`.
-        #[arg(long, value_name = "TEMPLATE", conflicts_with = "no_merge")]
-        merge: Option<PathBuf>,
-        /// Write the template fragment only, even when the spec names a template.
-        #[arg(long)]
-        no_merge: bool,
-        /// Print a unified diff of what the template would get; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Leave out the summary of what each layer ships (printed on stderr).
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Build(build::BuildArgs),
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
         /// The spec file.
@@ -255,48 +226,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             output::report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
-        Command::Build {
-            spec,
-            out,
-            format,
-            compression,
-            locked,
-            merge,
-            no_merge,
-            dry_run,
-            quiet,
-        } => {
-            // A `--merge` path is the command line's, relative to the current folder: a missing
-            // file is the tool's problem, not one at a place in the spec.
-            if let Some(path) = merge.as_ref().filter(|_| !no_merge)
-                && let Err(e) = std::fs::metadata(path)
-            {
-                let cwd = std::env::current_dir().unwrap_or_default();
-                output::say(format_args!(
-                    "error: cannot read --merge {}: {e} (relative to the current folder, {})",
-                    path.display(),
-                    cwd.display()
-                ));
-                return TOOL_ERROR;
-            }
-            let template = match (merge, no_merge) {
-                (_, true) => TemplateChoice::Skip,
-                (Some(path), false) => TemplateChoice::Path(path),
-                (None, false) => TemplateChoice::FromSpec,
-            };
-            let options = build::Options {
-                out,
-                format,
-                color,
-                dry_run,
-                compression,
-                locked,
-                summary: !quiet && format == Format::Human,
-            };
-            with_analysis_of(&session, &spec, &template, |analysis| {
-                build::run(&session, analysis, options)
-            })
-        }
+        Command::Build(args) => build::command(&session, args, color),
         Command::Lock { spec, format } => with_analysis(&session, &spec, |analysis| {
             lock::run(analysis, format, color)
         }),
