@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::runtime::scan::{ScanOptions, scan};
-use crate::runtime::{Catalog, OsBase, Runtime, description};
+use crate::runtime::{Catalog, Origin, OsBase, Runtime, description};
 use crate::session::Session;
 use crate::spec::{LayerSpec, Spanned, Target, TargetSource};
 
@@ -69,7 +69,11 @@ fn described(
             let text = crate::rootfs::read_input_text(&path)
                 .map_err(|e| format!("cannot read {file}: {e}"))?;
             let key = format!("file\0{}\0{text}", path.display());
-            let make = move || description(&text).map_err(|e| format!("{file}: {e}"));
+            let make = move || {
+                let (os, mut rt) = description(&text).map_err(|e| format!("{file}: {e}"))?;
+                rt.origin = Origin::Described(file.clone());
+                Ok((os, rt))
+            };
             (key, Box::new(make))
         }
         TargetSource::Rootfs(dir) => {

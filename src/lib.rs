@@ -172,7 +172,7 @@ pub fn build_with_lock(
     analysis: Buildable<'_>,
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
-    mut lock: Option<(&Path, lock::Lock)>,
+    mut lock: Option<LockOutput<'_>>,
     merged: Option<&template::files::Merged>,
     store: Option<&store::Store>,
     ahead: Option<ZipsAhead>,
@@ -190,15 +190,15 @@ pub fn build_with_lock(
     let mut staged = Vec::new();
     for layer in &analysis.layers {
         let path = out_dir.join(emit::template::zip_name(layer.name()));
-        let key = lock.as_ref().and_then(|(_, lock)| {
-            let locked = lock.layer(layer.name())?;
-            store::key(&layer.plan, locked, &lock.catalog, zip)
+        let key = lock.as_ref().and_then(|out| {
+            let locked = out.lock.layer(layer.name())?;
+            store::key(&layer.plan, locked, &out.lock.catalog, zip)
         });
         let stored = store.zip(key.as_deref());
         let problems = &mut report.store_problems;
         let zipped = stage_zip(layer, &path, zip, stored, problems, ahead.next().flatten())?;
-        if let Some((_, lock)) = &mut lock {
-            record_zip_hash(lock, layer.name(), zipped.sha256);
+        if let Some(out) = &mut lock {
+            record_zip_hash(&mut out.lock, layer.name(), zipped.sha256);
         }
         if zipped.size > validate::MAX_DIRECT_UPLOAD_BYTES
             && let Some(spec) = analysis.spec.layer(layer.name())
@@ -230,16 +230,51 @@ pub fn build_with_lock(
                 .map_err(EmitError::write(&report.template))
         })?);
     }
-    if let Some((path, lock)) = &lock {
-        let text = lock::render(lock);
-        staged.push(emit::stage(path, |file| {
-            use std::io::Write;
-            file.write_all(text.as_bytes())
-                .map_err(EmitError::write(path))
-        })?);
+    if let Some(out) = &lock {
+        staged.extend(stage_lock(out)?);
     }
     emit::commit(staged)?;
     Ok(report)
+}
+
+/// The lock's file staged, when the build writes it. `--locked` never writes the lock (cargo's
+/// rule): a lock that would change fails the build before anything is renamed into place.
+fn stage_lock(out: &LockOutput<'_>) -> Result<Option<emit::Staged>, EmitError> {
+    let text = lock::render(&out.lock);
+    match &out.write {
+        LockWrite::Locked(on_disk) if *on_disk != text => Err(EmitError::Write {
+            path: out.path.to_path_buf(),
+            source: std::io::Error::other(LOCK_WOULD_CHANGE),
+        }),
+        LockWrite::Locked(_) | LockWrite::Skip => Ok(None),
+        LockWrite::Write => emit::stage(out.path, |file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())
+                .map_err(EmitError::write(out.path))
+        })
+        .map(Some),
+    }
+}
+
+/// Why a `--locked` build failed after its zips were written (and discarded).
+pub const LOCK_WOULD_CHANGE: &str = "--locked: the lock would change (a zip's sha256 differs from \
+     the one it records: SOURCE_DATE_EPOCH, the compression or layerc changed); build without \
+     --locked to update it";
+
+/// The lock of a build: its store keys are used in any case; whether its file is written.
+pub struct LockOutput<'a> {
+    pub path: &'a Path,
+    pub lock: lock::Lock,
+    pub write: LockWrite,
+}
+
+pub enum LockWrite {
+    Write,
+    /// `--locked`: the lock's text on disk. The lock is never written, and the build fails
+    /// (nothing written) when the new lock's text differs.
+    Locked(String),
+    /// Not written (a build into a folder outside the spec's: the lock belongs to the spec).
+    Skip,
 }
 
 /// A layer's zip, staged.

@@ -266,7 +266,7 @@ impl Session {
             graph: &graph,
             files: &files,
             plan: &plan,
-            catalog: self.catalog,
+            catalog: target.catalog,
             today,
         }));
         diags.extend(plan_diags);

@@ -12,7 +12,7 @@ use crate::LayerAnalysis;
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::plan::Content;
 use crate::resolve::Status;
-use crate::spec::{LayerRef, Spec};
+use crate::spec::{LayerRef, Spanned, Spec};
 use crate::validate::MAX_UNZIPPED_BYTES;
 
 /// One layer as a function uses it: its analysis and the span that attaches it.
@@ -33,6 +33,10 @@ struct Stack<'a> {
     /// The function declares its `app`: the application check loads it with these layers, and
     /// counts it in the size (`app::check`), so what needs the application is left to it.
     app: bool,
+    /// The function's `env` variables (none for `Globals.Function`).
+    env: &'a [(Spanned<String>, Spanned<String>)],
+    /// Every layer of the spec the function names was analysed (none is missing from `layers`).
+    complete: bool,
 }
 
 /// Findings for every function's layers together.
@@ -48,6 +52,7 @@ pub fn check(spec: &Spec, layers: &[LayerAnalysis]) -> Vec<Diagnostic> {
             excluded_needs(spec, &stack, layers, &mut diags);
             total_size(&stack, &mut diags);
         }
+        env_paths(&stack, &mut diags);
     }
     diags
 }
@@ -77,6 +82,8 @@ fn stacks<'a>(spec: &'a Spec, layers: &'a [LayerAnalysis]) -> Vec<Stack<'a>> {
             layers: attached,
             arns: Vec::new(),
             app: false,
+            env: &[],
+            complete: true,
         }];
     }
     let mut stacks = Vec::new();
@@ -87,13 +94,18 @@ fn stacks<'a>(spec: &'a Spec, layers: &'a [LayerAnalysis]) -> Vec<Stack<'a>> {
             layers: Vec::new(),
             arns: Vec::new(),
             app: function.app.is_some(),
+            env: &function.env,
+            complete: true,
         };
         for layer in &function.layers {
             match &layer.value {
-                LayerRef::Local(name) => stack.layers.extend(find(name).map(|analysis| Attached {
-                    analysis,
-                    span: layer.span,
-                })),
+                LayerRef::Local(name) => match find(name) {
+                    Some(analysis) => stack.layers.push(Attached {
+                        analysis,
+                        span: layer.span,
+                    }),
+                    None => stack.complete = false,
+                },
                 LayerRef::Arn(arn) => stack.arns.push(arn),
             }
         }
@@ -247,4 +259,49 @@ fn total_size(stack: &Stack<'_>, diags: &mut Vec<Diagnostic>) {
     .help("move some libraries out, or split the functions so that each uses fewer layers")
     .note(format!("unzipped sizes in bytes: {}", sizes.join(", ")));
     diags.push(opaque_note(stack, diag));
+}
+
+/// An `env` value that names a path under `/opt` (`FONTCONFIG_PATH=/opt/etc/fonts`) that none of
+/// the function's layers ships: the program reading the variable finds nothing there. Skipped when
+/// the function also uses external layers (their files are unknown) or a layer was not analysed.
+fn env_paths(stack: &Stack<'_>, diags: &mut Vec<Diagnostic>) {
+    if !stack.arns.is_empty() || !stack.complete {
+        return;
+    }
+    for (name, value) in stack.env {
+        for path in value.value.split(':').filter(|p| p.starts_with("/opt/")) {
+            let inside = path.trim_start_matches("/opt/").trim_end_matches('/');
+            let shipped = stack.layers.iter().any(|l| {
+                l.analysis.plan.entries.iter().any(|e| {
+                    let entry = e.path.as_str();
+                    inside.is_empty()
+                        || entry == inside
+                        || entry
+                            .strip_prefix(inside)
+                            .is_some_and(|r| r.starts_with('/'))
+                })
+            });
+            if shipped {
+                continue;
+            }
+            let names: Vec<&str> = stack.layers.iter().map(|l| l.analysis.name()).collect();
+            diags.push(
+                Diagnostic::warning(
+                    Code::FunctionEnvPath,
+                    format!(
+                        "{} sets {}={}, but none of its layers ({}) ships {path}",
+                        stack.who,
+                        name.value,
+                        value.value,
+                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    ),
+                )
+                .at(value.span)
+                .label(format!("nothing at {path}"))
+                .help(format!(
+                    "ship what belongs there in one of the function's layers (for example `file \"/{inside}\" to=\"{inside}\"`, from the rootfs), or remove the variable"
+                )),
+            );
+        }
+    }
 }

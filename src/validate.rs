@@ -34,12 +34,14 @@ pub struct ValidateInputs<'a> {
 
 pub fn validate_layer(check: &ValidateInputs<'_>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let mut over = Vec::new();
     for (idx, node) in check.graph.nodes() {
         if node.status == Status::Shipped {
-            check_object(check, idx, node, &mut diags);
+            check_object(check, idx, node, &mut over, &mut diags);
             diags.extend(run_time_loads(check.graph, idx));
         }
     }
+    diags.extend(ceiling_findings(check, over));
     check_lifecycle(check, &mut diags);
     check_readable(check, &mut diags);
     if check.plan.unzipped_size > MAX_UNZIPPED_BYTES {
@@ -59,11 +61,23 @@ pub fn validate_layer(check: &ValidateInputs<'_>) -> Vec<Diagnostic> {
     diags
 }
 
+/// A shipped object that needs a symbol version above the runtime's ceiling (the highest it
+/// needs from one file in one namespace).
+struct Over {
+    idx: NodeIndex,
+    file: String,
+    namespace: String,
+    /// `GLIBC_2.34`.
+    name: String,
+    ceiling: Version,
+}
+
 /// One shipped object: its architecture, the symbol versions it needs, its DT_RPATH.
 fn check_object(
     check: &ValidateInputs<'_>,
     idx: NodeIndex,
     node: &Node,
+    found_over: &mut Vec<Over>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let g = check.graph;
@@ -117,24 +131,14 @@ fn check_object(
             }
         }
     }
-    for ((file, ns), (_, name, ceiling)) in over {
-        diags.push(g.with_chain(
-            Diagnostic::error(
-                Code::AbiSymbolVersion,
-                format!(
-                    "{} needs {name} from {file}; {} provides up to {ns}_{ceiling}",
-                    node.name,
-                    check.target.describe()
-                ),
-            )
-            .at(node.root_span)
-            .label(g.chain_text(idx))
-            .help(format!(
-                "take {} from a rootfs no newer than the runtime's OS ({}), or target a runtime with a newer OS base",
-                node.name, check.target.os.name
-            )),
+    for ((file, namespace), (_, name, ceiling)) in over {
+        found_over.push(Over {
             idx,
-        ));
+            file,
+            namespace,
+            name,
+            ceiling,
+        });
     }
     check_rpath(check, idx, diags);
     check_interpreter(check, idx, diags);
@@ -194,6 +198,73 @@ fn run_time_loads(g: &LayerGraph, idx: NodeIndex) -> Option<Diagnostic> {
         .label("loads more at run time")
         .help(loads.check),
     )
+}
+
+/// `abi::symbol-version`: one finding per namespace (GLIBC, GLIBCXX, ...) of the layer, so a
+/// rootfs newer than the runtime's OS gives one headline with every object listed, rather than one
+/// error per object and library. A single object keeps its own message and chain.
+fn ceiling_findings(check: &ValidateInputs<'_>, over: Vec<Over>) -> Vec<Diagnostic> {
+    let g = check.graph;
+    let mut by_namespace: BTreeMap<String, Vec<Over>> = BTreeMap::new();
+    for o in over {
+        by_namespace.entry(o.namespace.clone()).or_default().push(o);
+    }
+    let line = |o: &Over| format!("{} needs {} from {}", g.graph[o.idx].name, o.name, o.file);
+    let help = |what: &str| {
+        format!(
+            "take {what} from a rootfs no newer than the runtime's OS ({}), or target a runtime with a newer OS base",
+            check.target.os.name
+        )
+    };
+    let mut diags = Vec::new();
+    for (ns, found) in by_namespace {
+        let ceiling = format!("{ns}_{}", found[0].ceiling);
+        let runtime = check.target.describe();
+        let first = &found[0];
+        let node = &g.graph[first.idx];
+        let objects: BTreeSet<&str> = found.iter().map(|o| g.graph[o.idx].name.as_str()).collect();
+        if objects.len() == 1 {
+            for o in &found {
+                let message = format!("{}; {runtime} provides up to {ceiling}", line(o));
+                diags.push(
+                    g.with_chain(
+                        Diagnostic::error(Code::AbiSymbolVersion, message)
+                            .at(node.root_span)
+                            .label(g.chain_text(o.idx))
+                            .help(help(&node.name)),
+                        o.idx,
+                    ),
+                );
+            }
+            continue;
+        }
+        let highest = found
+            .iter()
+            .filter_map(|o| Some((split_symbol_version(&o.name)?.1, &o.name)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map_or(String::new(), |(_, n)| n.clone());
+        let mut diag = Diagnostic::error(
+            Code::AbiSymbolVersion,
+            format!(
+                "{} shipped objects need {ns} versions up to {highest}; {runtime} provides up to {ceiling} (the rootfs is newer than the runtime's OS)",
+                objects.len()
+            ),
+        )
+        .at(node.root_span)
+        .label(g.chain_text(first.idx))
+        .help(help("these libraries"));
+        let mut roots = vec![node.root_span];
+        for o in &found {
+            diag = diag.note(format!("{} ({})", line(o), g.chain_text(o.idx)));
+            let root = g.graph[o.idx].root_span;
+            if !roots.contains(&root) {
+                roots.push(root);
+                diag = diag.related(root, format!("pulls in {}", g.graph[o.idx].name));
+            }
+        }
+        diags.push(diag);
+    }
+    diags
 }
 
 /// Versions `node` needs from the shipped `target` that it does not define.
@@ -328,9 +399,10 @@ pub fn lifecycle_warning(rt: &Runtime, id: &Spanned<String>, today: Date) -> Opt
         Diagnostic::warning(
             Code::LifecycleDeprecated,
             format!(
-                "runtime {} is past its end of support: {}",
+                "runtime {} is past its end of support: {} ({})",
                 rt.id,
-                listed.join(", ")
+                listed.join(", "),
+                rt.origin.as_of()
             ),
         )
         .at(id.span)

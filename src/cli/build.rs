@@ -5,11 +5,88 @@ use std::path::{Path, PathBuf};
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
-use layerc::{Analysis, Buildable, Session, emit};
+use layerc::{Analysis, Buildable, LockOutput, LockWrite, Session, TemplateChoice, emit};
 
 use super::lock;
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The spec file.
+    #[arg(default_value = "layer.kdl")]
+    pub spec: PathBuf,
+    /// Output folder (default: build/ beside the spec).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Diagnostics format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
+    #[arg(long, value_enum, default_value_t = Compression::Default)]
+    pub compression: Compression,
+    /// Fail (exit 1, nothing written) when resolution, any input or the lock itself would differ
+    /// from layer.lock; never writes layer.lock.
+    #[arg(long)]
+    pub locked: bool,
+    /// Patch this template (JSON or YAML) instead of the spec's `template`.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "no_merge")]
+    pub merge: Option<PathBuf>,
+    /// Write the template fragment only, even when the spec names a template.
+    #[arg(long)]
+    pub no_merge: bool,
+    /// Print a unified diff of what the template would get; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave out the summary of what each layer ships (printed on stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `layerc build`: the template chosen on the command line, then the build.
+pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
+    let BuildArgs {
+        spec,
+        out,
+        format,
+        compression,
+        locked,
+        merge,
+        no_merge,
+        dry_run,
+        quiet,
+    } = args;
+    // A `--merge` path is the command line's, relative to the current folder: a missing file is
+    // the tool's problem, not one at a place in the spec.
+    if let Some(path) = merge.as_ref().filter(|_| !no_merge)
+        && let Err(e) = std::fs::metadata(path)
+    {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        say(format_args!(
+            "error: cannot read --merge {}: {e} (relative to the current folder, {})",
+            path.display(),
+            cwd.display()
+        ));
+        return TOOL_ERROR;
+    }
+    let template = match (merge, no_merge) {
+        (_, true) => TemplateChoice::Skip,
+        (Some(path), false) => TemplateChoice::Path(path),
+        (None, false) => TemplateChoice::FromSpec,
+    };
+    let options = Options {
+        out,
+        format,
+        color,
+        dry_run,
+        compression,
+        locked,
+        summary: !quiet && format == Format::Human,
+    };
+    super::with_analysis_of(session, &spec, &template, |analysis| {
+        run(session, analysis, options)
+    })
+}
 
 pub struct Options {
     pub out: Option<PathBuf>,
@@ -71,7 +148,17 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         return fail(SPEC_ERROR);
     }
     let lock_path = lock::path(analysis);
-    let lock = Some((lock_path.as_path(), fresh));
+    let write = lock_write(analysis, &out, locked, &lock_path);
+    let stale = match write {
+        LockWrite::Write => stale_zips(analysis, &lock_path, &out),
+        _ => Vec::new(),
+    };
+    let writes_lock = matches!(write, LockWrite::Write);
+    let lock = Some(LockOutput {
+        path: &lock_path,
+        lock: fresh,
+        write,
+    });
     let built = layerc::build_with_lock(
         buildable,
         &out,
@@ -111,14 +198,90 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
                 }
                 Some(m) => say(format_args!("merged into {}", m.path.display())),
             }
-            say(format_args!("wrote {}", lock_path.display()));
+            for (layer, zip) in &stale {
+                match std::fs::remove_file(zip) {
+                    Ok(()) => say(format_args!(
+                        "removed {} (layer `{layer}` is no longer in the spec)",
+                        zip.display()
+                    )),
+                    Err(e) => say(format_args!(
+                        "warning: cannot remove {}: {e}",
+                        zip.display()
+                    )),
+                }
+            }
+            if writes_lock {
+                say(format_args!("wrote {}", lock_path.display()));
+            } else if !locked {
+                say(format_args!(
+                    "note: {} not written: the output folder is outside the spec's folder (`layerc lock` updates it)",
+                    lock_path.display()
+                ));
+            }
             SUCCESS
+        }
+        Err(layerc::emit::EmitError::Write { path, source })
+            if path == lock_path && source.to_string() == layerc::LOCK_WOULD_CHANGE =>
+        {
+            report(analysis, &analysis.diagnostics, format, color);
+            say(format_args!("error: nothing was written: {source}"));
+            fail(SPEC_ERROR)
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
             say(format_args!("error: nothing was written: {e}"));
             fail(TOOL_ERROR)
         }
+    }
+}
+
+/// The zips in `out` of layers the lock on disk records and the spec no longer has, each only
+/// when its bytes are the ones the lock records: a file layerc wrote, never one of the user's.
+fn stale_zips(analysis: &Analysis, lock_path: &Path, out: &Path) -> Vec<(String, PathBuf)> {
+    let Some(previous) = std::fs::read_to_string(lock_path)
+        .ok()
+        .and_then(|text| layerc::lock::parse(&text).ok())
+    else {
+        return Vec::new();
+    };
+    previous
+        .layers
+        .iter()
+        .filter(|l| analysis.spec.layer(&l.name).is_none())
+        .filter_map(|l| {
+            let zip = out.join(emit::template::zip_name(&l.name));
+            let file = std::fs::File::open(&zip).ok()?;
+            let ours = layerc::lock::sha256_of(file).ok() == l.zip;
+            ours.then(|| (l.name.clone(), zip))
+        })
+        .collect()
+}
+
+/// Whether the build writes layer.lock: never with `--locked` (it must already be right), and not
+/// for an output folder outside the spec's folder (the lock belongs to the spec, whose usual
+/// builds it records).
+fn lock_write(analysis: &Analysis, out: &Path, locked: bool, lock_path: &Path) -> LockWrite {
+    if locked {
+        return LockWrite::Locked(std::fs::read_to_string(lock_path).unwrap_or_default());
+    }
+    let absolute = |p: &Path| {
+        let joined = std::env::current_dir().unwrap_or_default().join(p);
+        let mut clean = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    clean.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => clean.push(other),
+            }
+        }
+        clean
+    };
+    if absolute(out).starts_with(absolute(&analysis.spec_dir)) {
+        LockWrite::Write
+    } else {
+        LockWrite::Skip
     }
 }
 

@@ -27,16 +27,25 @@ pub fn run(
     if let Some(name) = layer
         && graphs.is_empty()
     {
+        let names: Vec<&str> = analysis.layers.iter().map(|l| l.name()).collect();
+        let hint = layerc::diagnostic::did_you_mean(name, names.iter().copied())
+            .map_or(String::new(), |h| format!("; {h}"));
         say(format_args!(
-            "error: no resolved layer named `{name}` in {}",
-            spec.display()
+            "error: no resolved layer named `{name}` in {}; its layers are {}{hint}",
+            spec.display(),
+            if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                names.join(", ")
+            },
         ));
         return TOOL_ERROR;
     }
+    let failing = emit::graph::failing(analysis);
     print_out(&match format {
         GraphFormat::Json => emit::graph::json(&graphs),
-        GraphFormat::Text => emit::graph::text(&graphs),
-        GraphFormat::Dot => emit::graph::dot(&graphs),
-        GraphFormat::Mermaid => emit::graph::mermaid(&graphs),
+        GraphFormat::Text => emit::graph::text(&graphs, &failing),
+        GraphFormat::Dot => emit::graph::dot(&graphs, &failing),
+        GraphFormat::Mermaid => emit::graph::mermaid(&graphs, &failing),
     })
 }

@@ -1,8 +1,11 @@
 //! The command line: argument parsing, printing and exit codes. The only module that prints.
 
 mod build;
+mod catalog;
 mod graph;
+mod init;
 mod lock;
+mod manual;
 mod output;
 mod runtime_cmd;
 mod runtimes;
@@ -15,10 +18,9 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use layerc::diagnostic::SourceFile;
-use layerc::emit::zip::Compression;
 use layerc::runtime::Date;
 use layerc::{Analysis, Session, TemplateChoice};
 
@@ -27,11 +29,22 @@ pub const SUCCESS: i32 = 0;
 pub const SPEC_ERROR: i32 = 1;
 pub const TOOL_ERROR: i32 = 2;
 
+/// `layerc --version`: the crate version, the commit and the built-in catalog's data version.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LAYERC_COMMIT"),
+    ", catalog data ",
+    env!("LAYERC_CATALOG_VERSION"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "layerc",
-    version,
-    about = "Compile AWS Lambda layers of native libraries from a KDL spec"
+    version = VERSION,
+    about = "Compile AWS Lambda layers of native libraries from a KDL spec",
+    after_help = "Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 the tool could not run.\nDocs: docs/guide.md, docs/spec-language.md, docs/diagnostics.md"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,44 +56,25 @@ struct Cli {
     /// ~/.cache/layerc).
     #[arg(long, global = true, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// A runtime catalog file (the KDL format `layerc runtime scan` writes) whose entries add to or
+    /// replace the built-in ones; default: $LAYERC_CATALOG.
+    #[arg(long, global = true, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+    /// Say on stderr which files are read (spec, imports, catalog, template, lock).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Build the layer zip(s) and the template fragment.
-    Build {
+    Build(build::BuildArgs),
+    /// Validate the spec against the rootfs and the runtime; write nothing.
+    Check {
         /// The spec file.
         #[arg(default_value = "layer.kdl")]
         spec: PathBuf,
-        /// Output folder (default: build/ beside the spec).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Diagnostics format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        /// Deflate effort: fast, default (smaller than Info-ZIP -6 and faster) or best.
-        #[arg(long, value_enum, default_value_t = Compression::Default)]
-        compression: Compression,
-        /// Fail (exit 1, nothing written) when resolution or any input differs from layer.lock.
-        #[arg(long)]
-        locked: bool,
-        /// Patch this template (JSON or YAML) instead of the spec's `template`.
-        #[arg(long, value_name = "TEMPLATE", conflicts_with = "no_merge")]
-        merge: Option<PathBuf>,
-        /// Write the template fragment only, even when the spec names a template.
-        #[arg(long)]
-        no_merge: bool,
-        /// Print a unified diff of what the template would get; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Leave out the summary of what each layer ships (printed on stderr).
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Validate the spec against the rootfs and the runtime; write nothing.
-    Check {
-        #[arg(default_value = "layer.kdl")]
-        spec: PathBuf,
+        /// Diagnostics format: human (miette's report) or json (one object per line).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Also fail when resolution or any input differs from layer.lock.
@@ -89,8 +83,10 @@ enum Command {
     },
     /// Write layer.lock beside the spec without building.
     Lock {
+        /// The spec file.
         #[arg(default_value = "layer.kdl")]
         spec: PathBuf,
+        /// Diagnostics format: human (miette's report) or json (one object per line).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -105,11 +101,13 @@ enum Command {
     },
     /// Print the dependency graph of each layer (works on specs with errors).
     Graph {
+        /// The spec file.
         #[arg(default_value = "layer.kdl")]
         spec: PathBuf,
         /// Only this layer.
         #[arg(long)]
         layer: Option<String>,
+        /// Output format: text (a tree), dot (Graphviz), mermaid or json.
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
@@ -134,6 +132,20 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Run the language server on stdin and stdout, for editors.
     Lsp,
+    /// Write a commented starter layer.kdl in the current folder.
+    Init(init::InitArgs),
+    /// Print shell completions on stdout (e.g. `layerc completions bash > /etc/bash_completion.d/layerc`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `layerc man > layerc.1; man -l layerc.1`, or
+    /// `layerc man build` for layerc-build(1).
+    Man {
+        /// A command whose page to print (default: layerc's own, listing the commands).
+        command: Option<String>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,16 +191,30 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     if let Some(dir) = cli.store {
         layerc::store::root::choose(dir);
     }
-    let session = Session::default();
-    if let Command::Build { spec, locked, .. } | Command::Check { spec, locked, .. } = &cli.command
-        && *locked
-    {
+    output::set_verbose(cli.verbose);
+    let catalog = match catalog::load(cli.catalog) {
+        Ok(catalog) => catalog,
+        Err(message) => {
+            output::say(format_args!("error: {message}"));
+            return TOOL_ERROR;
+        }
+    };
+    let session = Session::new(catalog);
+    let locked_spec = match &cli.command {
+        Command::Build(args) if args.locked => Some(&args.spec),
+        Command::Check { spec, locked, .. } if *locked => Some(spec),
+        _ => None,
+    };
+    if let Some(spec) = locked_spec {
         lock::pin_images(&session, spec);
     }
     match cli.command {
+        Command::Init(args) => init::run(&session, &args),
+        Command::Completions { shell } => manual::completions(Cli::command(), shell),
+        Command::Man { command } => manual::man(Cli::command(), command.as_deref()),
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
         Command::Runtime { command } => runtime_cmd::run(command, &session),
-        Command::Lsp => match layerc::lsp::run_stdio() {
+        Command::Lsp => match layerc::lsp::run_stdio(catalog) {
             Ok(code) => code,
             Err(e) => {
                 output::say(format_args!("error: layerc lsp: {e}"));
@@ -208,35 +234,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             output::report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
-        Command::Build {
-            spec,
-            out,
-            format,
-            compression,
-            locked,
-            merge,
-            no_merge,
-            dry_run,
-            quiet,
-        } => {
-            let template = match (merge, no_merge) {
-                (_, true) => TemplateChoice::Skip,
-                (Some(path), false) => TemplateChoice::Path(path),
-                (None, false) => TemplateChoice::FromSpec,
-            };
-            let options = build::Options {
-                out,
-                format,
-                color,
-                dry_run,
-                compression,
-                locked,
-                summary: !quiet && format == Format::Human,
-            };
-            with_analysis_of(&session, &spec, &template, |analysis| {
-                build::run(&session, analysis, options)
-            })
-        }
+        Command::Build(args) => build::command(&session, args, color),
         Command::Lock { spec, format } => with_analysis(&session, &spec, |analysis| {
             lock::run(analysis, format, color)
         }),
@@ -295,5 +293,67 @@ fn with_analysis_of(
         .unwrap_or(Path::new("."));
     let source = SourceFile::new(spec.display().to_string(), text);
     let analysis = session.analyze_with(source, dir, Date::today(), template);
+    say_what_was_read(&analysis);
     f(&analysis)
+}
+
+/// `--verbose`: the spec files, rootfs and template an analysis read.
+fn say_what_was_read(analysis: &Analysis) {
+    for file in analysis.sources.files() {
+        let what = if file.imported_at.is_some() {
+            "import"
+        } else {
+            "spec"
+        };
+        output::verbose(format_args!("read {what} {}", file.source.name));
+    }
+    for layer in &analysis.layers {
+        let (kind, path) = match &layer.rootfs.id {
+            layerc::rootfs::RootfsId::Dir { path, .. } => ("folder", path),
+            layerc::rootfs::RootfsId::Image { path, arch, .. } => {
+                output::verbose(format_args!(
+                    "layer `{}`: image manifest for {arch}",
+                    layer.name()
+                ));
+                ("image", path)
+            }
+        };
+        output::verbose(format_args!(
+            "layer `{}`: rootfs {kind} {}",
+            layer.name(),
+            path.display()
+        ));
+    }
+    if let Some(t) = &analysis.template {
+        output::verbose(format_args!("read template {}", t.path.display()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument of every command says what it is in `--help` (and so in the man page).
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = ["help", "version"].contains(&arg.get_id().as_str());
+                if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd, "layerc", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+    }
 }

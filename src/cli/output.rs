@@ -45,6 +45,20 @@ pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
 }
 
 /// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
+/// `--verbose`: say which files are read.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// A line on stderr under `--verbose` only.
+pub fn verbose(args: std::fmt::Arguments<'_>) {
+    if VERBOSE.load(Ordering::Relaxed) {
+        say(args);
+    }
+}
+
 pub fn say(args: std::fmt::Arguments<'_>) {
     if STDERR_FAILED.load(Ordering::Relaxed) {
         return;

@@ -44,7 +44,9 @@ pub enum RuntimeCommand {
     /// Compare what two runtimes provide: catalog ids, description files, or images
     /// (`docker://...` references, folders, image files) scanned on the spot.
     Diff {
+        /// The first runtime: a catalog id, a description file (`runtime scan --out`), or an image.
         a: String,
+        /// The second runtime: a catalog id, a description file, or an image.
         b: String,
         /// The architecture images are scanned for: x86_64 or arm64.
         #[arg(long, default_value = "x86_64")]

@@ -1,4 +1,5 @@
-//! `layerc runtimes [ID]`: the built-in catalog as a table, or one runtime in full.
+//! `layerc runtimes [ID]`: the catalog (built in, with any `--catalog` file) as a table, or one
+//! runtime in full.
 
 use layerc::Session;
 use layerc::diagnostic::did_you_mean;
@@ -34,10 +35,11 @@ fn runtimes_table(catalog: &Catalog, today: Date) -> String {
         "BLOCK UPDATE".to_string(),
         "SUCCESSOR".to_string(),
         "STATUS".to_string(),
+        "ORIGIN".to_string(),
     ]];
     let date = |d: Option<Date>| d.map_or("-".to_string(), |d| d.to_string());
-    let mut runtimes: Vec<_> = catalog.runtimes.values().collect();
-    runtimes.sort_by(|a, b| (a.family.as_str(), &a.id).cmp(&(b.family.as_str(), &b.id)));
+    let mut runtimes = catalog.sorted_runtimes();
+    runtimes.sort_by(|a, b| a.family.cmp(&b.family));
     for rt in runtimes {
         let os = catalog.os(&rt.os);
         let status = rt.lifecycle(today).as_str();
@@ -55,9 +57,10 @@ fn runtimes_table(catalog: &Catalog, today: Date) -> String {
             date(rt.block_update),
             rt.successor.clone().unwrap_or_else(|| "-".to_string()),
             status.to_string(),
+            rt.origin.label(),
         ]);
     }
-    let widths: Vec<usize> = (0..9)
+    let widths: Vec<usize> = (0..10)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = format!("catalog {}\n\n", catalog.version);

@@ -37,6 +37,7 @@ pub struct ScanArgs {
     /// With --rootfs: the SAM template of the function, for `template` and `function` nodes.
     #[arg(long, requires = "rootfs")]
     pub template: Option<PathBuf>,
+    /// Output format: human (miette's report) or json (a report object).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -105,7 +106,12 @@ fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) 
     let fs = match layerc::rootfs::open_app(app_path) {
         Ok(fs) => fs,
         Err(e) => {
-            say(format_args!("error: cannot read the application: {e}"));
+            // `e` speaks of a rootfs; here the path is the application (a folder or a zip).
+            say(format_args!(
+                "error: cannot open the application {}: {}",
+                e.path.display(),
+                e.source
+            ));
             return TOOL_ERROR;
         }
     };

@@ -1,6 +1,6 @@
 //! Renderings of the dependency graph: JSON (the contract's shape), text, Graphviz dot, Mermaid.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use petgraph::graph::NodeIndex;
@@ -33,6 +33,38 @@ struct JsonEdge<'a> {
     to: &'a str,
 }
 
+/// The nodes that fail `check`, per layer and node name, with the codes of their errors.
+pub type Failing = BTreeMap<(String, String), Vec<&'static str>>;
+
+/// The errors of an analysis that are about one object of a layer: a finding whose message (or,
+/// for a finding that lists several objects, a note) starts with the object's name.
+pub fn failing(analysis: &crate::Analysis) -> Failing {
+    let mut out = Failing::new();
+    for d in analysis.diagnostics.iter().filter(|d| d.is_error()) {
+        let lines = std::iter::once(&d.message).chain(&d.notes);
+        for first in lines.filter_map(|l| l.split(' ').next()) {
+            for layer in &analysis.layers {
+                if layer.graph.find(first).is_some() {
+                    let codes = out
+                        .entry((layer.name().to_string(), first.to_string()))
+                        .or_default();
+                    if !codes.contains(&d.code.as_str()) {
+                        codes.push(d.code.as_str());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// " ✗ abi::symbol-version": the mark of a node that fails `check`.
+fn mark(failing: &Failing, layer: &str, node: &str) -> String {
+    failing
+        .get(&(layer.to_string(), node.to_string()))
+        .map_or(String::new(), |codes| format!(" ✗ {}", codes.join(", ")))
+}
+
 pub fn json(graphs: &[&LayerGraph]) -> String {
     let layers = graphs
         .iter()
@@ -58,14 +90,15 @@ pub fn json(graphs: &[&LayerGraph]) -> String {
     text
 }
 
-/// A tree like lddtree's: each node expanded once, repeats marked.
-pub fn text(graphs: &[&LayerGraph]) -> String {
+/// A tree like lddtree's: each node expanded once, repeats marked, and objects that fail `check`
+/// marked with the codes of their errors.
+pub fn text(graphs: &[&LayerGraph], failing: &Failing) -> String {
     let mut out = String::new();
     for g in graphs {
         let _ = writeln!(out, "layer {} ({})", g.layer, g.arch);
         let mut seen = BTreeSet::new();
         for &root in &g.roots {
-            tree(g, root, 1, &mut seen, &mut out);
+            tree(g, root, 1, (&mut seen, failing), &mut out);
         }
     }
     out
@@ -75,7 +108,7 @@ fn tree(
     g: &LayerGraph,
     idx: NodeIndex,
     depth: usize,
-    seen: &mut BTreeSet<NodeIndex>,
+    (seen, failing): (&mut BTreeSet<NodeIndex>, &Failing),
     out: &mut String,
 ) {
     let node = &g.graph[idx];
@@ -86,7 +119,7 @@ fn tree(
     let again = !seen.insert(idx);
     let _ = writeln!(
         out,
-        "{}{} [{}] {}{}",
+        "{}{} [{}] {}{}{}",
         "    ".repeat(depth),
         node.name,
         node.status.as_str(),
@@ -95,17 +128,22 @@ fn tree(
             " (see above)"
         } else {
             ""
+        },
+        if again {
+            String::new()
+        } else {
+            mark(failing, &g.layer, &node.name)
         }
     );
     if again {
         return;
     }
     for child in g.children(idx) {
-        tree(g, child, depth + 1, seen, out);
+        tree(g, child, depth + 1, (seen, failing), out);
     }
 }
 
-pub fn dot(graphs: &[&LayerGraph]) -> String {
+pub fn dot(graphs: &[&LayerGraph], failing: &Failing) -> String {
     let mut out = String::from("digraph layerc {\n    rankdir=LR;\n    node [shape=box];\n");
     for g in graphs {
         let _ = writeln!(
@@ -115,7 +153,9 @@ pub fn dot(graphs: &[&LayerGraph]) -> String {
             esc(&g.layer)
         );
         for (_, n) in g.nodes() {
+            let fails = mark(failing, &g.layer, &n.name);
             let style = match n.status {
+                _ if !fails.is_empty() => "bold\", color=\"red",
                 Status::Shipped => "solid",
                 Status::Provided => "dashed",
                 Status::Excluded => "dotted",
@@ -123,11 +163,12 @@ pub fn dot(graphs: &[&LayerGraph]) -> String {
             };
             let _ = writeln!(
                 out,
-                "        \"{}/{}\" [label=\"{}\\n{}\", style=\"{}\"];",
+                "        \"{}/{}\" [label=\"{}\\n{}{}\", style=\"{}\"];",
                 esc(&g.layer),
                 esc(&n.name),
                 esc(&n.name),
                 n.status.as_str(),
+                esc(&fails),
                 style
             );
         }
@@ -150,17 +191,18 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-pub fn mermaid(graphs: &[&LayerGraph]) -> String {
+pub fn mermaid(graphs: &[&LayerGraph], failing: &Failing) -> String {
     let mut out = String::from("flowchart LR\n");
     for (li, g) in graphs.iter().enumerate() {
         let _ = writeln!(out, "    subgraph L{li}[\"{}\"]", g.layer.replace('"', "'"));
         for (i, n) in g.nodes() {
             let _ = writeln!(
                 out,
-                "        L{li}N{}[\"{} ({})\"]",
+                "        L{li}N{}[\"{} ({}){}\"]",
                 i.index(),
                 n.name.replace('"', "'"),
-                n.status.as_str()
+                n.status.as_str(),
+                mark(failing, &g.layer, &n.name)
             );
         }
         for (i, _) in g.nodes() {

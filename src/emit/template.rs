@@ -85,13 +85,15 @@ fn layer_resource(layer: &LayerSpec) -> Value {
     json!({
         "Type": "AWS::Serverless::LayerVersion",
         "Properties": {
-            "LayerName": layer.name.value,
+            "LayerName": layer.layer_name.as_ref().map_or_else(|| serde_json::json!(layer.name.value), |n| n.value.to_json()),
             "Description": description,
             "ContentUri": zip_name(&layer.name.value),
             "CompatibleRuntimes": runtimes,
             "CompatibleArchitectures": [layer.architecture.value.as_str()],
             "RetentionPolicy": "Retain",
-        }
+        },
+        // The marker a later `build --merge` recognises: a resource layerc added.
+        "Metadata": { "layerc": { "layer": layer.name.value } }
     })
 }
 

@@ -32,6 +32,7 @@ use lsp_types::{
 };
 
 use crate::Session;
+use crate::runtime::Catalog;
 use convert::DocsLink;
 use text::{Document, Encoding};
 use worker::{Job, Shared, Worker};
@@ -40,15 +41,20 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs the server on stdin/stdout; returns the process exit code (0 after `shutdown` + `exit`,
 /// 1 after an `exit` without `shutdown`), or a protocol or I/O error.
-pub fn run_stdio() -> Result<i32, Error> {
+pub fn run_stdio(catalog: &'static Catalog) -> Result<i32, Error> {
     let (connection, io_threads) = Connection::stdio();
-    let code = serve(connection)?;
+    let code = serve_with(connection, catalog)?;
     io_threads.join()?;
     Ok(code)
 }
 
 /// Serves one client over `connection` until `exit`. Returns 0 when `exit` followed `shutdown`.
 pub fn serve(connection: Connection) -> Result<i32, Error> {
+    serve_with(connection, Catalog::builtin())
+}
+
+/// [`serve`] with another catalog than the built-in one (`--catalog`).
+pub fn serve_with(connection: Connection, catalog: &'static Catalog) -> Result<i32, Error> {
     let (id, params) = connection.initialize_start()?;
     let params: InitializeParams = serde_json::from_value(params)?;
     let offered = params
@@ -71,7 +77,7 @@ pub fn serve(connection: Connection) -> Result<i32, Error> {
     });
     connection.initialize_finish(id, result)?;
 
-    let session = Arc::new(Session::default());
+    let session = Arc::new(Session::new(catalog));
     let shared = Arc::new(Shared::default());
     let (jobs, job_receiver) = crossbeam_channel::unbounded();
     let worker = Worker {

@@ -62,11 +62,7 @@ impl LibraryIndex {
     /// library whose stem is a near spelling (best score, then the first name).
     pub fn close_name(&self, name: &str) -> Option<&str> {
         let stem = library_stem(name);
-        if let Some(same) = self
-            .stems
-            .get(stem)
-            .and_then(|n| n.iter().find(|n| *n != name))
-        {
+        if let Some(same) = self.stems.get(stem).and_then(|n| best(n, name)) {
             return Some(same);
         }
         let len = stem.chars().count();
@@ -78,17 +74,68 @@ impl LibraryIndex {
                 (len.abs_diff(other) as f64) <= (1.0 - NEAR) * len.max(other) as f64
             })
             .filter_map(|(s, names)| {
-                let first = names.iter().find(|n| *n != name)?;
+                let first = best(names, name)?;
                 Some((strsim::normalized_damerau_levenshtein(stem, s), first))
             })
             .filter(|(score, _)| *score >= NEAR)
             .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-            .map(|(_, n)| n.as_str())
+            .map(|(_, n)| n)
     }
+}
+
+/// The name of one library to suggest for `wanted`: a soname (`libicuuc.so.72`) before a real
+/// file name (`libicuuc.so.72.1`) before the development link (`libicuuc.so`), then the major
+/// version closest to the one asked for, then the name.
+fn best<'a>(names: &'a BTreeSet<String>, wanted: &str) -> Option<&'a str> {
+    let major =
+        |n: &str| -> Option<u64> { n.split(".so.").nth(1)?.split('.').next()?.parse().ok() };
+    let kind = |n: &str| match n.split(".so").nth(1).map(|v| v.matches('.').count()) {
+        Some(1) => 0,
+        Some(0) => 2,
+        _ => 1,
+    };
+    let distance = |n: &str| match (major(wanted), major(n)) {
+        (Some(a), Some(b)) => a.abs_diff(b),
+        _ => u64::MAX,
+    };
+    names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != wanted)
+        .min_by_key(|n| (kind(n), distance(n), *n))
 }
 
 /// `libgdiplus.so.0.0.0` → `gdiplus`: the part of a library file name that says which library it is.
 fn library_stem(name: &str) -> &str {
     let name = name.strip_prefix("lib").unwrap_or(name);
     name.split(".so").next().unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_soname_of_the_closest_version_is_suggested() {
+        let freetype = names(&[
+            "libfreetype.so",
+            "libfreetype.so.6",
+            "libfreetype.so.6.18.3",
+        ]);
+        assert_eq!(best(&freetype, "libfreetyp.so.6"), Some("libfreetype.so.6"));
+        let icu = names(&[
+            "libicuuc.so",
+            "libicuuc.so.72",
+            "libicuuc.so.72.1",
+            "libicuuc.so.63",
+        ]);
+        assert_eq!(best(&icu, "libicuuc.so.67"), Some("libicuuc.so.63"));
+        assert_eq!(best(&icu, "libicuuc.so.71"), Some("libicuuc.so.72"));
+        assert_eq!(best(&names(&["libz.so"]), "libz.so.1"), Some("libz.so"));
+        assert_eq!(best(&names(&["libz.so.1"]), "libz.so.1"), None);
+    }
 }

@@ -39,9 +39,14 @@ pub fn main() {
         std::fs::write(Path::new(&out).join(format!("{name}.json")), tree)
             .expect("OUT_DIR is writable");
     }
-    std::fs::write(
-        Path::new(&out).join("digest.txt"),
-        format!("{:08x}", digest >> 32),
-    )
-    .expect("OUT_DIR is writable");
+    let digest = format!("{:08x}", digest >> 32);
+    std::fs::write(Path::new(&out).join("digest.txt"), &digest).expect("OUT_DIR is writable");
+    // The data version for `layerc --version`, as `Catalog::version` reads it at run time.
+    let bases = std::fs::read_to_string("specs/runtimes/os-bases.kdl").unwrap_or_default();
+    let date = bases
+        .lines()
+        .find_map(|l| l.strip_prefix("catalog-version \""))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("unknown");
+    println!("cargo:rustc-env=LAYERC_CATALOG_VERSION={date}.{digest}");
 }

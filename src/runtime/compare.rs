@@ -13,7 +13,8 @@ pub struct Described<'a> {
 }
 
 impl Described<'_> {
-    /// Every soname the runtime's loader finds without a layer on `arch`.
+    /// Every soname the runtime's loader finds without a layer on `arch` (real file names such as
+    /// `ld-2.17.so` behind a soname are left out: no `DT_NEEDED` names them).
     pub fn provided(&self, arch: Architecture) -> BTreeSet<&str> {
         let own = self
             .runtime
@@ -23,12 +24,24 @@ impl Described<'_> {
         own.chain(&self.os.listings)
             .filter(|l| l.architectures.contains(&arch))
             .flat_map(|l| l.sonames.iter().map(String::as_str))
+            .filter(|s| !is_versioned_file_name(s))
             .collect()
     }
 
     fn label(&self) -> String {
         format!("{} ({})", self.runtime.id, self.os.name)
     }
+}
+
+/// `ld-2.17.so`, `libc-2.26.so`, `libpthread-2.17.so`: a file name with its version before `.so`
+/// (glibc's real files), which a soname link (`libc.so.6`) stands in front of.
+fn is_versioned_file_name(name: &str) -> bool {
+    name.strip_suffix(".so")
+        .and_then(|stem| stem.rsplit_once('-'))
+        .is_some_and(|(_, version)| {
+            version.starts_with(|c: char| c.is_ascii_digit())
+                && version.chars().all(|c| c.is_ascii_digit() || c == '.')
+        })
 }
 
 /// The comparison on each architecture both runtimes support.
@@ -79,4 +92,23 @@ pub fn diff(a: &Described, b: &Described) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn glibc_file_names_are_not_sonames() {
+        for name in ["ld-2.17.so", "libc-2.26.so", "libpthread-2.17.so"] {
+            assert!(super::is_versioned_file_name(name), "{name}");
+        }
+        for name in [
+            "libc.so.6",
+            "ld-linux-x86-64.so.2",
+            "libfoo-bar.so",
+            "libicu-67.so.1",
+            "libz.so",
+        ] {
+            assert!(!super::is_versioned_file_name(name), "{name}");
+        }
+    }
 }

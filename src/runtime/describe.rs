@@ -16,6 +16,7 @@ pub fn details(catalog: &Catalog, id: &str) -> Option<String> {
     let successor = rt.successor.as_deref().unwrap_or("-");
     let _ = writeln!(out, "runtime         {}", rt.id);
     let _ = writeln!(out, "catalog         {}", catalog.version);
+    let _ = writeln!(out, "origin          {}", rt.origin.label());
     let _ = writeln!(out, "family          {}", rt.family);
     let _ = writeln!(out, "os              {} (glibc {})", os.name, os.glibc);
     let _ = writeln!(out, "architectures   {}", archs.join(", "));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{BaseImage, Catalog, Ceilings, Framework, Listing, OsBase, Runtime};
+use super::{BaseImage, Catalog, Ceilings, Date, Framework, Listing, Origin, OsBase, Runtime};
 use crate::arch::Architecture;
 
 /// One KDL node: positional arguments, properties and children.
@@ -39,7 +39,12 @@ pub fn description(text: &str) -> Result<(OsBase, Runtime), String> {
     for node in &nodes {
         match node.name.as_str() {
             "os" if os.is_none() => os = Some(os_base(node)?),
-            "runtime" if rt.is_none() => rt = Some(runtime(node)?),
+            "runtime" if rt.is_none() => {
+                rt = Some(runtime(
+                    node,
+                    Origin::Described("a runtime description".into()),
+                )?)
+            }
             "os" | "runtime" => return Err(format!("more than one `{}` node", node.name)),
             other => {
                 return Err(format!(
@@ -79,7 +84,9 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         match node.name.as_str() {
             "glibc-sonames" => catalog.glibc_sonames.extend(strings(node)?),
             "catalog-version" => {
-                catalog.version = format!("{}.{}", one_string(node)?, data.digest);
+                let date = one_string(node)?;
+                catalog.data_date = date.parse().ok();
+                catalog.version = format!("{date}.{}", data.digest);
             }
             "os" => {
                 let os = os_base(node)?;
@@ -104,7 +111,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         if node.name.as_str() != "runtime" {
             return Err(format!("runtimes.kdl: unknown node `{}`", node.name));
         }
-        let rt = runtime(node)?;
+        let rt = runtime(node, Origin::Builtin(catalog.data_date))?;
         if !catalog.os_bases.contains_key(&rt.os) {
             return Err(format!("runtime {}: unknown os `{}`", rt.id, rt.os));
         }
@@ -296,7 +303,7 @@ fn ceilings(node: &Node) -> Result<Ceilings, String> {
     })
 }
 
-fn runtime(node: &Node) -> Result<Runtime, String> {
+fn runtime(node: &Node, origin: Origin) -> Result<Runtime, String> {
     let id = one_string(node)?;
     let mut rt = Runtime {
         id: id.clone(),
@@ -312,13 +319,26 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
         sources: Vec::new(),
         dotnet: None,
         interpreter: Default::default(),
+        origin,
     };
+    apply(&mut rt, node)?;
+    if rt.os.is_empty() || rt.architectures.is_empty() {
+        return Err(format!("runtime {id}: needs `os` and `architectures`"));
+    }
+    Ok(rt)
+}
+
+/// Sets what the children of a `runtime` node state; a list (`architectures`, `ld-library-path`)
+/// replaces the one before, `source` and `provides` add to them.
+fn apply(rt: &mut Runtime, node: &Node) -> Result<(), String> {
+    let id = rt.id.clone();
     let ctx = |e: String| format!("runtime {id}: {e}");
     for child in node.children.iter() {
         match child.name.as_str() {
             "family" => rt.family = one_string(child).map_err(ctx)?,
             "os" => rt.os = one_string(child).map_err(ctx)?,
             "architectures" => {
+                rt.architectures.clear();
                 for a in strings(child).map_err(ctx)? {
                     rt.architectures.push(arch(&a).map_err(ctx)?);
                 }
@@ -333,10 +353,80 @@ fn runtime(node: &Node) -> Result<Runtime, String> {
             other => return Err(ctx(format!("unknown node `{other}`"))),
         }
     }
-    if rt.os.is_empty() || rt.architectures.is_empty() {
-        return Err(ctx("needs `os` and `architectures`".into()));
+    Ok(())
+}
+
+/// `base` with the entries of an override file: `os` nodes add or replace bases, a `runtime` node
+/// with `os` adds or replaces a runtime, one without changes what it states of a known runtime,
+/// and `catalog-version "DATE"` says what date the file's data speaks for.
+pub fn overrides(base: &Catalog, text: &str, path: &str) -> Result<Catalog, String> {
+    let doc: kdl::KdlDocument = text.parse().map_err(|e| format!("not valid KDL: {e}"))?;
+    let nodes: Vec<Node> = serde_json::from_value(super::tree::document(&doc))
+        .map_err(|e| format!("unexpected structure: {e}"))?;
+    let mut as_of: Option<Date> = None;
+    for node in nodes.iter().filter(|n| n.name == "catalog-version") {
+        let date = one_string(node)?;
+        as_of = Some(date.parse().map_err(|()| format!("bad date `{date}`"))?);
     }
-    Ok(rt)
+    let origin = Origin::File {
+        path: path.to_string(),
+        as_of,
+    };
+    let mut catalog = base.clone();
+    for node in &nodes {
+        match node.name.as_str() {
+            "catalog-version" => {}
+            "os" => {
+                let os = os_base(node)?;
+                catalog.os_bases.insert(os.id.clone(), os);
+            }
+            "runtime" => override_runtime(&mut catalog, node, &origin)?,
+            other => {
+                return Err(format!(
+                    "unknown node `{other}` (expected `os`, `runtime` or `catalog-version`)"
+                ));
+            }
+        }
+    }
+    for rt in catalog.runtimes.values() {
+        let os = catalog
+            .os(&rt.os)
+            .ok_or_else(|| format!("runtime {}: unknown os `{}`", rt.id, rt.os))?;
+        if let Some(arch) = rt
+            .architectures
+            .iter()
+            .find(|a| !os.ceilings.contains_key(a))
+        {
+            return Err(format!(
+                "os {}: no `ceilings arch=\"{}\"`",
+                os.id,
+                arch.as_str()
+            ));
+        }
+    }
+    check_references(&catalog)?;
+    Ok(catalog)
+}
+
+fn override_runtime(catalog: &mut Catalog, node: &Node, origin: &Origin) -> Result<(), String> {
+    let id = one_string(node)?;
+    let full = node.children.iter().any(|c| c.name == "os");
+    let rt = match catalog.runtimes.get(&id) {
+        Some(known) if !full => {
+            let mut rt = known.clone();
+            apply(&mut rt, node)?;
+            rt.origin = origin.clone();
+            rt
+        }
+        None if !full => {
+            return Err(format!(
+                "runtime {id} is not in the catalog: give its `os` and `architectures`"
+            ));
+        }
+        _ => runtime(node, origin.clone())?,
+    };
+    catalog.runtimes.insert(id, rt);
+    Ok(())
 }
 
 /// `dotnet.kdl`: the shared frameworks, then which runtime runs which.

@@ -12,8 +12,8 @@ pub mod scan;
 mod tree;
 mod version;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, OnceLock};
 
 pub use interpreter::{Interpreter, Language};
 pub use load::description;
@@ -39,6 +39,8 @@ pub struct Catalog {
     /// The data version: the date written in the data and a digest of all of it, so a changed
     /// catalog shows (`layerc runtimes`, and anything a build records).
     pub version: String,
+    /// The date of the built-in data (`catalog-version`): lifecycle findings are "as of" it.
+    pub data_date: Option<Date>,
     pub os_bases: BTreeMap<String, OsBase>,
     pub runtimes: BTreeMap<String, Runtime>,
     /// glibc's own objects: never shipped where the base has them, whatever the spec says.
@@ -149,6 +151,49 @@ pub struct Runtime {
     pub dotnet: Option<Framework>,
     /// How it runs code: program interpreter, PATH, language ABI (`interpreters.kdl`).
     pub interpreter: Interpreter,
+    /// Where this entry comes from (`layerc runtimes` shows it; lifecycle findings name it).
+    pub origin: Origin,
+}
+
+/// Where a runtime entry of the catalog comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The data built into layerc, of this date.
+    Builtin(Option<Date>),
+    /// An override file (`--catalog`, `LAYERC_CATALOG`), with the `catalog-version` it states.
+    File { path: String, as_of: Option<Date> },
+    /// A runtime description (`runtime-file`, `target-rootfs`): what it was made from.
+    Described(String),
+    /// An id the catalog does not know, used with the OS base the spec states (`base=`).
+    Stated,
+}
+
+impl Origin {
+    /// "built-in 2026-12-07", "override.kdl", ...: for tables.
+    pub fn label(&self) -> String {
+        match self {
+            Origin::Builtin(Some(d)) => format!("built-in {d}"),
+            Origin::Builtin(None) => "built-in".to_string(),
+            Origin::File { path, .. } => path.clone(),
+            Origin::Described(what) => what.clone(),
+            Origin::Stated => "spec (base=)".to_string(),
+        }
+    }
+
+    /// "as of catalog data 2026-12-07": what a lifecycle finding is true of.
+    pub fn as_of(&self) -> String {
+        match self {
+            Origin::Builtin(Some(d)) => format!("as of catalog data {d}"),
+            Origin::File {
+                path,
+                as_of: Some(d),
+            } => format!("as of catalog data {d} in {path}"),
+            Origin::File { path, as_of: None } => format!("as of {path}"),
+            Origin::Builtin(None) => "as of the built-in catalog data".to_string(),
+            Origin::Described(what) => format!("as of {what}"),
+            Origin::Stated => "as stated in the spec".to_string(),
+        }
+    }
 }
 
 /// Where a runtime stands in its end of support on a given day.
@@ -234,6 +279,82 @@ impl Catalog {
         catalog
     }
 
+    /// This catalog with the entries of an override file (the catalog's KDL format, as `layerc
+    /// runtime scan` writes it) added or replacing entries of the same ids; a `runtime` node
+    /// without `os` changes only what it states (dates, successor, ...) of the entry it names.
+    pub fn with_overrides(&self, text: &str, path: &str) -> Result<Catalog, String> {
+        load::overrides(self, text, path).map_err(|e| format!("{path}: {e}"))
+    }
+
+    /// This catalog with `id`, a runtime it does not know, on the OS base `base`: the
+    /// `ld-library-path` of the newest runtime of the same family on that base (or of the base's
+    /// newest runtime), no folders of its own, every architecture the base has ceilings for.
+    /// `None` when `base` is not a known OS base.
+    pub fn with_stated(&self, id: &str, base: &str) -> Option<Catalog> {
+        let os = self.os(base)?;
+        let family: String = id.chars().take_while(char::is_ascii_alphabetic).collect();
+        let mut on_base: Vec<&Runtime> =
+            self.runtimes.values().filter(|rt| rt.os == os.id).collect();
+        on_base.sort_by(|a, b| natural_cmp(&a.id, &b.id));
+        let model = on_base
+            .iter()
+            .rev()
+            .find(|rt| rt.family == family)
+            .or(on_base.last())?;
+        let runtime = Runtime {
+            id: id.to_string(),
+            family,
+            os: os.id.clone(),
+            architectures: os.ceilings.keys().copied().collect(),
+            deprecated: None,
+            block_create: None,
+            block_update: None,
+            successor: None,
+            ld_library_path: model.ld_library_path.clone(),
+            folders: Vec::new(),
+            sources: vec![format!(
+                "stated in the spec (base=\"{base}\"); ld-library-path taken from {}",
+                model.id
+            )],
+            dotnet: None,
+            // The loader and PATH are the base's; the language's ABI is unknown for a new id.
+            interpreter: Interpreter {
+                language: None,
+                ..model.interpreter.clone()
+            },
+            origin: Origin::Stated,
+        };
+        let mut catalog = self.clone();
+        catalog.runtimes.insert(id.to_string(), runtime);
+        Some(catalog)
+    }
+
+    /// [`Catalog::with_stated`], made once per catalog, id and base for the whole program (a
+    /// layer's `Target` borrows its catalog for `'static`; an editor re-analyses on every key).
+    pub fn stated(&'static self, id: &str, base: &str) -> Option<&'static Catalog> {
+        type Key = (usize, String, String);
+        static MADE: OnceLock<Mutex<HashMap<Key, &'static Catalog>>> = OnceLock::new();
+        let key = (
+            self as *const Catalog as usize,
+            id.to_string(),
+            base.to_string(),
+        );
+        let mut made = MADE.get_or_init(Mutex::default).lock().ok()?;
+        if let Some(catalog) = made.get(&key) {
+            return Some(catalog);
+        }
+        let catalog: &'static Catalog = Box::leak(Box::new(self.with_stated(id, base)?));
+        made.insert(key, catalog);
+        Some(catalog)
+    }
+
+    /// The runtime ids in natural order (`python3.6` before `python3.14`).
+    pub fn sorted_runtimes(&self) -> Vec<&Runtime> {
+        let mut all: Vec<&Runtime> = self.runtimes.values().collect();
+        all.sort_by(|a, b| natural_cmp(&a.id, &b.id));
+        all
+    }
+
     /// A soname of glibc's own objects (whether or not a given base has it).
     pub fn is_glibc(&self, soname: &str) -> bool {
         self.glibc_sonames.contains(soname)
@@ -295,6 +416,45 @@ impl Runtime {
     }
 }
 
+/// Compares ids with their digit runs as numbers: `dotnet5.0` < `dotnet10`, `python3.6` <
+/// `python3.14`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let key = |s| {
+        chunks(s)
+            .into_iter()
+            .map(|(digits, c)| match digits {
+                true => (c.trim_start_matches('0').len(), c.to_string()),
+                false => (0, c.to_string()),
+            })
+            .collect::<Vec<_>>()
+    };
+    // Digit runs compare by length (leading zeros dropped), then text: a numeric comparison.
+    let (ka, kb) = (key(a), key(b));
+    for ((da, ca), (db, cb)) in ka.iter().zip(&kb) {
+        let o = if ca.as_bytes()[0].is_ascii_digit() && cb.as_bytes()[0].is_ascii_digit() {
+            da.cmp(db).then_with(|| ca.cmp(cb))
+        } else {
+            ca.cmp(cb)
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    ka.len().cmp(&kb.len()).then_with(|| a.cmp(b))
+}
+
 /// Splits a symbol version such as `GLIBC_2.34` into its namespace and number.
 /// Returns `None` for versions without a number (`GLIBC_PRIVATE`).
 pub fn split_symbol_version(name: &str) -> Option<(&str, Version)> {
@@ -345,6 +505,45 @@ mod tests {
         assert_eq!(al2.ceiling(x86, "GLIBC").unwrap().to_string(), "2.26");
         assert!(catalog.version.starts_with("20"), "{}", catalog.version);
         assert!(catalog.is_glibc("libpthread.so.0") && !catalog.is_glibc("libcrypt.so.1"));
+    }
+
+    #[test]
+    fn ids_sort_naturally() {
+        let mut ids = vec![
+            "python3.14",
+            "dotnet10",
+            "python3.6",
+            "dotnet5.0",
+            "dotnet8",
+            "nodejs4.3-edge",
+            "nodejs4.3",
+        ];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            [
+                "dotnet5.0",
+                "dotnet8",
+                "dotnet10",
+                "nodejs4.3",
+                "nodejs4.3-edge",
+                "python3.6",
+                "python3.14"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_id_with_a_base_borrows_the_familys_path() {
+        let catalog = Catalog::builtin().with_stated("ruby9.9", "al2023").unwrap();
+        let rt = catalog.runtime("ruby9.9").unwrap();
+        assert_eq!(
+            rt.ld_library_path,
+            catalog.runtime("ruby4.0").unwrap().ld_library_path
+        );
+        assert_eq!(rt.architectures.len(), 2);
+        assert!(rt.deprecated.is_none() && rt.folders.is_empty());
+        assert!(Catalog::builtin().with_stated("ruby9.9", "al9").is_none());
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub fn scan(fs: &dyn RootFs, opts: &ScanOptions) -> Result<(OsBase, Runtime), St
         successor: None,
         ld_library_path,
         folders: own,
+        origin: super::Origin::Described(source.clone()),
         sources: vec![source],
         dotnet: None,
         interpreter: Default::default(),

@@ -43,6 +43,56 @@ impl Spec {
     pub fn layer(&self, name: &str) -> Option<&LayerSpec> {
         self.layers.iter().find(|l| l.name.value == name)
     }
+
+    /// A runtime by id: from `catalog`, else from a layer's target (a runtime the spec states
+    /// with `base=`, or a described one).
+    pub fn runtime<'a>(
+        &'a self,
+        catalog: &'a crate::runtime::Catalog,
+        id: &str,
+    ) -> Option<&'a crate::runtime::Runtime> {
+        catalog.runtime(id).or_else(|| {
+            self.layers
+                .iter()
+                .filter_map(|l| l.target.as_ref())
+                .find_map(|t| t.catalog.runtime(id))
+        })
+    }
+}
+
+/// A `LayerName` value: plain text, or text with `${...}` that CloudFormation substitutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerName {
+    Text(String),
+    /// Written as `Fn::Sub` (`!Sub` in YAML): `native-${Stage}`, `${AWS::StackName}-native`.
+    Sub(String),
+}
+
+impl LayerName {
+    pub fn new(text: &str) -> LayerName {
+        if text.contains("${") {
+            LayerName::Sub(text.to_string())
+        } else {
+            LayerName::Text(text.to_string())
+        }
+    }
+
+    /// The template value.
+    pub fn to_value(&self) -> crate::template::Value {
+        use crate::template::Value;
+        match self {
+            LayerName::Text(s) => Value::str(s),
+            LayerName::Sub(s) => Value::Map(vec![("Fn::Sub".into(), Value::str(s))]),
+        }
+    }
+
+    /// The value as JSON, for the template fragment.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            LayerName::Text(s) => serde_json::json!(s),
+            LayerName::Sub(s) => serde_json::json!({ "Fn::Sub": s }),
+        }
+    }
 }
 
 /// The folder inside the layer that holds libraries when the spec names none: `/opt/lib`.
@@ -53,6 +103,8 @@ pub use crate::layer_path::{BadPath, LayerPath};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerSpec {
     pub name: Spanned<String>,
+    /// `layer-name`: the `LayerName` written into the template (default: the layer's name).
+    pub layer_name: Option<Spanned<LayerName>>,
     /// The whole `layer` node.
     pub span: Span,
     pub description: Option<Spanned<String>>,

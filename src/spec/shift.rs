@@ -30,6 +30,7 @@ pub(super) fn spec(spec: &mut Spec, by: usize) {
 fn layer(l: &mut LayerSpec, by: usize) {
     let LayerSpec {
         name,
+        layer_name,
         span: whole,
         description,
         runtimes,
@@ -45,6 +46,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
     } = l;
     span(whole, by);
     spanned(name, by);
+    layer_name.iter_mut().for_each(|n| spanned(n, by));
     description.iter_mut().for_each(|d| spanned(d, by));
     runtimes.iter_mut().for_each(|r| spanned(r, by));
     spanned(architecture, by);

@@ -74,12 +74,14 @@ pub fn check(
             }
             ErrorKind::IdConflict => Code::TemplateIdConflict,
             ErrorKind::Syntax | ErrorKind::Unmergeable => Code::TemplateUnmergeable,
+            ErrorKind::StaleReference => Code::TemplateStaleReference,
         };
         let diag = Diagnostic::error(code, format!("cannot merge into {}: {}", at(input, e.line), e.message))
             .at(input.span)
             .label("this template")
             .help(match code {
                 Code::TemplateIdConflict => "rename the layer, or the template's resource",
+                Code::TemplateStaleReference => "remove that reference (layerc then removes the resource), or keep the layer in the spec",
                 _ => "change the template so the value is a plain list or mapping, or use `ld-library-path \"keep\"` and set LD_LIBRARY_PATH yourself",
             });
         diags.push(noted(diag, input, e.line));
@@ -184,7 +186,7 @@ impl FunctionCheck<'_> {
         let Some(id) = property.strings().and_then(|r| r.into_iter().next()) else {
             return;
         };
-        let Some(runtime) = self.catalog.runtime(&id) else {
+        let Some(runtime) = self.spec.runtime(self.catalog, &id) else {
             return;
         };
         let line = Some(template.line(property.node.span.start));
@@ -201,7 +203,7 @@ impl FunctionCheck<'_> {
             let layer_os = layer
                 .runtimes
                 .first()
-                .and_then(|r| self.catalog.runtime(&r.value))
+                .and_then(|r| self.spec.runtime(self.catalog, &r.value))
                 .map(|r| r.os.as_str());
             let other_os = layer_os.is_some_and(|os| os != runtime.os);
             let (message, help) = if other_os {

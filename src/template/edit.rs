@@ -10,6 +10,8 @@ use super::{ErrorKind, MergeError};
 pub enum Want {
     /// Exactly this value; replaced when it differs, created when missing.
     Set(Value),
+    /// This value when the key is missing; a value already there is the user's and is kept.
+    Default(Value),
     /// A map holding at least these entries; created when missing.
     Merge(Vec<(String, Want)>),
     /// Like `Merge`, but the map must already exist (a function resource is never created).
@@ -22,7 +24,7 @@ impl Want {
     /// The whole value, for a key that does not exist yet.
     fn to_value(&self) -> Value {
         match self {
-            Want::Set(v) => v.clone(),
+            Want::Set(v) | Want::Default(v) => v.clone(),
             Want::Merge(entries) | Want::Existing(entries) => Value::Map(
                 entries
                     .iter()
@@ -122,6 +124,7 @@ impl Planner<'_> {
                     self.splices.push(self.syntax.replace_value(entry, value));
                 }
             }
+            Want::Default(_) => {}
             Want::Merge(wants) | Want::Existing(wants) => match &node.kind {
                 Kind::Map(_) if is_plain(node) => self.merge_map(node, here, wants)?,
                 _ if node.is_null() && matches!(want, Want::Merge(_)) => {

@@ -78,7 +78,15 @@ pub fn load(
             } else {
                 Code::TemplateIo
             };
-            diags.push(problem(code, format!("cannot read template {name}: {e}")).help("`template` names the SAM or CloudFormation template, relative to the spec's folder"));
+            let help = match choice {
+                TemplateChoice::Path(_) => {
+                    "`--merge` names the template relative to the current folder"
+                }
+                _ => {
+                    "`template` names the SAM or CloudFormation template, relative to the spec's folder"
+                }
+            };
+            diags.push(problem(code, format!("cannot read template {name}: {e}")).help(help));
             return (None, diags);
         }
     };

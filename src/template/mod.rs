@@ -4,10 +4,11 @@
 //! range. A [`Patch`] (the layer resources and what each function needs) becomes [`edit::Want`]s,
 //! the planner turns those into splices, and only the spliced bytes change.
 //!
-//! Invariant: every byte outside the values layerc owns (its layer resources' `Type` and owned
-//! `Properties`, the layer references it adds to `Layers`, `LD_LIBRARY_PATH` and the spec's `env`
-//! variables) is kept; merging the result again returns it unchanged; a merge that cannot be done
-//! exactly is an error, never a guess.
+//! Invariant: every byte outside the values layerc owns (its layer resources' `Type`, owned
+//! `Properties` and `Metadata.layerc` marker, the layer references it adds to `Layers`,
+//! `LD_LIBRARY_PATH` and the spec's `env` variables) is kept; a marked layer resource the spec no
+//! longer has is removed with its `Ref`s in `Layers` (`remove.rs`); merging the result again
+//! returns it unchanged; a merge that cannot be done exactly is an error, never a guess.
 
 pub mod check;
 mod edit;
@@ -16,6 +17,7 @@ mod flow;
 pub mod input;
 mod json;
 pub mod plan;
+mod remove;
 mod tree;
 mod wants;
 mod yaml;
@@ -63,6 +65,8 @@ pub enum ErrorKind {
     ImageFunction,
     IdConflict,
     Unmergeable,
+    /// A layer resource layerc added, that the spec no longer has, is still referred to.
+    StaleReference,
 }
 
 /// Everything layerc adds to a template.
@@ -76,6 +80,8 @@ pub struct Patch {
 pub struct LayerResource {
     pub logical_id: String,
     pub name: String,
+    /// The `LayerName` the spec sets (`layer-name`): a string or an intrinsic function.
+    pub layer_name: Option<Value>,
     pub description: String,
     /// The zip's path relative to the template's folder.
     pub content: String,
@@ -191,7 +197,19 @@ impl Template {
         Ok(merged)
     }
 
+    /// Removes what layerc added and the spec no longer has, then merges the patch in.
     fn merge_once(&self, patch: &Patch) -> Result<String, MergeError> {
+        match self.without_stale(patch)? {
+            Some(text) => {
+                let mut cleaned = Template::parse(&text)?;
+                cleaned.bom = self.bom;
+                cleaned.add(patch)
+            }
+            None => self.add(patch),
+        }
+    }
+
+    fn add(&self, patch: &Patch) -> Result<String, MergeError> {
         let sam = self.has_sam_transform();
         for function in &patch.functions {
             self.check_target(&function.target, sam)?;

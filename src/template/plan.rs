@@ -13,6 +13,7 @@ pub fn patch(spec: &Spec, catalog: &Catalog, template: &Template, zip_dir: &str)
         .map(|layer| LayerResource {
             logical_id: logical_id(&layer.name.value),
             name: layer.name.value.clone(),
+            layer_name: layer.layer_name.as_ref().map(|n| n.value.to_value()),
             description: crate::emit::template::description(layer),
             content: join(zip_dir, &crate::emit::template::zip_name(&layer.name.value)),
             runtimes: layer.runtimes.iter().map(|r| r.value.clone()).collect(),
@@ -67,10 +68,10 @@ fn function_patch(
         .property(&target, "Runtime")
         .and_then(|p| p.strings())
         .and_then(|r| r.into_iter().next())
-        .filter(|r| catalog.runtime(r).is_some())
+        .filter(|r| spec.runtime(catalog, r).is_some())
         .or(layer_runtime);
     let runtime_default = runtime
-        .and_then(|r| catalog.runtime(&r))
+        .and_then(|r| spec.runtime(catalog, &r))
         .map(|r| r.ld_library_path.clone())
         .unwrap_or_default();
     let library_path = match function.ld_library_path.value {

@@ -80,8 +80,14 @@ impl Template {
 
 pub(super) fn layer_want(layer: &LayerResource, sam: bool) -> Want {
     let list = |items: &[String]| Value::Seq(items.iter().map(Value::str).collect());
+    // A name the spec sets is layerc's to write; otherwise the layer's name is only a default, and a
+    // LayerName the user wrote in the template is theirs.
+    let name = match &layer.layer_name {
+        Some(value) => Want::Set(value.clone()),
+        None => Want::Default(Value::str(&layer.name)),
+    };
     let mut props = vec![
-        ("LayerName".to_string(), Want::Set(Value::str(&layer.name))),
+        ("LayerName".to_string(), name),
         (
             "Description".to_string(),
             Want::Set(Value::str(&layer.description)),
@@ -107,8 +113,16 @@ pub(super) fn layer_want(layer: &LayerResource, sam: bool) -> Want {
     if sam {
         props.push(("RetentionPolicy".into(), Want::Set(Value::str("Retain"))));
     }
+    let marker = vec![("layer".to_string(), Want::Set(Value::str(&layer.name)))];
     Want::Merge(vec![
         ("Type".into(), Want::Set(Value::str(type_name))),
         ("Properties".into(), Want::Merge(props)),
+        (
+            "Metadata".into(),
+            Want::Merge(vec![(
+                super::remove::MARKER.to_string(),
+                Want::Merge(marker),
+            )]),
+        ),
     ])
 }

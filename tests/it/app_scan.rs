@@ -222,7 +222,7 @@ fn unusable_arguments_exit_2() {
     let fx = Fixture::new();
     let missing = fx.layerc(&["scan", "nothing-here", "--runtime", "python3.12"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("cannot read the application"));
+    assert!(stderr(&missing).contains("cannot open the application nothing-here"));
     fx.write("app/readme.txt", "no code");
     let unknown = fx.layerc(&["scan", "app", "--runtime", "python3.99"]);
     assert_eq!(unknown.status.code(), Some(2));

@@ -287,3 +287,42 @@ fn dotnet_runtimes_know_their_framework_and_its_icu() {
     }
     assert!(catalog.runtime("provided.al2023").unwrap().dotnet.is_none());
 }
+
+/// cfn-lint's runtime lifecycle data, the source `specs/runtimes/gen/lifecycle.py` pins.
+const CFN_LINT: crate::artifacts::Pinned = crate::artifacts::Pinned {
+    file: "cfn_lint-1.58.0-py3-none-any.whl",
+    sha256: "9d9f06043160756a6158f5c3f92a44ce38254b1c578127461608305bc8262987",
+};
+
+#[test]
+fn lifecycle_dates_are_cfn_lints() {
+    use crate::artifacts::{or_skip, wheel};
+    let fetched = wheel("cfn-lint==1.58.0", "manylinux2014_x86_64", &CFN_LINT);
+    let Some((_, dir)) = or_skip("cfn-lint 1.58.0", fetched) else {
+        return;
+    };
+    let path = dir.join("cfnlint/data/AdditionalSpecs/LmbdRuntimeLifecycle.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let data: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let catalog = Catalog::builtin();
+    let date = |d: Option<layerc::runtime::Date>| d.map(|d| d.to_string());
+    for (id, entry) in &data {
+        let rt = catalog
+            .runtime(id)
+            .unwrap_or_else(|| panic!("{id} is in cfn-lint's data but not in the catalog"));
+        let field = |key: &str| entry[key].as_str().map(str::to_string);
+        assert_eq!(date(rt.deprecated), field("deprecated"), "{id} deprecated");
+        assert_eq!(
+            date(rt.block_create),
+            field("create-block"),
+            "{id} create-block"
+        );
+        assert_eq!(
+            date(rt.block_update),
+            field("update-block"),
+            "{id} update-block"
+        );
+        assert_eq!(rt.successor, field("successor"), "{id} successor");
+    }
+    assert!(data.len() >= 47, "{}", data.len());
+}

@@ -166,6 +166,7 @@ pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("LAYERC_CATALOG")
         .env_remove("SOURCE_DATE_EPOCH");
     use_test_store(&mut cmd, env);
     for (k, v) in env {

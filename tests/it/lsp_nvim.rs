@@ -64,3 +64,88 @@ fn neovim_shows_the_error_and_clears_it_after_the_fix() {
         "{report}"
     );
 }
+
+/// The "Neovim 0.7 to 0.10" configuration of docs/editors.md, exactly as the page shows it.
+fn documented_config() -> String {
+    let page = include_str!("../../docs/editors.md");
+    let section = page.split("## Neovim 0.7 to 0.10").nth(1).unwrap();
+    let block = section.split("```lua\n").nth(1).unwrap();
+    block.split("```").next().unwrap().to_string()
+}
+
+/// Neovim with the documented configuration opens two specs, waits for a client, and quits; its
+/// stderr, its `:messages` and how many clients the second buffer has. `layerc_dir` is put on
+/// PATH (none: `layerc` is not there).
+fn nvim_with_documented_config(layerc_dir: Option<&std::path::Path>) -> (String, String, String) {
+    let fx = Fixture::new();
+    let config = fx.write("init.lua", documented_config());
+    fx.write("a/layer.kdl", "");
+    fx.write("b/layer.kdl", "");
+    let path = match layerc_dir {
+        Some(dir) => format!("{}:/usr/bin:/bin", dir.display()),
+        None => "/usr/bin:/bin".to_string(),
+    };
+    let out = Command::new("nvim")
+        .args(["--headless", "-i", "NONE", "-n", "-u"])
+        .arg(&config)
+        .args(["-c", "edit a/layer.kdl", "-c", "edit b/layer.kdl"])
+        .args([
+            "-c",
+            "lua vim.wait(10000, function() return #vim.lsp.buf_get_clients(0) > 0 end, 20)",
+        ])
+        .args([
+            "-c",
+            "lua vim.fn.writefile({tostring(#vim.lsp.buf_get_clients(0))}, 'clients.txt')",
+        ])
+        .args([
+            "-c",
+            "redir! > messages.txt",
+            "-c",
+            "silent messages",
+            "-c",
+            "redir END",
+        ])
+        .args(["-c", "qa!"])
+        .env("PATH", path)
+        .env("XDG_STATE_HOME", fx.path().join("state"))
+        .env("XDG_CACHE_HOME", fx.path().join("cache"))
+        .env("XDG_CONFIG_HOME", fx.path().join("config"))
+        .current_dir(fx.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("nvim runs");
+    let read = |name: &str| std::fs::read_to_string(fx.path().join(name)).unwrap_or_default();
+    (stderr(&out), read("messages.txt"), read("clients.txt"))
+}
+
+#[test]
+fn the_documented_neovim_07_config_says_once_that_layerc_is_missing() {
+    if Command::new("nvim").arg("--version").output().is_err() {
+        eprintln!("skipped: nvim is not installed (`.ci/run` installs Debian's neovim)");
+        return;
+    }
+    let (err, messages, clients) = nvim_with_documented_config(None);
+    let all = format!("{err}\n{messages}");
+    assert!(
+        !all.contains("stack traceback") && !all.contains("Error"),
+        "{all}"
+    );
+    // Said once, for two specs (headless Neovim also echoes messages on stderr).
+    assert_eq!(
+        messages.matches("layerc is not on PATH").count(),
+        1,
+        "{all}"
+    );
+    assert!(err.matches("layerc is not on PATH").count() <= 1, "{all}");
+    assert_eq!(clients.trim(), "0");
+    // With layerc on PATH the same configuration attaches both buffers to one client.
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_layerc"), bin.path().join("layerc")).unwrap();
+    let (err, messages, clients) = nvim_with_documented_config(Some(bin.path()));
+    let all = format!("{err}\n{messages}");
+    assert!(
+        !all.contains("stack traceback") && !all.contains("not on PATH"),
+        "{all}"
+    );
+    assert_eq!(clients.trim(), "1", "{all}");
+}

@@ -11,8 +11,8 @@ use std::process::Command;
 use crate::common::*;
 
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/oracles/sam.py");
-const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/templates");
-const ICU: &str = "arn:aws:lambda:us-east-1:123456789012:layer:icu:2";
+pub const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/templates");
+pub const ICU: &str = "arn:aws:lambda:us-east-1:123456789012:layer:icu:2";
 
 /// cfn-lint's findings per file, as (rule, path in the template): stable when lines move.
 pub fn lint(files: &[PathBuf]) -> Vec<BTreeSet<(String, String)>> {
@@ -88,7 +88,7 @@ pub fn translate_all(paths: &[PathBuf]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn translate(path: &Path) -> serde_json::Value {
+pub fn translate(path: &Path) -> serde_json::Value {
     let functions = translate_all(&[path.to_path_buf()]).remove(0);
     assert!(
         functions.get("error").is_none(),
@@ -120,7 +120,7 @@ pub fn assert_rest_unchanged(cases: &[(PathBuf, PathBuf, serde_json::Value)]) {
 }
 
 /// A fixture with a one-library layer for `runtime`, the template copied in, and `functions`.
-fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, PathBuf) {
+pub fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, PathBuf) {
     let fx = Fixture::new();
     fx.lib("/usr/lib64/libfonts.so.1", "libfonts.so.1", "render_glyph");
     let path = fx.path().join(template);
@@ -131,7 +131,7 @@ fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, PathBuf)
     (fx, path)
 }
 
-fn build_ok(fx: &Fixture, args: &[&str]) -> String {
+pub fn build_ok(fx: &Fixture, args: &[&str]) -> String {
     let out = fx.layerc(&[&["build"], args].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     stderr(&out)

@@ -10,6 +10,7 @@ pub fn fonts_layer() -> LayerResource {
     LayerResource {
         logical_id: "FontsLayer".into(),
         name: "fonts".into(),
+        layer_name: None,
         description: "Native libraries: libfreetype.so.6".into(),
         content: "build/fonts.zip".into(),
         runtimes: vec!["python3.12".into()],

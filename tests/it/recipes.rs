@@ -156,16 +156,21 @@ fn readelf_over(shipped: &BTreeMap<String, String>, os: &OsBase) -> BTreeSet<Ove
     out
 }
 
-/// layerc's `abi::symbol-version` findings, read back from "X needs V from F; ...".
+/// layerc's `abi::symbol-version` findings, read back from "X needs V from F; ..." (one object),
+/// or from the notes "X needs V from F (chain)" of a finding that lists several.
 fn layerc_over(analysis: &Analysis) -> BTreeSet<Over> {
     analysis
         .diagnostics
         .iter()
         .filter(|d| d.code.as_str() == "abi::symbol-version")
-        .map(|d| {
-            let (object, rest) = d.message.split_once(" needs ").unwrap();
+        .flat_map(|d| match d.notes.is_empty() {
+            true => vec![d.message.clone()],
+            false => d.notes.clone(),
+        })
+        .map(|line| {
+            let (object, rest) = line.split_once(" needs ").unwrap();
             let (version, rest) = rest.split_once(" from ").unwrap();
-            let file = rest.split(';').next().unwrap();
+            let file = rest.split([';', ' ']).next().unwrap();
             (object.to_string(), version.to_string(), file.to_string())
         })
         .collect()

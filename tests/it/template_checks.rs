@@ -90,7 +90,7 @@ fn runtimes_of_another_os_or_not_in_the_layer() {
 #[test]
 fn a_runtime_from_globals_or_a_parameter_default_is_checked_too() {
     let template = format!(
-        "{HEADER}Parameters:\n  Py:\n    Type: String\n    Default: python3.11\nGlobals:\n  Function:\n    Runtime: python3.13\nResources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: a.h\n      CodeUri: a/\n  B:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: b.h\n      CodeUri: b/\n      Runtime: !Ref Py\n"
+        "{HEADER}Parameters:\n  Py:\n    Type: String\n    Default: python3.9\nGlobals:\n  Function:\n    Runtime: python3.13\nResources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: a.h\n      CodeUri: a/\n  B:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: b.h\n      CodeUri: b/\n      Runtime: !Ref Py\n"
     );
     let (analysis, _fx) = check(
         "python3.12",
@@ -115,7 +115,7 @@ fn a_runtime_from_globals_or_a_parameter_default_is_checked_too() {
         "{messages:?}"
     );
     assert!(
-        messages[1].contains("Runtime of B (template.yaml:21) is python3.11"),
+        messages[1].contains("Runtime of B (template.yaml:21) is python3.9"),
         "{messages:?}"
     );
 }

@@ -4,8 +4,10 @@ use super::schema::Place;
 use super::{Lowering, Seen, name_span, span_of};
 use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
+use crate::runtime::natural_cmp;
 use crate::spec::{
-    DEFAULT_DIR, FileRequest, LayerPath, LayerSpec, LibraryRequest, Spanned, Target, TargetSource,
+    DEFAULT_DIR, FileRequest, LayerName, LayerPath, LayerSpec, LibraryRequest, Spanned, Target,
+    TargetSource,
 };
 use kdl::KdlNode;
 
@@ -22,6 +24,7 @@ fn valid_layer_name(name: &str) -> bool {
 /// A layer block's values while its children are lowered.
 struct Parts {
     name: Spanned<String>,
+    layer_name: Option<Spanned<LayerName>>,
     description: Option<Spanned<String>>,
     runtimes: Vec<Spanned<String>>,
     architecture: Option<Spanned<Architecture>>,
@@ -39,6 +42,7 @@ impl Lowering {
         let name = self.layer_name(node)?;
         let mut parts = Parts {
             name,
+            layer_name: None,
             description: None,
             runtimes: Vec::new(),
             architecture: None,
@@ -60,7 +64,10 @@ impl Lowering {
             };
             match schema.name {
                 "description" => parts.description = args.pop(),
-                "runtime" => self.runtimes(&mut parts, args),
+                "layer-name" => {
+                    parts.layer_name = args.pop().and_then(|a| self.template_layer_name(a))
+                }
+                "runtime" => self.runtimes(&mut parts, child, args),
                 "architecture" => self.architecture(&mut parts, args),
                 "rootfs" => {
                     let given = self.rootfs(args);
@@ -90,6 +97,29 @@ impl Lowering {
         Some(self.finish_layer(parts, node))
     }
 
+    /// `layer-name "TEXT"`: Lambda's rules for plain text; text with `${...}` is CloudFormation's
+    /// to substitute, so only its length is known.
+    fn template_layer_name(&mut self, value: Spanned<String>) -> Option<Spanned<LayerName>> {
+        let name = LayerName::new(&value.value);
+        if matches!(name, LayerName::Sub(_))
+            || valid_layer_name(&value.value) && !value.value.is_empty()
+        {
+            return Some(Spanned::new(name, value.span));
+        }
+        self.push(
+            Diagnostic::error(
+                Code::SpecBadName,
+                format!("`{}` is not a valid LayerName", value.value),
+            )
+            .at(value.span)
+            .label("invalid LayerName")
+            .help(format!(
+                "Lambda layer names use letters, digits, `-` and `_` (at most {MAX_LAYER_NAME} characters); `${{Param}}` inserts a parameter"
+            )),
+        );
+        None
+    }
+
     fn layer_name(&mut self, node: &KdlNode) -> Option<Spanned<String>> {
         let name = self.block_name(node, "layer name")?;
         if valid_layer_name(&name.value) {
@@ -109,17 +139,88 @@ impl Lowering {
         None
     }
 
-    fn runtimes(&mut self, parts: &mut Parts, ids: Vec<Spanned<String>>) {
+    fn runtimes(&mut self, parts: &mut Parts, child: &KdlNode, ids: Vec<Spanned<String>>) {
+        let base = self.string_prop(child, "base");
         for id in ids {
             if let Some(first) = parts.runtimes.iter().find(|r| r.value == id.value) {
                 let what = format!("runtime `{}`", id.value);
                 self.given_twice(what, id.span, first.span, "second occurrence");
-            } else if self.catalog.runtime(&id.value).is_some() {
-                parts.runtimes.push(id);
+            } else if let Some(rt) = self.catalog.runtime(&id.value) {
+                match &base {
+                    Some(b) if b.value != rt.os => self.base_contradicts(&id, b, &rt.os),
+                    _ => parts.runtimes.push(id),
+                }
+            } else if let Some(base) = &base {
+                if self.stated_runtime(&id, base) {
+                    parts.runtimes.push(id);
+                }
             } else {
                 self.unknown_runtime(&id);
             }
         }
+    }
+
+    /// `runtime "ruby9.9" base="al2023"`: an id newer than the catalog, checked as a runtime of
+    /// the base it states (a warning says the data predates it). False when the base is unknown.
+    fn stated_runtime(&mut self, id: &Spanned<String>, base: &Spanned<String>) -> bool {
+        let Some(catalog) = self.catalog.stated(&id.value, &base.value) else {
+            let bases = || self.catalog.os_bases.keys().map(String::as_str);
+            let help = did_you_mean(&base.value, bases()).unwrap_or_else(|| {
+                format!(
+                    "the OS bases are {}",
+                    bases().collect::<Vec<_>>().join(", ")
+                )
+            });
+            self.push(
+                Diagnostic::error(
+                    Code::SpecUnknownValue,
+                    format!("unknown OS base `{}`", base.value),
+                )
+                .at(base.span)
+                .label("unknown base")
+                .help(help),
+            );
+            return false;
+        };
+        self.catalog = catalog;
+        let data = match self.catalog.data_date {
+            Some(d) => format!("the catalog data ({d})"),
+            None => "the catalog data".to_string(),
+        };
+        self.push(
+            Diagnostic::warning(
+                Code::SpecStatedRuntime,
+                format!(
+                    "runtime `{}` is newer than {data}: checked as a runtime of {}",
+                    id.value,
+                    self.catalog.os_name(&base.value)
+                ),
+            )
+            .at(id.span)
+            .label("not in the catalog")
+            .help("its own folders and lifecycle dates are unknown; a `--catalog` file with its entry, or a newer layerc, knows them"),
+        );
+        true
+    }
+
+    fn base_contradicts(&mut self, id: &Spanned<String>, base: &Spanned<String>, os: &str) {
+        self.push(
+            Diagnostic::error(
+                Code::SpecMixedOs,
+                format!(
+                    "runtime `{}` runs on {}, not on `{}`",
+                    id.value,
+                    self.catalog.os_name(os),
+                    base.value
+                ),
+            )
+            .at(base.span)
+            .label("another OS base")
+            .help(format!(
+                "remove `base=` (the catalog knows `{}`) or write `base=\"{os}\"`",
+                id.value
+            )),
+        );
     }
 
     /// `runtime-file` or `target-rootfs`: one of them, once.
@@ -336,6 +437,7 @@ impl Lowering {
                 Spanned::new(lib, name.span)
             }),
             name,
+            layer_name: parts.layer_name,
             span: span_of(node),
             description: parts.description,
             runtimes: parts.runtimes,
@@ -351,8 +453,21 @@ impl Lowering {
     }
 
     fn unknown_runtime(&mut self, id: &Spanned<String>) {
-        let help = did_you_mean(&id.value, self.catalog.runtime_ids())
-            .unwrap_or_else(|| "`layerc runtimes` lists every runtime id".to_string());
+        let stated = format!("`runtime \"{}\" base=\"al2023\"`", id.value);
+        let known = did_you_mean(&id.value, self.catalog.runtime_ids());
+        let help = match (self.newer_than_its_family(&id.value), known) {
+            (true, Some(known)) => format!(
+                "{known} If `{}` is newer than the catalog data, state its OS base: {stated}",
+                id.value
+            ),
+            (true, None) => format!(
+                "it is newer than the catalog data: state its OS base, {stated}, or give a `--catalog` file with its entry"
+            ),
+            (false, Some(known)) => known,
+            (false, None) => format!(
+                "`layerc runtimes` lists every runtime id; for one newer than the catalog data, state its OS base: {stated}"
+            ),
+        };
         self.push(
             Diagnostic::error(
                 Code::SpecUnknownRuntime,
@@ -363,6 +478,19 @@ impl Lowering {
             .help(help)
             .suggest(closest(&id.value, self.catalog.runtime_ids())),
         );
+    }
+
+    /// `python3.15` when the catalog's newest Python is `python3.14`: an id of a known family with
+    /// a higher version than any the catalog has.
+    fn newer_than_its_family(&self, id: &str) -> bool {
+        let family: String = id.chars().take_while(char::is_ascii_alphabetic).collect();
+        self.catalog
+            .runtimes
+            .values()
+            .filter(|rt| rt.family == family)
+            .map(|rt| rt.id.as_str())
+            .max_by(|a, b| natural_cmp(a, b))
+            .is_some_and(|newest| natural_cmp(id, newest).is_gt())
     }
 
     fn unknown_architecture(&mut self, value: &Spanned<String>) {

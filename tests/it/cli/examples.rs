@@ -23,6 +23,13 @@ fn quickstart_builds_a_non_empty_layer() {
         out_dir.to_str().unwrap(),
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // No finding at all: in particular no variable naming an /opt path the layer lacks.
+    assert!(
+        !stderr(&out).contains("function::env-path"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains('⚠'), "{}", stderr(&out));
     let listing = std::process::Command::new("zipinfo")
         .arg("-1")
         .arg(out_dir.join("fonts.zip"))
@@ -45,4 +52,13 @@ fn dotnet_example_spec_is_valid_apart_from_its_rootfs() {
     let analysis = analyze_text(&text, spec.parent().unwrap());
     let errors = error_codes(&analysis);
     assert_eq!(errors, ["rootfs::not-found"], "{}", rendered(&analysis));
+    // The spec targets the runtime the example's template declares.
+    let template =
+        fs::read_to_string(example("examples/dotnet-gdiplus/serverless.template")).unwrap();
+    let template: Value = serde_json::from_str(&template).unwrap();
+    let runtime = &template["Resources"]["ImageFunction"]["Properties"]["Runtime"];
+    assert_eq!(
+        runtime.as_str(),
+        Some(analysis.spec.layers[0].runtimes[0].value.as_str())
+    );
 }

@@ -115,3 +115,30 @@ fn help_and_version_exit_0() {
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).starts_with("layerc "), "{}", stdout(&out));
 }
+
+#[test]
+fn command_line_paths_are_named_as_given_relative_to_the_current_folder() {
+    let fx = valid_fixture();
+    // --merge comes from the command line: not a finding at a place in the spec.
+    let out = fx.layerc(&["build", "--merge", "nope.yaml"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot read --merge nope.yaml: "),
+        "{err}"
+    );
+    assert!(err.contains("relative to the current folder"), "{err}");
+    assert!(
+        !err.contains("template::not-found") && !err.contains("layer \"hello\""),
+        "{err}"
+    );
+    assert!(!fx.path().join("build").exists());
+    // scan's first argument is the application, not a rootfs.
+    let out = fx.layerc(&["scan", "nope", "--runtime", "python3.12"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).starts_with("error: cannot open the application nope: "),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -128,3 +128,33 @@ fn graph_of_a_spec_that_does_not_parse_reports_why() {
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(stderr(&out).contains("spec::syntax"), "{}", stderr(&out));
 }
+
+#[test]
+fn graph_marks_the_objects_that_fail_check_and_lists_layers_for_a_wrong_name() {
+    let fx = Fixture::new();
+    crate::validation::glibc_234_fixture(&fx);
+    fx.spec("layer \"new\" {\n    runtime \"provided.al2\"\n    rootfs \"rootfs\"\n    library \"libnew.so.1\"\n}\n");
+    assert_eq!(code(&fx.layerc(&["check"])), 1);
+    let out = fx.layerc(&["graph"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("libnew.so.1 [shipped]"))
+        .unwrap();
+    assert!(line.ends_with(" ✗ abi::symbol-version"), "{text}");
+    let provided = text.lines().find(|l| l.contains("libc.so.6")).unwrap();
+    assert!(!provided.contains('✗'), "{text}");
+    for format in ["dot", "mermaid"] {
+        let out = stdout(&fx.layerc(&["graph", "--format", format]));
+        assert!(out.contains("✗ abi::symbol-version"), "{format}: {out}");
+    }
+    // A layer name the spec lacks: the error lists the layers there are.
+    let out = fx.layerc(&["graph", "--layer", "newer"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("its layers are new; did you mean `new`?"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -127,3 +127,70 @@ fn a_broken_lock_is_a_diagnostic() {
     assert!(stderr(&out).contains("lock::malformed"), "{}", stderr(&out));
     assert!(!fx.path().join("build").exists());
 }
+
+#[test]
+fn locked_never_writes_the_lock_even_when_only_the_zip_would_change() {
+    let fx = valid_fixture();
+    assert_eq!(fx.layerc(&["build"]).status.code(), Some(0));
+    let lock = fx.path().join("layer.lock");
+    let (text, modified) = (
+        lock_text(&fx),
+        fs::metadata(&lock).unwrap().modified().unwrap(),
+    );
+    let zip_before = fs::read(fx.path().join("build/hello.zip")).unwrap();
+    // Unchanged inputs: the build passes and leaves the lock file alone (not even rewritten).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = fx.layerc(&["build", "--locked"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("layer.lock"), "{}", stderr(&out));
+    assert_eq!(fs::metadata(&lock).unwrap().modified().unwrap(), modified);
+    // Another SOURCE_DATE_EPOCH: same inputs, other zip bytes; the lock would change, so the
+    // build fails (exit 1) and writes nothing.
+    let out = layerc_in(
+        fx.path(),
+        &["build", "--locked"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the lock would change"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(lock_text(&fx), text);
+    assert_eq!(fs::metadata(&lock).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        fs::read(fx.path().join("build/hello.zip")).unwrap(),
+        zip_before
+    );
+}
+
+#[test]
+fn a_build_into_another_folder_leaves_the_specs_lock_alone() {
+    let fx = valid_fixture();
+    assert_eq!(fx.layerc(&["build"]).status.code(), Some(0));
+    let text = lock_text(&fx);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = elsewhere.path().to_str().unwrap();
+    let out = layerc_in(
+        fx.path(),
+        &["build", "--out", dir],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("layer.lock not written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(elsewhere.path().join("hello.zip").exists());
+    assert_eq!(lock_text(&fx), text);
+    // A folder inside the spec's is the spec's own build: the lock follows it.
+    let out = layerc_in(
+        fx.path(),
+        &["build", "--out", "dist"],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(lock_text(&fx), text);
+}

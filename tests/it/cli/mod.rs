@@ -3,6 +3,7 @@
 
 mod build;
 mod check;
+mod conventions;
 mod examples;
 mod exit_codes;
 mod graph;

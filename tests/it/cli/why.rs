@@ -50,3 +50,20 @@ fn why_on_a_spec_that_does_not_parse_reports_why() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("spec::syntax"), "{}", stderr(&out));
 }
+
+#[test]
+fn why_takes_a_library_name_without_its_suffix() {
+    let fx = valid_fixture();
+    for name in ["libworld", "world", "libworld.so"] {
+        let out = fx.layerc(&["why", name]);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("libhello.so.1 → libworld.so.1"),
+            "{name}: {}",
+            stdout(&out)
+        );
+    }
+    let out = fx.layerc(&["why", "libwrld"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
+}

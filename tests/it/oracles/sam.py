@@ -77,7 +77,9 @@ def functions(path):
         for layer in resource["Properties"].get("Layers", []):
             target = resources.get(layer.get("Ref")) if isinstance(layer, dict) else None
             if target and target["Type"] == "AWS::Lambda::LayerVersion":
-                layers.append("layer:" + target["Properties"]["LayerName"])
+                name = target["Properties"]["LayerName"]
+                # An intrinsic LayerName (Fn::Sub) shows as its JSON text.
+                layers.append("layer:" + (name if isinstance(name, str) else json.dumps(name, sort_keys=True)))
             else:
                 layers.append(layer if isinstance(layer, str) else json.dumps(layer, sort_keys=True))
         result[rid] = layers
