@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod dotnet;
 pub mod elf;
 pub mod emit;
+pub mod escape;
 pub mod layer_path;
 pub mod lock;
 pub mod lsp;

@@ -45,12 +45,17 @@ pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
 }
 
 /// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
+/// Control characters that names in it carry are escaped; its own line breaks are kept.
 pub fn say(args: std::fmt::Arguments<'_>) {
     if STDERR_FAILED.load(Ordering::Relaxed) {
         return;
     }
+    let text = args.to_string();
+    let text = layerc::escape::controls_but_lines(&text);
     let mut err = io::stderr().lock();
-    let written = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+    let written = err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
     let _ = check(&STDERR_FAILED, written);
 }
 

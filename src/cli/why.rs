@@ -1,6 +1,7 @@
 //! `layerc why`: the chain(s) that pull a library into a layer.
 
 use layerc::Analysis;
+use layerc::escape::controls;
 
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR};
@@ -22,19 +23,19 @@ pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
         let node = &g.graph[idx];
         out.push_str(&format!(
             "layer {}: {} [{}]\n",
-            layer.name(),
-            node.name,
+            controls(layer.name()),
+            controls(&node.name),
             node.status.as_str()
         ));
         let chains = g.chains(idx, MAX_CHAINS);
         for chain in &chains.shown {
-            let names: Vec<&str> = chain.iter().map(|&i| g.graph[i].name.as_str()).collect();
+            let names: Vec<_> = chain.iter().map(|&i| controls(&g.graph[i].name)).collect();
             let (file, span) = analysis.sources.locate(g.graph[chain[0]].root_span);
             let (line, col) = file.line_column(span.offset);
             out.push_str(&format!(
                 "    {}  ({}:{line}:{col})\n",
                 names.join(" → "),
-                file.name
+                controls(&file.name)
             ));
         }
         let shown = chains.shown.len();
