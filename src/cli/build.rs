@@ -211,7 +211,11 @@ fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32
         Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
         None => {
             let path = out.join("serverless.template.json");
-            let old = std::fs::read_to_string(&path).unwrap_or_default();
+            let limit = layerc::template::files::MAX_TEMPLATE_BYTES;
+            let old = layerc::rootfs::host::read_text_if_exists(&path, limit)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             let fragment = emit::template::fragment(&analysis.spec);
             (path, old, emit::template::render(&fragment))
         }

@@ -118,7 +118,7 @@ fn load(catalog: &Catalog, arg: &str) -> Result<(OsBase, Runtime), String> {
         let os = catalog.os(&rt.os).ok_or(format!("{arg}: unknown os"))?;
         return Ok((os.clone(), rt.clone()));
     }
-    let text = std::fs::read_to_string(arg).map_err(|e| {
+    let text = layerc::rootfs::host::read_input_text(Path::new(arg)).map_err(|e| {
         let hint = layerc::diagnostic::did_you_mean(arg, catalog.runtime_ids())
             .map_or(String::new(), |h| format!("; {h}"));
         format!("`{arg}` is neither a runtime id nor a readable file ({e}){hint}")

@@ -203,7 +203,7 @@ fn summary(result: &app::AppScan, env: &Environment<'_>, app_path: &Path) -> Str
 }
 
 fn analyse_spec(session: &Session, spec: &Path) -> Result<Analysis, i32> {
-    let text = std::fs::read_to_string(spec).map_err(|e| {
+    let (text, _) = layerc::rootfs::host::read_spec_text(spec).map_err(|e| {
         say(format_args!(
             "error: cannot read spec {}: {e}",
             spec.display()

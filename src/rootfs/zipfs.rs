@@ -44,7 +44,7 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
 impl ZipRootFs {
     /// Reads the archive's directory. A file that is not a zip archive is `InvalidData`.
     pub fn open(path: &Path) -> io::Result<ZipRootFs> {
-        let file = super::open_host_regular(path)?;
+        let file = super::host::open_regular(path)?;
         let mut archive = zip::ZipArchive::new(file).map_err(|e| {
             invalid(format!(
                 "{}: not a readable zip archive ({e})",

@@ -45,7 +45,7 @@ struct Loader {
 pub fn load(root: SourceFile, dir: &Path, catalog: &'static Catalog) -> Loaded {
     let (spec, diagnostics, empty_at) = parse_file(&root.text, catalog);
     let file_name = Path::new(&root.name).file_name().map(|n| dir.join(n));
-    let key = file_name.and_then(|p| crate::rootfs::host_file_key(&p).ok());
+    let key = file_name.and_then(|p| crate::rootfs::host::file_key(&p).ok());
     let mut loader = Loader {
         catalog,
         sources: SourceMap::new(root.clone(), dir),
@@ -77,7 +77,7 @@ impl Loader {
             } else {
                 dir.join(&import.value)
             };
-            match crate::rootfs::read_spec_text(&path) {
+            match crate::rootfs::host::read_spec_text(&path) {
                 Ok((text, key)) => self.file(import, &path, text, key),
                 Err(e) => self.diagnostics.push(unreadable(import, &path, &e)),
             }
