@@ -27,7 +27,7 @@ use stat::{StatDigests, now_ns, trusted};
 pub use key::key;
 
 /// Temporary files in the store start with this; [`gc`] leaves young ones alone.
-const TMP_PREFIX: &str = ".layerc-";
+pub(crate) const TMP_PREFIX: &str = ".layerc-";
 
 pub struct Store {
     root: PathBuf,
@@ -111,7 +111,7 @@ impl Store {
             touch(&meta_path);
         } else {
             let recorded_ns = now_ns();
-            let sha256 = crate::lock::sha256_of(crate::rootfs::open_host_regular(&zip)?)?;
+            let sha256 = crate::lock::sha256_of(crate::rootfs::host::open_regular_nofollow(&zip)?)?;
             if sha256 != meta.sha256 || stamp.len != meta.stamp.len {
                 let _ = fs::remove_file(&zip);
                 let _ = fs::remove_file(&meta_path);

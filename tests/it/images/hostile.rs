@@ -243,13 +243,21 @@ fn a_blob_that_does_not_match_its_digest_is_a_clear_error() {
     let fx = Fixture::new();
     let (copy, manifest) = oci_copy(&fx);
     let layer = manifest["layers"][0]["digest"].as_str().unwrap()[7..].to_string();
-    fs::write(
-        copy.join("blobs/sha256").join(&layer),
-        gzip(&raw_tar(&[file("x", b"x")])),
-    )
-    .unwrap();
+    let blob = copy.join("blobs/sha256").join(&layer);
+    // Other bytes of the same length that still decompress (gzip's OS byte): the digest tells
+    // them apart.
+    let mut bytes = fs::read(&blob).unwrap();
+    bytes[9] ^= 1;
+    fs::write(&blob, &bytes).unwrap();
     let (out, zip) = build(&fx, &spec("image", "    library \"libfoo.so.1\"\n"));
     assert_image_error(&out, &[&format!("blobs/sha256/{layer}"), "digest"]);
+    assert!(zip.is_none());
+    // Another length: the descriptor's size tells them apart first.
+    let size = manifest["layers"][0]["size"].as_u64().unwrap();
+    fs::write(&blob, gzip(&raw_tar(&[file("x", b"x")]))).unwrap();
+    let (out, zip) = build(&fx, &spec("image", "    library \"libfoo.so.1\"\n"));
+    let wrong_size = format!("not the {size} its descriptor says");
+    assert_image_error(&out, &[&format!("blobs/sha256/{layer}"), &wrong_size]);
     assert!(zip.is_none());
 }
 

@@ -2,6 +2,8 @@
 //! zip as the folder they were made from; layers, whiteouts, opaque folders and platforms follow the
 //! OCI image spec; hostile and broken archives are clear errors that read nothing outside the image.
 
+mod bombs;
+mod cache;
 mod formats;
 mod hostile;
 mod mutation;
