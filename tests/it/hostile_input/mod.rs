@@ -3,6 +3,7 @@
 //! timeout, never a tight one.
 
 mod diagnostics;
+mod host_reads;
 mod lattice;
 mod output;
 mod rootfs_reads;

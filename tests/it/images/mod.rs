@@ -7,7 +7,7 @@ mod cache;
 mod formats;
 mod hostile;
 mod mutation;
-mod tools;
+pub mod tools;
 
 use std::fs;
 use std::path::Path;
