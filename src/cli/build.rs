@@ -116,7 +116,11 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
-            say(format_args!("error: nothing was written: {e}"));
+            if e.wrote_nothing() {
+                say(format_args!("error: nothing was written: {e}"));
+            } else {
+                say(format_args!("error: {e}"));
+            }
             fail(TOOL_ERROR)
         }
     }

@@ -34,6 +34,10 @@ pub struct ScanArgs {
     /// With --rootfs: write the proposed spec here (whole or not at all), ready for `layerc build`.
     #[arg(long, requires = "rootfs")]
     pub write_spec: Option<PathBuf>,
+    /// With --write-spec: replace a file that is already there (as cargo, layerc does not
+    /// overwrite one unasked).
+    #[arg(long, requires = "write_spec")]
+    pub force: bool,
     /// With --rootfs: the SAM template of the function, for `template` and `function` nodes.
     #[arg(long, requires = "rootfs")]
     pub template: Option<PathBuf>,
@@ -42,6 +46,16 @@ pub struct ScanArgs {
 }
 
 pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
+    if let Some(out) = &args.write_spec
+        && !args.force
+        && std::fs::metadata(out).is_ok_and(|m| m.is_file())
+    {
+        say(format_args!(
+            "error: {} already exists; pass --force to replace it",
+            out.display()
+        ));
+        return TOOL_ERROR;
+    }
     let catalog = session.catalog;
     let Some(runtime) = catalog.runtime(&args.runtime) else {
         let hint = diagnostic::did_you_mean(&args.runtime, catalog.runtime_ids())

@@ -8,6 +8,7 @@ mod lattice;
 mod output;
 mod rootfs_reads;
 mod slow_paths;
+mod targets;
 
 use std::io::Read;
 use std::path::Path;
