@@ -87,6 +87,7 @@ codes! {
     SpecImportNotFound => "spec::import-not-found",
     SpecImportUnreadable => "spec::import-unreadable",
     SpecImportCycle => "spec::import-cycle",
+    SpecImportDepth => "spec::import-depth",
     SpecImportedTemplate => "spec::imported-template",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",

@@ -13,6 +13,10 @@ use super::{Spanned, Spec, lower, parse_file, shift};
 use crate::diagnostic::{Code, Diagnostic, SourceFile, SourceMap, Span};
 use crate::runtime::Catalog;
 
+/// Files on one chain of imports (the spec, a file it imports, a file that one imports...) past
+/// which an `import` is an error: far more than a project has, and the walk is recursive.
+pub const MAX_DEPTH: usize = 128;
+
 /// A spec with its imports merged in, the files it was read from, and the findings.
 pub struct Loaded {
     pub spec: Spec,
@@ -95,6 +99,10 @@ impl Loader {
         if !self.seen.insert(key) {
             return;
         }
+        if self.path.len() >= MAX_DEPTH {
+            self.diagnostics.push(too_deep(import, &name));
+            return;
+        }
         let source = SourceFile::new(name.clone(), text);
         let (mut spec, mut diags, _) = parse_file(&source.text, self.catalog);
         let dir = path
@@ -149,6 +157,17 @@ impl Loader {
         }
         diag
     }
+}
+
+/// An `import` past [`MAX_DEPTH`] files on its chain.
+fn too_deep(import: &Spanned<String>, target: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::SpecImportDepth,
+        format!("imports are chained more than {MAX_DEPTH} files deep; {target} is not read"),
+    )
+    .at(import.span)
+    .label("one import too many")
+    .help("import the files from a spec nearer the top, rather than each from the one before")
 }
 
 /// An imported spec's `template`: only the spec being built or checked merges into its template.
