@@ -116,8 +116,11 @@ pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
 
 fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) -> i32 {
     let (app_path, format) = (args.app.as_path(), args.format);
-    let fs = match layerc::rootfs::open_app(app_path) {
-        Ok(fs) => fs,
+    let fs = match layerc::rootfs::open_app_telling(app_path) {
+        Ok((fs, refused)) => {
+            warn_refused(app_path, &refused);
+            fs
+        }
         Err(e) => {
             say(format_args!("error: cannot read the application: {e}"));
             return TOOL_ERROR;
@@ -171,6 +174,32 @@ fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) 
             code
         }
     }
+}
+
+/// Zip entries the scan cannot see: a name with a `..` part would land outside the function's
+/// folder (or was meant to), so it is not read, and the user is told.
+fn warn_refused(app: &Path, refused: &[String]) {
+    const SHOWN: usize = 10;
+    if refused.is_empty() {
+        return;
+    }
+    let names: Vec<String> = refused
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let more = refused
+        .len()
+        .checked_sub(SHOWN)
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" and {n} more"));
+    say(format_args!(
+        "warning: {}: {} entr{} left out of the scan, their names not inside the archive (a `..` part, a name below a file, or one taken twice): {}{more}",
+        app.display(),
+        refused.len(),
+        if refused.len() == 1 { "y" } else { "ies" },
+        names.join(", ")
+    ));
 }
 
 /// The last line of the human report.

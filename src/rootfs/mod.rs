@@ -457,15 +457,26 @@ impl RootfsId {
 /// Opens an application to scan: a folder as it is, or a zip archive (a deployment package, a
 /// wheel) read in place.
 pub fn open_app(host_path: &Path) -> Result<Arc<dyn RootFs>, OpenError> {
+    open_app_telling(host_path).map(|(fs, _)| fs)
+}
+
+/// [`open_app`], and the entry names of a zip that were left out because they cannot be placed
+/// inside it (a `..` part, a name below a file, one taken twice): none for a folder.
+pub fn open_app_telling(host_path: &Path) -> Result<(Arc<dyn RootFs>, Vec<String>), OpenError> {
     let fail = |source| OpenError {
         path: host_path.to_path_buf(),
         source,
     };
     let meta = std::fs::metadata(host_path).map_err(fail)?;
     if meta.is_dir() {
-        Ok(Arc::new(DirRootFs::open(host_path).map_err(fail)?))
+        Ok((
+            Arc::new(DirRootFs::open(host_path).map_err(fail)?),
+            Vec::new(),
+        ))
     } else {
-        Ok(Arc::new(zipfs::ZipRootFs::open(host_path).map_err(fail)?))
+        let mut zip = zipfs::ZipRootFs::open(host_path).map_err(fail)?;
+        let refused = std::mem::take(&mut zip.refused);
+        Ok((Arc::new(zip), refused))
     }
 }
 

@@ -234,6 +234,7 @@ impl Scan<'_, '_> {
         let header_name = lossy(&entry.path_bytes());
         let mut name = pending.long_name.as_deref().map(lossy);
         let mut link = pending.long_link.as_deref().map(lossy);
+        let mut sparse: Option<Option<String>> = None;
         for record in tar::PaxExtensions::new(pending.pax.as_deref().unwrap_or_default()) {
             let record = record.map_err(|e| self.broken(Some(&header_name), e.to_string()))?;
             let value = lossy(record.value_bytes());
@@ -247,12 +248,15 @@ impl Scan<'_, '_> {
                     );
                     return Err(self.broken(Some(&header_name), problem).into());
                 }
-                key if key.starts_with(b"GNU.sparse.") => {
-                    let name = name.unwrap_or(header_name);
-                    return Err(self.broken(Some(&name), SPARSE).into());
-                }
+                // GNU tar's pax sparse formats (0.0, 0.1, 1.0); 0.1 and 1.0 give the real name.
+                b"GNU.sparse.name" => sparse = Some(Some(value)),
+                key if key.starts_with(b"GNU.sparse.") => sparse = Some(sparse.flatten()),
                 _ => {}
             }
+        }
+        if let Some(real) = sparse {
+            let name = real.or(name).unwrap_or(header_name);
+            return Err(self.broken(Some(&name), SPARSE).into());
         }
         let link = link.or_else(|| entry.link_name_bytes().map(|b| lossy(&b)));
         Ok((name.unwrap_or(header_name), link))
