@@ -56,6 +56,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     // Zips written ahead create the output folder: a build that fails removes what it created.
     let created = missing_folders(&out);
+    emit::interrupt::created(&created);
     let fail = |code: i32| {
         created
             .iter()
