@@ -14,6 +14,7 @@
 //! later read of a host file checks that its stamp is the one it had when checked.
 
 mod cache;
+mod cursors;
 mod index;
 mod layout;
 mod scan;
@@ -106,6 +107,7 @@ pub struct ImageRootFs {
     index: Index,
     cache: Option<Cache>,
     scratch: Scratch,
+    cursors: cursors::Cursors,
 }
 
 impl ImageRootFs {
@@ -156,6 +158,7 @@ impl ImageRootFs {
             index,
             cache,
             scratch,
+            cursors: cursors::Cursors::default(),
         })
     }
 
@@ -193,8 +196,8 @@ impl ImageRootFs {
         Some(Kept::Blob(blob))
     }
 
-    /// A reader of a file's bytes in its layer stream.
-    fn open_stream(&self, path: &RootPath, node: &Node) -> io::Result<Box<dyn Read>> {
+    /// Where a file's bytes are: its layer's stream (and its index), and the offset there.
+    fn place(&self, path: &RootPath, node: &Node) -> io::Result<(&source::Source, u32, u64)> {
         let (stream, offset) = node.at.ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{path} has no bytes"))
         })?;
@@ -204,6 +207,12 @@ impl ImageRootFs {
                 format!("{path}: bad stream in the index"),
             )
         })?;
+        Ok((source, stream, offset))
+    }
+
+    /// A reader of a file's bytes in its layer stream.
+    fn open_stream(&self, path: &RootPath, node: &Node) -> io::Result<Box<dyn Read>> {
+        let (source, _, offset) = self.place(path, node)?;
         Ok(Box::new(
             source.open_at(&self.origin, offset)?.take(node.size),
         ))
@@ -282,8 +291,8 @@ impl RootFs for ImageRootFs {
         }
     }
 
-    /// A kept copy is read in place; a file only in a layer stream is read from its start,
-    /// skipping `offset` bytes.
+    /// A kept copy is read in place; a file only in a layer stream is read from a stream kept
+    /// open near `offset` ([`cursors`]), else from its layer's start.
     fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let node = self.file_node(path)?;
         match self.kept(node) {
@@ -291,18 +300,14 @@ impl RootFs for ImageRootFs {
             Some(Kept::Blob(file)) => return crate::rootfs::host::read_file_at(&file, offset, buf),
             None => {}
         }
-        let mut reader = self.open_stream(path, node)?;
-        io::copy(&mut (&mut reader).take(offset), &mut io::sink())?;
-        let mut filled = 0;
-        while filled < buf.len() {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        if offset >= node.size {
+            return Ok(0);
         }
-        Ok(filled)
+        let want = buf.len().min((node.size - offset) as usize);
+        let (source, stream, start) = self.place(path, node)?;
+        let pos = start + offset;
+        let open = || source.open_at(&self.origin, pos);
+        self.cursors.read_at(stream, pos, &mut buf[..want], open)
     }
 
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {

@@ -39,12 +39,12 @@ impl Codec {
         }
     }
 
-    /// A reader of the decompressed stream of `raw`.
-    pub fn decoder<'a>(self, raw: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    /// A reader of the decompressed stream of `raw` (sendable to another thread when `raw` is).
+    pub fn decoder<R: Read>(self, raw: R) -> io::Result<Decoder<R>> {
         Ok(match self {
-            Codec::None => Box::new(raw),
+            Codec::None => Decoder::None(raw),
             // Layers may be written as several gzip members; all of them belong to the stream.
-            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Codec::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(raw)),
             // A stream may declare a dictionary of up to 1.5 GiB, allocated and filled as it
             // decodes; real ones (`xz -9`) need 65 MiB.
             Codec::Xz => {
@@ -53,12 +53,34 @@ impl Codec {
                     liblzma::stream::CONCATENATED,
                 )
                 .map_err(io::Error::other)?;
-                Box::new(liblzma::read::XzDecoder::new_stream(raw, stream))
+                Decoder::Xz(liblzma::read::XzDecoder::new_stream(raw, stream))
             }
-            Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
+            Codec::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(raw)?),
         })
     }
 }
+
+/// A decompressing reader of one of the [`Codec`]s.
+pub enum Decoder<R: Read> {
+    None(R),
+    Gzip(flate2::read::MultiGzDecoder<R>),
+    Xz(liblzma::read::XzDecoder<R>),
+    Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::None(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Xz(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+        }
+    }
+}
+
+/// A stream of an image's bytes, which may move to another thread.
+pub type Stream = Box<dyn Read + Send>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Source {
@@ -106,7 +128,7 @@ impl Source {
 
     /// The stream of this source from byte `skip` on, its files opened through `origin`. A
     /// compressed stream is decompressed from its start and the first `skip` bytes are dropped.
-    pub fn open_at(&self, origin: &Origin, skip: u64) -> io::Result<Box<dyn Read>> {
+    pub fn open_at(&self, origin: &Origin, skip: u64) -> io::Result<Stream> {
         match self {
             Source::Image => open_file(origin.open(None)?, skip),
             Source::Member(name) => open_file(origin.open(Some(name))?, skip),
@@ -120,7 +142,7 @@ impl Source {
                 if dropped < skip {
                     return Err(io::ErrorKind::UnexpectedEof.into());
                 }
-                Ok(stream)
+                Ok(Box::new(stream))
             }
         }
     }
@@ -242,7 +264,7 @@ pub fn changed(path: &Path) -> io::Error {
     )
 }
 
-fn open_file(mut file: File, skip: u64) -> io::Result<Box<dyn Read>> {
+fn open_file(mut file: File, skip: u64) -> io::Result<Stream> {
     if skip > 0 {
         file.seek(SeekFrom::Start(skip))?;
     }

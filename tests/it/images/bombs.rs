@@ -185,3 +185,34 @@ fn a_huge_long_name_or_pax_header_is_refused_without_reading_it() {
         assert!(rss < MAX_RSS_KB, "{} : {rss} KiB", kind as char);
     }
 }
+
+#[test]
+fn a_large_file_of_a_compressed_layer_is_read_in_one_pass() {
+    // 240 MiB (under Lambda's 250 MB) in 1 MiB chunks: decompressing the layer from its start for
+    // each chunk, for the zip and again for the lock, would decompress 58 GB; streams kept open
+    // between chunks take a pass or two.
+    let fx = Fixture::new();
+    let mut frames = Frames::create(&fx.path().join("bomb.tar.zst"));
+    frames.file("data/big.bin", b"head", 240 << 20);
+    frames.finish();
+    fx.spec("layer \"fx\" {\n    runtime \"provided.al2023\"\n    rootfs \"bomb.tar.zst\"\n    file \"/data/big.bin\" to=\"big.bin\"\n}\n");
+    let env = [("LAYERC_CACHE", fx.path().join("cache"))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.to_str().unwrap())).collect();
+    let out = crate::hostile_input::layerc_bounded_env(fx.path(), &["build", "-q"], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = Command::new("unzip")
+        .arg("-l")
+        .arg(fx.path().join("build/fx.zip"))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("251658240  ") && listing.contains("big.bin"),
+        "{listing}"
+    );
+}
