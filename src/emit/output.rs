@@ -61,7 +61,15 @@ impl Target {
         // What the kernel opens at `path` (through symlinks and the magic links of /proc).
         let (real, existing) = match fs::metadata(path) {
             Ok(meta) => (canonical(path, &meta).map_err(&fail)?, Some(meta)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (follow(path).map_err(&fail)?, None),
+            // Nothing there yet (or a file where its folder should be, which `dir` reports).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                (follow(path).map_err(&fail)?, None)
+            }
             Err(e) => return Err(fail(e)),
         };
         let how = match &existing {
@@ -124,7 +132,8 @@ impl Target {
     }
 
     /// Gives the temporary file the owner and mode it must have; a file whose owner cannot be
-    /// kept this way is rewritten in place instead.
+    /// kept this way is rewritten in place instead when it can be written (as editors do), else
+    /// replaced by a file of ours (all a rename can do).
     fn settle(&mut self, tmp: &File, mode: Mode) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let bits = match (mode, &self.existing) {
@@ -133,6 +142,7 @@ impl Target {
                 let ours = tmp.metadata()?;
                 if (old.uid(), old.gid()) != (ours.uid(), ours.gid())
                     && std::os::unix::fs::fchown(tmp, Some(old.uid()), Some(old.gid())).is_err()
+                    && fs::OpenOptions::new().write(true).open(&self.real).is_ok()
                 {
                     self.how = How::InPlace;
                 }
