@@ -8,23 +8,33 @@ use std::borrow::Cow;
 
 /// `text` with every control character (C0, DEL and C1) escaped.
 pub fn controls(text: &str) -> Cow<'_, str> {
-    escape(text, |_| true)
+    escape(text, |_, _| true)
 }
 
-/// `text` with every control character escaped except line breaks and tabs: for whole messages
-/// whose lines are layerc's own.
+/// `text` with every control character escaped except line breaks (`\n`, and `\r` before one)
+/// and tabs: for whole messages and listings whose lines are layerc's own.
 pub fn controls_but_lines(text: &str) -> Cow<'_, str> {
-    escape(text, |c| !matches!(c, '\n' | '\t'))
+    escape(text, |c, next| match c {
+        '\n' | '\t' => false,
+        '\r' => next != Some('\n'),
+        _ => true,
+    })
 }
 
-fn escape(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && escaped(c)) {
+fn escape(text: &str, escaped: impl Fn(char, Option<char>) -> bool) -> Cow<'_, str> {
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any |= c.is_control() && escaped(c, chars.peek().copied());
+    }
+    if !any {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            c if !c.is_control() || !escaped(c) => out.push(c),
+            c if !c.is_control() || !escaped(c, chars.peek().copied()) => out.push(c),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -65,6 +75,7 @@ mod tests {
         assert_eq!(controls("a\nb\tc\r"), "a\\nb\\tc\\r");
         assert_eq!(controls("\u{9b}31m é"), "\\u{9b}31m é");
         assert_eq!(controls_but_lines("a\nb\u{1b}"), "a\nb\\u{1b}");
+        assert_eq!(controls_but_lines("a\r\nb\rc"), "a\r\nb\\rc");
         let in_place = controls_in_place("a\u{1b}b\r\nc\rd\u{85}e");
         assert_eq!(in_place, "a?b\r\nc\rd??e");
         assert_eq!(in_place.len(), "a\u{1b}b\r\nc\rd\u{85}e".len());

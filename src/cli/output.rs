@@ -110,8 +110,10 @@ fn json(analysis: &Analysis, diags: &[Diagnostic]) -> io::Result<()> {
 }
 
 /// Writes a command's output to stdout and returns the exit code: a closed pipe (`| head`) is not
-/// an error, any other write failure is (exit 2).
+/// an error, any other write failure is (exit 2). Control characters from names in it are
+/// escaped; its line breaks are kept.
 pub fn print_out(text: &str) -> i32 {
+    let text = layerc::escape::controls_but_lines(text);
     let mut out = io::stdout().lock();
     match check(
         &STDOUT_FAILED,
