@@ -140,17 +140,9 @@ fn the_store_s_and_the_image_cache_s_own_files() {
 
 #[test]
 fn an_image_s_index_and_the_cached_index() {
-    let images = crate::images::tools::images();
     for hostile in ALL {
         let fx = Fixture::new();
-        let image = fx.path().join("image");
-        let status = std::process::Command::new("cp")
-            .arg("-r")
-            .arg(images.path("oci"))
-            .arg(&image)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let image = crate::images::copy_image(&fx, "oci", "image");
         fx.spec(&crate::images::spec(&image, "x86_64"));
         let cache = fx.path().join("cache");
         let env = [("LAYERC_CACHE", cache.to_str().unwrap())];

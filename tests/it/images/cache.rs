@@ -10,25 +10,12 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use super::spec;
 use super::tools::{images, json_file};
+use super::{copy_image, spec};
 use crate::common::{Fixture, layerc_in, stderr, stdout};
 
 /// Bytes no image holds, written outside every image.
 const SECRET: &[u8] = b"layerc-host-secret-";
-
-/// A copy of a test image (an OCI layout folder) at `name` in `fx`.
-fn copy_image(fx: &Fixture, image: &str, name: &str) -> PathBuf {
-    let copy = fx.path().join(name);
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(images().path(image))
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    copy
-}
 
 /// The first layer's blob of a layout.
 fn layer_blob(layout: &Path) -> PathBuf {

@@ -7,7 +7,7 @@ mod cache;
 mod formats;
 mod hostile;
 mod mutation;
-pub mod tools;
+mod tools;
 
 use std::fs;
 use std::path::Path;
@@ -23,6 +23,19 @@ pub fn spec(rootfs: &Path, arch: &str) -> String {
          file \"/opt/data\" to=\"data\"\n}}\n",
         rootfs.display()
     )
+}
+
+/// A copy of a test image (an OCI layout folder) at `name` in `fx`.
+pub fn copy_image(fx: &Fixture, image: &str, name: &str) -> std::path::PathBuf {
+    let copy = fx.path().join(name);
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(tools::images().path(image))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    copy
 }
 
 /// Builds `spec` in a fresh folder with its own cache; returns the output and the zip's bytes.
