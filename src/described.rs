@@ -66,7 +66,7 @@ fn described(
     let (key, make): (String, Box<dyn FnOnce() -> Made>) = match &source.value {
         TargetSource::RuntimeFile(file) => {
             let path = spec_dir.join(file);
-            let text = crate::rootfs::read_input_text(&path)
+            let text = crate::rootfs::host::read_input_text(&path)
                 .map_err(|e| format!("cannot read {file}: {e}"))?;
             let key = format!("file\0{}\0{text}", path.display());
             let make = move || {

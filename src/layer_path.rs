@@ -71,6 +71,13 @@ impl LayerPath {
     }
 }
 
+/// Ordered as its text, so sorted maps keyed by it can be searched with a `&str`.
+impl std::borrow::Borrow<str> for LayerPath {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for LayerPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -13,6 +13,7 @@ pub mod dlopen;
 pub mod dotnet;
 pub mod elf;
 pub mod emit;
+pub mod escape;
 pub mod layer_path;
 pub mod lock;
 pub mod lsp;
@@ -164,7 +165,8 @@ pub fn build(
 
 /// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in; with
 /// `merged` (from [`template::files::prepare`]), the user's template replaced by the merged text
-/// (its permissions kept) instead of the fragment (an unchanged template is not written). All are
+/// (its owner, group and mode kept; refused if it changed since it was read) instead of the
+/// fragment (an unchanged template is not written). All are
 /// renamed into place together. With a `store` (which needs the lock's file digests), a zip whose
 /// key is stored is linked from there, and a zip built is stored. Zips written `ahead` (by
 /// [`write_zips_ahead`] into the same `out_dir` with the same options) are used, not written again.
@@ -216,19 +218,22 @@ pub fn build_with_lock(
             stored: zipped.stored,
         });
     }
-    let (text, mode) = match merged {
-        Some(m) => (m.new.clone(), m.mode),
-        None => (
-            emit::template::render(&emit::template::fragment(&analysis.spec)),
-            0o644,
-        ),
+    let text = match merged {
+        Some(m) => m.new.clone(),
+        None => emit::template::render(&emit::template::fragment(&analysis.spec)),
     };
     if merged.is_none_or(|m| m.new != m.old) {
-        staged.push(emit::stage_with_mode(&report.template, mode, |file| {
+        // The user's template keeps its owner, group and mode, and is replaced only if it still
+        // holds the text the merge was made from.
+        let template = emit::stage(&report.template, |file| {
             use std::io::Write;
             file.write_all(text.as_bytes())
                 .map_err(EmitError::write(&report.template))
-        })?);
+        })?;
+        staged.push(match merged {
+            Some(m) => template.expecting(m.old.as_bytes()),
+            None => template,
+        });
     }
     if let Some(out) = &lock {
         staged.extend(stage_lock(out)?);

@@ -43,9 +43,13 @@ pub enum Content {
 }
 
 impl LayerPlan {
-    /// The entry stored at `path`.
+    /// The entry stored at `path` (entries are sorted by path).
     pub fn entry(&self, path: &str) -> Option<&PlanEntry> {
-        self.entries.iter().find(|e| e.path.as_str() == path)
+        let at = self
+            .entries
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()?;
+        self.entries.get(at)
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
@@ -145,13 +149,12 @@ impl Planner {
     }
 
     /// A file entry where another entry needs a folder (`lib` beside `lib/libz.so.1`): no zip
-    /// tool could extract both. Each such file is reported once, naming an entry below it.
+    /// tool could extract both. Each such file is reported once, naming an entry below it. Each
+    /// folder of each entry is looked up in the sorted entries: n·depth·log n, not n².
     fn file_folder_conflicts(&mut self) {
         for (path, (_, span)) in &self.entries {
             for folder in path.ancestors() {
-                let Some((file, (_, file_span))) =
-                    self.entries.iter().find(|(p, _)| p.as_str() == folder)
-                else {
+                let Some((file, (_, file_span))) = self.entries.get_key_value(folder) else {
                     continue;
                 };
                 self.diags.push(

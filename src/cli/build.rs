@@ -133,6 +133,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     // Zips written ahead create the output folder: a build that fails removes what it created.
     let created = missing_folders(&out);
+    emit::interrupt::created(&created);
     let fail = |code: i32| {
         created
             .iter()
@@ -229,7 +230,11 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
-            say(format_args!("error: nothing was written: {e}"));
+            if e.wrote_nothing() {
+                say(format_args!("error: nothing was written: {e}"));
+            } else {
+                say(format_args!("error: {e}"));
+            }
             fail(TOOL_ERROR)
         }
     }
@@ -374,7 +379,11 @@ fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32
         Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
         None => {
             let path = out.join("serverless.template.json");
-            let old = std::fs::read_to_string(&path).unwrap_or_default();
+            let limit = layerc::template::files::MAX_TEMPLATE_BYTES;
+            let old = layerc::rootfs::host::read_text_if_exists(&path, limit)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             let fragment = emit::template::fragment(&analysis.spec);
             (path, old, emit::template::render(&fragment))
         }

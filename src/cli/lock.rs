@@ -112,9 +112,9 @@ pub fn pin_images(session: &layerc::Session, spec: &Path) {
 /// The lock on disk, or the diagnostic saying why there is none to compare with.
 fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
     let path = path(analysis);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let text = match layerc::rootfs::host::read_text_if_exists(&path, lock::MAX_BYTES) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Ok(None),
         Err(e) => {
             return Err(Box::new(
                 Diagnostic::error(

@@ -191,6 +191,12 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     if let Some(dir) = cli.store {
         layerc::store::root::choose(dir);
     }
+    // Commands that write nothing leave the caches as they are, too.
+    match &cli.command {
+        Command::Check { .. } => layerc::store::root::read_only(),
+        Command::Build(args) if args.dry_run => layerc::store::root::read_only(),
+        _ => {}
+    }
     output::set_verbose(cli.verbose);
     let catalog = match catalog::load(cli.catalog) {
         Ok(catalog) => catalog,
@@ -268,17 +274,15 @@ fn with_analysis_of(
     template: &TemplateChoice,
     f: impl FnOnce(&Analysis) -> i32,
 ) -> i32 {
-    let text = match std::fs::read(spec) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) => {
-                output::say(format_args!(
-                    "error: {} is not UTF-8 text; a spec is a KDL document",
-                    spec.display()
-                ));
-                return SPEC_ERROR;
-            }
-        },
+    let text = match layerc::rootfs::host::read_spec_text(spec) {
+        Ok((text, _)) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            output::say(format_args!(
+                "error: {} is not UTF-8 text; a spec is a KDL document",
+                spec.display()
+            ));
+            return SPEC_ERROR;
+        }
         Err(e) => {
             output::say(format_args!(
                 "error: cannot read spec {}: {e}",

@@ -44,7 +44,6 @@ pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
     let _ = check(stream, result);
 }
 
-/// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
 /// `--verbose`: say which files are read.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -59,12 +58,18 @@ pub fn verbose(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
+/// Control characters that names in it carry are escaped; its own line breaks are kept.
 pub fn say(args: std::fmt::Arguments<'_>) {
     if STDERR_FAILED.load(Ordering::Relaxed) {
         return;
     }
+    let text = args.to_string();
+    let text = layerc::escape::controls_but_lines(&text);
     let mut err = io::stderr().lock();
-    let written = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+    let written = err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
     let _ = check(&STDERR_FAILED, written);
 }
 
@@ -122,8 +127,10 @@ fn json(analysis: &Analysis, diags: &[Diagnostic]) -> io::Result<()> {
 }
 
 /// Writes a command's output to stdout and returns the exit code: a closed pipe (`| head`) is not
-/// an error, any other write failure is (exit 2).
+/// an error, any other write failure is (exit 2). Control characters from names in it are
+/// escaped; its line breaks are kept.
 pub fn print_out(text: &str) -> i32 {
+    let text = layerc::escape::controls_but_lines(text);
     let mut out = io::stdout().lock();
     match check(
         &STDOUT_FAILED,

@@ -189,7 +189,7 @@ fn load(
         };
         return scan(fs.as_ref(), &opts).map_err(|e| format!("{arg}: {e}"));
     }
-    let text = std::fs::read_to_string(arg).map_err(|e| {
+    let text = layerc::rootfs::host::read_input_text(Path::new(arg)).map_err(|e| {
         let hint = layerc::diagnostic::did_you_mean(arg, catalog.runtime_ids())
             .map_or(String::new(), |h| format!("; {h}"));
         format!("`{arg}` is neither a runtime id nor a readable file ({e}){hint}")

@@ -34,6 +34,10 @@ pub struct ScanArgs {
     /// With --rootfs: write the proposed spec here (whole or not at all), ready for `layerc build`.
     #[arg(long, requires = "rootfs")]
     pub write_spec: Option<PathBuf>,
+    /// With --write-spec: replace a file that is already there (as cargo, layerc does not
+    /// overwrite one unasked).
+    #[arg(long, requires = "write_spec")]
+    pub force: bool,
     /// With --rootfs: the SAM template of the function, for `template` and `function` nodes.
     #[arg(long, requires = "rootfs")]
     pub template: Option<PathBuf>,
@@ -43,6 +47,16 @@ pub struct ScanArgs {
 }
 
 pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
+    if let Some(out) = &args.write_spec
+        && !args.force
+        && std::fs::metadata(out).is_ok_and(|m| m.is_file())
+    {
+        say(format_args!(
+            "error: {} already exists; pass --force to replace it",
+            out.display()
+        ));
+        return TOOL_ERROR;
+    }
     let catalog = session.catalog;
     let Some(runtime) = catalog.runtime(&args.runtime) else {
         let hint = diagnostic::did_you_mean(&args.runtime, catalog.runtime_ids())
@@ -103,8 +117,11 @@ pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
 
 fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) -> i32 {
     let (app_path, format) = (args.app.as_path(), args.format);
-    let fs = match layerc::rootfs::open_app(app_path) {
-        Ok(fs) => fs,
+    let fs = match layerc::rootfs::open_app_telling(app_path) {
+        Ok((fs, refused)) => {
+            warn_refused(app_path, &refused);
+            fs
+        }
         Err(e) => {
             // `e` speaks of a rootfs; here the path is the application (a folder or a zip).
             say(format_args!(
@@ -163,6 +180,32 @@ fn scan(session: &Session, args: &ScanArgs, env: &Environment<'_>, color: bool) 
             code
         }
     }
+}
+
+/// Zip entries the scan cannot see: a name with a `..` part would land outside the function's
+/// folder (or was meant to), so it is not read, and the user is told.
+fn warn_refused(app: &Path, refused: &[String]) {
+    const SHOWN: usize = 10;
+    if refused.is_empty() {
+        return;
+    }
+    let names: Vec<String> = refused
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let more = refused
+        .len()
+        .checked_sub(SHOWN)
+        .filter(|&n| n > 0)
+        .map_or(String::new(), |n| format!(" and {n} more"));
+    say(format_args!(
+        "warning: {}: {} entr{} left out of the scan, their names not inside the archive (a `..` part, a name below a file, or one taken twice): {}{more}",
+        app.display(),
+        refused.len(),
+        if refused.len() == 1 { "y" } else { "ies" },
+        names.join(", ")
+    ));
 }
 
 /// The last line of the human report.
@@ -226,7 +269,7 @@ fn summary(result: &app::AppScan, env: &Environment<'_>, app_path: &Path) -> Str
 }
 
 fn analyse_spec(session: &Session, spec: &Path) -> Result<Analysis, i32> {
-    let text = std::fs::read_to_string(spec).map_err(|e| {
+    let (text, _) = layerc::rootfs::host::read_spec_text(spec).map_err(|e| {
         say(format_args!(
             "error: cannot read spec {}: {e}",
             spec.display()

@@ -45,8 +45,12 @@ pub fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
     let mut text = String::new();
     for entry in &report.removed {
         let age = entry.last_used.elapsed().unwrap_or_default().as_secs();
+        let what = match entry.kind {
+            gc::Kind::Zip => "",
+            gc::Kind::Image => "image index ",
+        };
         text.push_str(&format!(
-            "removed {} ({} bytes, last used {age} s ago)\n",
+            "removed {what}{} ({} bytes, last used {age} s ago)\n",
             entry.key, entry.size
         ));
     }

@@ -1,5 +1,6 @@
 //! `layerc why`: the chain(s) that pull a library into a layer.
 
+use layerc::escape::controls;
 use layerc::resolve::LayerGraph;
 use layerc::{Analysis, LayerAnalysis};
 use petgraph::graph::NodeIndex;
@@ -66,19 +67,19 @@ fn chains_of(analysis: &Analysis, layer: &LayerAnalysis, idx: NodeIndex, out: &m
     let node = &g.graph[idx];
     out.push_str(&format!(
         "layer {}: {} [{}]\n",
-        layer.name(),
-        node.name,
+        controls(layer.name()),
+        controls(&node.name),
         node.status.as_str()
     ));
     let chains = g.chains(idx, MAX_CHAINS);
     for chain in &chains.shown {
-        let names: Vec<&str> = chain.iter().map(|&i| g.graph[i].name.as_str()).collect();
+        let names: Vec<_> = chain.iter().map(|&i| controls(&g.graph[i].name)).collect();
         let (file, span) = analysis.sources.locate(g.graph[chain[0]].root_span);
         let (line, col) = file.line_column(span.offset);
         out.push_str(&format!(
             "    {}  ({}:{line}:{col})\n",
             names.join(" → "),
-            file.name
+            controls(&file.name)
         ));
     }
     let shown = chains.shown.len();

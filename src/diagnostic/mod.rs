@@ -89,6 +89,7 @@ codes! {
     SpecImportNotFound => "spec::import-not-found",
     SpecImportUnreadable => "spec::import-unreadable",
     SpecImportCycle => "spec::import-cycle",
+    SpecImportDepth => "spec::import-depth",
     SpecImportedTemplate => "spec::imported-template",
     SpecBadReference => "spec::bad-reference",
     SpecStatedRuntime => "spec::stated-runtime",

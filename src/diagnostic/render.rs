@@ -1,6 +1,7 @@
 //! Rendering a diagnostic for people (miette's graphical report) and for tools (JSON), with its
 //! spans placed in the file of the [`SourceMap`] each points into.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
@@ -19,21 +20,57 @@ pub fn render_human(diag: &Diagnostic, sources: &SourceMap, color: bool, width: 
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false);
-    let local = Localized::new(diag, sources);
-    let elsewhere: Vec<Elsewhere> = local
+    let local = Localized::new(&shown(diag), sources);
+    let source = shown_source(local.source);
+    let others: Vec<(Cow<SourceFile>, &Related)> = local
         .elsewhere
+        .iter()
+        .map(|(source, related)| (shown_source(source), related))
+        .collect();
+    let elsewhere: Vec<Elsewhere> = others
         .iter()
         .map(|(source, related)| Elsewhere { source, related })
         .collect();
     let report = MietteView {
         diag: &local.diag,
-        source: local.source,
+        source: &source,
         elsewhere: &elsewhere,
     };
     let mut out = String::new();
     // Rendering into a String cannot fail except through fmt errors of our own Display impls.
     let _ = handler.render_report(&mut out, &report);
     out
+}
+
+/// The diagnostic as people see it: control characters in its texts escapes
+/// ([`crate::escape`]), its own line breaks kept.
+fn shown(diag: &Diagnostic) -> Diagnostic {
+    use crate::escape::{controls, controls_but_lines};
+    let own = |text: &String| controls_but_lines(text).into_owned();
+    Diagnostic {
+        message: own(&diag.message),
+        label: diag.label.as_ref().map(|l| controls(l).into_owned()),
+        help: diag.help.as_ref().map(own),
+        notes: diag.notes.iter().map(own).collect(),
+        related: diag
+            .related
+            .iter()
+            .map(|r| Related {
+                message: controls(&r.message).into_owned(),
+                span: r.span,
+            })
+            .collect(),
+        ..diag.clone()
+    }
+}
+
+/// A spec file as a snippet shows it: control characters replaced in place, its name escaped.
+fn shown_source(source: &SourceFile) -> Cow<'_, SourceFile> {
+    use crate::escape::{controls, controls_in_place};
+    match (controls_in_place(&source.text), controls(&source.name)) {
+        (Cow::Borrowed(_), Cow::Borrowed(_)) => Cow::Borrowed(source),
+        (text, name) => Cow::Owned(SourceFile::new(name.into_owned(), text.into_owned())),
+    }
 }
 
 /// One JSON object per diagnostic, for editors and CI.

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use petgraph::graph::NodeIndex;
 use serde::Serialize;
 
+use crate::escape::controls;
 use crate::resolve::{LayerGraph, Status};
 
 #[derive(Serialize)]
@@ -91,11 +92,11 @@ pub fn json(graphs: &[&LayerGraph]) -> String {
 }
 
 /// A tree like lddtree's: each node expanded once, repeats marked, and objects that fail `check`
-/// marked with the codes of their errors.
+/// marked with the codes of their errors. Names are shown with their control characters escaped.
 pub fn text(graphs: &[&LayerGraph], failing: &Failing) -> String {
     let mut out = String::new();
     for g in graphs {
-        let _ = writeln!(out, "layer {} ({})", g.layer, g.arch);
+        let _ = writeln!(out, "layer {} ({})", controls(&g.layer), g.arch);
         let mut seen = BTreeSet::new();
         for &root in &g.roots {
             tree(g, root, 1, (&mut seen, failing), &mut out);
@@ -112,16 +113,15 @@ fn tree(
     out: &mut String,
 ) {
     let node = &g.graph[idx];
-    let path = node
-        .found
-        .as_ref()
-        .map_or("not found".to_string(), |f| f.real.to_string());
+    let path = node.found.as_ref().map_or("not found".to_string(), |f| {
+        controls(f.real.as_str()).into_owned()
+    });
     let again = !seen.insert(idx);
     let _ = writeln!(
         out,
         "{}{} [{}] {}{}{}",
         "    ".repeat(depth),
-        node.name,
+        controls(&node.name),
         node.status.as_str(),
         path,
         if again && node.status == Status::Shipped {
@@ -187,20 +187,26 @@ pub fn dot(graphs: &[&LayerGraph], failing: &Failing) -> String {
     out
 }
 
+/// A dot string's content: no raw line break or other control character, quotes escaped.
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    controls(s).replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A Mermaid label's content: no raw line break or other control character, no `"`.
+fn mermaid_label(s: &str) -> String {
+    controls(s).replace('"', "'")
 }
 
 pub fn mermaid(graphs: &[&LayerGraph], failing: &Failing) -> String {
     let mut out = String::from("flowchart LR\n");
     for (li, g) in graphs.iter().enumerate() {
-        let _ = writeln!(out, "    subgraph L{li}[\"{}\"]", g.layer.replace('"', "'"));
+        let _ = writeln!(out, "    subgraph L{li}[\"{}\"]", mermaid_label(&g.layer));
         for (i, n) in g.nodes() {
             let _ = writeln!(
                 out,
                 "        L{li}N{}[\"{} ({}){}\"]",
                 i.index(),
-                n.name.replace('"', "'"),
+                mermaid_label(&n.name),
                 n.status.as_str(),
                 mark(failing, &g.layer, &n.name)
             );

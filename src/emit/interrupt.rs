@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Folders a run created for its outputs: removed after the files, when they are empty.
+static CREATED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Starts the thread that waits for SIGINT and SIGTERM. Call once, before writing outputs.
 pub fn install() -> std::io::Result<()> {
@@ -19,10 +21,21 @@ pub fn install() -> std::io::Result<()> {
             for file in files.iter() {
                 let _ = std::fs::remove_file(file);
             }
+            for dir in CREATED.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                let _ = std::fs::remove_dir(dir);
+            }
             std::process::exit(128 + signal);
         }
     });
     Ok(())
+}
+
+/// Registers folders a run created (deepest first): an interrupt removes those left empty.
+pub fn created(dirs: &[PathBuf]) {
+    CREATED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(dirs.iter().cloned());
 }
 
 /// Registers a temporary file until the guard is dropped (after its rename or its removal).

@@ -3,18 +3,22 @@
 //! Invariant: outputs are written whole or not at all (temporary files in the target folder, then
 //! renames), and their bytes depend only on the inputs: sorted entries, fixed times, normalised modes.
 
+mod commit;
 pub mod graph;
 pub mod interrupt;
+pub mod output;
 pub mod summary;
 mod sync;
 pub mod template;
 pub mod zip;
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::rootfs::RootPath;
+pub use commit::commit;
+pub use output::{Mode, Staged, stage_copy};
 pub use sync::SyncAhead;
 
 /// Why an output could not be written, with the file concerned and the cause.
@@ -36,10 +40,30 @@ pub enum EmitError {
     /// store holds).
     #[error("stopped: the output is not needed")]
     Stopped,
+    /// A file the outputs were made from changed before it was replaced (an edit saved during
+    /// the build): it is left as it is.
+    #[error("{} changed while layerc was working; it is left as it is: run again", path.display())]
+    Changed { path: PathBuf },
+    /// A late failure, after which not everything could be put back as it was.
+    #[error("{source}; written all the same: {}", list(changed))]
+    Partial {
+        source: Box<EmitError>,
+        changed: Vec<PathBuf>,
+    },
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
 }
 
 impl EmitError {
-    pub fn write(path: &Path) -> impl FnOnce(io::Error) -> EmitError + '_ {
+    /// Whether every file is as it was before the run (nothing changed, or it was put back).
+    pub fn wrote_nothing(&self) -> bool {
+        !matches!(self, EmitError::Partial { .. })
+    }
+
+    pub fn write(path: &Path) -> impl Fn(io::Error) -> EmitError + '_ {
         move |source| EmitError::Write {
             path: path.to_path_buf(),
             source,
@@ -47,87 +71,22 @@ impl EmitError {
     }
 }
 
-/// An output written to a temporary file beside its target, not yet in place. Dropped without
-/// [`commit`], the temporary file is removed.
-pub struct Staged {
-    tmp: tempfile::TempPath,
-    target: PathBuf,
-    /// Until the rename, an interrupt removes the temporary file.
-    _tracked: interrupt::Tracked,
-}
-
-/// Writes an output into a temporary file in its target's folder (created if need be), synced and
-/// 0644, ready to be renamed over the target.
+/// Writes an output into a temporary file beside its real target (created if need be), synced,
+/// keeping the owner, group and mode of a file it replaces (else 0644): see [`output`].
 pub fn stage(
     out: &Path,
     write: impl FnOnce(&mut File) -> Result<(), EmitError>,
 ) -> Result<Staged, EmitError> {
-    stage_with_mode(out, 0o644, write)
+    output::stage_as(out, Mode::Keep, write)
 }
 
-/// [`stage`] with other permission bits (a user's file replaced keeps its own).
+/// [`stage`] with permission bits of its own, whatever was there (a zip).
 pub fn stage_with_mode(
     out: &Path,
     mode: u32,
     write: impl FnOnce(&mut File) -> Result<(), EmitError>,
 ) -> Result<Staged, EmitError> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fail = EmitError::write(out);
-    if dir.exists() && !dir.is_dir() {
-        return Err(fail(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!("{} is not a folder", dir.display()),
-        )));
-    }
-    std::fs::create_dir_all(dir).map_err(EmitError::write(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".layerc-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(EmitError::write(dir))?;
-    let tracked = interrupt::track(tmp.path());
-    write(tmp.as_file_mut())?;
-    let file = tmp.as_file_mut();
-    file.flush()
-        .and_then(|()| file.sync_all())
-        .and_then(|()| set_mode(file, mode))
-        .map_err(EmitError::write(out))?;
-    Ok(Staged {
-        tmp: tmp.into_temp_path(),
-        target: out.to_path_buf(),
-        _tracked: tracked,
-    })
-}
-
-impl Staged {
-    /// Where the output is until [`commit`] renames it.
-    pub fn path(&self) -> &Path {
-        &self.tmp
-    }
-}
-
-/// Stages a copy of `from` as `out`: a hard link when both are on one file system (no byte is
-/// read or written), else a copy (which the kernel may make a reflink).
-pub fn stage_copy(from: &Path, out: &Path) -> Result<Staged, EmitError> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(EmitError::write(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".layerc-")
-        .suffix(".tmp")
-        .make_in(dir, |path| link_or_copy(from, path))
-        .map_err(EmitError::write(out))?
-        .into_temp_path();
-    Ok(Staged {
-        _tracked: interrupt::track(&tmp),
-        tmp,
-        target: out.to_path_buf(),
-    })
+    output::stage_as(out, Mode::Fixed(mode), write)
 }
 
 /// Hard-links `from` at `to`, or copies it where a link cannot be made (another file system, a
@@ -147,49 +106,12 @@ pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// Renames every staged output over its target: all outputs of a run appear together. Every
-/// target is checked first, so the renames that follow fail only if the folder changes meanwhile
-/// (a rename never fails for lack of space).
-pub fn commit(staged: Vec<Staged>) -> Result<(), EmitError> {
-    // A rename over a folder fails: find that before any output moves.
-    if let Some(s) = staged.iter().find(|s| s.target.is_dir()) {
-        return Err(EmitError::write(&s.target)(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "a folder is in the way",
-        )));
-    }
-    for Staged { tmp, target, .. } in staged {
-        // A rename between two links of one file does nothing and leaves both: the target (a zip
-        // linked from the store by the last build) is already right, and dropping `tmp` removes it.
-        if same_file(&tmp, &target) {
-            continue;
-        }
-        tmp.persist(&target)
-            .map_err(|e| EmitError::write(&target)(e.error))?;
-    }
-    Ok(())
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
 /// Writes one output atomically: a temporary file beside it, then a rename over it.
 pub fn write_atomic(
     out: &Path,
     write: impl FnOnce(&mut File) -> Result<(), EmitError>,
 ) -> Result<(), EmitError> {
     commit(vec![stage(out, write)?])
-}
-
-/// Temporary files are created 0600; outputs get the usual 0644 whatever the umask.
-fn set_mode(file: &File, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 /// The sha256 of a file just written, read back from its start.

@@ -22,6 +22,9 @@ pub use text::{ParseError, parse, render};
 /// The lock file's name, beside the spec.
 pub const FILE_NAME: &str = "layer.lock";
 
+/// The largest lock read back: about 150 bytes a shipped file, so room for hundreds of thousands.
+pub const MAX_BYTES: u64 = 64 << 20;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Lock {
     /// The runtime catalog's data version.

@@ -10,6 +10,7 @@ mod hover;
 mod index;
 mod navigate;
 mod text;
+pub mod transport;
 mod worker;
 
 use std::collections::HashMap;
@@ -40,12 +41,10 @@ use worker::{Job, Shared, Worker};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs the server on stdin/stdout; returns the process exit code (0 after `shutdown` + `exit`,
-/// 1 after an `exit` without `shutdown`), or a protocol or I/O error.
+/// 1 after an `exit` without `shutdown` or at the end of the input), or a protocol or I/O error.
+/// Frames are read by [`transport`], with a cap on their size.
 pub fn run_stdio(catalog: &'static Catalog) -> Result<i32, Error> {
-    let (connection, io_threads) = Connection::stdio();
-    let code = serve_with(connection, catalog)?;
-    io_threads.join()?;
-    Ok(code)
+    transport::run(|connection| serve_with(connection, catalog))
 }
 
 /// Serves one client over `connection` until `exit`. Returns 0 when `exit` followed `shutdown`.

@@ -136,7 +136,7 @@ impl RootFs for DirRootFs {
     }
 
     fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        super::read_file_at(&self.open_regular(path)?.0, offset, buf)
+        super::host::read_file_at(&self.open_regular(path)?.0, offset, buf)
     }
 
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>> {

@@ -5,6 +5,7 @@
 //! the root, and no path outside the rootfs is ever opened through a rootfs path.
 
 mod dir;
+pub mod host;
 pub mod image;
 pub mod zipfs;
 
@@ -456,83 +457,27 @@ impl RootfsId {
 /// Opens an application to scan: a folder as it is, or a zip archive (a deployment package, a
 /// wheel) read in place.
 pub fn open_app(host_path: &Path) -> Result<Arc<dyn RootFs>, OpenError> {
+    open_app_telling(host_path).map(|(fs, _)| fs)
+}
+
+/// [`open_app`], and the entry names of a zip that were left out because they cannot be placed
+/// inside it (a `..` part, a name below a file, one taken twice): none for a folder.
+pub fn open_app_telling(host_path: &Path) -> Result<(Arc<dyn RootFs>, Vec<String>), OpenError> {
     let fail = |source| OpenError {
         path: host_path.to_path_buf(),
         source,
     };
     let meta = std::fs::metadata(host_path).map_err(fail)?;
     if meta.is_dir() {
-        Ok(Arc::new(DirRootFs::open(host_path).map_err(fail)?))
+        Ok((
+            Arc::new(DirRootFs::open(host_path).map_err(fail)?),
+            Vec::new(),
+        ))
     } else {
-        Ok(Arc::new(zipfs::ZipRootFs::open(host_path).map_err(fail)?))
+        let mut zip = zipfs::ZipRootFs::open(host_path).map_err(fail)?;
+        let refused = std::mem::take(&mut zip.refused);
+        Ok((Arc::new(zip), refused))
     }
-}
-
-/// Opens a host file that an image is made of (the image itself, a layout's blob or index):
-/// regular files only. `O_NONBLOCK` so that a FIFO cannot block the open; `fstat` then refuses
-/// whatever is not a regular file before a byte is read.
-pub(crate) fn open_host_regular(path: &Path) -> io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(named)?;
-    let file_type = file.metadata().map_err(named)?.file_type();
-    if !file_type.is_file() {
-        return Err(named(not_regular(file_type)));
-    }
-    Ok(file)
-}
-
-/// A text input the spec names beside its rootfs (a `runtime-file` description), read from the host.
-pub fn read_input_text(host_path: &Path) -> io::Result<String> {
-    std::fs::read_to_string(host_path)
-}
-
-/// The largest spec file `import` reads: far more than any hand-written spec.
-const MAX_SPEC_BYTES: u64 = 16 << 20;
-
-/// A spec file an `import` names, read from the host (a regular file of at most 16 MiB, UTF-8),
-/// with its identity (device, inode), which tells two paths of one file apart from two files.
-pub fn read_spec_text(host_path: &Path) -> io::Result<(String, (u64, u64))> {
-    use std::io::Read;
-    use std::os::unix::fs::MetadataExt;
-    let file = open_host_regular(host_path)?;
-    let meta = file.metadata()?;
-    if meta.len() > MAX_SPEC_BYTES {
-        return Err(io::Error::other(format!(
-            "{} is {} bytes, more than a spec may be ({MAX_SPEC_BYTES})",
-            host_path.display(),
-            meta.len()
-        )));
-    }
-    let mut text = String::new();
-    file.take(MAX_SPEC_BYTES).read_to_string(&mut text)?;
-    Ok((text, (meta.dev(), meta.ino())))
-}
-
-/// The identity (device, inode) of a host file, to recognise it when an import names it again.
-pub fn host_file_key(host_path: &Path) -> io::Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(host_path)?;
-    Ok((meta.dev(), meta.ino()))
-}
-
-/// `pread`s into `buf` from `offset` until it is full or the file ends; returns the bytes read.
-pub(crate) fn read_file_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

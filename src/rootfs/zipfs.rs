@@ -69,7 +69,7 @@ impl io::Seek for Source {
 impl ZipRootFs {
     /// Reads the archive's directory. A file that is not a zip archive is `InvalidData`.
     pub fn open(path: &Path) -> io::Result<ZipRootFs> {
-        let file = super::open_host_regular(path)?;
+        let file = super::host::open_regular(path)?;
         Self::read_directory(Source::File(file), &path.display().to_string())
     }
 

@@ -13,6 +13,10 @@ use super::{Spanned, Spec, lower, parse_file, shift};
 use crate::diagnostic::{Code, Diagnostic, SourceFile, SourceMap, Span};
 use crate::runtime::Catalog;
 
+/// Files on one chain of imports (the spec, a file it imports, a file that one imports...) past
+/// which an `import` is an error: far more than a project has, and the walk is recursive.
+pub const MAX_DEPTH: usize = 128;
+
 /// A spec with its imports merged in, the files it was read from, and the findings.
 pub struct Loaded {
     pub spec: Spec,
@@ -45,7 +49,7 @@ struct Loader {
 pub fn load(root: SourceFile, dir: &Path, catalog: &'static Catalog) -> Loaded {
     let (spec, diagnostics, empty_at) = parse_file(&root.text, catalog);
     let file_name = Path::new(&root.name).file_name().map(|n| dir.join(n));
-    let key = file_name.and_then(|p| crate::rootfs::host_file_key(&p).ok());
+    let key = file_name.and_then(|p| crate::rootfs::host::file_key(&p).ok());
     let mut loader = Loader {
         catalog,
         sources: SourceMap::new(root.clone(), dir),
@@ -77,7 +81,7 @@ impl Loader {
             } else {
                 dir.join(&import.value)
             };
-            match crate::rootfs::read_spec_text(&path) {
+            match crate::rootfs::host::read_spec_text(&path) {
                 Ok((text, key)) => self.file(import, &path, text, key),
                 Err(e) => self.diagnostics.push(unreadable(import, &path, &e)),
             }
@@ -93,6 +97,10 @@ impl Loader {
             return;
         }
         if !self.seen.insert(key) {
+            return;
+        }
+        if self.path.len() >= MAX_DEPTH {
+            self.diagnostics.push(too_deep(import, &name));
             return;
         }
         let source = SourceFile::new(name.clone(), text);
@@ -149,6 +157,17 @@ impl Loader {
         }
         diag
     }
+}
+
+/// An `import` past [`MAX_DEPTH`] files on its chain.
+fn too_deep(import: &Spanned<String>, target: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::SpecImportDepth,
+        format!("imports are chained more than {MAX_DEPTH} files deep; {target} is not read"),
+    )
+    .at(import.span)
+    .label("one import too many")
+    .help("import the files from a spec nearer the top, rather than each from the one before")
 }
 
 /// An imported spec's `template`: only the spec being built or checked merges into its template.

@@ -1,4 +1,6 @@
-//! `layerc gc`: trims the store, least recently used entries first.
+//! `layerc gc`: trims the store and the image cache, least recently used entries first. An entry
+//! is a stored zip with its meta file, or an image's cached index with the blobs only it keeps
+//! (`gc_images`).
 //!
 //! Safe beside a running build: a temporary file younger than [`TMP_GRACE`] may be an entry being
 //! written and is never removed; an entry is removed zip first, then its meta file, so a build
@@ -14,6 +16,8 @@ use std::time::{Duration, SystemTime};
 
 use super::{Store, TMP_PREFIX};
 
+mod images;
+
 /// How old a temporary file (or a zip without its meta file) must be before gc removes it.
 pub const TMP_GRACE: Duration = Duration::from_secs(3600);
 
@@ -26,13 +30,23 @@ pub struct Limits {
     pub max_size: Option<u64>,
 }
 
-/// One stored zip with its meta file.
+/// One stored zip with its meta file, or one cached image index with the blobs it keeps.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    pub kind: Kind,
     pub key: String,
-    /// Bytes of the zip and its meta file.
+    /// Bytes of the zip and its meta file; of the index and the blobs no more recently used
+    /// index keeps.
     pub size: u64,
     pub last_used: SystemTime,
+    /// The blobs an image index keeps (none for a zip).
+    pub blobs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Zip,
+    Image,
 }
 
 /// A file to remove that is not a whole entry, with its size.
@@ -59,8 +73,11 @@ impl Report {
 pub fn run(store: &Store, limits: Limits) -> io::Result<Report> {
     let now = SystemTime::now();
     let (mut entries, leftovers) = scan(store, now)?;
+    let cache = images::Cache::scan(&store.root.join("images"), now)?;
+    entries.extend(cache.entries());
     // Most recently used first; the key breaks ties so that the choice is stable.
     entries.sort_by(|a, b| b.last_used.cmp(&a.last_used).then(a.key.cmp(&b.key)));
+    cache.count_blobs(&mut entries);
     let mut report = Report::default();
     for (path, size) in leftovers {
         if remove(&path)? {
@@ -73,14 +90,30 @@ pub fn run(store: &Store, limits: Limits) -> io::Result<Report> {
         let over_count = limits.keep.is_some_and(|keep| i >= keep);
         let over_size = limits.max_size.is_some_and(|max| total > max);
         if over_count || over_size {
-            remove(&store.zip_path(&entry.key))?;
-            remove(&store.meta_path(&entry.key))?;
+            match entry.kind {
+                Kind::Zip => {
+                    remove(&store.zip_path(&entry.key))?;
+                    remove(&store.meta_path(&entry.key))?;
+                }
+                Kind::Image => {
+                    remove(&cache.index_path(&entry.key))?;
+                }
+            }
             report.removed.push(entry);
         } else {
             report.kept.push(entry);
         }
     }
     report.removed.reverse();
+    let (blobs, unused) = cache.unused(&report.kept, &report.removed, now);
+    for blob in blobs {
+        remove(&blob)?;
+    }
+    for (path, size) in unused {
+        if remove(&path)? {
+            report.leftovers.push((path, size));
+        }
+    }
     Ok(report)
 }
 
@@ -99,9 +132,11 @@ fn scan(store: &Store, now: SystemTime) -> io::Result<(Vec<Entry>, Vec<Leftover>
         if let Some(key) = name.strip_suffix(".zip").filter(|k| is_key(k)) {
             match fs::metadata(store.meta_path(key)) {
                 Ok(info) => entries.push(Entry {
+                    kind: Kind::Zip,
                     key: key.to_string(),
                     size: meta.len() + info.len(),
                     last_used: info.modified().unwrap_or(now),
+                    blobs: Vec::new(),
                 }),
                 Err(_) if old(&meta) => leftovers.push((item.path(), meta.len())),
                 Err(_) => {}
@@ -122,7 +157,7 @@ fn is_key(name: &str) -> bool {
 }
 
 /// Removes a file; `false` when it was already gone (another gc).
-fn remove(path: &std::path::Path) -> io::Result<bool> {
+pub(super) fn remove(path: &std::path::Path) -> io::Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),

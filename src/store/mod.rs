@@ -27,7 +27,7 @@ use stat::{StatDigests, now_ns, trusted};
 pub use key::key;
 
 /// Temporary files in the store start with this; [`gc`] leaves young ones alone.
-const TMP_PREFIX: &str = ".layerc-";
+pub(crate) const TMP_PREFIX: &str = ".layerc-";
 
 pub struct Store {
     root: PathBuf,
@@ -95,10 +95,7 @@ impl Store {
     /// removed and gives `None`. A hit marks the entry as just used.
     pub fn lookup(&self, key: &str) -> io::Result<Option<Hit>> {
         let (zip, meta_path) = (self.zip_path(key), self.meta_path(key));
-        let Some(meta) = fs::read_to_string(&meta_path)
-            .ok()
-            .and_then(|t| parse_meta(&t))
-        else {
+        let Some(meta) = read_own(&meta_path, MAX_META_BYTES).and_then(|t| parse_meta(&t)) else {
             return Ok(None);
         };
         let stamp = match fs::symlink_metadata(&zip) {
@@ -111,7 +108,7 @@ impl Store {
             touch(&meta_path);
         } else {
             let recorded_ns = now_ns();
-            let sha256 = crate::lock::sha256_of(crate::rootfs::open_host_regular(&zip)?)?;
+            let sha256 = crate::lock::sha256_of(crate::rootfs::host::open_regular_nofollow(&zip)?)?;
             if sha256 != meta.sha256 || stamp.len != meta.stamp.len {
                 let _ = fs::remove_file(&zip);
                 let _ = fs::remove_file(&meta_path);
@@ -172,6 +169,15 @@ fn touch(meta: &Path) {
 }
 
 const META_HEADER: &str = "layerc-store-entry 1";
+/// A meta file is two short lines.
+const MAX_META_BYTES: u64 = 4096;
+
+/// One of the store's own files, read as untrusted input: a regular file (not a symlink) of at
+/// most `limit` bytes, as text; `None` when it is not there or not such a file.
+pub(crate) fn read_own(path: &Path, limit: u64) -> Option<String> {
+    let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
+    String::from_utf8(crate::rootfs::host::read_open(file, limit).ok()?).ok()
+}
 
 fn write_meta(path: &Path, meta: &Meta) -> io::Result<()> {
     let s = &meta.stamp;

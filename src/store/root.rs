@@ -2,9 +2,24 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The folder `--store` named, when it did.
 static CHOSEN: OnceLock<PathBuf> = OnceLock::new();
+
+/// Set by commands that promise to write nothing (`check`, `build --dry-run`).
+static READ_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// From now on, caches under the root are read but never written (nor created): the image cache
+/// keeps what it would have stored in memory instead.
+pub fn read_only() {
+    READ_ONLY.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`read_only`] was called.
+pub fn is_read_only() -> bool {
+    READ_ONLY.load(Ordering::Relaxed)
+}
 
 /// Sets the cache root for the rest of the process (`--store DIR`); it wins over the environment.
 /// Only the first call counts.

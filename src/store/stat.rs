@@ -39,6 +39,8 @@ struct Record {
 }
 
 const HEADER: &str = "layerc-stat 1";
+/// An index is about 200 bytes a file: room for a million files of one rootfs.
+const MAX_INDEX_BYTES: u64 = 256 << 20;
 
 /// The index of one rootfs, loaded from `stat/` in the store.
 struct StatIndex {
@@ -51,7 +53,7 @@ impl StatIndex {
     fn load(dir: &Path, rootfs: &RootfsId) -> StatIndex {
         let name = lock::hex(&Sha256::digest(format!("{rootfs:?}").as_bytes()));
         let file = dir.join(name);
-        let records = std::fs::read_to_string(&file)
+        let records = super::read_own(&file, MAX_INDEX_BYTES)
             .map(|text| parse(&text))
             .unwrap_or_default();
         StatIndex {
@@ -95,7 +97,7 @@ impl StatIndex {
         if !self.changed {
             return Ok(());
         }
-        let mut records = std::fs::read_to_string(&self.file)
+        let mut records = super::read_own(&self.file, MAX_INDEX_BYTES)
             .map(|text| parse(&text))
             .unwrap_or_default();
         records.extend(self.records.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -95,7 +95,9 @@ pub fn prepare(
             .merge(&patch)
             .map_err(|e| format!("cannot merge into {}: {}", loaded.name, e.message))?;
         let read = |e: io::Error| format!("cannot read {}: {e}", loaded.name);
-        let old = std::fs::read_to_string(&loaded.path).map_err(read)?;
+        let old = read_text(&loaded.path)
+            .map_err(read)?
+            .map_err(|_| format!("{} is no longer UTF-8 text", loaded.name))?;
         let mode = std::fs::metadata(&loaded.path)
             .map_err(read)?
             .permissions()
@@ -118,7 +120,12 @@ pub fn prepare(
     Some(merge())
 }
 
-/// The template's text, or why it cannot be read.
+/// The largest template read: CloudFormation takes at most 1 MB from S3, and SAM's own templates
+/// before their transform are of that order.
+pub const MAX_TEMPLATE_BYTES: u64 = 16 << 20;
+
+/// The template's text, or why it cannot be read (a regular file of at most
+/// [`MAX_TEMPLATE_BYTES`]).
 pub fn read_text(path: &Path) -> io::Result<Result<String, std::string::FromUtf8Error>> {
-    std::fs::read(path).map(String::from_utf8)
+    crate::rootfs::host::read(path, MAX_TEMPLATE_BYTES).map(String::from_utf8)
 }

@@ -135,10 +135,31 @@ impl Template {
                 line: Some(1),
             });
         }
+        let lines = Lines::new(text);
+        if let Some(dup) = root.duplicate_key() {
+            let at = |span: &std::ops::Range<usize>| {
+                let line = lines.line(span.start);
+                format!(
+                    "line {line}, column {}",
+                    span.start - lines.line_start(span.start) + 1
+                )
+            };
+            return Err(MergeError {
+                kind: ErrorKind::Syntax,
+                message: format!(
+                    "`{}` is a key twice in one mapping, at {} and at {}; readers disagree on which \
+                     counts (SAM's keep the last), so remove one",
+                    crate::escape::controls(&dup.key),
+                    at(&dup.first),
+                    at(&dup.second)
+                ),
+                line: Some(lines.line(dup.second.start)),
+            });
+        }
         Ok(Template {
             format,
             text: text.to_string(),
-            lines: Lines::new(text),
+            lines,
             root,
             bom,
         })

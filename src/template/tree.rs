@@ -162,6 +162,51 @@ fn long_form(tag: &str, plain: Value) -> Value {
 }
 
 /// Line starts of a text, for 1-based line numbers and columns of byte offsets.
+/// A key written twice in one mapping, with where each is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub first: Range<usize>,
+    pub second: Range<usize>,
+}
+
+impl Node {
+    /// The first mapping (in text order of its second key) that has a key twice. JSON and YAML
+    /// readers disagree on which one counts (Python's json and PyYAML, which SAM uses, keep the
+    /// last), so no edit of such a template can be exact. Walked with a stack: no recursion.
+    pub fn duplicate_key(&self) -> Option<DuplicateKey> {
+        let mut found: Option<DuplicateKey> = None;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            match &node.kind {
+                Kind::Map(entries) => {
+                    let mut seen = std::collections::HashMap::new();
+                    for e in entries.iter().filter(|e| !e.key.is_empty()) {
+                        if let Some(first) = seen.insert(e.key.as_str(), e.key_span.clone()) {
+                            let dup = DuplicateKey {
+                                key: e.key.clone(),
+                                first,
+                                second: e.key_span.clone(),
+                            };
+                            if found
+                                .as_ref()
+                                .is_none_or(|f| dup.second.start < f.second.start)
+                            {
+                                found = Some(dup);
+                            }
+                            break;
+                        }
+                    }
+                    stack.extend(entries.iter().map(|e| &e.value));
+                }
+                Kind::Seq(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Lines {
     starts: Vec<usize>,

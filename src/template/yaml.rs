@@ -9,16 +9,33 @@ use super::flow::{self, Flavor, Flow};
 use super::tree::{Entry, Kind, Lines, Node, Value};
 use super::{ErrorKind, MergeError};
 
+/// Collections nested deeper than this are refused (as JSON's parser refuses them): the tree is
+/// built and walked recursively. Real templates nest a few tens deep.
+pub const MAX_DEPTH: usize = 512;
+
 pub fn parse(text: &str) -> Result<Node, MergeError> {
     let offsets = CharOffsets::new(text);
     let mut events = Vec::new();
     let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| MergeError {
             kind: ErrorKind::Syntax,
             message: format!("not valid YAML: {}", e.info()),
             line: Some(e.marker().line()),
         })?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Err(MergeError {
+                kind: ErrorKind::Syntax,
+                message: format!("values are nested more than {MAX_DEPTH} levels deep"),
+                line: Some(span.start.line()),
+            });
+        }
         let range = offsets.byte(span.start.index())..offsets.byte(span.end.index());
         events.push((event, range, span));
     }

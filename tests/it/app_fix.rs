@@ -158,3 +158,42 @@ fn with_the_template_the_spec_attaches_the_layer_and_checks_the_app() {
     let original = fx.write("original.yaml", TEMPLATE);
     crate::merge::assert_no_new_findings(&[(original, fx.path().join("template.yaml"))]);
 }
+
+#[test]
+fn an_existing_spec_is_replaced_only_with_force_and_a_symlink_stays_a_link() {
+    let fx = Fixture::new();
+    wheel(&fx, true);
+    fx.lib("/usr/lib64/libb.so.1", "libb.so.1", "b");
+    let mine = "// my own spec\n";
+    fx.write("layer.kdl", mine);
+    let out = scan_fixing(&fx, "python3.12", &["--write-spec", "layer.kdl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("layer.kdl already exists; pass --force to replace it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(fx.path().join("layer.kdl")).unwrap(),
+        mine
+    );
+    let out = scan_fixing(&fx, "python3.12", &["--write-spec", "layer.kdl", "--force"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        fs::read_to_string(fx.path().join("layer.kdl"))
+            .unwrap()
+            .contains("layer \"native\"")
+    );
+    // A symlink to a spec elsewhere: that file is written, the link stays.
+    fs::create_dir(fx.path().join("specs")).unwrap();
+    std::os::unix::fs::symlink("specs/native.kdl", fx.path().join("link.kdl")).unwrap();
+    let out = scan_fixing(&fx, "python3.12", &["--write-spec", "link.kdl"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        fs::symlink_metadata(fx.path().join("link.kdl"))
+            .unwrap()
+            .is_symlink()
+    );
+    let written = fs::read_to_string(fx.path().join("specs/native.kdl")).unwrap();
+    assert!(written.contains("layer \"native\""), "{written}");
+}

@@ -286,10 +286,16 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         scan.files.truncated && scan.files.broken.is_empty(),
         "{text}"
     );
-    // The CLI says the same, exit 1.
+    // The CLI says the same, exit 1, and names the entries it left out.
     let out = fx.layerc(&["scan", "hostile.zip", "--runtime", "provided.al2023"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("app::too-large"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("app::too-large"), "{err}");
+    assert!(
+        err.contains("warning: hostile.zip: 2 entries left out of the scan")
+            && err.contains("`../../outside/libgone.so.1`, `../libgone.so.1`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -235,3 +235,64 @@ fn a_missing_or_broken_template() {
     let out = fx.layerc(&["build"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// What Python's json and PyYAML (the readers SAM's tools use) make of `text`: the function's
+/// runtime they keep.
+fn python_reads(text: &str, yaml: bool) -> String {
+    let script = "import sys, json\ntext = open(sys.argv[1]).read()\nif sys.argv[2] == 'yaml':\n    import yaml\n    class L(yaml.SafeLoader): pass\n    L.add_multi_constructor('!', lambda l, s, n: None)\n    doc = yaml.load(text, Loader=L)\nelse:\n    doc = json.loads(text)\nprint(doc['Resources']['RenderFunction']['Properties']['Runtime'])\n";
+    let fx = Fixture::new();
+    let path = fx.write("t", text);
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .arg(if yaml { "yaml" } else { "json" })
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_key_twice_in_one_mapping_is_refused_naming_both() {
+    // The function twice: layerc would edit the first, SAM's readers keep the second.
+    let twice = format!(
+        "{RENDER}{}",
+        RENDER.replace("Runtime: python3.12", "Runtime: python3.13")
+    );
+    let yaml = sam(&twice);
+    assert_eq!(python_reads(&yaml, true), "python3.13");
+    let (analysis, _fx) = check(
+        "python3.12",
+        &yaml,
+        "function \"RenderFunction\" {\n    layer \"fonts\"\n}\n",
+    );
+    assert_eq!(codes(&analysis), ["template::syntax"]);
+    let message = &analysis.diagnostics[0].message;
+    assert!(
+        message.contains("`RenderFunction` is a key twice in one mapping, at line 4, column 3 and at line 10, column 3"),
+        "{message}"
+    );
+    // `Resources` twice, in JSON.
+    let json = "{\"Resources\": {\"RenderFunction\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {\"Runtime\": \"python3.12\"}}},\n \"Resources\": {\"RenderFunction\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {\"Runtime\": \"python3.13\"}}}}\n";
+    assert_eq!(python_reads(json, false), "python3.13");
+    let fx = Fixture::new();
+    fx.lib("/usr/lib64/libfonts.so.1", "libfonts.so.1", "render_glyph");
+    fx.write("template.json", json);
+    fx.spec("layer \"fonts\" {\n    runtime \"python3.12\"\n    rootfs \"rootfs\"\n    library \"libfonts.so.1\"\n}\ntemplate \"template.json\"\n");
+    let out = fx.layerc(&["build", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stdout(&out);
+    assert!(err.contains("template::syntax"), "{err}");
+    assert!(
+        err.contains("line 1, column 2") && err.contains("line 2, column 2"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(fx.path().join("template.json")).unwrap(),
+        json
+    );
+}

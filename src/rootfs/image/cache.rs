@@ -1,89 +1,237 @@
 //! layerc's image cache: `images/` under the cache root ([`crate::store::root`]: `--store`,
 //! `$LAYERC_STORE`, `$LAYERC_CACHE`, `$XDG_CACHE_HOME/layerc` or `~/.cache/layerc`). It holds each
-//! image's index (keyed by the image's content hash and the architecture), content-addressed copies
-//! of shared objects from compressed layers, and a memo from a file's path and stamp to its content
-//! hash so an unchanged image is not hashed again. Every file is written to a temporary name and
-//! renamed, so readers never see half a file.
+//! image's index (`index/KEY.json`, keyed by the image's content hash and the architecture),
+//! content-addressed copies of shared objects from compressed layers (`blobs/SHA256`), and memos
+//! from a file's path and stamp to its content hash (`stat/`) so an unchanged image is not hashed
+//! again. Every file is written to a temporary name and renamed, so readers never see half a file.
+//!
+//! The cache is read as untrusted input: its files are read through the bounded reader without
+//! following symlinks, an index is checked for form when loaded (by the caller), and a blob is
+//! used only once its bytes hash to its name. A read-only cache ([`crate::store::root::read_only`],
+//! for `check` and `build --dry-run`) is used as it is and never written: shared objects are then
+//! kept in the image's scratch file instead.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-use crate::rootfs::Stamp;
+use super::scratch::Scratch;
+use crate::rootfs::{Stamp, host};
 use crate::store::stat::trusted;
+
+/// The largest index read back (a few hundred bytes a file of the image).
+pub const MAX_INDEX_BYTES: u64 = 512 << 20;
+/// A memo is one hash.
+const MAX_MEMO_BYTES: u64 = 128;
+/// Files named like shared objects that are kept even when they are not ELF, up to this size.
+pub const KEEP_SMALL: u64 = 64 << 10;
+/// Bytes kept per image: this much, plus [`KEEP_RATIO`] times the compressed bytes read so far,
+/// so a small image that decompresses to gigabytes of shared objects keeps little, while real
+/// images (shared objects compress about 3:1) keep all of theirs.
+const KEEP_BASE: u64 = 64 << 20;
+const KEEP_RATIO: u64 = 8;
+/// Never more than this.
+const KEEP_MAX: u64 = 16 << 30;
 
 pub struct Cache {
     dir: PathBuf,
+    writable: bool,
+    /// Blobs whose bytes were hashed in this process, with the stamp they had then.
+    verified: Mutex<HashMap<String, Stamp>>,
 }
 
 impl Cache {
-    /// The cache folder from the environment, created if needed; `None` when there is no usable one
-    /// (images are then indexed on every run).
+    /// The cache folder from the environment (created if needed, unless the cache is read-only);
+    /// `None` when there is no usable one (images are then indexed on every run).
     pub fn from_env() -> Option<Cache> {
-        let base = crate::store::root::root()?;
-        let dir = base.join("images");
-        fs::create_dir_all(dir.join("blobs")).ok()?;
-        fs::create_dir_all(dir.join("index")).ok()?;
-        fs::create_dir_all(dir.join("stat")).ok()?;
-        Some(Cache { dir })
+        let dir = crate::store::root::root()?.join("images");
+        let writable = !crate::store::root::is_read_only();
+        if writable {
+            for sub in ["blobs", "index", "stat"] {
+                fs::create_dir_all(dir.join(sub)).ok()?;
+            }
+        } else if !dir.is_dir() {
+            return None;
+        }
+        Some(Cache {
+            dir,
+            writable,
+            verified: Mutex::default(),
+        })
     }
 
     pub fn index_path(&self, key: &str) -> PathBuf {
         self.dir.join("index").join(format!("{key}.json"))
     }
 
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
+    fn blob_path(&self, digest: &str) -> PathBuf {
         self.dir.join("blobs").join(digest)
     }
 
-    /// Stores `bytes` under their sha256 and returns it.
-    pub fn store_blob(&self, bytes: &[u8]) -> io::Result<String> {
-        let digest = hex(&Sha256::digest(bytes));
-        let path = self.blob_path(&digest);
-        if !path.exists() {
-            self.write(&path, bytes)?;
+    /// The bytes of the index stored under `key`, if any; a hit marks it as just used (its mtime,
+    /// which `gc` orders by).
+    pub fn read_index(&self, key: &str) -> Option<Vec<u8>> {
+        let path = self.index_path(key);
+        let bytes = host::open_regular_nofollow(&path)
+            .and_then(|file| host::read_open(file, MAX_INDEX_BYTES))
+            .ok()?;
+        if self.writable
+            && let Ok(file) = fs::File::options().append(true).open(&path)
+        {
+            let _ = file.set_modified(SystemTime::now());
         }
-        Ok(digest)
+        Some(bytes)
     }
 
+    /// Writes `bytes` at `path` (in the cache) whole or not at all; nothing when read-only.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".layerc-")
-            .suffix(".tmp")
-            .tempfile_in(path.parent().unwrap_or(&self.dir))?;
+        if !self.writable {
+            return Ok(());
+        }
+        let mut tmp = self.temporary(path.parent().unwrap_or(&self.dir))?;
         tmp.write_all(bytes)?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
 
-    /// The sha256 of a file's content, from the memo when the file's stamp is unchanged and the
-    /// memo is trusted by the store's rule ([`crate::store::stat::trusted`]; the memo's mtime is
-    /// when the hash was taken).
-    pub fn file_hash(&self, path: &Path) -> io::Result<String> {
-        let stamp = Stamp::of(&fs::metadata(path)?);
+    fn temporary(&self, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix(".layerc-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+    }
+
+    /// The sha256 of an open file and the stamp it had when hashed: from the memo when the
+    /// file's stamp is unchanged and the memo is trusted by the store's rule
+    /// ([`crate::store::stat::trusted`]; the memo's mtime is when the hash was taken). A file that
+    /// changes while it is hashed is an error.
+    pub fn file_hash(&self, path: &Path, mut file: &fs::File) -> io::Result<(String, Stamp)> {
+        let stamp = Stamp::of(&file.metadata()?);
         let identity = format!("{}\0{stamp:?}", path.display());
         let memo = self
             .dir
             .join("stat")
             .join(hex(&Sha256::digest(identity.as_bytes())));
-        if let Ok(hash) = fs::read_to_string(&memo)
-            && hash.len() == 64
-            && let Ok(taken) = fs::metadata(&memo).and_then(|m| m.modified())
+        if let Ok(memo_file) = host::open_regular_nofollow(&memo)
+            && let Ok(taken) = memo_file.metadata().and_then(|m| m.modified())
+            && let Ok(hash) = host::read_open(memo_file, MAX_MEMO_BYTES)
+            && is_digest(&hash)
             && trusted(&stamp, &stamp, ns_since_epoch(taken))
         {
-            return Ok(hash);
+            return Ok((String::from_utf8_lossy(&hash).into_owned(), stamp));
         }
         let taken = SystemTime::now();
-        let hash = hash_file(path)?;
+        let hash = crate::lock::sha256_of(&mut file)?;
+        if Stamp::of(&file.metadata()?) != stamp {
+            return Err(super::source::changed(path));
+        }
         if self.write(&memo, hash.as_bytes()).is_ok()
             && let Ok(file) = fs::File::options().append(true).open(&memo)
         {
             let _ = file.set_modified(taken);
         }
-        Ok(hash)
+        Ok((hash, stamp))
+    }
+
+    /// Opens the blob `digest` of `size` bytes: a regular file (not a symlink) whose bytes hash
+    /// to its name, checked once per process and stamp.
+    pub fn open_blob(&self, digest: &str, size: u64) -> io::Result<fs::File> {
+        let path = self.blob_path(digest);
+        let mut file = host::open_regular_nofollow(&path)?;
+        let stamp = Stamp::of(&file.metadata()?);
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.get(digest) == Some(&stamp) {
+            return Ok(file);
+        }
+        let actual = crate::lock::sha256_of(&mut file)?;
+        if actual != digest || stamp.len != size || Stamp::of(&file.metadata()?) != stamp {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not the bytes it is named by", path.display()),
+            ));
+        }
+        verified.insert(digest.to_string(), stamp);
+        io::Seek::rewind(&mut file)?;
+        Ok(file)
+    }
+
+    /// Stores `head` followed by the rest of `rest` under their sha256, streaming; returns it.
+    fn store_stream(&self, head: &[u8], rest: &mut dyn Read) -> io::Result<String> {
+        let mut tmp = self.temporary(&self.dir.join("blobs"))?;
+        let mut hash = Sha256::new();
+        hash.update(head);
+        tmp.write_all(head)?;
+        let mut buf = vec![0; 1 << 16];
+        loop {
+            let n = rest.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            tmp.write_all(&buf[..n])?;
+        }
+        let digest = hex(&hash.finalize());
+        let path = self.blob_path(&digest);
+        if host::open_regular_nofollow(&path).is_err() {
+            tmp.persist(&path).map_err(|e| e.error)?;
+        }
+        Ok(digest)
+    }
+}
+
+/// Where a scan keeps the bytes of shared objects, within the image's budget.
+pub struct Keeper<'a> {
+    to: KeepTo<'a>,
+    kept: u64,
+}
+
+enum KeepTo<'a> {
+    Cache(&'a Cache),
+    Scratch(&'a Scratch),
+}
+
+impl<'a> Keeper<'a> {
+    /// Into the cache when it is writable, else into the image's scratch file.
+    pub fn new(cache: Option<&'a Cache>, scratch: &'a Scratch) -> Keeper<'a> {
+        let to = match cache {
+            Some(cache) if cache.writable => KeepTo::Cache(cache),
+            _ => KeepTo::Scratch(scratch),
+        };
+        Keeper { to, kept: 0 }
+    }
+
+    /// Keeps a file of `size` bytes read from `entry` when it looks like a shared object (ELF, or
+    /// small) and fits the budget after `raw` compressed bytes of the image; its digest then. The
+    /// bytes are streamed, never held whole.
+    pub fn keep(
+        &mut self,
+        entry: &mut dyn Read,
+        size: u64,
+        raw: u64,
+    ) -> io::Result<Option<String>> {
+        let budget = KEEP_BASE
+            .saturating_add(raw.saturating_mul(KEEP_RATIO))
+            .min(KEEP_MAX);
+        if self.kept.saturating_add(size) > budget {
+            return Ok(None);
+        }
+        let mut head = Vec::with_capacity(4);
+        entry.take(4).read_to_end(&mut head)?;
+        if head != b"\x7fELF" && size > KEEP_SMALL {
+            return Ok(None);
+        }
+        let mut rest = entry.take(size - head.len() as u64);
+        let digest = match self.to {
+            KeepTo::Cache(cache) => cache.store_stream(&head, &mut rest)?,
+            KeepTo::Scratch(scratch) => scratch.keep(&head, &mut rest)?,
+        };
+        self.kept += size;
+        Ok(Some(digest))
     }
 }
 
@@ -92,21 +240,12 @@ fn ns_since_epoch(time: SystemTime) -> i128 {
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
-pub fn hash_file(path: &Path) -> io::Result<String> {
-    let mut file = crate::rootfs::open_host_regular(path)?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-    }
-    Ok(hex(&hash.finalize()))
+/// Whether `text` is a sha256 in lower-case hexadecimal.
+pub fn is_digest(text: &[u8]) -> bool {
+    text.len() == 64 && text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Lower-case hexadecimal, as digests are written in image layouts.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::lock::hex(bytes)
 }

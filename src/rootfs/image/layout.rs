@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -14,11 +13,11 @@ use sha2::{Digest, Sha256};
 use super::ImageError;
 use super::cache::hex;
 use super::scan::{EntryKind, LayerEntry, normalise};
-use super::source::{Codec, Source};
+use super::source::{Codec, Origin, Source};
 use crate::arch::Architecture;
 
 /// JSON documents (indexes, manifests, configs) larger than this are refused.
-const MAX_JSON: u64 = 16 << 20;
+pub const MAX_JSON: u64 = 16 << 20;
 /// Nested indexes followed before the image counts as malformed.
 const MAX_DEPTH: usize = 8;
 
@@ -29,6 +28,8 @@ pub struct Layer {
     pub codec: Codec,
     /// The sha256 its raw bytes must have.
     pub digest: Option<String>,
+    /// The length its raw bytes must have.
+    pub size: Option<u64>,
     pub label: String,
 }
 
@@ -78,9 +79,10 @@ impl Bundle {
             .any(|e| e.path == "oci-layout" || e.path == "manifest.json")
     }
 
-    fn has(&self, image: &Path, name: &str) -> bool {
+    fn has(&self, origin: &Origin, name: &str) -> bool {
         match self {
-            Bundle::Dir => fs::symlink_metadata(image.join(name)).is_ok_and(|m| m.is_file()),
+            // Anything there but a folder: opening it tells a symlink or a FIFO from a file.
+            Bundle::Dir => fs::symlink_metadata(origin.path(Some(name))).is_ok_and(|m| !m.is_dir()),
             Bundle::Tar(members) => members.contains_key(name),
         }
     }
@@ -88,7 +90,7 @@ impl Bundle {
     fn source(&self, ctx: &Ctx, name: &str) -> Result<Source, ImageError> {
         let missing = || ctx.broken(Some(name), "is missing from the image");
         let Bundle::Tar(members) = self else {
-            return if self.has(ctx.image, name) {
+            return if self.has(ctx.origin, name) {
                 Ok(Source::Member(name.to_string()))
             } else {
                 Err(missing())
@@ -108,7 +110,7 @@ impl Bundle {
         let source = self.source(ctx, name)?;
         let mut bytes = Vec::new();
         source
-            .open_at(ctx.image, 0)
+            .open_at(ctx.origin, 0)
             .and_then(|r| r.take(MAX_JSON + 1).read_to_end(&mut bytes))
             .map_err(|e| ctx.broken(Some(name), format!("cannot read: {e}")))?;
         if bytes.len() as u64 > MAX_JSON {
@@ -125,7 +127,7 @@ impl Bundle {
 }
 
 struct Ctx<'a> {
-    image: &'a Path,
+    origin: &'a Origin,
     bundle: &'a Bundle,
 }
 
@@ -153,10 +155,21 @@ impl Ctx<'_> {
         }
     }
 
-    /// A JSON blob, checked against its digest.
-    fn blob_json<T: for<'de> Deserialize<'de>>(&self, digest: &str) -> Result<T, ImageError> {
-        let (name, hex_digest) = self.blob_name(digest)?;
+    /// A JSON blob, checked against its descriptor's digest and size.
+    fn blob_json<T: for<'de> Deserialize<'de>>(&self, d: &Descriptor) -> Result<T, ImageError> {
+        let (name, hex_digest) = self.blob_name(&d.digest)?;
         let bytes = self.bundle.read(self, &name)?;
+        if let Some(size) = d.size
+            && size != bytes.len() as u64
+        {
+            return Err(self.broken(
+                Some(&name),
+                format!(
+                    "is {} bytes, not the {size} its descriptor says",
+                    bytes.len()
+                ),
+            ));
+        }
         let actual = hex(&Sha256::digest(&bytes));
         if actual != hex_digest {
             return Err(self.broken(
@@ -174,6 +187,9 @@ struct Descriptor {
     #[serde(rename = "mediaType", default)]
     media_type: String,
     digest: String,
+    /// Required by the OCI image spec; checked when present.
+    #[serde(default)]
+    size: Option<u64>,
     #[serde(default)]
     platform: Option<Platform>,
 }
@@ -225,11 +241,15 @@ struct DockerEntry {
 }
 
 /// The layers of the bundle's image for `arch`, bottom first.
-pub fn layers(image: &Path, bundle: &Bundle, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
-    let ctx = Ctx { image, bundle };
-    if bundle.has(image, "oci-layout") && bundle.has(image, "index.json") {
+pub fn layers(
+    origin: &Origin,
+    bundle: &Bundle,
+    arch: Architecture,
+) -> Result<Vec<Layer>, ImageError> {
+    let ctx = Ctx { origin, bundle };
+    if bundle.has(origin, "oci-layout") && bundle.has(origin, "index.json") {
         oci_layers(&ctx, arch)
-    } else if bundle.has(image, "manifest.json") {
+    } else if bundle.has(origin, "manifest.json") {
         docker_layers(&ctx, arch)
     } else {
         Err(ctx.broken(
@@ -246,10 +266,10 @@ fn oci_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
     let mut platforms = Vec::new();
     let mut loaded = Vec::new();
     for descriptor in manifests {
-        let manifest: Manifest = ctx.blob_json(&descriptor.digest)?;
+        let manifest: Manifest = ctx.blob_json(&descriptor)?;
         let platform = match descriptor.platform {
             Some(p) => Some((p.architecture.clone(), p.describe())),
-            None => config_platform(ctx.blob_json(&manifest.config.digest)?),
+            None => config_platform(ctx.blob_json(&manifest.config)?),
         };
         platforms.push(platform);
         loaded.push(manifest);
@@ -269,6 +289,7 @@ fn oci_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError> {
             raw: ctx.bundle.source(ctx, &name)?,
             codec,
             digest: Some(digest),
+            size: d.size,
             label: name.clone(),
         });
     }
@@ -288,7 +309,7 @@ fn collect_manifests(
         match d.media_type.as_str() {
             "application/vnd.oci.image.index.v1+json"
             | "application/vnd.docker.distribution.manifest.list.v2+json" => {
-                let nested: Index = ctx.blob_json(&d.digest)?;
+                let nested: Index = ctx.blob_json(&d)?;
                 collect_manifests(ctx, nested, depth + 1, out)?;
             }
             ""
@@ -355,12 +376,13 @@ fn docker_layers(ctx: &Ctx, arch: Architecture) -> Result<Vec<Layer>, ImageError
         let name = normal(ctx, path)?;
         let raw = ctx.bundle.source(ctx, &name)?;
         let mut head = Vec::new();
-        raw.open_at(ctx.image, 0)
+        raw.open_at(ctx.origin, 0)
             .and_then(|r| r.take(8).read_to_end(&mut head))
             .map_err(|e| ctx.broken(Some(&name), format!("cannot read: {e}")))?;
         let codec = Codec::sniff(&head);
         layers.push(Layer {
             digest: docker_digest(&name, codec),
+            size: None,
             raw,
             codec,
             label: name.clone(),

@@ -6,30 +6,36 @@
 //! image's content hash and the architecture, so later runs open the image without reading it.
 //! Nothing is extracted: a file's bytes are read on demand at their offset. For compressed layers,
 //! where that means decompressing the layer up to the file, the bytes of shared objects are kept in
-//! the cache while indexing, so resolution reads them directly.
+//! the cache while indexing (up to a budget per image), so resolution reads them directly.
+//!
+//! Invariant: no byte is used that was not checked against a digest. The image file is hashed for
+//! the cache key; a layout's blobs are checked against the digests they are named by (while
+//! indexing, or before a cached index is used); a kept blob against its name when read; and every
+//! later read of a host file checks that its stamp is the one it had when checked.
 
 mod cache;
+mod cursors;
+mod index;
 mod layout;
 mod scan;
+mod scratch;
 mod source;
 mod tree;
 
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 use super::{Bytes, Metadata, RootFs, RootPath};
 use crate::arch::Architecture;
 use cache::Cache;
-use layout::Bundle;
-use scan::Scan;
-use source::{Codec, Source};
-use tree::{Node, NodeKind, Tree};
+use index::Index;
+use scratch::Scratch;
+use source::Origin;
+use tree::{Node, NodeKind};
 
-/// Bumped whenever the index format or its meaning changes: older cached indexes are ignored.
-const INDEX_VERSION: u32 = 1;
+pub use cache::is_digest;
+pub use index::kept_blobs;
 
 /// Why an image cannot be used. Messages name the layer (a member of the image, empty for the image
 /// itself) and the entry; the caller names the image.
@@ -67,6 +73,8 @@ pub struct Limits {
     pub total: u64,
     /// One file.
     pub entry: u64,
+    /// Entries (files, folders, links) of all streams of one image together.
+    pub entries: u64,
 }
 
 impl Limits {
@@ -80,6 +88,7 @@ impl Limits {
         Limits {
             total: var("LAYERC_IMAGE_MAX_BYTES", 32 << 30),
             entry: var("LAYERC_IMAGE_MAX_ENTRY_BYTES", 4 << 30),
+            entries: var("LAYERC_IMAGE_MAX_ENTRIES", 2_000_000),
         }
     }
 }
@@ -94,18 +103,16 @@ pub fn is_image(path: &Path) -> bool {
     path.is_file() || path.join("oci-layout").is_file()
 }
 
-#[derive(Serialize, Deserialize)]
-struct Index {
-    version: u32,
-    /// Each layer's decompressed stream; `Node::at` points into these.
-    streams: Vec<Source>,
-    tree: Tree,
-}
+/// Files larger than this that are mapped whole from a compressed layer are copied into the
+/// scratch file and mapped from there, not held in memory.
+const MAP_IN_MEMORY: u64 = 64 << 20;
 
 pub struct ImageRootFs {
-    image: PathBuf,
+    origin: Origin,
     index: Index,
     cache: Option<Cache>,
+    scratch: Scratch,
+    cursors: cursors::Cursors,
 }
 
 impl ImageRootFs {
@@ -121,37 +128,42 @@ impl ImageRootFs {
     }
 
     fn open_with(path: &Path, arch: Architecture, cache: Option<Cache>) -> io::Result<ImageRootFs> {
-        let image = fs::canonicalize(path)?;
+        let origin = Origin::new(&fs::canonicalize(path)?);
+        let scratch = Scratch::default();
         let key = match &cache {
-            Some(cache) => Some(format!(
-                "{}-{}-v{INDEX_VERSION}",
-                content_hash(&image, cache)?,
-                arch.as_str()
-            )),
-            None => None,
+            Some(cache) => format!(
+                "{}-{}-v{}",
+                index::content_hash(&origin, cache)?,
+                arch.as_str(),
+                index::VERSION
+            ),
+            None => String::new(),
         };
-        let cached = match (&cache, &key) {
-            (Some(cache), Some(key)) => load_index(&cache.index_path(key)),
-            _ => None,
+        let cached = cache
+            .as_ref()
+            .and_then(|c| Index::load(c, &key).map(|i| (c, i)));
+        let index = match cached {
+            Some((c, index)) => {
+                index::verify_members(&index, &origin, c)
+                    .map_err(|e| io::Error::other(broken(e.to_string())))?;
+                index
+            }
+            None => {
+                let index = index::build(&origin, key, arch, cache.as_ref(), &scratch)
+                    .map_err(io::Error::other)?;
+                if let Some(cache) = &cache {
+                    index.save(cache);
+                }
+                index
+            }
         };
-        if let Some(index) = cached {
-            return Ok(ImageRootFs {
-                image,
-                index,
-                cache,
-            });
-        }
-        let index = build_index(&image, arch, cache.as_ref()).map_err(io::Error::other)?;
-        if let (Some(cache), Some(key)) = (&cache, &key)
-            && let Ok(json) = serde_json::to_vec(&index)
-        {
-            // A cache that cannot be written only costs speed.
-            let _ = cache.write(&cache.index_path(key), &json);
-        }
+        origin.seal();
         Ok(ImageRootFs {
-            image,
+            origin,
             index,
             cache,
+            scratch,
+            cursors: cursors::Cursors::default(),
         })
     }
 
@@ -164,8 +176,7 @@ impl ImageRootFs {
         })
     }
 
-    /// A reader of a file's bytes: the cached copy when there is one, else the layer stream.
-    fn open_file(&self, path: &RootPath) -> io::Result<(Box<dyn Read>, u64)> {
+    fn file_node(&self, path: &RootPath) -> io::Result<&Node> {
         let node = self.node(path)?;
         if node.kind != NodeKind::File {
             return Err(io::Error::new(
@@ -173,11 +184,25 @@ impl ImageRootFs {
                 format!("{path} is not a file"),
             ));
         }
-        if let (Some(digest), Some(cache)) = (&node.cached, &self.cache)
-            && let Ok(file) = fs::File::open(cache.blob_path(digest))
-        {
-            return Ok((Box::new(file), node.size));
+        Ok(node)
+    }
+
+    /// A copy of the file's bytes: in the scratch file (kept while indexing, or copied when it
+    /// was mapped), or a cache blob (checked against its digest).
+    fn kept(&self, node: &Node) -> Option<Kept> {
+        if let Some(region) = node.cached.as_deref().and_then(|d| self.scratch.region(d)) {
+            return Some(Kept::Scratch(region));
         }
+        if let Some(region) = self.scratch.region(&copy_key(node)) {
+            return Some(Kept::Scratch(region));
+        }
+        let cache = self.cache.as_ref()?;
+        let blob = cache.open_blob(node.cached.as_deref()?, node.size).ok()?;
+        Some(Kept::Blob(blob))
+    }
+
+    /// Where a file's bytes are: its layer's stream (and its index), and the offset there.
+    fn place(&self, path: &RootPath, node: &Node) -> io::Result<(&source::Source, u32, u64)> {
         let (stream, offset) = node.at.ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{path} has no bytes"))
         })?;
@@ -187,152 +212,35 @@ impl ImageRootFs {
                 format!("{path}: bad stream in the index"),
             )
         })?;
-        Ok((Box::new(source.open_at(&self.image, offset)?), node.size))
+        Ok((source, stream, offset))
+    }
+
+    /// A reader of a file's bytes in its layer stream.
+    fn open_stream(&self, path: &RootPath, node: &Node) -> io::Result<Box<dyn Read>> {
+        let (source, _, offset) = self.place(path, node)?;
+        Ok(Box::new(
+            source.open_at(&self.origin, offset)?.take(node.size),
+        ))
     }
 }
 
-fn load_index(path: &Path) -> Option<Index> {
-    let bytes = fs::read(path).ok()?;
-    let index: Index = serde_json::from_slice(&bytes).ok()?;
-    (index.version == INDEX_VERSION).then_some(index)
+/// Where a file's bytes can be read directly.
+enum Kept {
+    Scratch((u64, u64)),
+    Blob(fs::File),
 }
 
-/// What identifies an image's content: the hash of a file image, or of an OCI folder's index.json
-/// (every other file of the layout is named by its digest, and checked against it when indexed).
-fn content_hash(image: &Path, cache: &Cache) -> io::Result<String> {
-    if image.is_dir() {
-        let mut index = Vec::new();
-        crate::rootfs::open_host_regular(&image.join("index.json"))?.read_to_end(&mut index)?;
-        Ok(cache::hex(&sha2::Digest::finalize(
-            <sha2::Sha256 as sha2::Digest>::new_with_prefix(&index),
-        )))
-    } else {
-        cache.file_hash(image)
-    }
+/// The scratch key of a file copied when it was mapped: its place in its stream.
+fn copy_key(node: &Node) -> String {
+    format!("at {:?}", node.at)
 }
 
-/// Reads the whole image once and builds its index.
-fn build_index(
-    image: &Path,
-    arch: Architecture,
-    cache: Option<&Cache>,
-) -> Result<Index, ImageError> {
-    let label = String::new();
-    let limits = Limits::from_env();
-    let progress = progress_bar(&image.display().to_string());
-    let mut total = 0;
-    let mut tree = Tree::default();
-    let bundle = if image.is_dir() {
-        Bundle::Dir
-    } else {
-        let codec = sniff_tar(image, &label)?;
-        let stream = Source::Image.decoded(codec);
-        progress.inc_length(fs::metadata(image).map_or(0, |m| m.len()));
-        let file = crate::rootfs::open_host_regular(image)
-            .map_err(|e| broken(&label, None, e.to_string()))?;
-        let entries = Scan {
-            label: label.clone(),
-            codec,
-            digest: None,
-            limits,
-            total: &mut total,
-            keep: cache.filter(|_| codec != Codec::None),
-            progress: &progress,
-        }
-        .run(io::BufReader::with_capacity(1 << 16, file))?;
-        if !Bundle::is_bundle(&entries) {
-            apply(&mut tree, 0, &entries, &label)?;
-            progress.finish_and_clear();
-            return Ok(Index {
-                version: INDEX_VERSION,
-                streams: vec![stream],
-                tree,
-            });
-        }
-        Bundle::from_tar(&stream, &entries)
-    };
-    let layers = layout::layers(image, &bundle, arch)?;
-    let mut streams = Vec::new();
-    for (i, layer) in layers.into_iter().enumerate() {
-        let raw = layer
-            .raw
-            .open_at(image, 0)
-            .map_err(|e| broken(&layer.label, None, format!("cannot read: {e}")))?;
-        let direct = layer.raw.seekable() && layer.codec == Codec::None;
-        let entries = Scan {
-            label: layer.label.clone(),
-            codec: layer.codec,
-            digest: layer.digest,
-            limits,
-            total: &mut total,
-            keep: cache.filter(|_| !direct),
-            progress: &progress,
-        }
-        .run(raw)?;
-        apply(&mut tree, i as u32, &entries, &layer.label)?;
-        streams.push(layer.raw.decoded(layer.codec));
-    }
-    progress.finish_and_clear();
-    Ok(Index {
-        version: INDEX_VERSION,
-        streams,
-        tree,
-    })
-}
-
-fn apply(
-    tree: &mut Tree,
-    stream: u32,
-    entries: &[scan::LayerEntry],
-    label: &str,
-) -> Result<(), ImageError> {
-    tree.apply(stream, entries)
-        .map_err(|(entry, problem)| broken(label, Some(entry), problem))
-}
-
-fn broken(layer: &str, entry: Option<String>, problem: String) -> ImageError {
+fn broken(problem: String) -> ImageError {
     ImageError::Broken {
-        layer: layer.to_string(),
-        entry,
+        layer: String::new(),
+        entry: None,
         problem,
     }
-}
-
-/// The codec of a file image, after checking that it holds a tar.
-fn sniff_tar(image: &Path, label: &str) -> Result<Codec, ImageError> {
-    let fail = |e: io::Error| broken(label, None, format!("cannot read: {e}"));
-    let mut head = Vec::new();
-    crate::rootfs::open_host_regular(image)
-        .and_then(|f| f.take(8).read_to_end(&mut head))
-        .map_err(fail)?;
-    let codec = Codec::sniff(&head);
-    let mut block = Vec::new();
-    // A stream too short or too corrupt to give one block is reported by the scan itself.
-    let _ = Source::Image
-        .decoded(codec)
-        .open_at(image, 0)
-        .and_then(|r| r.take(512).read_to_end(&mut block));
-    if block.len() == 512 && &block[257..262] != b"ustar" {
-        return Err(broken(
-            label,
-            None,
-            "is not a folder, a tar archive, or a gzip, xz or zstd compressed tar".to_string(),
-        ));
-    }
-    Ok(codec)
-}
-
-/// A progress bar on stderr while an image is first indexed; hidden when stderr is not a terminal.
-fn progress_bar(label: &str) -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("indexing {msg} {wide_bar} {bytes}/{total_bytes}")
-    {
-        bar.set_style(style);
-    }
-    bar.set_message(label.to_string());
-    bar
 }
 
 impl RootFs for ImageRootFs {
@@ -354,13 +262,13 @@ impl RootFs for ImageRootFs {
     }
 
     fn read(&self, path: &RootPath, limit: u64) -> io::Result<Vec<u8>> {
-        let (reader, size) = self.open_file(path)?;
-        if size > limit {
-            return Err(super::too_large(size, limit));
+        let node = self.file_node(path)?;
+        if node.size > limit {
+            return Err(super::too_large(node.size, limit));
         }
-        let mut bytes = Vec::with_capacity(size.min(1 << 26) as usize);
-        reader.take(size).read_to_end(&mut bytes)?;
-        if (bytes.len() as u64) < size {
+        let mut bytes = vec![0; node.size as usize];
+        let n = self.read_at(path, 0, &mut bytes)?;
+        if (n as u64) < node.size {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 format!("{path}: the image is shorter than its index says (was it changed?)"),
@@ -369,46 +277,49 @@ impl RootFs for ImageRootFs {
         Ok(bytes)
     }
 
+    /// A kept copy, or a large file of a compressed layer copied into the scratch file first, is
+    /// mapped; a small one is read.
     fn map(&self, path: &RootPath) -> io::Result<Bytes> {
-        let node = self.node(path)?;
-        if let (Some(digest), Some(cache)) = (&node.cached, &self.cache)
-            && let Ok(file) = fs::File::open(cache.blob_path(digest))
-            && node.size > 0
-        {
-            // SAFETY: cache blobs are written once under their digest and never changed in place.
-            return Ok(Bytes::Mapped(unsafe { memmap2::Mmap::map(&file)? }));
+        let node = self.file_node(path)?;
+        if node.size > MAP_IN_MEMORY && self.kept(node).is_none() {
+            let mut stream = self.open_stream(path, node)?;
+            self.scratch.copy(&copy_key(node), &mut stream, node.size)?;
         }
-        self.read(path, super::MAX_MAPPED).map(Bytes::Owned)
+        match self.kept(node) {
+            Some(Kept::Scratch(region)) => self.scratch.map(region),
+            Some(Kept::Blob(file)) if node.size > 0 => {
+                // SAFETY: the blob was checked against its digest just now; cache blobs are
+                // written once under their digest and never changed in place.
+                Ok(Bytes::Mapped(unsafe { memmap2::Mmap::map(&file)? }))
+            }
+            _ => self.read(path, super::MAX_MAPPED).map(Bytes::Owned),
+        }
     }
 
-    /// The cached copy is read in place; a file only in a layer stream is read from its start,
-    /// skipping `offset` bytes.
+    /// A kept copy is read in place; a file only in a layer stream is read from a stream kept
+    /// open near `offset` ([`cursors`]), else from its layer's start.
     fn read_at(&self, path: &RootPath, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let node = self.node(path)?;
-        if let (Some(digest), Some(cache)) = (&node.cached, &self.cache)
-            && let Ok(file) = fs::File::open(cache.blob_path(digest))
-        {
-            return crate::rootfs::read_file_at(&file, offset, buf);
+        let node = self.file_node(path)?;
+        match self.kept(node) {
+            Some(Kept::Scratch(region)) => return self.scratch.read_at(region, offset, buf),
+            Some(Kept::Blob(file)) => return crate::rootfs::host::read_file_at(&file, offset, buf),
+            None => {}
         }
-        let (reader, size) = self.open_file(path)?;
-        let mut reader = reader.take(size);
-        io::copy(&mut (&mut reader).take(offset), &mut io::sink())?;
-        let mut filled = 0;
-        while filled < buf.len() {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        if offset >= node.size {
+            return Ok(0);
         }
-        Ok(filled)
+        let want = buf.len().min((node.size - offset) as usize);
+        let (source, stream, start) = self.place(path, node)?;
+        let pos = start + offset;
+        let open = || source.open_at(&self.origin, pos);
+        self.cursors.read_at(stream, pos, &mut buf[..want], open)
     }
 
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
-        let (reader, size) = self.open_file(path)?;
-        let mut bytes = Vec::with_capacity(len.min(1 << 16));
-        reader.take(size.min(len as u64)).read_to_end(&mut bytes)?;
+        let node = self.file_node(path)?;
+        let mut bytes = vec![0; node.size.min(len as u64) as usize];
+        let n = self.read_at(path, 0, &mut bytes)?;
+        bytes.truncate(n);
         Ok(bytes)
     }
 

@@ -2,17 +2,20 @@
 //! entries with the offset of each file's bytes in the decompressed stream. Names are checked here:
 //! nothing that climbs out of the image gets into the list. Byte caps stop decompression bombs.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
-use super::cache::Cache;
+use super::cache::Keeper;
 use super::source::Codec;
 use super::{ImageError, Limits};
 use crate::rootfs::Special;
 
-/// Files named like shared objects that are kept even when they are not ELF, up to this size.
-const KEEP_SMALL: usize = 64 << 10;
+/// Metadata entries (GNU long names and links, pax headers) larger than this are refused: a path
+/// is at most `PATH_MAX` bytes, and the pax records of real archives (times, xattrs) are small.
+/// The `tar` crate would read one whole into memory, whatever size it declares.
+const MAX_META: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -39,21 +42,42 @@ pub struct LayerEntry {
 }
 
 /// What one scan needs besides the stream.
-pub struct Scan<'a> {
+pub struct Scan<'a, 'k> {
     /// Names the stream in errors: empty for the image file itself, else the layer's member name.
     pub label: String,
     pub codec: Codec,
     /// The expected sha256 of the raw (compressed) bytes.
     pub digest: Option<String>,
+    /// The expected length of the raw bytes (an OCI descriptor's `size`).
+    pub size: Option<u64>,
     pub limits: Limits,
-    /// Decompressed bytes read so far by this image's index (shared by all its layers).
-    pub total: &'a mut u64,
+    /// What this image's index has read so far (shared by all its layers).
+    pub tally: &'a mut Tally,
     /// Where the bytes of shared objects go when reading them later would mean decompressing.
-    pub keep: Option<&'a Cache>,
+    pub keep: Option<&'a mut Keeper<'k>>,
     pub progress: &'a indicatif::ProgressBar,
 }
 
-impl Scan<'_> {
+/// Counts over all the streams of one image, against its [`Limits`].
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Decompressed bytes.
+    pub bytes: u64,
+    /// Entries listed.
+    pub entries: u64,
+    /// Raw (compressed) bytes.
+    pub raw: u64,
+}
+
+/// Names an entry takes from the metadata entries before it.
+#[derive(Default)]
+struct Pending {
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
+    pax: Option<Vec<u8>>,
+}
+
+impl Scan<'_, '_> {
     fn broken(&self, entry: Option<&str>, problem: impl Into<String>) -> ImageError {
         ImageError::Broken {
             layer: self.label.clone(),
@@ -64,12 +88,14 @@ impl Scan<'_> {
 
     /// Reads the whole stream `raw` (the compressed bytes) and lists its entries.
     pub fn run(mut self, raw: impl Read) -> Result<Vec<LayerEntry>, ImageError> {
+        let raw_read = Cell::new(0);
         let mut hashed = Hashing {
             inner: raw,
             hash: Sha256::new(),
             progress: self.progress,
+            read: &raw_read,
         };
-        let limit = self.limits.total.saturating_sub(*self.total);
+        let limit = self.limits.total.saturating_sub(self.tally.bytes);
         let mut last: Option<String> = None;
         let (entries, read) = {
             let decoder = self
@@ -81,7 +107,7 @@ impl Scan<'_> {
                 read: 0,
                 limit,
             };
-            let entries = self.entries(&mut counted, &mut last);
+            let entries = self.entries(&mut counted, &mut last, &raw_read);
             // Trailing blocks and padding belong to the digest (and to the byte cap).
             let drained = entries.and_then(|list| {
                 io::copy(&mut counted, &mut io::sink())
@@ -90,12 +116,27 @@ impl Scan<'_> {
             });
             (drained, counted.read)
         };
-        *self.total += read;
+        self.tally.bytes += read;
         let entries = entries.map_err(|e| self.stream_error(e, last.as_deref(), limit, read))?;
         io::copy(&mut hashed, &mut io::sink())
             .map_err(|e| self.broken(last.as_deref(), format!("cannot read: {e}")))?;
+        self.tally.raw += raw_read.get();
+        self.check_raw(raw_read.get(), hashed.hash.finalize().as_slice())?;
+        Ok(entries)
+    }
+
+    /// The raw bytes have the length and digest the stream is named by.
+    fn check_raw(&self, len: u64, hash: &[u8]) -> Result<(), ImageError> {
+        if let Some(expected) = self.size
+            && expected != len
+        {
+            return Err(self.broken(
+                None,
+                format!("is {len} bytes, not the {expected} its descriptor says"),
+            ));
+        }
         if let Some(expected) = &self.digest {
-            let actual = super::cache::hex(&hashed.hash.finalize());
+            let actual = super::cache::hex(hash);
             if &actual != expected {
                 return Err(self.broken(
                     None,
@@ -103,7 +144,7 @@ impl Scan<'_> {
                 ));
             }
         }
-        Ok(entries)
+        Ok(())
     }
 
     fn stream_error(
@@ -132,25 +173,108 @@ impl Scan<'_> {
         }
     }
 
+    /// The entries of the tar stream, read raw: GNU long names and pax headers are applied
+    /// here, each read only up to [`MAX_META`] bytes.
     fn entries(
         &mut self,
         stream: &mut impl Read,
         last: &mut Option<String>,
+        raw: &Cell<u64>,
     ) -> Result<Vec<LayerEntry>, StreamError> {
+        use tar::EntryType as T;
         let mut archive = tar::Archive::new(stream);
         let mut list = Vec::new();
-        for entry in archive.entries()? {
+        let mut pending = Pending::default();
+        for entry in archive.entries()?.raw(true) {
             let mut entry = entry?;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let Some(path) = normalise(&name).map_err(|p| self.broken(Some(&name), p))? else {
-                continue; // the root folder itself
+            let slot = match entry.header().entry_type() {
+                T::GNULongName => &mut pending.long_name,
+                T::GNULongLink => &mut pending.long_link,
+                T::XHeader => &mut pending.pax,
+                // Global pax records (a comment, a default mtime) say nothing layerc reads.
+                T::XGlobalHeader => continue,
+                _ => {
+                    let names = std::mem::take(&mut pending);
+                    let (name, link) = self.names(&entry, names)?;
+                    let Some(path) = normalise(&name).map_err(|p| self.broken(Some(&name), p))?
+                    else {
+                        continue; // the root folder itself
+                    };
+                    *last = Some(name.clone());
+                    self.count_entry(&name)?;
+                    if let Some(item) = self.entry(&mut entry, &name, path, link, raw.get())? {
+                        list.push(item);
+                    }
+                    continue;
+                }
             };
-            *last = Some(name.clone());
-            if let Some(item) = self.entry(&mut entry, &name, path)? {
-                list.push(item);
-            }
+            let after = last
+                .as_ref()
+                .map_or(String::new(), |l| format!("after entry {l}: "));
+            *slot = Some(
+                read_meta(&mut entry)
+                    .map_err(|problem| self.broken(None, format!("{after}{problem}")))?,
+            );
+        }
+        if pending.long_name.is_some() || pending.long_link.is_some() || pending.pax.is_some() {
+            let problem = "ends with a long name or pax header that describes no entry";
+            return Err(self.broken(last.as_deref(), problem).into());
         }
         Ok(list)
+    }
+
+    /// An entry's name and link target: a GNU long name, else a pax `path`, else the header's (and
+    /// likewise for the link). A pax `size` must agree with the header (readers that take one or
+    /// the other would see different archives), and pax sparse files are refused like GNU ones.
+    fn names<R: Read>(
+        &self,
+        entry: &tar::Entry<R>,
+        pending: Pending,
+    ) -> Result<(String, Option<String>), StreamError> {
+        let header_name = lossy(&entry.path_bytes());
+        let mut name = pending.long_name.as_deref().map(lossy);
+        let mut link = pending.long_link.as_deref().map(lossy);
+        let mut sparse: Option<Option<String>> = None;
+        for record in tar::PaxExtensions::new(pending.pax.as_deref().unwrap_or_default()) {
+            let record = record.map_err(|e| self.broken(Some(&header_name), e.to_string()))?;
+            let value = lossy(record.value_bytes());
+            match record.key_bytes() {
+                b"path" => name = name.or(Some(value)),
+                b"linkpath" => link = link.or(Some(value)),
+                b"size" if value.parse::<u64>().ok() != Some(entry.size()) => {
+                    let problem = format!(
+                        "its pax size {value} disagrees with its header's {}",
+                        entry.size()
+                    );
+                    return Err(self.broken(Some(&header_name), problem).into());
+                }
+                // GNU tar's pax sparse formats (0.0, 0.1, 1.0); 0.1 and 1.0 give the real name.
+                b"GNU.sparse.name" => sparse = Some(Some(value)),
+                key if key.starts_with(b"GNU.sparse.") => sparse = Some(sparse.flatten()),
+                _ => {}
+            }
+        }
+        if let Some(real) = sparse {
+            let name = real.or(name).unwrap_or(header_name);
+            return Err(self.broken(Some(&name), SPARSE).into());
+        }
+        let link = link.or_else(|| entry.link_name_bytes().map(|b| lossy(&b)));
+        Ok((name.unwrap_or(header_name), link))
+    }
+
+    /// One more entry, within the image's cap.
+    fn count_entry(&mut self, name: &str) -> Result<(), ImageError> {
+        self.tally.entries += 1;
+        if self.tally.entries > self.limits.entries {
+            return Err(self.broken(
+                Some(name),
+                format!(
+                    "is past the cap of {} entries per image (set LAYERC_IMAGE_MAX_ENTRIES to raise it)",
+                    self.limits.entries
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn entry<R: Read>(
@@ -158,6 +282,8 @@ impl Scan<'_> {
         entry: &mut tar::Entry<R>,
         name: &str,
         path: String,
+        link: Option<String>,
+        raw: u64,
     ) -> Result<Option<LayerEntry>, StreamError> {
         use tar::EntryType as T;
         let header = entry.header();
@@ -169,11 +295,7 @@ impl Scan<'_> {
             T::Char => EntryKind::Special(Special::CharDevice),
             T::Block => EntryKind::Special(Special::BlockDevice),
             T::Fifo => EntryKind::Special(Special::Fifo),
-            T::GNUSparse => {
-                return Err(self
-                    .broken(Some(name), "sparse files are not supported")
-                    .into());
-            }
+            T::GNUSparse => return Err(self.broken(Some(name), SPARSE).into()),
             _ => return Ok(None),
         };
         let size = entry.size();
@@ -191,9 +313,9 @@ impl Scan<'_> {
         }
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
         let link = match kind {
-            EntryKind::Symlink => Some(link_name(entry)),
+            EntryKind::Symlink => Some(link.unwrap_or_default()),
             EntryKind::HardLink => {
-                let target = link_name(entry);
+                let target = link.unwrap_or_default();
                 let normal = normalise(&target).map_err(|p| {
                     self.broken(Some(name), format!("hard link target {target}: {p}"))
                 })?;
@@ -202,8 +324,11 @@ impl Scan<'_> {
             _ => None,
         };
         let offset = entry.raw_file_position();
-        let cached = match (kind, self.keep) {
-            (EntryKind::File, Some(cache)) if path.contains(".so") => keep(cache, entry, size)?,
+        let cached = match (kind, self.keep.as_deref_mut()) {
+            // A cache that cannot be written only costs speed.
+            (EntryKind::File, Some(keeper)) if path.contains(".so") => {
+                keeper.keep(entry, size, raw).unwrap_or(None)
+            }
             _ => None,
         };
         Ok(Some(LayerEntry {
@@ -218,28 +343,27 @@ impl Scan<'_> {
     }
 }
 
-/// Files that resolution reads, kept in the cache's blob store so a later read does not decompress
-/// the layer up to them: shared objects (ELF), and small files named like them (linker scripts such
-/// as `libc.so`, `/etc/ld.so.conf` and its includes).
-fn keep<R: Read>(
-    cache: &Cache,
-    entry: &mut tar::Entry<R>,
-    size: u64,
-) -> io::Result<Option<String>> {
-    let mut bytes = Vec::with_capacity(size.min(1 << 26) as usize);
-    entry.read_to_end(&mut bytes)?;
-    if !bytes.starts_with(b"\x7fELF") && bytes.len() > KEEP_SMALL {
-        return Ok(None);
+const SPARSE: &str = "sparse files are not supported";
+
+/// The bytes of a metadata entry, at most [`MAX_META`] of them.
+fn read_meta<R: Read>(entry: &mut tar::Entry<R>) -> Result<Vec<u8>, String> {
+    if entry.size() > MAX_META {
+        return Err(format!(
+            "a long name or pax header of {} bytes, over the {MAX_META} read",
+            entry.size()
+        ));
     }
-    // A cache that cannot be written only costs speed.
-    Ok(cache.store_blob(&bytes).ok())
+    let mut bytes = Vec::new();
+    entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    // A GNU long name ends with a NUL.
+    if bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    Ok(bytes)
 }
 
-fn link_name<R: Read>(entry: &tar::Entry<R>) -> String {
-    entry
-        .link_name_bytes()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// An entry name made relative to the image root: a leading `/` and `.` parts are dropped (as tar
@@ -274,11 +398,12 @@ impl From<ImageError> for StreamError {
     }
 }
 
-/// Hashes the raw bytes it passes on and advances the progress bar.
+/// Hashes and counts the raw bytes it passes on and advances the progress bar.
 struct Hashing<'a, R> {
     inner: R,
     hash: Sha256,
     progress: &'a indicatif::ProgressBar,
+    read: &'a Cell<u64>,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
@@ -286,6 +411,7 @@ impl<R: Read> Read for Hashing<'_, R> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         self.progress.inc(n as u64);
+        self.read.set(self.read.get() + n as u64);
         Ok(n)
     }
 }

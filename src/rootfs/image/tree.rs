@@ -1,6 +1,9 @@
 //! The merged file tree of an image: layers applied in order with the OCI image spec's rules.
 //! `.wh.NAME` removes NAME from lower layers only; `.wh..wh..opq` hides every lower-layer child of
-//! its folder; a hard link becomes a copy of its target's entry.
+//! its folder; a hard link becomes a copy of its target's entry. As containerd applies layers
+//! (`archive/tar.go`, `applyNaive`): AUFS metadata at the root (`.wh..wh.plnk` and any other name
+//! starting `.wh..wh.` but the opaque marker) is skipped, and a whiteout whose name is no file of
+//! its folder (`.wh.`, `.wh..`, `.wh...`) is an invalid archive.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,8 @@ use crate::rootfs::{Kind, Metadata, Special};
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
+/// AUFS metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not part of the image's tree.
+const AUFS_META: &str = ".wh..wh.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NodeKind {
@@ -112,12 +117,19 @@ impl Tree {
 
     /// Applies one layer whose bytes are stream `stream`. Err names the entry and the problem.
     pub fn apply(&mut self, stream: u32, entries: &[LayerEntry]) -> Result<(), (String, String)> {
+        let entries: Vec<&LayerEntry> = entries
+            .iter()
+            .filter(|e| !e.path.starts_with(AUFS_META) || e.path == OPAQUE)
+            .collect();
         // Whiteouts first: they only ever remove what lower layers put there.
-        for entry in entries {
+        for entry in &entries {
             let (dir, name) = split(&entry.path);
             if name == OPAQUE {
                 self.remove_below(&key(dir));
             } else if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+                if matches!(hidden, "" | "." | "..") {
+                    return Err((entry.path.clone(), "is not a valid whiteout".to_string()));
+                }
                 let path = key(&join(dir, hidden));
                 self.remove_below(&path);
                 self.nodes.remove(&path);
@@ -129,6 +141,36 @@ impl Tree {
             }
         }
         Ok(())
+    }
+
+    /// Whether a tree read back from a cached index could have been made here: every path is
+    /// absolute and plain (no empty, `.` or `..` part, no NUL), its parents are folders, a file's
+    /// bytes are in one of `streams` streams, and a kept copy is named by a sha256.
+    pub fn is_well_formed(&self, streams: usize) -> bool {
+        self.nodes.get("/").is_some_and(|n| n.kind == NodeKind::Dir)
+            && self.nodes.iter().all(|(path, node)| {
+                let plain = path == "/"
+                    || (path.starts_with('/')
+                        && path[1..]
+                            .split('/')
+                            .all(|p| !matches!(p, "" | "." | "..") && !p.contains('\0')));
+                let parent = path
+                    .rsplit_once('/')
+                    .map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+                let in_folder = path == "/"
+                    || self
+                        .nodes
+                        .get(parent)
+                        .is_some_and(|p| p.kind == NodeKind::Dir);
+                let at = node
+                    .at
+                    .is_none_or(|(stream, _)| (stream as usize) < streams);
+                let kept = node
+                    .cached
+                    .as_deref()
+                    .is_none_or(|d| super::cache::is_digest(d.as_bytes()));
+                plain && in_folder && at && kept
+            })
     }
 
     fn add(&mut self, stream: u32, entry: &LayerEntry) -> Result<(), (String, String)> {

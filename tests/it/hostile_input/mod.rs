@@ -2,11 +2,15 @@
 //! message, never a panic or a hang, and leaves no partial output. Hangs are caught with a generous
 //! timeout, never a tight one.
 
+mod deep;
 mod diagnostics;
+mod host_reads;
 mod lattice;
+mod lsp_stdio;
 mod output;
 mod rootfs_reads;
 mod slow_paths;
+mod targets;
 
 use std::io::Read;
 use std::path::Path;

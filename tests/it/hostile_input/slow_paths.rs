@@ -74,3 +74,27 @@ fn a_long_chain_of_long_rpaths_is_searched_once_per_folder() {
         .count();
     assert_eq!(shipped, levels + 1);
 }
+
+#[test]
+fn a_file_request_of_a_hundred_thousand_files_is_planned_without_comparing_every_pair() {
+    // Quadratic planning took minutes here (194 s); the check must end well within the bound.
+    let fx = Fixture::new();
+    for dir in 0..100 {
+        let folder = fx.root(&format!("/data/d{dir}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for i in 0..1000 {
+            std::fs::write(folder.join(format!("f{i}.txt")), "x\n").unwrap();
+        }
+    }
+    // One file where a folder must be: still found among them.
+    fx.write_root("/more/data/d7", "a file named like a folder\n");
+    fx.spec("layer \"x\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    file \"/data\" to=\"data\"\n    file \"/more/data/d7\" to=\"data/d7/f0.txt/x\"\n}\n");
+    let out = layerc_bounded(fx.path(), &["check"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("data/d7/f0.txt would be a file and also the folder holding data/d7/f0.txt/x"),
+        "{err}"
+    );
+    assert_eq!(err.matches("spec::path-conflict").count(), 1, "{err}");
+}

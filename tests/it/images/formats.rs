@@ -10,6 +10,7 @@ use crate::common::Fixture;
 const FORMATS: &[&str] = &[
     "oci",                      // OCI layout folder, gzip layers (buildah push oci:)
     "oci-zstd", // OCI layout folder, zstd layers (skopeo copy --dest-compress-format zstd)
+    "oci-tar", // OCI layout folder, uncompressed layers (skopeo --dest-oci-accept-uncompressed-layers)
     "oci-archive.tar", // OCI layout in a tar (buildah push oci-archive:)
     "docker-archive.tar", // docker save format (buildah push docker-archive:)
     "docker-legacy.tar", // docker save, layers as <id>/layer.tar
@@ -113,7 +114,7 @@ fn an_image_without_the_architecture_is_a_clear_error() {
 }
 
 #[test]
-fn a_second_build_reads_the_cached_index_not_the_image() {
+fn a_second_build_reads_the_cached_index_and_a_missing_layer_is_an_error() {
     let images = images();
     let fx = Fixture::new();
     let copy = fx.path().join("image");
@@ -126,23 +127,37 @@ fn a_second_build_reads_the_cached_index_not_the_image() {
     assert!(status.success());
     let (out, first) = build(&fx, &spec(&copy, "x86_64"));
     assert!(out.status.success(), "{}", report(&out));
-    let indexes = fs::read_dir(fx.path().join("cache/images/index"))
+    let indexes: Vec<_> = fs::read_dir(fx.path().join("cache/images/index"))
         .unwrap()
-        .count();
-    assert_eq!(indexes, 1);
-    // Without its layer the image cannot be read again, yet the cached index and the shared objects
-    // kept beside it give the same zip. (The data file is read from the layer, so drop it.)
-    let spec_without_data =
-        spec(&copy, "x86_64").replace("    file \"/opt/data\" to=\"data\"\n", "");
-    let (out, with_layer) = build(&fx, &spec_without_data);
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(indexes.len(), 1);
+    // The second build takes the tree from the cached index: a file dropped from it (the index
+    // is well formed, so it is used) is not in the zip.
+    let text = fs::read_to_string(&indexes[0]).unwrap();
+    let mut index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let nodes = index["tree"]["nodes"].as_object_mut().unwrap();
+    assert!(nodes.remove("/opt/data/old.txt").is_some());
+    fs::write(&indexes[0], serde_json::to_vec(&index).unwrap()).unwrap();
+    let (out, second) = build(&fx, &spec(&copy, "x86_64"));
     assert!(out.status.success(), "{}", report(&out));
+    let names = super::zip_names(&second.unwrap());
+    assert!(!names.contains(&"data/old.txt".to_string()), "{names:?}");
+    assert!(super::zip_names(&first.unwrap()).contains(&"data/old.txt".to_string()));
+    // A cached index is valid only with the bytes it was made from: without its layer, the image
+    // is an error naming the blob, even for files the cache kept a copy of.
     let manifest = super::tools::json_file(&copy.join("index.json"));
     let digest = manifest["manifests"][0]["digest"].as_str().unwrap()[7..].to_string();
     let manifest = super::tools::json_file(&copy.join("blobs/sha256").join(digest));
     let layer = manifest["layers"][0]["digest"].as_str().unwrap()[7..].to_string();
-    fs::remove_file(copy.join("blobs/sha256").join(layer)).unwrap();
-    let (out, without_layer) = build(&fx, &spec_without_data);
-    assert!(out.status.success(), "{}", report(&out));
-    assert_eq!(with_layer, without_layer);
-    assert!(first.is_some());
+    fs::remove_file(copy.join("blobs/sha256").join(&layer)).unwrap();
+    let spec_without_data =
+        spec(&copy, "x86_64").replace("    file \"/opt/data\" to=\"data\"\n", "");
+    let (out, _) = build(&fx, &spec_without_data);
+    let err = report(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rootfs::image") && err.contains(&layer),
+        "{err}"
+    );
 }

@@ -243,13 +243,21 @@ fn a_blob_that_does_not_match_its_digest_is_a_clear_error() {
     let fx = Fixture::new();
     let (copy, manifest) = oci_copy(&fx);
     let layer = manifest["layers"][0]["digest"].as_str().unwrap()[7..].to_string();
-    fs::write(
-        copy.join("blobs/sha256").join(&layer),
-        gzip(&raw_tar(&[file("x", b"x")])),
-    )
-    .unwrap();
+    let blob = copy.join("blobs/sha256").join(&layer);
+    // Other bytes of the same length that still decompress (gzip's OS byte): the digest tells
+    // them apart.
+    let mut bytes = fs::read(&blob).unwrap();
+    bytes[9] ^= 1;
+    fs::write(&blob, &bytes).unwrap();
     let (out, zip) = build(&fx, &spec("image", "    library \"libfoo.so.1\"\n"));
     assert_image_error(&out, &[&format!("blobs/sha256/{layer}"), "digest"]);
+    assert!(zip.is_none());
+    // Another length: the descriptor's size tells them apart first.
+    let size = manifest["layers"][0]["size"].as_u64().unwrap();
+    fs::write(&blob, gzip(&raw_tar(&[file("x", b"x")]))).unwrap();
+    let (out, zip) = build(&fx, &spec("image", "    library \"libfoo.so.1\"\n"));
+    let wrong_size = format!("not the {size} its descriptor says");
+    assert_image_error(&out, &[&format!("blobs/sha256/{layer}"), &wrong_size]);
     assert!(zip.is_none());
 }
 
@@ -298,4 +306,87 @@ fn fifos_among_an_image_s_files_never_block() {
         fs::remove_file(&victim).unwrap();
         fs::write(&victim, saved).unwrap();
     }
+}
+
+#[test]
+fn sparse_files_are_refused_in_every_tar_format_gnu_tar_writes() {
+    let fx = Fixture::new();
+    let src = fx.path().join("src");
+    fs::create_dir_all(src.join("usr/lib64")).unwrap();
+    fs::write(src.join("usr/lib64/libqux.so.1"), libfoo()).unwrap();
+    let sparse = fs::File::create(src.join("usr/lib64/libsparse.so.1")).unwrap();
+    sparse.set_len(1 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_at(&sparse, b"x", 500_000).unwrap();
+    // GNU tar, the oracle: its GNU format, and its three pax encodings (0.0 keeps the name, 0.1
+    // and 1.0 put the file under GNUSparseFile.N/ and the real name in a pax record).
+    let formats: &[&[&str]] = &[
+        &["--format=gnu"],
+        &["--format=pax", "--sparse-version=0.0"],
+        &["--format=pax", "--sparse-version=0.1"],
+        &["--format=pax", "--sparse-version=1.0"],
+    ];
+    for (i, args) in formats.iter().enumerate() {
+        let tar = format!("sparse-{i}.tar");
+        let status = Command::new("tar")
+            .args(*args)
+            .arg("--sparse")
+            .arg("-C")
+            .arg(&src)
+            .arg("-cf")
+            .arg(fx.path().join(&tar))
+            .arg("usr")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (out, zip) = build(&fx, &spec(&tar, "    library \"libqux.so.1\"\n"));
+        assert_image_error(
+            &out,
+            &["usr/lib64/libsparse.so.1", "sparse files are not supported"],
+        );
+        assert!(zip.is_none(), "{args:?}");
+    }
+}
+
+#[test]
+fn an_empty_file_or_tar_is_not_an_image() {
+    let fx = Fixture::new();
+    fx.write("empty.tar", "");
+    let (out, _) = build(&fx, &spec("empty.tar", "    library \"libqux.so.1\"\n"));
+    assert_image_error(&out, &["empty.tar", "is empty (0 bytes)"]);
+    fx.write("no-entries.tar", [0u8; 10240]);
+    let (out, _) = build(
+        &fx,
+        &spec("no-entries.tar", "    library \"libqux.so.1\"\n"),
+    );
+    assert_image_error(&out, &["no-entries.tar", "a tar archive with no entries"]);
+}
+
+#[test]
+fn whiteouts_that_name_no_file_are_refused_and_aufs_metadata_is_skipped() {
+    let lib = libfoo();
+    for bad in [".wh.", ".wh..", ".wh...", "usr/.wh.."] {
+        let fx = Fixture::new();
+        fx.write(
+            "image.tar",
+            raw_tar(&[file("usr/lib64/libqux.so.1", &lib), file(bad, b"")]),
+        );
+        let (out, zip) = build(&fx, &spec("image.tar", "    library \"libqux.so.1\"\n"));
+        assert_image_error(&out, &[bad, "is not a valid whiteout"]);
+        assert!(zip.is_none());
+    }
+    // AUFS keeps hard-link targets in /.wh..wh.plnk: not part of the image's tree.
+    let fx = Fixture::new();
+    fx.write(
+        "image.tar",
+        raw_tar(&[
+            file("usr/lib64/libqux.so.1", &lib),
+            file(".wh..wh.plnk/1234.5678", b"aufs"),
+            file(".wh..wh.aufs", b""),
+        ]),
+    );
+    let body = "    library \"libqux.so.1\"\n    file \"/.wh..wh.plnk/1234.5678\" to=\"x\"\n";
+    let (out, _) = build(&fx, &spec("image.tar", body));
+    let err = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/.wh..wh.plnk/1234.5678"), "{err}");
 }

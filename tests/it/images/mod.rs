@@ -2,6 +2,8 @@
 //! zip as the folder they were made from; layers, whiteouts, opaque folders and platforms follow the
 //! OCI image spec; hostile and broken archives are clear errors that read nothing outside the image.
 
+mod bombs;
+mod cache;
 mod formats;
 mod hostile;
 mod mutation;
@@ -21,6 +23,19 @@ pub fn spec(rootfs: &Path, arch: &str) -> String {
          file \"/opt/data\" to=\"data\"\n}}\n",
         rootfs.display()
     )
+}
+
+/// A copy of a test image (an OCI layout folder) at `name` in `fx`.
+pub fn copy_image(fx: &Fixture, image: &str, name: &str) -> std::path::PathBuf {
+    let copy = fx.path().join(name);
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(tools::images().path(image))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    copy
 }
 
 /// Builds `spec` in a fresh folder with its own cache; returns the output and the zip's bytes.

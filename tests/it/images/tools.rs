@@ -1,7 +1,7 @@
 //! Test images written by real tools from one fixture rootfs, built once per test run: buildah
 //! (vfs storage, no daemon) commits the rootfs and pushes it as an OCI layout, an oci-archive and a
 //! docker-archive; podman exports a container of it as a flat tar; skopeo converts between formats
-//! (zstd layers, docker-archive of a layered image); umoci adds layers (a whiteout from deleting a
+//! (zstd layers, uncompressed layers, docker-archive of a layered image); umoci adds layers (a whiteout from deleting a
 //! library, an opaque folder) and an arm64 image. A few layouts are then repacked by hand into the
 //! shapes no installed tool writes (legacy `docker save`, a nested multi-platform index).
 
@@ -154,6 +154,17 @@ fn build() -> Images {
         &format!("oci:{}:base", d("oci")),
         &format!("oci:{}:base", d("oci-zstd")),
         &["--dest-compress-format", "zstd"],
+    );
+    // Uncompressed layers: a file's bytes are read in place in the layer blob.
+    skopeo(
+        &format!("oci:{}:base", d("oci")),
+        &format!("dir:{}", d("dir-tar")),
+        &["--dest-decompress"],
+    );
+    skopeo(
+        &format!("dir:{}", d("dir-tar")),
+        &format!("oci:{}:base", d("oci-tar")),
+        &["--dest-oci-accept-uncompressed-layers"],
     );
     layered(&dir, &d);
     multi_platform(&dir, &d);
