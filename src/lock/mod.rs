@@ -17,7 +17,7 @@ use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
-pub use text::{ParseError, parse, render};
+pub use text::{ParseError, parse, parse_kdl, render};
 
 /// The lock file's name, beside the spec.
 pub const FILE_NAME: &str = "layer.lock";
