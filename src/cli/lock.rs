@@ -98,7 +98,9 @@ pub fn pin_images(session: &layerc::Session, spec: &Path) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let Ok(text) = std::fs::read_to_string(dir.join(lock::FILE_NAME)) else {
+    let Ok(Some(text)) =
+        layerc::rootfs::host::read_text_if_exists(&dir.join(lock::FILE_NAME), lock::MAX_BYTES)
+    else {
         return;
     };
     let Ok(locked) = lock::parse(&text) else {
