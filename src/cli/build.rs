@@ -2,16 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
+use layerc::cache::Caches;
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
-use layerc::{Analysis, Buildable, Session, emit};
+use layerc::{Analysis, Buildable, BuiltZip, Origin, Session, Stores, emit};
 
+use super::caches::{self, CacheArgs};
 use super::lock;
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 pub struct Options {
+    pub caches: CacheArgs,
     pub out: Option<PathBuf>,
     pub compression: Compression,
     pub format: Format,
@@ -26,6 +29,7 @@ pub struct Options {
 /// file as it was; the zips, the lock and the template are then renamed into place together.
 pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let Options {
+        caches,
         out,
         compression,
         format,
@@ -41,10 +45,27 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    if dry_run {
-        return run_dry(session, analysis, locked, (format, color), out);
-    }
+    let caches = match caches::open(analysis, &caches) {
+        Ok(caches) => caches,
+        Err(code) => return code,
+    };
     let store = super::store::open();
+    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
+    if dry_run {
+        let stores = Stores {
+            local: store.as_ref(),
+            remote: caches.as_ref(),
+        };
+        let code = run_dry(
+            session,
+            analysis,
+            (locked, &zip, stores),
+            (format, color),
+            out,
+        );
+        say_cache_warnings(caches.as_ref());
+        return code;
+    }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     let merged = match merged_template(session, analysis, &out, (format, color)) {
         Ok(merged) => merged,
@@ -53,7 +74,6 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     if let Err(e) = emit::interrupt::install() {
         say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
-    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     // Zips written ahead create the output folder: a build that fails removes what it created.
     let created = missing_folders(&out);
     let fail = |code: i32| {
@@ -62,7 +82,11 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             .for_each(|dir| drop(std::fs::remove_dir(dir)));
         code
     };
-    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, store.as_ref(), &out, &zip) {
+    let stores = Stores {
+        local: store.as_ref(),
+        remote: caches.as_ref(),
+    };
+    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, stores, &out, &zip) {
         Ok(fresh) => fresh,
         Err(code) => return fail(code),
     };
@@ -72,15 +96,8 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     }
     let lock_path = lock::path(analysis);
     let lock = Some((lock_path.as_path(), fresh));
-    let built = layerc::build_with_lock(
-        buildable,
-        &out,
-        &zip,
-        lock,
-        merged.as_ref(),
-        store.as_ref(),
-        ahead,
-    );
+    let built =
+        layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), stores, ahead);
     match built {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
@@ -89,37 +106,62 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             if summary {
                 print_summary(analysis, &built);
             }
-            for problem in &built.store_problems {
-                say(format_args!("warning: {problem}"));
-            }
-            for zip in &built.zips {
-                let from = if zip.from_store {
-                    ", from the store"
-                } else {
-                    ""
-                };
-                say(format_args!(
-                    "wrote {} ({} bytes{from})",
-                    zip.path.display(),
-                    zip.size
-                ));
-            }
-            match &merged {
-                None => say(format_args!("wrote {}", built.template.display())),
-                Some(m) if m.old == m.new => {
-                    say(format_args!("{} is up to date", m.path.display()))
-                }
-                Some(m) => say(format_args!("merged into {}", m.path.display())),
-            }
-            say(format_args!("wrote {}", lock_path.display()));
+            say_cache_warnings(caches.as_ref());
+            say_written(&built, merged.as_ref(), &lock_path);
             SUCCESS
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
+            say_cache_warnings(caches.as_ref());
             say(format_args!("error: nothing was written: {e}"));
             fail(TOOL_ERROR)
         }
     }
+}
+
+/// The warnings the remote caches gathered (refused entries, unreachable caches).
+pub(super) fn say_cache_warnings(caches: Option<&Caches>) {
+    for warning in caches.map(Caches::take_warnings).unwrap_or_default() {
+        say(format_args!("warning: {warning}"));
+    }
+}
+
+/// Where each zip came from, as the summary and the `wrote` lines say it.
+pub(super) fn origin_text(zip: &BuiltZip) -> String {
+    let mut text = match (&zip.origin, zip.stored) {
+        (Origin::Store, _) => "from the store".to_string(),
+        (Origin::Cache(name), _) => format!("from remote cache {name}"),
+        (Origin::Built, true) => "built, stored".to_string(),
+        (Origin::Built, false) => "built".to_string(),
+    };
+    if !zip.pushed.is_empty() {
+        text.push_str(&format!(", pushed to {}", zip.pushed.join(", ")));
+    }
+    text
+}
+
+/// The `wrote` lines of a build that succeeded.
+pub(super) fn say_written(built: &layerc::BuildReport, merged: Option<&Merged>, lock_path: &Path) {
+    for problem in &built.store_problems {
+        say(format_args!("warning: {problem}"));
+    }
+    for zip in &built.zips {
+        let from = match zip.origin {
+            Origin::Built => String::new(),
+            _ => format!(", {}", origin_text(zip)),
+        };
+        say(format_args!(
+            "wrote {} ({} bytes{from})",
+            zip.path.display(),
+            zip.size
+        ));
+    }
+    match merged {
+        None => say(format_args!("wrote {}", built.template.display())),
+        Some(m) if m.old == m.new => say(format_args!("{} is up to date", m.path.display())),
+        Some(m) => say(format_args!("merged into {}", m.path.display())),
+    }
+    say(format_args!("wrote {}", lock_path.display()));
 }
 
 /// `--locked`: true when the inputs are the ones the lock on disk records; otherwise the
@@ -143,11 +185,12 @@ fn matches_lock(
     false
 }
 
-/// `build --dry-run`: the checks a build makes, then the template's diff; nothing is written.
+/// `build --dry-run`: the checks a build makes, where each zip would come from (the store, a
+/// remote cache, or built and pushed), then the template's diff; nothing is written.
 fn run_dry(
     session: &Session,
     analysis: &Analysis,
-    locked: bool,
+    (locked, zip, stores): (bool, &ZipOptions, Stores<'_>),
     (format, color): (Format, bool),
     out: Option<PathBuf>,
 ) -> i32 {
@@ -157,6 +200,12 @@ fn run_dry(
     };
     if locked && !matches_lock(analysis, &fresh, format, color) {
         return SPEC_ERROR;
+    }
+    for layer in &analysis.layers {
+        let key = fresh
+            .layer(layer.name())
+            .and_then(|locked| layerc::store::key(&layer.plan, locked, &fresh.catalog, zip));
+        say_planned(layer.name(), key.as_deref(), stores);
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     let merged = match merged_template(session, analysis, &out, (format, color)) {
@@ -169,7 +218,7 @@ fn run_dry(
 
 /// The user's template with the layers merged in (`None` without a template), or the exit code
 /// once the reason it cannot be merged is reported.
-fn merged_template(
+pub(super) fn merged_template(
     session: &Session,
     analysis: &Analysis,
     out: &Path,
@@ -184,7 +233,25 @@ fn merged_template(
         })
 }
 
-/// The table of what each layer ships, and whether each zip came from the store.
+/// `--dry-run`: where one layer's zip would come from.
+fn say_planned(layer: &str, key: Option<&str>, stores: Stores<'_>) {
+    let found = key.and_then(|key| {
+        if stores.local.is_some_and(|s| s.has(key)) {
+            return Some("taken from the store".to_string());
+        }
+        let cache = stores.remote?.find_layer(key)?;
+        Some(format!("fetched from remote cache {cache}"))
+    });
+    let push = stores.remote.map(Caches::push_targets).unwrap_or_default();
+    let text = match found {
+        Some(text) => text,
+        None if push.is_empty() => "built".to_string(),
+        None => format!("built and pushed to {}", push.join(", ")),
+    };
+    say(format_args!("layer `{layer}` would be {text}"));
+}
+
+/// The table of what each layer ships, and where each zip came from.
 fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
     let layers: Vec<BuiltLayer> = analysis
         .layers
@@ -194,11 +261,7 @@ fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
             name: layer.name().to_string(),
             zip: zip.path.clone(),
             zip_size: zip.size,
-            from_store: match (zip.from_store, zip.stored) {
-                (true, _) => Some(true),
-                (false, true) => Some(false),
-                (false, false) => None,
-            },
+            origin: origin_text(zip),
         })
         .collect();
     let text = summary::render(analysis, &layers);
@@ -206,7 +269,7 @@ fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
 }
 
 /// `build --dry-run`: the diff the template (or, without one, the fragment) would get.
-fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
+pub(super) fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
     let (path, old, new) = match merged {
         Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
         None => {
@@ -225,7 +288,7 @@ fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32
     }
 }
 
-fn source_date_epoch() -> Option<i64> {
+pub(super) fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
 }
 

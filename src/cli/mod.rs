@@ -1,6 +1,8 @@
 //! The command line: argument parsing, printing and exit codes. The only module that prints.
 
 mod build;
+mod caches;
+mod from_lock;
 mod graph;
 mod lock;
 mod output;
@@ -76,6 +78,13 @@ enum Command {
         /// Leave out the summary of what each layer ships (printed on stderr).
         #[arg(long, short)]
         quiet: bool,
+        #[command(flatten)]
+        caches: caches::CacheArgs,
+    },
+    /// Remote cache keys.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
     },
     /// Validate the spec against the rootfs and the runtime; write nothing.
     Check {
@@ -136,6 +145,19 @@ enum Command {
     Lsp,
 }
 
+#[derive(Subcommand, Debug)]
+enum CacheCommand {
+    /// Write an ed25519 key pair for signing cache entries: NAME.secret (mode 0600) and
+    /// NAME.public.
+    Keygen {
+        /// The key's name, such as layerc-ci-1 (signatures carry it).
+        name: String,
+        /// The folder to write the two files in.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
@@ -187,6 +209,9 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     }
     match cli.command {
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
+        Command::Cache {
+            command: CacheCommand::Keygen { name, dir },
+        } => caches::keygen(&name, &dir),
         Command::Runtime { command } => runtime_cmd::run(command, session.catalog),
         Command::Lsp => match layerc::lsp::run_stdio() {
             Ok(code) => code,
@@ -218,6 +243,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             no_merge,
             dry_run,
             quiet,
+            caches,
         } => {
             let template = match (merge, no_merge) {
                 (_, true) => TemplateChoice::Skip,
@@ -225,6 +251,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 (None, false) => TemplateChoice::FromSpec,
             };
             let options = build::Options {
+                caches,
                 out,
                 format,
                 color,
@@ -233,6 +260,17 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 locked,
                 summary: !quiet && format == Format::Human,
             };
+            if locked {
+                let source = match read_spec(&spec) {
+                    Ok(source) => source,
+                    Err(code) => return code,
+                };
+                if let Some(code) =
+                    from_lock::run(&session, (source.0, &source.1), &template, &options)
+                {
+                    return code;
+                }
+            }
             with_analysis_of(&session, &spec, &template, |analysis| {
                 build::run(&session, analysis, options)
             })
@@ -270,6 +308,16 @@ fn with_analysis_of(
     template: &TemplateChoice,
     f: impl FnOnce(&Analysis) -> i32,
 ) -> i32 {
+    let (source, dir) = match read_spec(spec) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let analysis = session.analyze_with(source, &dir, Date::today(), template);
+    f(&analysis)
+}
+
+/// The spec's text and folder; an unreadable spec exits 2, one that is not UTF-8 exits 1.
+fn read_spec(spec: &Path) -> Result<(SourceFile, PathBuf), i32> {
     let text = match std::fs::read(spec) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -278,7 +326,7 @@ fn with_analysis_of(
                     "error: {} is not UTF-8 text; a spec is a KDL document",
                     spec.display()
                 ));
-                return SPEC_ERROR;
+                return Err(SPEC_ERROR);
             }
         },
         Err(e) => {
@@ -286,7 +334,7 @@ fn with_analysis_of(
                 "error: cannot read spec {}: {e}",
                 spec.display()
             ));
-            return TOOL_ERROR;
+            return Err(TOOL_ERROR);
         }
     };
     let dir = spec
@@ -294,6 +342,5 @@ fn with_analysis_of(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let source = SourceFile::new(spec.display().to_string(), text);
-    let analysis = session.analyze_with(source, dir, Date::today(), template);
-    f(&analysis)
+    Ok((source, dir.to_path_buf()))
 }
