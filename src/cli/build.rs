@@ -147,7 +147,8 @@ pub(super) fn say_written(built: &layerc::BuildReport, merged: Option<&Merged>, 
     }
     for zip in &built.zips {
         let from = match zip.origin {
-            Origin::Built => String::new(),
+            Origin::Built if zip.pushed.is_empty() => String::new(),
+            Origin::Built => format!(", pushed to {}", zip.pushed.join(", ")),
             _ => format!(", {}", origin_text(zip)),
         };
         say(format_args!(
@@ -293,7 +294,7 @@ pub(super) fn source_date_epoch() -> Option<i64> {
 }
 
 /// The folders of `out` that do not exist yet, deepest first.
-fn missing_folders(out: &Path) -> Vec<PathBuf> {
+pub(super) fn missing_folders(out: &Path) -> Vec<PathBuf> {
     out.ancestors()
         .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
         .map(Path::to_path_buf)

@@ -73,6 +73,8 @@ fn write(
             Err(code) => return Ok(code),
         };
     let lock_path = lock::path(&analysis);
+    // Downloads go beside the outputs: a build that does not finish removes the folders it made.
+    let created = build::missing_folders(out);
     let built = layerc::build_from_lock(
         analysis,
         out,
@@ -81,6 +83,11 @@ fn write(
         merged.as_ref(),
         stores,
     );
+    if !matches!(built, Ok(Ok(_))) {
+        created
+            .iter()
+            .for_each(|dir| drop(std::fs::remove_dir(dir)));
+    }
     match built {
         Ok(Ok(built)) => {
             report(&analysis, &built.warnings, options.format, options.color);

@@ -60,6 +60,20 @@ impl S3Cache {
         }
     }
 
+    /// [`S3Cache::new`] with these credentials rather than the chain's.
+    pub fn with_credentials(
+        location: S3Location,
+        client: Arc<Client>,
+        key: &str,
+        secret: &str,
+    ) -> S3Cache {
+        let cache = S3Cache::new(location, client);
+        let _ = cache
+            .credentials
+            .set(Ok(Some(Credentials::new(key, secret))));
+        cache
+    }
+
     fn region(&self) -> String {
         self.region.lock().map(|r| r.clone()).unwrap_or_default()
     }
