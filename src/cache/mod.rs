@@ -60,6 +60,13 @@ pub struct Caches {
     warnings: Mutex<Vec<String>>,
 }
 
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.remotes.iter().map(|r| r.spec.name.as_str()).collect();
+        f.debug_struct("Caches").field("remotes", &names).finish()
+    }
+}
+
 /// A layer zip found in a cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerHit {

@@ -8,13 +8,14 @@ use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
 use layerc::{Analysis, Buildable, BuiltZip, Origin, Session, Stores, emit};
 
-use super::caches::{self, CacheArgs};
 use super::lock;
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+use std::sync::Arc;
 
 pub struct Options {
-    pub caches: CacheArgs,
+    /// The remote caches (the spec's, `--cache`, `LAYERC_CACHES`), opened once for the run.
+    pub caches: Option<Arc<Caches>>,
     pub out: Option<PathBuf>,
     pub compression: Compression,
     pub format: Format,
@@ -45,16 +46,13 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    let caches = match caches::open(analysis, &caches) {
-        Ok(caches) => caches,
-        Err(code) => return code,
-    };
+    let caches = caches.as_deref();
     let store = super::store::open();
     let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     if dry_run {
         let stores = Stores {
             local: store.as_ref(),
-            remote: caches.as_ref(),
+            remote: caches,
         };
         let code = run_dry(
             session,
@@ -63,7 +61,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             (format, color),
             out,
         );
-        say_cache_warnings(caches.as_ref());
+        say_cache_warnings(caches);
         return code;
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
@@ -84,7 +82,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     };
     let stores = Stores {
         local: store.as_ref(),
-        remote: caches.as_ref(),
+        remote: caches,
     };
     let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, stores, &out, &zip) {
         Ok(fresh) => fresh,
@@ -106,13 +104,13 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             if summary {
                 print_summary(analysis, &built);
             }
-            say_cache_warnings(caches.as_ref());
+            say_cache_warnings(caches);
             say_written(&built, merged.as_ref(), &lock_path);
             SUCCESS
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
-            say_cache_warnings(caches.as_ref());
+            say_cache_warnings(caches);
             say(format_args!("error: nothing was written: {e}"));
             fail(TOOL_ERROR)
         }

@@ -5,10 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use layerc::Analysis;
+use std::sync::Arc;
+
 use layerc::cache::keys::{SecretKey, TrustedKey};
 use layerc::cache::location::CacheSpec;
 use layerc::cache::{Caches, Settings};
+use layerc::diagnostic::SourceMap;
+use layerc::spec::Spec;
 
 use super::output::say;
 use super::{SUCCESS, TOOL_ERROR};
@@ -33,8 +36,12 @@ pub struct CacheArgs {
 }
 
 /// The caches of this build, or `None` without any; a key or URL that cannot be used is
-/// reported and gives exit 2.
-pub fn open(analysis: &Analysis, args: &CacheArgs) -> Result<Option<Caches>, i32> {
+/// reported and gives exit 2. `spec` is the spec with its imports, `sources` where its spans are.
+pub fn open(
+    spec: &Spec,
+    sources: &SourceMap,
+    args: &CacheArgs,
+) -> Result<Option<Arc<Caches>>, i32> {
     if args.no_cache {
         return Ok(None);
     }
@@ -43,8 +50,8 @@ pub fn open(analysis: &Analysis, args: &CacheArgs) -> Result<Option<Caches>, i32
         TOOL_ERROR
     };
     let mut caches: Vec<CacheSpec> = Vec::new();
-    for node in &analysis.spec.caches {
-        let base = analysis.sources.dir_of(node.url.span);
+    for node in &spec.caches {
+        let base = sources.dir_of(node.url.span);
         let mut cache = CacheSpec::parse(&node.url.value, base).map_err(&fail)?;
         cache.push |= node.push;
         cache.check_signatures &= node.check_signatures;
@@ -66,7 +73,7 @@ pub fn open(analysis: &Analysis, args: &CacheArgs) -> Result<Option<Caches>, i32
         caches.iter_mut().for_each(|c| c.push = true);
     }
     let mut trusted = Vec::new();
-    for key in &analysis.spec.trusted_keys {
+    for key in &spec.trusted_keys {
         trusted.push(TrustedKey::parse(&key.value).map_err(&fail)?);
     }
     let env = std::env::var("LAYERC_TRUSTED_KEYS").unwrap_or_default();
@@ -76,11 +83,11 @@ pub fn open(analysis: &Analysis, args: &CacheArgs) -> Result<Option<Caches>, i32
         );
     }
     let signing = signing_key(args.signing_key.as_deref()).map_err(fail)?;
-    Ok(Some(Caches::new(Settings {
+    Ok(Some(Arc::new(Caches::new(Settings {
         caches,
         trusted,
         signing,
-    })))
+    }))))
 }
 
 /// `--signing-key FILE`, else `LAYERC_SIGNING_KEY`: a file's path, or the key's own text

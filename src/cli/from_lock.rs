@@ -12,7 +12,7 @@ use layerc::{Analysis, Buildable, Origin, Session, Stores, TemplateChoice, emit}
 
 use super::build::{self, Options};
 use super::output::{report, say};
-use super::{SUCCESS, TOOL_ERROR, caches, lock};
+use super::{SUCCESS, TOOL_ERROR, lock};
 
 /// The exit code of a build served from the lock alone, or `None` when the build needs the
 /// rootfs (the caller then analyses and builds as usual).
@@ -25,17 +25,14 @@ pub fn run(
     let analysis = session.analyze_spec(source, dir, Date::today(), template);
     let buildable = Buildable::try_from(&analysis).ok()?;
     let locked = lock::on_disk(&analysis).ok()??;
-    let caches = match caches::open(&analysis, &options.caches) {
-        Ok(caches) => caches,
-        Err(code) => return Some(code),
-    };
+    let caches = options.caches.as_deref();
     let store = super::store::open_quietly();
     if store.is_none() && caches.is_none() {
         return None;
     }
     let stores = Stores {
         local: store.as_ref(),
-        remote: caches.as_ref(),
+        remote: caches,
     };
     let zip = ZipOptions::new(
         emit::zip::timestamp(build::source_date_epoch()),
@@ -50,7 +47,7 @@ pub fn run(
     } else {
         write(session, buildable, locked, (&zip, stores), &out, options)
     };
-    build::say_cache_warnings(caches.as_ref());
+    build::say_cache_warnings(caches);
     done.map_err(|layers: Vec<(String, String)>| say_needs_rootfs(&layers))
         .ok()
 }

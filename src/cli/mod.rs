@@ -250,6 +250,19 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 (Some(path), false) => TemplateChoice::Path(path),
                 (None, false) => TemplateChoice::FromSpec,
             };
+            let (source, dir) = match read_spec(&spec) {
+                Ok(source) => source,
+                Err(code) => return code,
+            };
+            let loaded = layerc::spec::import::load(source.clone(), &dir, session.catalog);
+            let caches = match caches::open(&loaded.spec, &loaded.sources, &caches) {
+                Ok(caches) => caches,
+                Err(code) => return code,
+            };
+            // Image blobs are asked of the caches too, before their registry.
+            if let Some(caches) = &caches {
+                session.pulls.use_caches(caches.clone());
+            }
             let options = build::Options {
                 caches,
                 out,
