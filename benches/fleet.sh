@@ -37,6 +37,8 @@ metadata_dir = "$WORK/garage/meta"
 data_dir = "$WORK/garage/data"
 db_engine = "sqlite"
 replication_factor = 1
+# Zips are compressed already: storing them as they are is what a cache of zips is configured with.
+compression_level = "none"
 rpc_bind_addr = "127.0.0.1:$RPC"
 rpc_public_addr = "127.0.0.1:$RPC"
 rpc_secret = "$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
