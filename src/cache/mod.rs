@@ -356,7 +356,7 @@ impl Caches {
         let expected = Expected {
             sha256: sha256.to_string(),
             size,
-            limit: limit.min(MAX_OBJECT_BYTES.max(limit)),
+            limit,
         };
         for remote in self.reachable() {
             match remote

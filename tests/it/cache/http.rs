@@ -60,3 +60,11 @@ fn an_http_cache_that_hangs_is_given_up_once() {
     assert!(!out.contains("pushed to"), "{out}");
     unzip_ok(&fleet.a.path().join("build/hello.zip"));
 }
+
+#[test]
+fn nginx_keeps_blobs_by_digest() {
+    let Some(nginx) = Nginx::start("") else {
+        return;
+    };
+    blobs_round_trip(&format!("{}/blobs", nginx.url));
+}

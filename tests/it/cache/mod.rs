@@ -383,3 +383,55 @@ fn bad_cache_urls_and_keys_are_spec_errors() {
     );
     insta::assert_snapshot!(rendered(&analysis));
 }
+
+/// The blob API other fetchers use (image blobs, package files): a blob pushed by one runner is
+/// fetched by another, checked against the digest asked for; bytes under another digest's name are
+/// refused.
+pub fn blobs_round_trip(url: &str) {
+    use layerc::cache::location::CacheSpec;
+    use layerc::cache::{Caches, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = noise(100_000, 3);
+    let blob = dir.path().join("blob");
+    fs::write(&blob, &bytes).unwrap();
+    let sha256 = layerc::lock::sha256_of(&bytes[..]).unwrap();
+    let open = |push: bool| {
+        let mut cache = CacheSpec::parse(url, dir.path()).unwrap();
+        cache.push = push;
+        Caches::new(Settings {
+            caches: vec![cache],
+            ..Settings::default()
+        })
+    };
+    let pusher = open(true);
+    pusher.push_blob(&sha256, &blob);
+    assert_eq!(pusher.take_warnings(), Vec::<String>::new());
+    let reader = open(false);
+    let target = dir.path().join("fetched");
+    let name = url.split('?').next().unwrap();
+    let size = Some(bytes.len() as u64);
+    assert_eq!(
+        reader
+            .fetch_blob(&sha256, size, 1 << 20, &target)
+            .as_deref(),
+        Some(name)
+    );
+    assert_eq!(fs::read(&target).unwrap(), bytes);
+    // Other bytes pushed under a digest that is not theirs are never handed out.
+    let liar = "0".repeat(64);
+    pusher.push_blob(&liar, &blob);
+    let target = dir.path().join("refused");
+    assert_eq!(reader.fetch_blob(&liar, None, 1 << 20, &target), None);
+    assert!(!target.exists());
+    let warnings = reader.take_warnings().join("\n");
+    assert!(
+        warnings.contains(&format!("refused blob {liar}")),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn blobs_by_digest_in_a_folder_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    blobs_round_trip(&format!("file://{}", cache.path().display()));
+}

@@ -188,3 +188,35 @@ fn an_s3_cache_down_or_silent_leaves_a_local_build() {
     assert_eq!(out.matches("cannot be reached").count(), 2, "{out}");
     unzip_ok(&fleet.a.path().join("build/hello.zip"));
 }
+
+#[test]
+fn garage_keeps_blobs_by_digest() {
+    let Some(garage) = Garage::start(1) else {
+        return;
+    };
+    // The library reads the same environment the command line does.
+    let url = garage.url(0, "blobs");
+    let env = s3_env();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "cache::s3::blob_round_trip_in_a_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("LAYERC_TEST_BLOB_URL", &url)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+/// Run by `garage_keeps_blobs_by_digest` in a process of its own, with Garage's key in its
+/// environment (a test thread must not change the suite's environment).
+#[test]
+#[ignore = "run by garage_keeps_blobs_by_digest"]
+fn blob_round_trip_in_a_child() {
+    let url = std::env::var("LAYERC_TEST_BLOB_URL").expect("run by garage_keeps_blobs_by_digest");
+    blobs_round_trip(&url);
+}
