@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::net::{Body, Expected, NetError, Problem};
+use crate::net::{Body, Expected, NetError, Problem, Request};
 
 /// Why a cache could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +43,11 @@ pub trait Backend: Send + Sync {
     fn exists(&self, name: &str) -> Result<bool, CacheError>;
     /// Uploads `body` as `name`; readers see the old object or the whole new one, never a part.
     fn upload(&self, name: &str, body: &Body) -> Result<(), CacheError>;
+    /// A GET of `name` that a `Range` can be added to, and how messages name the object; `None`
+    /// where objects are not fetched over HTTP (a folder).
+    fn get_request(&self, _name: &str) -> Result<Option<(Request, String)>, CacheError> {
+        Ok(None)
+    }
 }
 
 /// A download that ended with the wrong bytes is the cache's fault, not the network's.

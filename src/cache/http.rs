@@ -98,6 +98,11 @@ impl Backend for HttpCache {
         }
     }
 
+    fn get_request(&self, name: &str) -> Result<Option<(Request, String)>, CacheError> {
+        let url = self.url(name);
+        Ok(Some((Request::get(&url, Tls::Verify), url)))
+    }
+
     fn upload(&self, name: &str, body: &Body) -> Result<(), CacheError> {
         let url = self.url(name);
         if self.moves.load(Ordering::Relaxed) == NO_MOVE {

@@ -19,6 +19,7 @@ mod file;
 mod http;
 pub mod keys;
 pub mod location;
+mod parallel;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,7 @@ struct Remote {
 /// The remote caches of one run.
 pub struct Caches {
     remotes: Vec<Remote>,
+    client: Arc<Client>,
     trusted: Vec<TrustedKey>,
     signing: Option<SecretKey>,
     warnings: Mutex<Vec<String>>,
@@ -123,6 +125,7 @@ impl Caches {
             .collect();
         Caches {
             remotes,
+            client,
             trusted: settings.trusted,
             signing: settings.signing,
             warnings: Mutex::new(Vec::new()),
@@ -232,10 +235,7 @@ impl Caches {
                 size: Some(entry.size),
                 limit: entry.size,
             };
-            match remote
-                .backend
-                .download(&blob_name(&entry.sha256), &expected, target)
-            {
+            match self.download(remote, &blob_name(&entry.sha256), &expected, target) {
                 Ok(true) => {
                     return Some(LayerHit {
                         cache: remote.spec.name.clone(),
@@ -251,6 +251,29 @@ impl Caches {
             }
         }
         None
+    }
+
+    /// Downloads an object, in ranges over several connections when it is large and the cache
+    /// answers ranges, else in one stream.
+    fn download(
+        &self,
+        remote: &Remote,
+        name: &str,
+        expected: &Expected,
+        target: &Path,
+    ) -> Result<bool, CacheError> {
+        if expected.size.is_some_and(|s| s >= parallel::PARALLEL_FROM)
+            && parallel::connections() > 1
+            && let Some((request, label)) = remote.backend.get_request(name)?
+        {
+            match parallel::download(&self.client, (&request, &label), expected, target) {
+                Ok(()) => return Ok(true),
+                Err(parallel::Ranged::Absent) => return Ok(false),
+                Err(parallel::Ranged::Failed(e)) => return Err(e),
+                Err(parallel::Ranged::NoRanges) => {}
+            }
+        }
+        remote.backend.download(name, expected, target)
     }
 
     /// [`Caches::fetch_layer`] into a temporary folder beside `out` (an output path), the zip
@@ -359,10 +382,7 @@ impl Caches {
             limit,
         };
         for remote in self.reachable() {
-            match remote
-                .backend
-                .download(&blob_name(sha256), &expected, target)
-            {
+            match self.download(remote, &blob_name(sha256), &expected, target) {
                 Ok(true) => return Some(remote.spec.name.clone()),
                 Ok(false) => {}
                 Err(e) => self.failed(remote, &format!("refused blob {sha256}"), e),

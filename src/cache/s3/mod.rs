@@ -321,6 +321,17 @@ impl Backend for S3Cache {
         download_result(result.map_err(|e| NetError::new(&self.label(name), e.problem)))
     }
 
+    fn get_request(&self, name: &str) -> Result<Option<(Request, String)>, CacheError> {
+        let bucket = self.bucket()?;
+        let url = bucket
+            .get_object(self.credentials()?, &self.object(name))
+            .sign(SIGNED_FOR);
+        Ok(Some((
+            Request::get(url.as_str(), Tls::Verify),
+            self.label(name),
+        )))
+    }
+
     fn exists(&self, name: &str) -> Result<bool, CacheError> {
         let object = self.object(name);
         let sign = |b: &Bucket, c: Option<&Credentials>| {
