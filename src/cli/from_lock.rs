@@ -1,7 +1,10 @@
-//! `build --locked` from layer.lock alone: when the local store or a remote cache holds every
-//! layer's zip under the key the spec and the lock give, the zips and the template are written
-//! without opening any rootfs (which a deploy job may not have). Otherwise the layers that need
-//! their rootfs are named and the build goes on as usual.
+//! `build --locked` from layer.lock alone: when a layer's inputs are not at hand (its `rootfs`,
+//! `target-rootfs` or `runtime-file` path does not exist, or names an image by reference, which
+//! would be pulled) and the local store or a remote cache holds every layer's zip under the key
+//! the spec and the lock give, the zips and the template are written without opening any rootfs
+//! (a deploy job may have none). Otherwise the layers that need their rootfs are named and the
+//! build goes on as usual: with every input at hand, `--locked` reads them and checks them against
+//! the lock (and still takes each zip from the store or a cache by its key).
 
 use std::path::Path;
 
@@ -23,6 +26,9 @@ pub fn run(
     options: &Options,
 ) -> Option<i32> {
     let analysis = session.analyze_spec(source, dir, Date::today(), template);
+    if !inputs_missing(&analysis) {
+        return None;
+    }
     let buildable = Buildable::try_from(&analysis).ok()?;
     let locked = lock::on_disk(&analysis).ok()??;
     let caches = options.caches.as_deref();
@@ -50,6 +56,23 @@ pub fn run(
     build::say_cache_warnings(caches);
     done.map_err(|layers: Vec<(String, String)>| say_needs_rootfs(&layers))
         .ok()
+}
+
+/// Whether some layer's rootfs, target or runtime description is not at hand: a path that does
+/// not exist, or an image reference (pulled over the network otherwise).
+fn inputs_missing(analysis: &Analysis) -> bool {
+    use layerc::spec::TargetSource;
+    analysis.spec.layers.iter().any(|layer| {
+        let dir = analysis.sources.dir_of(layer.span);
+        let described = layer.described_by.as_ref().map(|d| match &d.value {
+            TargetSource::RuntimeFile(path) | TargetSource::Rootfs(path) => path,
+        });
+        let rootfs = layer.rootfs.as_ref().map(|r| &r.value);
+        rootfs
+            .into_iter()
+            .chain(described)
+            .any(|value| layerc::registry::is_reference(value) || !dir.join(value).exists())
+    })
 }
 
 /// A build from the lock: its exit code, or the layers that need their rootfs, each with why.

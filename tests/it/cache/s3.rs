@@ -220,3 +220,70 @@ fn blob_round_trip_in_a_child() {
     let url = std::env::var("LAYERC_TEST_BLOB_URL").expect("run by garage_keeps_blobs_by_digest");
     blobs_round_trip(&url);
 }
+
+/// Credentials from ECS's container endpoint, EC2's instance metadata (IMDSv2: a token first) and
+/// STS's web identity exchange, each served by nginx on loopback (`AWS_CONTAINER_CREDENTIALS_FULL_URI`,
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT`, `AWS_ENDPOINT_URL_STS` point there), then used against Garage.
+#[test]
+fn garage_with_container_instance_and_web_identity_credentials() {
+    use super::servers::Nginx;
+    let Some(garage) = Garage::start(1) else {
+        return;
+    };
+    let json = format!(
+        r#"{{"AccessKeyId": "{KEY_ID}", "SecretAccessKey": "{SECRET}", "Token": "", "Expiration": "2099-01-01T00:00:00Z"}}"#
+    );
+    let sts = format!(
+        "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{KEY_ID}</AccessKeyId><SecretAccessKey>{SECRET}</SecretAccessKey></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+    );
+    let locations = format!(
+        "    location = /creds {{\n      if ($http_authorization != \"secret-token\") {{ return 403; }}\n      default_type application/json;\n      return 200 '{json}';\n    }}\n\
+         location = /latest/api/token {{\n      if ($request_method != PUT) {{ return 405; }}\n      return 200 'imds-token';\n    }}\n\
+         location = /latest/meta-data/iam/security-credentials/ {{\n      if ($http_x_aws_ec2_metadata_token != \"imds-token\") {{ return 401; }}\n      return 200 'fleet-role';\n    }}\n\
+         location = /latest/meta-data/iam/security-credentials/fleet-role {{\n      if ($http_x_aws_ec2_metadata_token != \"imds-token\") {{ return 401; }}\n      return 200 '{json}';\n    }}\n\
+         location = /sts/ {{\n      if ($request_method != POST) {{ return 405; }}\n      return 200 '{sts}';\n    }}"
+    );
+    let Some(nginx) = Nginx::start(&locations) else {
+        return;
+    };
+    let url = garage.url(0, "chain");
+    let fleet = Fleet::new(&format!("cache \"{url}\" push=#true"), 10_000);
+    let token = fleet.a.write("oidc-token", "a.jwt.token");
+    let creds = format!("{}/creds", nginx.url);
+    let sts = format!("{}/sts", nginx.url);
+    let aws = fleet.a.path().to_str().unwrap();
+    let none = [
+        ("HOME", aws),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ];
+    let ways: [Vec<(&str, &str)>; 3] = [
+        vec![
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &creds),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "secret-token"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+        vec![("AWS_EC2_METADATA_SERVICE_ENDPOINT", &nginx.url)],
+        vec![
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/fleet"),
+            ("AWS_ENDPOINT_URL_STS", &sts),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    ];
+    let secret = fleet.secret();
+    let args = ["--signing-key", secret.to_str().unwrap()];
+    for (n, way) in ways.iter().enumerate() {
+        let mut env = none.to_vec();
+        env.extend(way.iter().copied());
+        let store = tempfile::tempdir().unwrap();
+        let out = ok(&build(fleet.a.path(), store.path(), &args, &env));
+        // The first pushes; the others find the entry (a trusted one, fetched with those keys).
+        let expected = if n == 0 {
+            "pushed to s3://layers/chain"
+        } else {
+            "from remote cache s3://layers/chain"
+        };
+        assert!(out.contains(expected), "{way:?}: {out}");
+    }
+}
