@@ -1,6 +1,8 @@
 //! HTTP caches against Debian's nginx with WebDAV: uploads go to a temporary name and are moved
 //! into place, so no reader sees half an object, and no temporary name is left behind.
 
+use std::fs;
+
 use super::servers::{Nginx, Silent};
 use super::*;
 
@@ -67,4 +69,57 @@ fn nginx_keeps_blobs_by_digest() {
         return;
     };
     blobs_round_trip(&format!("{}/blobs", nginx.url));
+}
+
+/// Two runners pushing the same key at the same time: both succeed, the cache holds one whole
+/// zip and one entry, and a third runner without rootfs gets the same bytes.
+#[test]
+fn two_runners_pushing_one_key_at_once_is_harmless() {
+    let Some(nginx) = Nginx::start("") else {
+        return;
+    };
+    let url = format!("{}/cache", nginx.url);
+    let fleet = Fleet::new(&format!("cache \"{url}\" push=#true"), 3_000_000);
+    let stores = tempfile::tempdir().unwrap();
+    let secret = fleet.secret();
+    let runners: Vec<_> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let dir = tempfile::tempdir().unwrap();
+            let copy = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", fleet.a.path().display()))
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(copy.success());
+            (dir, stores.path().join(name))
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (dir, store) in &runners {
+            let (secret, url) = (secret.to_str().unwrap(), url.as_str());
+            scope.spawn(move || {
+                let out = ok(&build(dir.path(), store, &["--signing-key", secret], &[]));
+                assert!(out.contains(&format!("pushed to {url}")), "{out}");
+            });
+        }
+    });
+    let files = files_under(&nginx.root);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let lock = |n: usize| fs::read(runners[n].0.path().join("layer.lock")).unwrap();
+    assert_eq!(lock(0), lock(1));
+    fs::write(fleet.a.path().join("layer.lock"), lock(0)).unwrap();
+    let b = fleet.runner_b();
+    let out = ok(&build(
+        b.path(),
+        &stores.path().join("b"),
+        &["--locked"],
+        &[],
+    ));
+    assert!(out.contains(&format!("from remote cache {url}")), "{out}");
+    assert_eq!(
+        fs::read(runners[0].0.path().join("build/hello.zip")).unwrap(),
+        fs::read(b.path().join("build/hello.zip")).unwrap()
+    );
 }
