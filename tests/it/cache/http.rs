@@ -71,8 +71,9 @@ fn nginx_keeps_blobs_by_digest() {
     blobs_round_trip(&format!("{}/blobs", nginx.url));
 }
 
-/// Two runners pushing the same key at the same time: both succeed, the cache holds one whole
-/// zip and one entry, and a third runner without rootfs gets the same bytes.
+/// Two runners building the same key at the same time: both succeed (each pushes, or takes what
+/// the other pushed first), the cache holds one whole zip and one entry, and a third runner without
+/// rootfs gets the same bytes.
 #[test]
 fn two_runners_pushing_one_key_at_once_is_harmless() {
     let Some(nginx) = Nginx::start("") else {
@@ -101,7 +102,11 @@ fn two_runners_pushing_one_key_at_once_is_harmless() {
             let (secret, url) = (secret.to_str().unwrap(), url.as_str());
             scope.spawn(move || {
                 let out = ok(&build(dir.path(), store, &["--signing-key", secret], &[]));
-                assert!(out.contains(&format!("pushed to {url}")), "{out}");
+                let pushed = out.contains(&format!("pushed to {url}"));
+                assert!(
+                    pushed || out.contains(&format!("from remote cache {url}")),
+                    "{out}"
+                );
             });
         }
     });
