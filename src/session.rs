@@ -175,25 +175,99 @@ impl Session {
         today: Date,
         template: &TemplateChoice,
     ) -> Analysis {
+        let mut analysis = self.front(source, spec_dir, today, template, true);
+        let Analysis {
+            spec,
+            sources,
+            diagnostics,
+            ..
+        } = &mut analysis;
+        let (layers, images) = self.analyze_layers(spec, sources, today, diagnostics);
+        diagnostics.extend(shadow::check(spec, &layers));
+        diagnostics.extend(crate::stack::check(spec, &layers));
+        let (app_diags, apps) =
+            crate::app::check::check_functions(spec, &layers, sources, crate::app::managed::READER);
+        diagnostics.extend(app_diags);
+        analysis.layers = layers;
+        analysis.images = images;
+        analysis.apps = apps;
+        analysis
+    }
+
+    /// The spec and its template only: no rootfs, runtime description or application is opened
+    /// or pulled, so the analysis has no layers. What `build --locked` needs to take every zip
+    /// from a store or cache by the keys layer.lock gives.
+    pub fn analyze_spec(
+        &self,
+        source: SourceFile,
+        spec_dir: &Path,
+        today: Date,
+        template: &TemplateChoice,
+    ) -> Analysis {
+        self.front(source, spec_dir, today, template, false)
+    }
+
+    /// The spec with its imports (and, when `describe`, each layer's described target) and the
+    /// template: an analysis without layers yet.
+    fn front(
+        &self,
+        source: SourceFile,
+        spec_dir: &Path,
+        today: Date,
+        template: &TemplateChoice,
+        describe: bool,
+    ) -> Analysis {
         let spec::import::Loaded {
             mut spec,
             sources,
             mut diagnostics,
         } = spec::import::load(source, spec_dir, self.catalog);
-        for layer in &mut spec.layers {
-            let dir = sources.dir_of(layer.span);
-            if let Some(described) = described::target(self, layer, dir, &mut diagnostics) {
-                layer.target = described.ok();
-            }
+        if describe {
+            self.describe_targets(&mut spec, &sources, &mut diagnostics);
         }
         let (template, template_diags) =
             crate::template::input::load(&spec, spec_dir, template, self.catalog, today);
         diagnostics.extend(template_diags);
+        Analysis {
+            sources,
+            spec_dir: spec_dir.to_path_buf(),
+            spec,
+            layers: Vec::new(),
+            apps: Vec::new(),
+            template,
+            images: Vec::new(),
+            diagnostics,
+        }
+    }
+
+    /// Each layer's `runtime-file` or `target-rootfs`, read or scanned, as its target.
+    fn describe_targets(
+        &self,
+        spec: &mut spec::Spec,
+        sources: &crate::diagnostic::SourceMap,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        for layer in &mut spec.layers {
+            let dir = sources.dir_of(layer.span);
+            if let Some(described) = described::target(self, layer, dir, diagnostics) {
+                layer.target = described.ok();
+            }
+        }
+    }
+
+    /// Opens each layer's rootfs and analyses the layer; the images pulled by reference.
+    fn analyze_layers(
+        &self,
+        spec: &spec::Spec,
+        sources: &crate::diagnostic::SourceMap,
+        today: Date,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> (Vec<LayerAnalysis>, Vec<ImageUse>) {
         let mut layers = Vec::new();
         let mut images = Vec::new();
         for layer in &spec.layers {
             let Some(rootfs) = &layer.rootfs else {
-                self.images_of(layer, &mut images, &mut diagnostics);
+                self.images_of(layer, &mut images, diagnostics);
                 continue;
             };
             let arch = layer.architecture.value;
@@ -203,36 +277,18 @@ impl Session {
                 Ok(open) => open,
                 Err(e) => {
                     diagnostics.push(rootfs_diagnostic(&e, rootfs));
-                    self.images_of(layer, &mut images, &mut diagnostics);
+                    self.images_of(layer, &mut images, diagnostics);
                     continue;
                 }
             };
-            self.images_of(layer, &mut images, &mut diagnostics);
+            self.images_of(layer, &mut images, diagnostics);
             if layer.target.is_some() {
                 let (analysis, diags) = self.analyze_layer(layer, open, today);
                 layers.push(analysis);
                 diagnostics.extend(diags);
             }
         }
-        diagnostics.extend(shadow::check(&spec, &layers));
-        diagnostics.extend(crate::stack::check(&spec, &layers));
-        let (app_diags, apps) = crate::app::check::check_functions(
-            &spec,
-            &layers,
-            &sources,
-            crate::app::managed::READER,
-        );
-        diagnostics.extend(app_diags);
-        Analysis {
-            sources,
-            spec_dir: spec_dir.to_path_buf(),
-            spec,
-            layers,
-            apps,
-            template,
-            images,
-            diagnostics,
-        }
+        (layers, images)
     }
 
     fn analyze_layer(

@@ -157,6 +157,19 @@ fn file_drift(
             "size changed",
         ));
     }
+    if let (Some(locked), Some(now)) = (old.mode, new.mode)
+        && locked != now
+    {
+        out.push(error(
+            Code::LockMode,
+            format!(
+                "layer `{layer}`: {file} ({}) is now shipped with mode {now:04o}, locked {locked:04o}",
+                new.source
+            ),
+            at,
+            "mode changed",
+        ));
+    }
     if old.sha256 != new.sha256 {
         out.push(error(
             Code::LockHash,

@@ -16,6 +16,9 @@ pub fn render(lock: &Lock) -> String {
     let _ = writeln!(out, "catalog {}", quote(&lock.catalog));
     for layer in &lock.layers {
         let _ = writeln!(out, "layer {} {{", quote(&layer.name));
+        if let Some(spec) = &layer.spec {
+            let _ = writeln!(out, "    spec sha256={}", quote(spec));
+        }
         for (id, hash) in &layer.runtimes {
             let _ = writeln!(out, "    runtime {} sha256={}", quote(id), quote(hash));
         }
@@ -30,12 +33,16 @@ pub fn render(lock: &Lock) -> String {
             );
         }
         for f in &layer.files {
+            let mode = f
+                .mode
+                .map(|m| format!(" mode={}", quote(&format!("{m:04o}"))));
             let _ = writeln!(
                 out,
-                "    file {} source={} size={} sha256={}",
+                "    file {} source={} size={}{} sha256={}",
                 quote(&f.path),
                 quote(&f.source),
                 f.size,
+                mode.unwrap_or_default(),
                 quote(&f.sha256)
             );
         }
@@ -99,8 +106,16 @@ fn layer(node: &KdlNode) -> Result<LockedLayer, ParseError> {
                     .and_then(|v| v.as_integer())
                     .and_then(|n| u64::try_from(n).ok())
                     .ok_or_else(|| missing(child, "size"))?,
+                mode: match child.get("mode") {
+                    None => None,
+                    Some(_) => Some(
+                        u32::from_str_radix(&string(child, "mode")?, 8)
+                            .map_err(|_| ParseError("a `file` mode is not octal".into()))?,
+                    ),
+                },
                 sha256: string(child, "sha256")?,
             }),
+            "spec" => layer.spec = Some(string(child, "sha256")?),
             "alias" => layer
                 .aliases
                 .push((string(child, 0)?, string(child, "target")?)),

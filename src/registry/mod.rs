@@ -60,6 +60,9 @@ pub struct PullOptions {
     pub pin: Option<String>,
     /// Never touch the network (`LAYERC_OFFLINE=1`).
     pub offline: bool,
+    /// Remote caches asked for a blob by its digest before the registry, and given each blob the
+    /// registry sent (so that a fleet fetches it from the registry once).
+    pub caches: Option<std::sync::Arc<crate::cache::Caches>>,
 }
 
 /// The steps of a pull, for error messages.
@@ -166,6 +169,7 @@ pub fn pull(
             Tls::Verify
         },
         offline: options.offline,
+        caches: options.caches.as_deref(),
         remote: OnceLock::new(),
     };
     let (index, offline) = puller.resolve(options.pin.as_deref())?;
@@ -223,6 +227,7 @@ struct Puller<'a> {
     reference: &'a Reference,
     tls: Tls,
     offline: bool,
+    caches: Option<&'a crate::cache::Caches>,
     /// Connected on first need: a pull the store can serve never touches the network.
     remote: OnceLock<Result<Remote<'a>, RegistryError>>,
 }
@@ -325,13 +330,17 @@ impl<'a> Puller<'a> {
                 .store
                 .blob_path(&d.digest)
                 .map_err(|e| self.bad(&d.digest, e.to_string()))?;
-            if !path.is_file() {
+            if !path.is_file() && !self.fetch_from_caches(d, &path) {
                 missing.push((*d, path));
             }
         }
         if missing.is_empty() {
             return Ok(());
         }
+        let fetched: Vec<(String, PathBuf)> = missing
+            .iter()
+            .filter_map(|(d, path)| Some((manifest::sha256_hex(&d.digest)?, path.clone())))
+            .collect();
         let remote = self.remote()?;
         let total = missing.iter().filter_map(|(d, _)| d.size).sum();
         let progress = progress_bar(&self.reference.to_string(), total);
@@ -354,8 +363,21 @@ impl<'a> Puller<'a> {
         progress.finish_and_clear();
         match failed.into_inner().expect("pull lock") {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => {
+                for (sha256, path) in &fetched {
+                    self.caches.inspect(|c| c.push_blob(sha256, path));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Takes a blob from the remote caches into the store, checked against its digest and size.
+    fn fetch_from_caches(&self, d: &Descriptor, path: &std::path::Path) -> bool {
+        let (Some(caches), Some(sha256)) = (self.caches, manifest::sha256_hex(&d.digest)) else {
+            return false;
+        };
+        caches.fetch_blob(&sha256, d.size, MAX_BLOB, path).is_some()
     }
 
     fn fetch_blob(

@@ -37,6 +37,21 @@ pub struct Spec {
     /// `import` paths, relative to the spec's folder, in spec order. After [`import::load`], the
     /// spec's own and those of every file it imports; their layers and functions are merged in.
     pub imports: Vec<Spanned<String>>,
+    /// `cache` nodes: remote binary caches, read in order (the spec's own, then its imports').
+    pub caches: Vec<CacheNode>,
+    /// `trusted-key "NAME:BASE64"`: the keys a cache entry must be signed by.
+    pub trusted_keys: Vec<Spanned<String>>,
+}
+
+/// `cache "s3://BUCKET/PREFIX" push=#true check-signatures=#false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheNode {
+    /// The URL as written (a relative `file://` path is relative to the spec's folder).
+    pub url: Spanned<String>,
+    /// Upload what the build makes.
+    pub push: bool,
+    /// Refuse entries without a trusted signature (`#true` unless the spec says otherwise).
+    pub check_signatures: bool,
 }
 
 impl Spec {

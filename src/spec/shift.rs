@@ -19,7 +19,11 @@ pub(super) fn spec(spec: &mut Spec, by: usize) {
         functions,
         template,
         imports,
+        caches,
+        trusted_keys,
     } = spec;
+    caches.iter_mut().for_each(|c| spanned(&mut c.url, by));
+    trusted_keys.iter_mut().for_each(|k| spanned(k, by));
     layers.iter_mut().for_each(|l| layer(l, by));
     functions.iter_mut().for_each(|f| function(f, by));
     template.iter_mut().for_each(|t| spanned(t, by));

@@ -14,6 +14,7 @@ mod app_scan;
 mod app_spec;
 mod architecture;
 mod artifacts;
+mod cache;
 mod catalog;
 mod cli;
 mod debian;

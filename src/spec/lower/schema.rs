@@ -62,6 +62,8 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("function", Place::Top, ONE, &[], false, "write `function \"NAME\" { ... }`"),
     node("template", Place::Top, ONE, &[], true, "write `template \"serverless.template\"` (relative to the spec's folder)"),
     node("import", Place::Top, ONE, &[], false, "write `import \"shared/icu.kdl\"` (relative to the spec's folder)"),
+    node("cache", Place::Top, ONE, &["push", "check-signatures"], false, "write `cache \"s3://BUCKET/PREFIX\"` (or https://, file://), with `push=#true` to upload builds"),
+    node("trusted-key", Place::Top, ONE, &[], false, "write `trusted-key \"NAME:BASE64\"` (the public key `layerc cache keygen NAME` writes)"),
     node("description", Place::Layer, ONE, &[], true, "write `description \"TEXT\"`"),
     node("runtime", Place::Layer, MANY, &["base"], false, "write `runtime \"provided.al2023\"` (one or more ids; `base=\"al2023\"` for an id newer than the catalog)"),
     node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),
