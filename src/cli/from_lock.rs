@@ -26,7 +26,7 @@ pub fn run(
     options: &Options,
 ) -> Option<i32> {
     let analysis = session.analyze_spec(source, dir, Date::today(), template);
-    if !inputs_missing(&analysis) {
+    if !inputs_missing(&analysis) || tag_moved(session, &analysis) {
         return None;
     }
     let buildable = Buildable::try_from(&analysis).ok()?;
@@ -72,6 +72,25 @@ fn inputs_missing(analysis: &Analysis) -> bool {
             .into_iter()
             .chain(described)
             .any(|value| layerc::registry::is_reference(value) || !dir.join(value).exists())
+    })
+}
+
+/// Whether an image some layer names by tag now names another digest than layer.lock records:
+/// the ordinary build then reports the drift (`lock::image`) rather than build the old bytes
+/// in silence. Only the tag is asked; an unreachable registry says nothing.
+fn tag_moved(session: &Session, analysis: &Analysis) -> bool {
+    analysis.spec.layers.iter().any(|layer| {
+        let described = layer.described_by.as_ref().map(|d| match &d.value {
+            layerc::spec::TargetSource::RuntimeFile(v) | layerc::spec::TargetSource::Rootfs(v) => v,
+        });
+        layer
+            .rootfs
+            .as_ref()
+            .map(|r| &r.value)
+            .into_iter()
+            .chain(described)
+            .filter(|v| layerc::registry::is_reference(v))
+            .any(|v| session.pulls.moved(v, layer.unverified_tls.contains(v)))
     })
 }
 

@@ -113,6 +113,16 @@ impl RegistryError {
         }
     }
 
+    /// An error about a reference that could not be parsed.
+    fn new_text(reference: &str, step: Step, problem: String) -> RegistryError {
+        RegistryError {
+            reference: reference.to_string(),
+            step,
+            problem,
+            net: None,
+        }
+    }
+
     pub fn net(reference: &Reference, step: Step, e: NetError) -> RegistryError {
         RegistryError {
             net: Some(Box::new(e.problem.clone())),
@@ -219,6 +229,37 @@ pub fn pull(
         layout,
         offline,
     })
+}
+
+/// What the tag of `text` names now, asked of its registry; `None` when the reference names a
+/// digest or the registry cannot be reached (which says nothing about the tag).
+pub fn tag_now(
+    client: &Client,
+    store: &ImageStore,
+    text: &str,
+    insecure: bool,
+) -> Result<Option<String>, RegistryError> {
+    let reference = Reference::parse(text).map_err(|problem| {
+        RegistryError::new_text(text, Step::Manifest(text.to_string()), problem)
+    })?;
+    if reference.digest.is_some() {
+        return Ok(None);
+    }
+    let puller = Puller {
+        client,
+        store,
+        reference: &reference,
+        tls: if insecure { Tls::Insecure } else { Tls::Verify },
+        offline: false,
+        caches: None,
+        remote: OnceLock::new(),
+    };
+    match puller.resolve(None) {
+        Ok((digest, None)) => Ok(Some(digest)),
+        Ok((_, Some(_))) => Ok(None),
+        Err(e) if e.unreachable() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 struct Puller<'a> {

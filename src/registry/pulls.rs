@@ -70,6 +70,25 @@ impl Pulls {
         Ok(pulled)
     }
 
+    /// Whether the tag of `reference` now names another digest than the one pinned to it: the
+    /// registry is asked (a manifest, no blob); one that cannot be reached says nothing.
+    pub fn moved(&self, reference: &str, insecure: bool) -> bool {
+        let Some(pin) = self
+            .pins
+            .lock()
+            .expect("pulls lock")
+            .get(reference)
+            .cloned()
+        else {
+            return false;
+        };
+        let Some(store) = ImageStore::from_env() else {
+            return false;
+        };
+        let client = self.client.get_or_init(Client::from_env);
+        matches!(super::tag_now(client, &store, reference, insecure), Ok(Some(now)) if now != pin)
+    }
+
     /// What an earlier [`Pulls::pull`] of the reference for `arch` gave.
     pub fn get(&self, reference: &str, arch: Architecture) -> Option<Pulled> {
         self.done
