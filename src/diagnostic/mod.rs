@@ -89,6 +89,7 @@ codes! {
     SpecImportCycle => "spec::import-cycle",
     SpecImportedTemplate => "spec::imported-template",
     SpecBadReference => "spec::bad-reference",
+    SpecPackageSource => "spec::package-source",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
@@ -97,6 +98,10 @@ codes! {
     RootfsPlatform => "rootfs::platform",
     RootfsRegistry => "rootfs::registry",
     RootfsOffline => "rootfs::offline",
+    RootfsPackages => "rootfs::packages",
+    RootfsPackageSignature => "rootfs::package-signature",
+    RootfsPackageUnknown => "rootfs::package-unknown",
+    RootfsPackageUnsatisfiable => "rootfs::package-unsatisfiable",
     ResolveNotFound => "resolve::not-found",
     ResolveOptionalMissing => "resolve::optional-missing",
     ResolveNeededNotFound => "resolve::needed-not-found",
@@ -132,6 +137,7 @@ codes! {
     LockGoneFile => "lock::gone-file",
     LockAlias => "lock::alias",
     LockImage => "lock::image",
+    LockPackages => "lock::packages",
     TemplateNotFound => "template::not-found",
     TemplateIo => "template::io",
     TemplateSyntax => "template::syntax",
@@ -162,6 +168,7 @@ impl Code {
             Code::RootfsIo
                 | Code::RootfsImage
                 | Code::RootfsRegistry
+                | Code::RootfsPackages
                 | Code::TemplateIo
                 | Code::AppIo
                 | Code::SpecImportUnreadable

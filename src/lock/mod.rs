@@ -7,6 +7,7 @@
 
 mod drift;
 mod images;
+mod packages;
 mod text;
 
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
+pub use packages::LockedPackages;
 pub use text::{ParseError, parse, render};
 
 /// The lock file's name, beside the spec.
@@ -39,6 +41,8 @@ pub struct LockedLayer {
     pub aliases: Vec<(String, String)>,
     /// The images named by `docker://` reference.
     pub images: Vec<LockedImage>,
+    /// The package rootfs, when the layer's rootfs is made of packages.
+    pub packages: LockedPackages,
     /// The sha256 of the built zip, when a build made it.
     pub zip: Option<String>,
 }
@@ -134,6 +138,7 @@ pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lo
             files,
             aliases,
             images: images::locked(analysis, layer.name()),
+            packages: packages::locked(analysis, layer.name()),
             zip: None,
         });
     }

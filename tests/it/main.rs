@@ -27,6 +27,7 @@ mod lsp_nvim;
 mod merge;
 mod merge_corpus;
 mod merge_text;
+mod packages;
 mod recipe_config;
 mod recipes;
 mod resolution;

@@ -1,0 +1,341 @@
+//! The package rootfs of each layer a session analyses, prepared once, and the package files
+//! layer.lock pins them to under `--locked`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use super::apt::{AptUniverse, deb};
+use super::fetch::{Fetcher, progress_bar};
+use super::resolve::{self, Chosen, Unsatisfied};
+use super::rpm::{self, RpmUniverse};
+use super::source::{self, Repo};
+use super::store::PackageStore;
+use super::unpack::Tree;
+use super::{Failure, MAX_PACKAGE, PackagesError, Prepared};
+use crate::arch::Architecture;
+use crate::net::Client;
+use crate::spec::PackageRootfs;
+
+/// Package files fetched at once.
+const PARALLEL_FILES: usize = 4;
+/// Bumped when unpacking changes what a rootfs folder holds, so older folders are not reused.
+const UNPACK_VERSION: &str = "layerc-packages-rootfs 1";
+
+/// What layer.lock records for a layer's package rootfs.
+#[derive(Debug, Clone, Default)]
+pub struct Pin {
+    pub sources: Vec<(String, String)>,
+    pub packages: Vec<Chosen>,
+}
+
+#[derive(Default)]
+pub struct PackageSets {
+    client: OnceLock<Client>,
+    done: Mutex<BTreeMap<(String, String), Prepared>>,
+    pins: Mutex<BTreeMap<String, Pin>>,
+}
+
+impl PackageSets {
+    /// Under `--locked`: the layer's rootfs is made of exactly these files, unresolved.
+    pub fn pin(&self, layer: &str, pin: Pin) {
+        self.pins
+            .lock()
+            .expect("package sets lock")
+            .insert(layer.to_string(), pin);
+    }
+
+    /// The rootfs of a layer's `rootfs` block (`dir` is the spec's folder), prepared once per
+    /// session for the same request.
+    pub fn prepare(
+        &self,
+        layer: &str,
+        rootfs: &PackageRootfs,
+        dir: &Path,
+        arch: Architecture,
+    ) -> Result<Prepared, PackagesError> {
+        let described: Vec<String> = rootfs.sources.iter().map(source::describe).collect();
+        let key = (
+            layer.to_string(),
+            format!("{arch}\n{}", described.join("\n")),
+        );
+        if let Some(done) = self.done.lock().expect("package sets lock").get(&key) {
+            return Ok(done.clone());
+        }
+        let store = PackageStore::from_env().ok_or_else(|| {
+            PackagesError::new(
+                layer,
+                "opening the package store",
+                Failure::Store,
+                "there is no cache root (set $LAYERC_STORE or $HOME)",
+            )
+        })?;
+        let fetcher = Fetcher {
+            client: self.client.get_or_init(Client::from_env),
+            store: &store,
+            offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
+        };
+        let requested: Vec<String> = rootfs.requested().into_iter().map(|p| p.value).collect();
+        let pin = self
+            .pins
+            .lock()
+            .expect("package sets lock")
+            .get(layer)
+            .cloned();
+        let (packages, sources, offline) = match pin {
+            Some(pin) => {
+                let same = pin.sources.iter().map(|(d, _)| d).eq(described.iter());
+                let sources = if same {
+                    pin.sources
+                } else {
+                    described
+                        .iter()
+                        .map(|d| (d.clone(), String::new()))
+                        .collect()
+                };
+                (pin.packages, sources, None)
+            }
+            None => resolve_sources(&fetcher, rootfs, dir, arch, &requested)?,
+        };
+        let root = materialize(&fetcher, &packages, layer)?;
+        let prepared = Prepared {
+            root,
+            packages,
+            sources,
+            requested,
+            offline,
+        };
+        self.done
+            .lock()
+            .expect("package sets lock")
+            .insert(key, prepared.clone());
+        Ok(prepared)
+    }
+
+    /// What the last [`PackageSets::prepare`] of a layer gave.
+    pub fn get(&self, layer: &str) -> Option<Prepared> {
+        self.done
+            .lock()
+            .expect("package sets lock")
+            .iter()
+            .find(|((l, _), _)| l == layer)
+            .map(|(_, p)| p.clone())
+    }
+}
+
+type Resolved = (Vec<Chosen>, Vec<(String, String)>, Option<String>);
+
+/// Reads every source's index and resolves the requested packages over all of them.
+fn resolve_sources(
+    fetcher: &Fetcher,
+    rootfs: &PackageRootfs,
+    dir: &Path,
+    arch: Architecture,
+    requested: &[String],
+) -> Result<Resolved, PackagesError> {
+    let mut apt_lists = Vec::new();
+    let mut rpm_lists = Vec::new();
+    let mut sources = Vec::new();
+    let mut unsigned_rpm = Vec::new();
+    let mut offline = None;
+    for spec_source in &rootfs.sources {
+        let (digest, note) = match source::repository(spec_source, dir, arch)? {
+            Repo::Apt(repo) => {
+                let (list, note) = repo.packages(fetcher, arch.oci())?;
+                let digest = list.first().map(|p| p.index.clone());
+                apt_lists.push(list);
+                (digest.unwrap_or_default(), note)
+            }
+            Repo::Rpm(repo) => {
+                let index = repo.packages(fetcher, arch.platform())?;
+                rpm_lists.push(index.listed);
+                let digest = index.digest.clone();
+                if index.unsigned_index {
+                    unsigned_rpm.push((index.digest, repo));
+                }
+                (digest, index.offline)
+            }
+        };
+        offline = offline.or(note);
+        sources.push((source::describe(spec_source), digest));
+    }
+    let chosen = if rpm_lists.is_empty() {
+        resolve::install(&AptUniverse::new(apt_lists), requested)
+    } else {
+        resolve::install(&RpmUniverse::new(rpm_lists), requested)
+    };
+    let label = source::label(&rootfs.sources[0]);
+    let chosen = chosen.map_err(|u| unsatisfied(&label, u))?;
+    for p in &chosen {
+        if let Some((_, repo)) = unsigned_rpm.iter().find(|(d, _)| *d == p.index) {
+            let progress = indicatif::ProgressBar::hidden();
+            let path = fetcher
+                .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
+                .map_err(|e| PackagesError::net(&label, &format!("fetching {}", p.name), e))?;
+            repo.verify_package(&path, &format!("{} {}", p.name, p.version))?;
+        }
+    }
+    Ok((chosen, sources, offline))
+}
+
+fn unsatisfied(label: &str, u: Unsatisfied) -> PackagesError {
+    let failure = match &u {
+        Unsatisfied::Unknown { closest, .. } => Failure::Unknown {
+            closest: closest.clone(),
+        },
+        Unsatisfied::Dependency { .. } => Failure::Unsatisfiable,
+    };
+    PackagesError {
+        package: Some(u.requested().to_string()),
+        ..PackagesError::new(label, "resolving the packages", failure, u.to_string())
+    }
+}
+
+/// The store folder holding `packages` unpacked, fetched and made when missing.
+fn materialize(
+    fetcher: &Fetcher,
+    packages: &[Chosen],
+    layer: &str,
+) -> Result<PathBuf, PackagesError> {
+    let mut hasher = Sha256::new();
+    hasher.update(UNPACK_VERSION.as_bytes());
+    for p in packages {
+        hasher.update(format!("\n{} {} {} {}", p.name, p.version, p.arch, p.sha256).as_bytes());
+    }
+    let key = crate::lock::hex(&hasher.finalize());
+    let store_error = |e: std::io::Error| {
+        PackagesError::new(
+            layer,
+            "writing the package store",
+            Failure::Store,
+            e.to_string(),
+        )
+    };
+    if let Some(done) = fetcher.store.existing_rootfs(&key) {
+        return Ok(done);
+    }
+    let files = fetch_all(fetcher, packages, layer)?;
+    fetcher.store.rootfs(
+        &key,
+        |dir| {
+            let mut tree = Tree::new(dir);
+            for (p, path) in packages.iter().zip(&files) {
+                unpack_one(p, path, &mut tree, layer)?;
+            }
+            tree.finish()
+                .map_err(|e| PackagesError::new(layer, "unpacking", Failure::Index, e.to_string()))
+        },
+        store_error,
+    )
+}
+
+/// Every package file in the store, fetching the missing ones `PARALLEL_FILES` at a time.
+fn fetch_all(
+    fetcher: &Fetcher,
+    packages: &[Chosen],
+    layer: &str,
+) -> Result<Vec<PathBuf>, PackagesError> {
+    let total = packages.iter().map(|p| p.size).sum();
+    let progress = progress_bar(&format!("packages of layer {layer}"), total);
+    let slots: Vec<Mutex<Option<Result<PathBuf, PackagesError>>>> =
+        packages.iter().map(|_| Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_FILES.min(packages.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = packages.get(i) else { break };
+                    let got = fetcher
+                        .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
+                        .map_err(|e| pinned_error(layer, p, e));
+                    let failed = got.is_err();
+                    *slots[i].lock().expect("fetch lock") = Some(got);
+                    if failed {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    progress.finish_and_clear();
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner().expect("fetch lock").unwrap_or_else(|| {
+                Err(PackagesError::new(
+                    layer,
+                    "fetching",
+                    Failure::Network,
+                    "stopped after an earlier failure",
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A package file that could not be fetched, named with its version.
+fn pinned_error(layer: &str, p: &Chosen, e: crate::net::NetError) -> PackagesError {
+    let step = format!("fetching {} {} ({})", p.name, p.version, p.arch);
+    let mut error = PackagesError::net(layer, &step, e.clone());
+    let gone = matches!(
+        e.problem,
+        crate::net::Problem::Status {
+            code: 404 | 410,
+            ..
+        }
+    );
+    if gone || matches!(e.problem, crate::net::Problem::Digest { .. }) {
+        error.failure = Failure::Pinned;
+        error.package = Some(p.name.clone());
+    }
+    error
+}
+
+/// Unpacks one package file, its sha256 checked again as it is read.
+fn unpack_one(p: &Chosen, path: &Path, tree: &mut Tree, layer: &str) -> Result<(), PackagesError> {
+    let step = format!("unpacking {} {}", p.name, p.version);
+    let fail = |failure, problem: String| PackagesError::new(layer, &step, failure, problem);
+    let file = File::open(path).map_err(|e| fail(Failure::Store, e.to_string()))?;
+    let mut reader = HashingReader {
+        inner: BufReader::new(file),
+        hasher: Sha256::new(),
+    };
+    let result = if p.url.ends_with(".rpm") {
+        rpm::file::unpack(&mut reader, tree)
+    } else {
+        deb::unpack(&mut reader, tree)
+    };
+    result.map_err(|e| fail(Failure::Index, format!("{}: {e}", p.url)))?;
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .map_err(|e| fail(Failure::Store, e.to_string()))?;
+    let actual = crate::lock::hex(&reader.hasher.finalize());
+    if actual != p.sha256 {
+        return Err(fail(
+            Failure::Store,
+            format!(
+                "the stored file {} has sha256 {actual}, not {}",
+                path.display(),
+                p.sha256
+            ),
+        ));
+    }
+    Ok(())
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
