@@ -86,6 +86,7 @@ impl PackageSets {
             .expect("package sets lock")
             .get(layer)
             .cloned();
+        let pinned = pin.is_some();
         let (packages, sources, offline) = match pin {
             Some(pin) => {
                 let same = pin.sources.iter().map(|(d, _)| d).eq(described.iter());
@@ -101,7 +102,7 @@ impl PackageSets {
             }
             None => resolve_sources(&fetcher, rootfs, dir, arch, &requested)?,
         };
-        let root = materialize(&fetcher, &packages, layer)?;
+        let root = materialize(&fetcher, &packages, layer, pinned)?;
         let prepared = Prepared {
             root,
             packages,
@@ -200,6 +201,7 @@ fn materialize(
     fetcher: &Fetcher,
     packages: &[Chosen],
     layer: &str,
+    pinned: bool,
 ) -> Result<PathBuf, PackagesError> {
     let mut hasher = Sha256::new();
     hasher.update(UNPACK_VERSION.as_bytes());
@@ -218,7 +220,7 @@ fn materialize(
     if let Some(done) = fetcher.store.existing_rootfs(&key) {
         return Ok(done);
     }
-    let files = fetch_all(fetcher, packages, layer)?;
+    let files = fetch_all(fetcher, packages, layer, pinned)?;
     fetcher.store.rootfs(
         &key,
         |dir| {
@@ -238,6 +240,7 @@ fn fetch_all(
     fetcher: &Fetcher,
     packages: &[Chosen],
     layer: &str,
+    pinned: bool,
 ) -> Result<Vec<PathBuf>, PackagesError> {
     let total = packages.iter().map(|p| p.size).sum();
     let progress = progress_bar(&format!("packages of layer {layer}"), total);
@@ -252,7 +255,7 @@ fn fetch_all(
                     let Some(p) = packages.get(i) else { break };
                     let got = fetcher
                         .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
-                        .map_err(|e| pinned_error(layer, p, e));
+                        .map_err(|e| fetch_error(layer, p, e, pinned));
                     let failed = got.is_err();
                     *slots[i].lock().expect("fetch lock") = Some(got);
                     if failed {
@@ -278,10 +281,14 @@ fn fetch_all(
         .collect()
 }
 
-/// A package file that could not be fetched, named with its version.
-fn pinned_error(layer: &str, p: &Chosen, e: crate::net::NetError) -> PackagesError {
+/// A package file that could not be fetched, named with its version; under `--locked`, a file
+/// that is gone or differs is the lock's problem.
+fn fetch_error(layer: &str, p: &Chosen, e: crate::net::NetError, pinned: bool) -> PackagesError {
     let step = format!("fetching {} {} ({})", p.name, p.version, p.arch);
     let mut error = PackagesError::net(layer, &step, e.clone());
+    if !pinned {
+        return error;
+    }
     let gone = matches!(
         e.problem,
         crate::net::Problem::Status {

@@ -158,3 +158,78 @@ fn keyring(
         .map(Some)
         .map_err(fail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Span;
+    use crate::spec::Spanned;
+
+    fn source(kind: SourceKind, value: &str, mirror: Option<&str>) -> PackageSource {
+        PackageSource {
+            kind,
+            span: Span::default(),
+            value: Spanned::new(value.to_string(), Span::default()),
+            suite: None,
+            components: Vec::new(),
+            key: None,
+            mirror: mirror.map(str::to_string),
+            trusted: true,
+            packages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_is_just_another_mirror() {
+        let snapshot = "https://snapshot.debian.org/archive/debian/20250520T000000Z/";
+        let s = source(SourceKind::Debian, "bullseye", Some(snapshot));
+        let Ok(Repo::Apt(repo)) = repository(&s, Path::new("."), Architecture::X86_64) else {
+            panic!("an apt repository");
+        };
+        assert_eq!(repo.url, snapshot.trim_end_matches('/'));
+        assert_eq!(
+            (repo.suite.as_str(), repo.components.as_slice()),
+            ("bullseye", &["main".to_string()][..])
+        );
+        assert!(describe(&s).contains(&format!("mirror=\"{snapshot}\"")));
+    }
+
+    #[test]
+    fn the_catalog_names_each_distribution_archive() {
+        let url = |kind, value: &str, arch| match repository(
+            &source(kind, value, None),
+            Path::new("."),
+            arch,
+        ) {
+            Ok(Repo::Apt(r)) => r.url,
+            Ok(Repo::Rpm(r)) => match r.location {
+                RpmLocation::Base(u) | RpmLocation::MirrorList(u) => u,
+            },
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            url(SourceKind::Debian, "bullseye", Architecture::X86_64),
+            DEBIAN_MIRROR
+        );
+        assert_eq!(
+            url(
+                SourceKind::Debian,
+                "bullseye-security",
+                Architecture::X86_64
+            ),
+            DEBIAN_SECURITY_MIRROR
+        );
+        assert_eq!(
+            url(SourceKind::Ubuntu, "jammy", Architecture::Arm64),
+            UBUNTU_PORTS_MIRROR
+        );
+        assert!(
+            url(SourceKind::AmazonLinux, "2023", Architecture::Arm64)
+                .ends_with("/al2023/core/mirrors/latest/aarch64/mirror.list")
+        );
+        assert!(
+            url(SourceKind::AmazonLinux, "2", Architecture::X86_64)
+                .ends_with("/2/core/latest/x86_64/mirror.list")
+        );
+    }
+}

@@ -186,7 +186,7 @@ pub struct Evr {
 impl Evr {
     /// Two package versions in order (rpm 4.18, `rpmio/rpmver.c`, `rpmverCmp`: a missing epoch
     /// is 0, a missing part sorts before a present one).
-    pub fn cmp(&self, other: &Evr) -> Ordering {
+    pub fn compare(&self, other: &Evr) -> Ordering {
         let e1 = self.epoch.as_deref().unwrap_or("0");
         let e2 = other.epoch.as_deref().unwrap_or("0");
         rpmvercmp(e1, e2)

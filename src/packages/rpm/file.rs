@@ -262,3 +262,68 @@ pub fn uncpio(mut r: impl Read, tree: &mut Tree) -> Result<(), UnpackError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cpio "newc" entry.
+    fn entry(out: &mut Vec<u8>, name: &str, mode: u32, body: &[u8]) {
+        let fields = [
+            1,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            body.len() as u32,
+            0,
+            0,
+            0,
+            0,
+            name.len() as u32 + 1,
+            0,
+        ];
+        out.extend_from_slice(CPIO_MAGIC);
+        for f in fields {
+            out.extend(format!("{f:08x}").as_bytes());
+        }
+        out.extend(name.as_bytes());
+        out.push(0);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+        out.extend_from_slice(body);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+    }
+
+    fn archive(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, mode, body) in entries {
+            entry(&mut out, name, *mode, body);
+        }
+        entry(&mut out, "TRAILER!!!", 0, b"");
+        out
+    }
+
+    #[test]
+    fn payload_names_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs_create(&root);
+        let good = archive(&[
+            ("./usr/lib64/libx.so.1", 0o100755, b"elf"),
+            ("./usr/lib64/libx.so", 0o120777, b"/usr/lib64/libx.so.1"),
+        ]);
+        let mut tree = Tree::new(&root);
+        uncpio(&good[..], &mut tree).unwrap();
+        assert!(root.join("usr/lib64/libx.so.1").is_file());
+        let hostile = archive(&[("./../../escaped", 0o100644, b"x")]);
+        let mut tree = Tree::new(&root);
+        let e = uncpio(&hostile[..], &mut tree).unwrap_err();
+        assert!(e.problem.contains(".."), "{e}");
+        assert!(!dir.path().join("escaped").exists());
+    }
+
+    fn fs_create(p: &std::path::Path) {
+        std::fs::create_dir_all(p).unwrap();
+    }
+}

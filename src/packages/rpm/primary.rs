@@ -172,10 +172,10 @@ pub fn primary(
                     .push_str(&entity(&r.decode().map_err(|e| e.to_string())?));
             }
             Event::End(e) => {
-                if let Some(done) = parser.end(e.local_name().as_ref()) {
-                    if keep(&done.arch) {
-                        parser.out.push(done);
-                    }
+                if let Some(done) = parser.end(e.local_name().as_ref())
+                    && keep(&done.arch)
+                {
+                    parser.out.push(done);
                 }
             }
             Event::Eof => break,

@@ -26,7 +26,7 @@ impl RpmUniverse {
         let mut best: BTreeMap<String, Listed> = BTreeMap::new();
         for listed in lists.into_iter().flatten() {
             let newer = best.get(&listed.package.name).is_none_or(|have| {
-                listed.package.evr.cmp(&have.package.evr) == std::cmp::Ordering::Greater
+                listed.package.evr.compare(&have.package.evr) == std::cmp::Ordering::Greater
             });
             if newer {
                 best.insert(listed.package.name.clone(), listed);

@@ -46,7 +46,9 @@ impl Lowering {
             }
             return None;
         }
-        self.one_family(&sources);
+        if !self.one_family(&sources) {
+            return None;
+        }
         if sources.iter().all(|s| s.packages.is_empty()) {
             self.push(
                 Diagnostic::error(
@@ -62,13 +64,13 @@ impl Lowering {
         Some(PackageRootfs { span, sources })
     }
 
-    /// apt and RPM sources cannot be resolved together.
-    fn one_family(&mut self, sources: &[PackageSource]) {
+    /// apt and RPM sources cannot be resolved together; false (reported) when they are mixed.
+    fn one_family(&mut self, sources: &[PackageSource]) -> bool {
         let first = &sources[0];
-        if let Some(other) = sources
+        let other = sources
             .iter()
-            .find(|s| s.kind.is_apt() != first.kind.is_apt())
-        {
+            .find(|s| s.kind.is_apt() != first.kind.is_apt());
+        if let Some(other) = other {
             self.push(
                 Diagnostic::error(
                     Code::SpecPackageSource,
@@ -84,6 +86,7 @@ impl Lowering {
                 .help("use one kind of repository per rootfs block: split the layer in two"),
             );
         }
+        other.is_none()
     }
 
     fn package_source(&mut self, node: &KdlNode, schema: &NodeSchema) -> Option<PackageSource> {

@@ -36,13 +36,3 @@ fn quickstart_builds_a_non_empty_layer() {
     assert!(names.lines().any(|l| l == "lib/libpng16.so"), "{names}");
     assert!(out_dir.join("serverless.template.json").exists());
 }
-
-#[test]
-fn dotnet_example_spec_is_valid_apart_from_its_rootfs() {
-    let spec = example("examples/dotnet-gdiplus/layer.kdl");
-    let text = fs::read_to_string(&spec).unwrap();
-    // The Amazon Linux 1 rootfs is exported by the user; everything else must be in order.
-    let analysis = analyze_text(&text, spec.parent().unwrap());
-    let errors = error_codes(&analysis);
-    assert_eq!(errors, ["rootfs::not-found"], "{}", rendered(&analysis));
-}

@@ -57,9 +57,24 @@ fn a_signed_local_repository_builds() {
         return;
     }
     let fx = Fixture::new();
-    let (_server, _repo, _gpg) = served(&fx, &[good_deb()], 0);
+    let (server, _repo, _gpg) = served(&fx, &[good_deb()], 0);
     let (code, stderr) = check(&fx);
     assert_eq!(code, Some(0), "{stderr}");
+    let out = fx.layerc(&["build"]);
+    assert!(out.status.success(), "{}", super::unwrapped(&out.stderr));
+    // `--locked` resolves nothing: the repository is not asked anything once the store has the
+    // files the lock pins.
+    let asked = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let out = fx.layerc(&["build", "--locked", "--out", "again"]);
+    assert!(out.status.success(), "{}", super::unwrapped(&out.stderr));
+    assert_eq!(
+        server.requests.load(std::sync::atomic::Ordering::SeqCst),
+        asked
+    );
+    assert_eq!(
+        std::fs::read(fx.path().join("build/bar.zip")).unwrap(),
+        std::fs::read(fx.path().join("again/bar.zip")).unwrap()
+    );
 }
 
 #[test]
@@ -165,7 +180,7 @@ fn a_package_with_dot_dot_names_is_refused_and_writes_nothing() {
         &["check"],
         &[("LAYERC_STORE", store.to_str().unwrap())],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = super::unwrapped(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("climbs out"), "{stderr}");
     assert!(leftovers(&store).is_empty());

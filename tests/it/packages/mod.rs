@@ -5,9 +5,9 @@
 mod debian11;
 mod gpg;
 mod hostile;
-mod local_apt;
+pub mod local_apt;
 mod rpm;
-mod server;
+pub mod server;
 mod tree;
 
 use std::process::Command;
@@ -65,4 +65,11 @@ pub fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
         .unwrap_or_else(|| panic!("no package rootfs: {messages:#?}"))
         .prepared
         .clone()
+}
+
+/// Rendered diagnostics with miette's line wrapping undone, for `contains` checks.
+pub fn unwrapped(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .replace("\n  │ ", " ")
+        .replace("\n  │", " ")
 }
