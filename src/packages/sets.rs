@@ -296,7 +296,13 @@ fn fetch_error(layer: &str, p: &Chosen, e: crate::net::NetError, pinned: bool) -
             ..
         }
     );
-    if gone || matches!(e.problem, crate::net::Problem::Digest { .. }) {
+    let differs = matches!(
+        e.problem,
+        crate::net::Problem::Digest { .. }
+            | crate::net::Problem::Short { .. }
+            | crate::net::Problem::TooLarge { .. }
+    );
+    if gone || differs {
         error.failure = Failure::Pinned;
         error.package = Some(p.name.clone());
     }

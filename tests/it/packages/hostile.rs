@@ -221,3 +221,43 @@ fn an_absolute_symlink_in_a_package_is_never_followed_outside() {
             .is_file()
     );
 }
+
+#[test]
+fn a_locked_package_that_is_gone_or_changed_is_named() {
+    if !have(&["gpg"]) {
+        return;
+    }
+    let fx = Fixture::new();
+    let store = fx.path().join("store");
+    let env = [("LAYERC_STORE", store.to_str().unwrap())];
+    let deb = Deb {
+        version: "1.0-relocked",
+        ..good_deb()
+    };
+    let (_server, repo, _gpg) = served(&fx, &[deb], 0);
+    let out = crate::common::layerc_in(fx.path(), &["lock"], &env);
+    assert!(out.status.success(), "{}", super::unwrapped(&out.stderr));
+    let pool = repo.root.join("pool/bar_1.0-relocked_amd64.deb");
+    let changed = Deb {
+        version: "1.0-relocked",
+        entries: vec![Entry::File("./etc/bar.conf", b"changed\n".to_vec())],
+        ..good_deb()
+    };
+    for gone in [false, true] {
+        if gone {
+            fs::remove_file(&pool).unwrap();
+        } else {
+            fs::write(&pool, changed.bytes()).unwrap();
+        }
+        fs::remove_dir_all(store.join("packages")).unwrap();
+        let out = crate::common::layerc_in(fx.path(), &["build", "--locked"], &env);
+        let stderr = super::unwrapped(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("lock::packages"), "{stderr}");
+        assert!(
+            stderr.contains("fetching bar 1.0-relocked (amd64)"),
+            "{stderr}"
+        );
+        assert!(!fx.path().join("build").exists());
+    }
+}
