@@ -99,79 +99,89 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
             two += 1;
         }
         let (ca, cb) = (a.get(one).copied(), b.get(two).copied());
-        if ca == Some(b'~') || cb == Some(b'~') {
-            if ca != Some(b'~') {
-                return Ordering::Greater;
+        match tilde_or_caret(ca, cb) {
+            Some(Ordering::Equal) => {
+                one += 1;
+                two += 1;
+                continue;
             }
-            if cb != Some(b'~') {
-                return Ordering::Less;
-            }
-            one += 1;
-            two += 1;
-            continue;
-        }
-        if ca == Some(b'^') || cb == Some(b'^') {
-            if ca.is_none() {
-                return Ordering::Less;
-            }
-            if cb.is_none() {
-                return Ordering::Greater;
-            }
-            if ca != Some(b'^') {
-                return Ordering::Greater;
-            }
-            if cb != Some(b'^') {
-                return Ordering::Less;
-            }
-            one += 1;
-            two += 1;
-            continue;
+            Some(decided) => return decided,
+            None => {}
         }
         if ca.is_none() || cb.is_none() {
             break;
         }
-        let numeric = a[one].is_ascii_digit();
-        let class = |c: &u8| {
-            if numeric {
-                c.is_ascii_digit()
-            } else {
-                c.is_ascii_alphabetic()
-            }
-        };
-        let end1 = one + a[one..].iter().take_while(|c| class(c)).count();
-        let end2 = two + b[two..].iter().take_while(|c| class(c)).count();
-        if end2 == two {
-            // A numeric segment is newer than an alphabetic one.
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
+        match segment(a, b, one, two) {
+            Ok((end1, end2)) => (one, two) = (end1, end2),
+            Err(decided) => return decided,
         }
-        let (mut s1, mut s2) = (&a[one..end1], &b[two..end2]);
-        if numeric {
-            while s1.first() == Some(&b'0') {
-                s1 = &s1[1..];
-            }
-            while s2.first() == Some(&b'0') {
-                s2 = &s2[1..];
-            }
-            match s1.len().cmp(&s2.len()) {
-                Ordering::Equal => {}
-                other => return other,
-            }
-        }
-        match s1.cmp(s2) {
-            Ordering::Equal => {}
-            other => return other,
-        }
-        one = end1;
-        two = end2;
     }
     match (one >= a.len(), two >= b.len()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,
         _ => Ordering::Greater,
+    }
+}
+
+/// rpmvercmp's `~` (before everything, even the end) and `^` (after the end of a base version,
+/// before anything else): `Some(Equal)` when both sides have the same one (skip it), the ordering
+/// when it decides, `None` when neither side has one.
+fn tilde_or_caret(ca: Option<u8>, cb: Option<u8>) -> Option<Ordering> {
+    if ca == Some(b'~') || cb == Some(b'~') {
+        return Some(match (ca == Some(b'~'), cb == Some(b'~')) {
+            (false, _) => Ordering::Greater,
+            (_, false) => Ordering::Less,
+            _ => Ordering::Equal,
+        });
+    }
+    if ca == Some(b'^') || cb == Some(b'^') {
+        return Some(match (ca, cb) {
+            (None, _) => Ordering::Less,
+            (_, None) => Ordering::Greater,
+            (Some(x), _) if x != b'^' => Ordering::Greater,
+            (_, Some(y)) if y != b'^' => Ordering::Less,
+            _ => Ordering::Equal,
+        });
+    }
+    None
+}
+
+/// One numeric (or alphabetic) segment of each side, compared: where both end when they are
+/// equal, else the ordering (a numeric segment is newer than an alphabetic one; numbers compare
+/// by length once leading zeros are dropped, then as text).
+fn segment(a: &[u8], b: &[u8], one: usize, two: usize) -> Result<(usize, usize), Ordering> {
+    let numeric = a[one].is_ascii_digit();
+    let class = |c: &u8| {
+        if numeric {
+            c.is_ascii_digit()
+        } else {
+            c.is_ascii_alphabetic()
+        }
+    };
+    let end1 = one + a[one..].iter().take_while(|c| class(c)).count();
+    let end2 = two + b[two..].iter().take_while(|c| class(c)).count();
+    if end2 == two {
+        return Err(if numeric {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        });
+    }
+    let (mut s1, mut s2) = (&a[one..end1], &b[two..end2]);
+    if numeric {
+        while s1.first() == Some(&b'0') {
+            s1 = &s1[1..];
+        }
+        while s2.first() == Some(&b'0') {
+            s2 = &s2[1..];
+        }
+        if s1.len() != s2.len() {
+            return Err(s1.len().cmp(&s2.len()));
+        }
+    }
+    match s1.cmp(s2) {
+        Ordering::Equal => Ok((end1, end2)),
+        other => Err(other),
     }
 }
 
