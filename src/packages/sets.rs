@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use super::apt::{AptUniverse, deb};
+use super::apt::{AptUniverse, DebPackage, deb};
 use super::fetch::{Fetcher, progress_bar};
 use super::resolve::{self, Chosen, Unsatisfied};
-use super::rpm::{self, RpmUniverse};
+use super::rpm::{self, RpmIndex, RpmRepo, RpmUniverse};
 use super::source::{self, Repo};
 use super::store::PackageStore;
 use super::unpack::Tree;
@@ -38,6 +38,22 @@ pub struct PackageSets {
     client: OnceLock<Client>,
     done: Mutex<BTreeMap<(String, String), Prepared>>,
     pins: Mutex<BTreeMap<String, Pin>>,
+    /// Each source's index as read, by its description and architecture: an editor changing the
+    /// package names resolves again without reading the indexes again.
+    indexes: Mutex<BTreeMap<String, Arc<SourceIndex>>>,
+}
+
+/// What one source's index gave.
+enum SourceIndex {
+    Apt {
+        list: Vec<DebPackage>,
+        digest: String,
+        offline: Option<String>,
+    },
+    Rpm {
+        index: RpmIndex,
+        repo: RpmRepo,
+    },
 }
 
 impl PackageSets {
@@ -59,9 +75,10 @@ impl PackageSets {
         arch: Architecture,
     ) -> Result<Prepared, PackagesError> {
         let described: Vec<String> = rootfs.sources.iter().map(source::describe).collect();
+        let requested: Vec<String> = rootfs.requested().into_iter().map(|p| p.value).collect();
         let key = (
             layer.to_string(),
-            format!("{arch}\n{}", described.join("\n")),
+            format!("{arch}\n{}\n{}", described.join("\n"), requested.join(" ")),
         );
         if let Some(done) = self.done.lock().expect("package sets lock").get(&key) {
             return Ok(done.clone());
@@ -79,7 +96,6 @@ impl PackageSets {
             store: &store,
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
         };
-        let requested: Vec<String> = rootfs.requested().into_iter().map(|p| p.value).collect();
         let pin = self
             .pins
             .lock()
@@ -100,7 +116,7 @@ impl PackageSets {
                 };
                 (pin.packages, sources, None)
             }
-            None => resolve_sources(&fetcher, rootfs, dir, arch, &requested)?,
+            None => self.resolve_sources(&fetcher, rootfs, dir, arch, &requested)?,
         };
         let root = materialize(&fetcher, &packages, layer, pinned)?;
         let prepared = Prepared {
@@ -116,71 +132,121 @@ impl PackageSets {
             .insert(key, prepared.clone());
         Ok(prepared)
     }
-
-    /// What the last [`PackageSets::prepare`] of a layer gave.
-    pub fn get(&self, layer: &str) -> Option<Prepared> {
-        self.done
-            .lock()
-            .expect("package sets lock")
-            .iter()
-            .find(|((l, _), _)| l == layer)
-            .map(|(_, p)| p.clone())
-    }
 }
 
 type Resolved = (Vec<Chosen>, Vec<(String, String)>, Option<String>);
 
-/// Reads every source's index and resolves the requested packages over all of them.
-fn resolve_sources(
-    fetcher: &Fetcher,
-    rootfs: &PackageRootfs,
-    dir: &Path,
-    arch: Architecture,
-    requested: &[String],
-) -> Result<Resolved, PackagesError> {
-    let mut apt_lists = Vec::new();
-    let mut rpm_lists = Vec::new();
-    let mut sources = Vec::new();
-    let mut unsigned_rpm = Vec::new();
-    let mut offline = None;
-    for spec_source in &rootfs.sources {
-        let (digest, note) = match source::repository(spec_source, dir, arch)? {
+impl PackageSets {
+    /// A source's index, read once per session.
+    fn index(
+        &self,
+        fetcher: &Fetcher,
+        spec_source: &crate::spec::PackageSource,
+        dir: &Path,
+        arch: Architecture,
+    ) -> Result<Arc<SourceIndex>, PackagesError> {
+        let key = format!("{arch} {}", source::describe(spec_source));
+        if let Some(done) = self.indexes.lock().expect("package sets lock").get(&key) {
+            return Ok(done.clone());
+        }
+        let index = Arc::new(match source::repository(spec_source, dir, arch)? {
             Repo::Apt(repo) => {
-                let (list, note) = repo.packages(fetcher, arch.oci())?;
-                let digest = list.first().map(|p| p.index.clone());
-                apt_lists.push(list);
-                (digest.unwrap_or_default(), note)
-            }
-            Repo::Rpm(repo) => {
-                let index = repo.packages(fetcher, arch.platform())?;
-                rpm_lists.push(index.listed);
-                let digest = index.digest.clone();
-                if index.unsigned_index {
-                    unsigned_rpm.push((index.digest, repo));
+                let (list, offline) = repo.packages(fetcher, arch.oci())?;
+                let digest = list.first().map(|p| p.index.clone()).unwrap_or_default();
+                SourceIndex::Apt {
+                    list,
+                    digest,
+                    offline,
                 }
-                (digest, index.offline)
             }
-        };
-        offline = offline.or(note);
-        sources.push((source::describe(spec_source), digest));
+            Repo::Rpm(repo) => SourceIndex::Rpm {
+                index: repo.packages(fetcher, arch.platform())?,
+                repo,
+            },
+        });
+        self.indexes
+            .lock()
+            .expect("package sets lock")
+            .insert(key, index.clone());
+        Ok(index)
     }
-    let chosen = if rpm_lists.is_empty() {
-        resolve::install(&AptUniverse::new(apt_lists), requested)
-    } else {
-        resolve::install(&RpmUniverse::new(rpm_lists), requested)
-    };
-    let label = source::label(&rootfs.sources[0]);
-    let chosen = chosen.map_err(|u| unsatisfied(&label, u))?;
-    for p in &chosen {
-        if let Some((_, repo)) = unsigned_rpm.iter().find(|(d, _)| *d == p.index) {
+
+    /// Reads every source's index and resolves the requested packages over all of them; the
+    /// packages chosen from an RPM repository whose repomd.xml is unsigned have their own
+    /// signatures checked.
+    fn resolve_sources(
+        &self,
+        fetcher: &Fetcher,
+        rootfs: &PackageRootfs,
+        dir: &Path,
+        arch: Architecture,
+        requested: &[String],
+    ) -> Result<Resolved, PackagesError> {
+        let mut indexes = Vec::new();
+        let mut sources = Vec::new();
+        let mut offline = None;
+        for spec_source in &rootfs.sources {
+            let index = self.index(fetcher, spec_source, dir, arch)?;
+            let (digest, note) = match index.as_ref() {
+                SourceIndex::Apt {
+                    digest, offline, ..
+                } => (digest.clone(), offline.clone()),
+                SourceIndex::Rpm { index, .. } => (index.digest.clone(), index.offline.clone()),
+            };
+            offline = offline.or(note);
+            sources.push((source::describe(spec_source), digest));
+            indexes.push(index);
+        }
+        let apt: Vec<&[DebPackage]> = indexes
+            .iter()
+            .filter_map(|i| match i.as_ref() {
+                SourceIndex::Apt { list, .. } => Some(list.as_slice()),
+                SourceIndex::Rpm { .. } => None,
+            })
+            .collect();
+        let rpm: Vec<&[rpm::Listed]> = indexes
+            .iter()
+            .filter_map(|i| match i.as_ref() {
+                SourceIndex::Rpm { index, .. } => Some(index.listed.as_slice()),
+                SourceIndex::Apt { .. } => None,
+            })
+            .collect();
+        let chosen = if rpm.is_empty() {
+            resolve::install(&AptUniverse::new(&apt), requested)
+        } else {
+            resolve::install(&RpmUniverse::new(&rpm), requested)
+        };
+        let label = source::label(&rootfs.sources[0]);
+        let chosen = chosen.map_err(|u| unsatisfied(&label, u))?;
+        verify_rpm_packages(fetcher, &indexes, &chosen, &label)?;
+        Ok((chosen, sources, offline))
+    }
+}
+
+/// The packages chosen from an RPM repository without a signed repomd.xml, each checked against
+/// its own signature (fetched into the store now; unpacking finds them there).
+fn verify_rpm_packages(
+    fetcher: &Fetcher,
+    indexes: &[Arc<SourceIndex>],
+    chosen: &[Chosen],
+    label: &str,
+) -> Result<(), PackagesError> {
+    for p in chosen {
+        let repo = indexes.iter().find_map(|i| match i.as_ref() {
+            SourceIndex::Rpm { index, repo } if index.unsigned_index && index.digest == p.index => {
+                Some(repo)
+            }
+            _ => None,
+        });
+        if let Some(repo) = repo {
             let progress = indicatif::ProgressBar::hidden();
             let path = fetcher
                 .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
-                .map_err(|e| PackagesError::net(&label, &format!("fetching {}", p.name), e))?;
+                .map_err(|e| PackagesError::net(label, &format!("fetching {}", p.name), e))?;
             repo.verify_package(&path, &format!("{} {}", p.name, p.version))?;
         }
     }
-    Ok((chosen, sources, offline))
+    Ok(())
 }
 
 fn unsatisfied(label: &str, u: Unsatisfied) -> PackagesError {

@@ -22,17 +22,17 @@ pub struct AptUniverse {
 
 impl AptUniverse {
     /// The candidates of `lists` (one list per source, in spec order).
-    pub fn new(lists: Vec<Vec<DebPackage>>) -> AptUniverse {
-        let mut best: BTreeMap<String, DebPackage> = BTreeMap::new();
-        for package in lists.into_iter().flatten() {
-            match best.get(&package.name) {
+    pub fn new(lists: &[&[DebPackage]]) -> AptUniverse {
+        let mut best: BTreeMap<&str, &DebPackage> = BTreeMap::new();
+        for package in lists.iter().flat_map(|l| l.iter()) {
+            match best.get(package.name.as_str()) {
                 Some(have) if deb_cmp(&package.version, &have.version) != Ordering::Greater => {}
                 _ => {
-                    best.insert(package.name.clone(), package);
+                    best.insert(&package.name, package);
                 }
             }
         }
-        let packages: Vec<DebPackage> = best.into_values().collect();
+        let packages: Vec<DebPackage> = best.into_values().cloned().collect();
         let mut by_name = BTreeMap::new();
         let mut providers: BTreeMap<String, Vec<(usize, Option<String>)>> = BTreeMap::new();
         for (id, p) in packages.iter().enumerate() {

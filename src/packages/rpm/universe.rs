@@ -22,17 +22,17 @@ pub struct RpmUniverse {
 }
 
 impl RpmUniverse {
-    pub fn new(lists: Vec<Vec<Listed>>) -> RpmUniverse {
-        let mut best: BTreeMap<String, Listed> = BTreeMap::new();
-        for listed in lists.into_iter().flatten() {
-            let newer = best.get(&listed.package.name).is_none_or(|have| {
+    pub fn new(lists: &[&[Listed]]) -> RpmUniverse {
+        let mut best: BTreeMap<&str, &Listed> = BTreeMap::new();
+        for listed in lists.iter().flat_map(|l| l.iter()) {
+            let newer = best.get(listed.package.name.as_str()).is_none_or(|have| {
                 listed.package.evr.compare(&have.package.evr) == std::cmp::Ordering::Greater
             });
             if newer {
-                best.insert(listed.package.name.clone(), listed);
+                best.insert(&listed.package.name, listed);
             }
         }
-        let packages: Vec<Listed> = best.into_values().collect();
+        let packages: Vec<Listed> = best.into_values().cloned().collect();
         let mut by_name = BTreeMap::new();
         let mut providers: BTreeMap<String, Vec<(usize, Option<Op>, Evr)>> = BTreeMap::new();
         let mut files: BTreeMap<String, Vec<usize>> = BTreeMap::new();

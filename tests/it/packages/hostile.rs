@@ -261,3 +261,31 @@ fn a_locked_package_that_is_gone_or_changed_is_named() {
         assert!(!fx.path().join("build").exists());
     }
 }
+
+/// An editor's session: the same spec analysed again with another package name resolves again
+/// (the indexes it read are kept, the resolution is not).
+#[test]
+fn a_session_resolves_again_when_the_names_change() {
+    let fx = Fixture::new();
+    let other = Deb {
+        name: "baz",
+        entries: vec![Entry::File("./etc/baz.conf", b"baz\n".to_vec())],
+        ..good_deb()
+    };
+    let repo = LocalApt::write(&fx.path().join("repo"), &[good_deb(), other], None, 0);
+    let server = Server::start(&repo.root);
+    layerc::store::root::choose(crate::common::test_store());
+    let session = layerc::Session::default();
+    let mut names = Vec::new();
+    for package in ["bar", "baz"] {
+        spec(fx.path(), &server.url, "trusted=#true");
+        let text = fs::read_to_string(fx.path().join("layer.kdl"))
+            .unwrap()
+            .replace("package \"bar\"", &format!("package \"{package}\""));
+        let source = layerc::diagnostic::SourceFile::new("layer.kdl", text);
+        let analysis = session.analyze(source, fx.path(), crate::common::TODAY);
+        let prepared = &analysis.packages[0].prepared;
+        names.push(prepared.packages[0].name.clone());
+    }
+    assert_eq!(names, ["bar", "baz"]);
+}
