@@ -19,6 +19,7 @@ pub mod layer_path;
 pub mod lock;
 pub mod lsp;
 pub mod net;
+pub mod packages;
 pub mod plan;
 pub mod registry;
 pub mod resolve;
@@ -59,6 +60,8 @@ pub struct Analysis {
     pub template: Option<template::input::LoadedTemplate>,
     /// The images pulled by reference for each layer, for layer.lock.
     pub images: Vec<ImageUse>,
+    /// The package rootfs of each layer that names one, for layer.lock.
+    pub packages: Vec<PackageUse>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -69,6 +72,13 @@ pub struct ImageUse {
     /// `rootfs` or `target-rootfs`.
     pub node: &'static str,
     pub pulled: registry::Pulled,
+}
+
+/// A layer's rootfs made of distribution packages, as prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageUse {
+    pub layer: String,
+    pub prepared: packages::Prepared,
 }
 
 pub struct LayerAnalysis {

@@ -59,7 +59,7 @@ pub fn run(
 }
 
 /// Whether some layer's rootfs, target or runtime description is not at hand: a path that does
-/// not exist, or an image reference (pulled over the network otherwise).
+/// not exist, an image reference or distribution packages (fetched over the network otherwise).
 fn inputs_missing(analysis: &Analysis) -> bool {
     use layerc::spec::TargetSource;
     analysis.spec.layers.iter().any(|layer| {
@@ -68,10 +68,12 @@ fn inputs_missing(analysis: &Analysis) -> bool {
             TargetSource::RuntimeFile(path) | TargetSource::Rootfs(path) => path,
         });
         let rootfs = layer.rootfs.as_ref().map(|r| &r.value);
-        rootfs
-            .into_iter()
-            .chain(described)
-            .any(|value| layerc::registry::is_reference(value) || !dir.join(value).exists())
+        // Packages are fetched, like images: not at hand on a deploy job either.
+        layer.packages.is_some()
+            || rootfs
+                .into_iter()
+                .chain(described)
+                .any(|value| layerc::registry::is_reference(value) || !dir.join(value).exists())
     })
 }
 

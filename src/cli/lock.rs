@@ -113,6 +113,15 @@ pub fn pin_images(session: &layerc::Session, spec: &Path) {
     for image in locked.layers.iter().flat_map(|l| &l.images) {
         session.pulls.pin(&image.reference, &image.index);
     }
+    for layer in &locked.layers {
+        if !layer.packages.is_empty() {
+            let pin = layerc::packages::Pin {
+                sources: layer.packages.sources.clone(),
+                packages: layer.packages.files.clone(),
+            };
+            session.packages.pin(&layer.name, pin);
+        }
+    }
 }
 
 /// The lock on disk, or the diagnostic saying why there is none to compare with.
@@ -191,7 +200,10 @@ pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
     if let Ok(Some(old)) = on_disk(analysis) {
         for layer in &mut lock.layers {
             let same = old.layer(&layer.name).filter(|o| {
-                o.runtimes == layer.runtimes && o.files == layer.files && o.aliases == layer.aliases
+                o.runtimes == layer.runtimes
+                    && o.files == layer.files
+                    && o.aliases == layer.aliases
+                    && o.packages == layer.packages
             });
             layer.zip = same.and_then(|o| o.zip.clone());
         }

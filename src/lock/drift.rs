@@ -78,6 +78,7 @@ fn layer_drift(
         ));
     }
     super::images::drift(name, &old.images, &new.images, analysis, out);
+    super::packages::drift(old, new, analysis, out);
     let entry_span = |path: &str| {
         analysis
             .layers

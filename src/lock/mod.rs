@@ -7,6 +7,7 @@
 
 mod drift;
 mod images;
+mod packages;
 mod text;
 
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
+pub use packages::LockedPackages;
 pub use text::{ParseError, parse, render};
 
 /// The lock file's name, beside the spec.
@@ -45,6 +47,8 @@ pub struct LockedLayer {
     /// The sha256 of what the layer's spec asks for ([`spec_hash`]): a lock whose layer was
     /// written for another spec cannot stand in for resolving it (`build --locked` from a cache).
     pub spec: Option<String>,
+    /// The package rootfs, when the layer's rootfs is made of packages.
+    pub packages: LockedPackages,
     /// The sha256 of the built zip, when a build made it.
     pub zip: Option<String>,
 }
@@ -148,6 +152,7 @@ pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lo
             aliases,
             images: images::locked(analysis, layer.name()),
             spec: spec.map(spec_hash),
+            packages: packages::locked(analysis, layer.name()),
             zip: None,
         });
     }
@@ -203,8 +208,25 @@ pub fn spec_hash(layer: &crate::spec::LayerSpec) -> String {
     for library in &layer.libraries {
         let _ = writeln!(
             text,
-            "library {:?} override={} optional={}",
-            library.name.value, library.override_runtime, library.optional
+            "library {:?} override={} optional={} alias={:?}",
+            library.name.value,
+            library.override_runtime,
+            library.optional,
+            library.alias.as_ref().map(|a| &a.value)
+        );
+    }
+    for source in layer.packages.iter().flat_map(|p| &p.sources) {
+        let _ = writeln!(
+            text,
+            "packages {} {:?} suite={:?} components={:?} key={:?} mirror={:?} trusted={} {:?}",
+            source.kind.name(),
+            source.value.value,
+            source.suite,
+            source.components,
+            source.key.as_ref().map(|k| &k.value),
+            source.mirror,
+            source.trusted,
+            source.packages.iter().map(|p| &p.value).collect::<Vec<_>>()
         );
     }
     for exclude in &layer.excludes {

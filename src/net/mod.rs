@@ -46,6 +46,9 @@ pub enum Redirects {
     None,
     /// Followed only to `https://` (or anywhere for an insecure request).
     HttpsOnly,
+    /// Followed anywhere, plain `http://` included: for bytes the caller checks itself (package
+    /// repositories' signed indexes and the files they list by sha256).
+    Any,
 }
 
 /// One request: a URL, headers, a body, and how to treat TLS and redirects.
@@ -215,7 +218,10 @@ impl Client {
             if request.redirects == Redirects::None {
                 return Ok(reply);
             }
-            if !next.starts_with("https://") && request.tls == Tls::Verify {
+            if !next.starts_with("https://")
+                && request.tls == Tls::Verify
+                && request.redirects != Redirects::Any
+            {
                 return Err(NetError::new(&next, Problem::InsecureRedirect));
             }
             // Credentials are for the server that asked for them, never for where it redirects.

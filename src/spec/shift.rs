@@ -1,7 +1,10 @@
 //! Moving a lowered file's spans into the shared span space of a [`SourceMap`]
 //! (`crate::diagnostic::SourceMap`): every span of an imported file is shifted by the file's base.
 
-use super::{FileRequest, FunctionSpec, LayerSpec, LibraryRequest, Spanned, Spec};
+use super::{
+    FileRequest, FunctionSpec, LayerSpec, LibraryRequest, PackageRootfs, PackageSource, Spanned,
+    Spec,
+};
 use crate::diagnostic::{Diagnostic, Span};
 
 fn span(s: &mut Span, by: usize) {
@@ -41,6 +44,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
         architecture,
         target: _,
         rootfs,
+        packages,
         described_by,
         unverified_tls: _,
         dir,
@@ -55,6 +59,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
     runtimes.iter_mut().for_each(|r| spanned(r, by));
     spanned(architecture, by);
     rootfs.iter_mut().for_each(|r| spanned(r, by));
+    packages.iter_mut().for_each(|p| package_rootfs(p, by));
     described_by.iter_mut().for_each(|d| spanned(d, by));
     spanned(dir, by);
     for LibraryRequest {
@@ -71,6 +76,31 @@ fn layer(l: &mut LayerSpec, by: usize) {
     for FileRequest { from, to } in files {
         spanned(from, by);
         spanned(to, by);
+    }
+}
+
+fn package_rootfs(p: &mut PackageRootfs, by: usize) {
+    let PackageRootfs {
+        span: whole,
+        sources,
+    } = p;
+    span(whole, by);
+    for PackageSource {
+        kind: _,
+        span: node,
+        value,
+        suite: _,
+        components: _,
+        key,
+        mirror: _,
+        trusted: _,
+        packages,
+    } in sources
+    {
+        span(node, by);
+        spanned(value, by);
+        key.iter_mut().for_each(|k| spanned(k, by));
+        packages.iter_mut().for_each(|p| spanned(p, by));
     }
 }
 

@@ -35,6 +35,7 @@ mod merge;
 mod merge_cleanup;
 mod merge_corpus;
 mod merge_text;
+mod packages;
 mod recipe_config;
 mod recipes;
 mod registry;

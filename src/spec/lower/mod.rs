@@ -6,6 +6,7 @@
 mod checks;
 mod function;
 mod layer;
+mod packages;
 pub mod schema;
 
 use std::collections::BTreeMap;
