@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod arch;
+pub mod cache;
 pub mod described;
 pub mod diagnostic;
 pub mod dlopen;
@@ -18,6 +19,7 @@ pub mod layer_path;
 pub mod lock;
 pub mod lsp;
 pub mod net;
+pub mod packages;
 pub mod plan;
 pub mod registry;
 pub mod resolve;
@@ -30,6 +32,7 @@ pub mod store;
 pub mod template;
 pub mod validate;
 
+mod from_lock;
 mod session;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,7 @@ use plan::LayerPlan;
 use resolve::LayerGraph;
 use spec::Spec;
 
+pub use from_lock::{NeedsRootfs, build_from_lock, locked_keys, plan_from_lock};
 pub use session::{OpenRootfs, Session};
 pub use template::input::TemplateChoice;
 
@@ -56,6 +60,8 @@ pub struct Analysis {
     pub template: Option<template::input::LoadedTemplate>,
     /// The images pulled by reference for each layer, for layer.lock.
     pub images: Vec<ImageUse>,
+    /// The package rootfs of each layer that names one, for layer.lock.
+    pub packages: Vec<PackageUse>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -66,6 +72,13 @@ pub struct ImageUse {
     /// `rootfs` or `target-rootfs`.
     pub node: &'static str,
     pub pulled: registry::Pulled,
+}
+
+/// A layer's rootfs made of distribution packages, as prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageUse {
+    pub layer: String,
+    pub prepared: packages::Prepared,
 }
 
 pub struct LayerAnalysis {
@@ -142,15 +155,57 @@ pub struct BuildReport {
     pub store_problems: Vec<String>,
 }
 
+impl BuildReport {
+    /// A report with no zip yet, whose template is the merged one or the fragment in `out_dir`.
+    fn new(out_dir: &Path, merged: Option<&template::files::Merged>) -> BuildReport {
+        BuildReport {
+            zips: Vec::new(),
+            template: merged.map_or_else(
+                || out_dir.join("serverless.template.json"),
+                |m| m.path.clone(),
+            ),
+            warnings: Vec::new(),
+            store_problems: Vec::new(),
+        }
+    }
+}
+
 /// One layer's zip, as written.
 pub struct BuiltZip {
     pub layer: String,
     pub path: PathBuf,
     pub size: u64,
-    /// Linked or copied from the store: nothing was read or compressed for it.
-    pub from_store: bool,
+    /// Where the bytes came from.
+    pub origin: Origin,
     /// In the store after this build (taken from it, or built and stored).
     pub stored: bool,
+    /// The remote caches the zip was pushed to.
+    pub pushed: Vec<String>,
+}
+
+/// Where a zip's bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Read and compressed by this build.
+    Built,
+    /// Linked or copied from the local store: nothing was read or compressed for it.
+    Store,
+    /// Downloaded from this remote cache (by its URL), checked against its signed entry.
+    Cache(String),
+}
+
+impl BuiltZip {
+    /// Taken from the local store or a remote cache: nothing was read or compressed for it.
+    pub fn reused(&self) -> bool {
+        self.origin != Origin::Built
+    }
+}
+
+/// Where built zips are kept and looked up: the local store, then the remote caches.
+#[derive(Clone, Copy, Default)]
+pub struct Stores<'a> {
+    pub local: Option<&'a store::Store>,
+    pub remote: Option<&'a cache::Caches>,
 }
 
 /// Writes every layer zip and the template fragment into `out_dir`: all of them, or none (each is
@@ -160,35 +215,28 @@ pub fn build(
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
 ) -> Result<BuildReport, EmitError> {
-    build_with_lock(analysis, out_dir, zip, None, None, None, None)
+    build_with_lock(analysis, out_dir, zip, None, None, Stores::default(), None)
 }
 
 /// [`build`], and when `lock` is given, also its file with each zip's sha256 filled in; with
 /// `merged` (from [`template::files::prepare`]), the user's template replaced by the merged text
 /// (its owner, group and mode kept; refused if it changed since it was read) instead of the
-/// fragment (an unchanged template is not written). All are
-/// renamed into place together. With a `store` (which needs the lock's file digests), a zip whose
-/// key is stored is linked from there, and a zip built is stored. Zips written `ahead` (by
-/// [`write_zips_ahead`] into the same `out_dir` with the same options) are used, not written again.
+/// fragment (an unchanged template is not written). All are renamed into place together. With
+/// `stores` (which need the lock's file digests), a zip whose key is in the local store is linked
+/// from there, else one a remote cache has is downloaded (and stored); a zip built is stored and
+/// pushed to the caches that take pushes. Zips written `ahead` (by [`write_zips_ahead`] into the
+/// same `out_dir` with the same options) are used, not written again.
 pub fn build_with_lock(
     analysis: Buildable<'_>,
     out_dir: &Path,
     zip: &emit::zip::ZipOptions,
     mut lock: Option<LockOutput<'_>>,
     merged: Option<&template::files::Merged>,
-    store: Option<&store::Store>,
+    stores: Stores<'_>,
     ahead: Option<ZipsAhead>,
 ) -> Result<BuildReport, EmitError> {
     let mut ahead = ahead.map_or_else(Vec::new, |a| a.0).into_iter();
-    let mut report = BuildReport {
-        zips: Vec::new(),
-        template: merged.map_or_else(
-            || out_dir.join("serverless.template.json"),
-            |m| m.path.clone(),
-        ),
-        warnings: Vec::new(),
-        store_problems: Vec::new(),
-    };
+    let mut report = BuildReport::new(out_dir, merged);
     let mut staged = Vec::new();
     for layer in &analysis.layers {
         let path = out_dir.join(emit::template::zip_name(layer.name()));
@@ -196,9 +244,17 @@ pub fn build_with_lock(
             let locked = out.lock.layer(layer.name())?;
             store::key(&layer.plan, locked, &out.lock.catalog, zip)
         });
-        let stored = store.zip(key.as_deref());
         let problems = &mut report.store_problems;
-        let zipped = stage_zip(layer, &path, zip, stored, problems, ahead.next().flatten())?;
+        let reused = key
+            .as_deref()
+            .and_then(|key| reuse_zip(stores, key, &path, problems));
+        let zipped = match reused {
+            Some(zipped) => zipped,
+            None => {
+                let ahead = ahead.next().flatten();
+                build_zip(layer, &path, zip, stores, key.as_deref(), problems, ahead)?
+            }
+        };
         if let Some(out) = &mut lock {
             record_zip_hash(&mut out.lock, layer.name(), zipped.sha256);
         }
@@ -214,32 +270,51 @@ pub fn build_with_lock(
             layer: layer.name().to_string(),
             path,
             size: zipped.size,
-            from_store: zipped.from_store,
+            origin: zipped.origin,
             stored: zipped.stored,
+            pushed: zipped.pushed,
         });
     }
+    stage_rest(
+        &analysis,
+        merged,
+        lock.as_ref(),
+        &report.template,
+        &mut staged,
+    )?;
+    emit::commit(staged)?;
+    Ok(report)
+}
+
+/// Stages the template (merged, or the fragment) and the lock beside the zips. The user's template
+/// keeps its owner, group and mode, and is replaced only if it still holds the text the merge was
+/// made from.
+pub(crate) fn stage_rest(
+    analysis: &Analysis,
+    merged: Option<&template::files::Merged>,
+    lock: Option<&LockOutput<'_>>,
+    template_path: &Path,
+    staged: &mut Vec<emit::Staged>,
+) -> Result<(), EmitError> {
     let text = match merged {
         Some(m) => m.new.clone(),
         None => emit::template::render(&emit::template::fragment(&analysis.spec)),
     };
     if merged.is_none_or(|m| m.new != m.old) {
-        // The user's template keeps its owner, group and mode, and is replaced only if it still
-        // holds the text the merge was made from.
-        let template = emit::stage(&report.template, |file| {
+        let template = emit::stage(template_path, |file| {
             use std::io::Write;
             file.write_all(text.as_bytes())
-                .map_err(EmitError::write(&report.template))
+                .map_err(EmitError::write(template_path))
         })?;
         staged.push(match merged {
             Some(m) => template.expecting(m.old.as_bytes()),
             None => template,
         });
     }
-    if let Some(out) = &lock {
+    if let Some(out) = lock {
         staged.extend(stage_lock(out)?);
     }
-    emit::commit(staged)?;
-    Ok(report)
+    Ok(())
 }
 
 /// The lock's file staged, when the build writes it. `--locked` never writes the lock (cargo's
@@ -287,8 +362,9 @@ struct Zipped {
     staged: emit::Staged,
     size: u64,
     sha256: String,
-    from_store: bool,
+    origin: Origin,
     stored: bool,
+    pushed: Vec<String>,
 }
 
 /// Layer zips written while the inputs were still being hashed, before the store could be asked
@@ -312,28 +388,26 @@ pub fn write_zips_ahead(
     ZipsAhead(zips.collect())
 }
 
-/// Stages a layer's zip at `path`: linked from the store when it holds the key, else the one
-/// written `ahead` or one written now (and then stored). Zips are read-only, since one may share
-/// its bytes with the store entry.
-fn stage_zip(
-    layer: &LayerAnalysis,
+/// Stages the zip of `key` at `path` from the local store, else from a remote cache (and then
+/// stores it); `None` when neither has it. Problems with either are recorded, never fatal.
+pub(crate) fn reuse_zip(
+    stores: Stores<'_>,
+    key: &str,
     path: &Path,
-    options: &emit::zip::ZipOptions,
-    stored: Option<(&store::Store, &str)>,
     problems: &mut Vec<String>,
-    ahead: Option<Zipped>,
-) -> Result<Zipped, EmitError> {
-    if let Some((store, key)) = stored {
+) -> Option<Zipped> {
+    if let Some(store) = stores.local {
         match store.lookup(key) {
-            // A link that fails (gc removed the entry meanwhile) falls back to building.
+            // A link that fails (gc removed the entry meanwhile) falls back to the next source.
             Ok(Some(hit)) => {
                 if let Ok(staged) = emit::stage_copy(&hit.path, path) {
-                    return Ok(Zipped {
+                    return Some(Zipped {
                         staged,
                         size: hit.size,
                         sha256: hit.sha256,
-                        from_store: true,
+                        origin: Origin::Store,
                         stored: true,
+                        pushed: Vec::new(),
                     });
                 }
             }
@@ -341,23 +415,64 @@ fn stage_zip(
             Err(e) => problems.push(format!("cannot read store entry {key}: {e}")),
         }
     }
+    let caches = stores.remote.filter(|c| !c.is_empty())?;
+    let fetched = caches.download_layer(key, path);
+    let (downloaded, hit) = match fetched {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
+        Err(e) => {
+            problems.push(e.to_string());
+            return None;
+        }
+    };
+    let staged = emit::stage_copy(downloaded.path(), path).ok()?;
+    let stored = stores.local.is_some_and(|store| {
+        store
+            .insert(key, downloaded.path(), &hit.sha256)
+            .map_err(|e| problems.push(format!("cannot store {}: {e}", path.display())))
+            .is_ok()
+    });
+    Some(Zipped {
+        staged,
+        size: hit.size,
+        sha256: hit.sha256,
+        origin: Origin::Cache(hit.cache),
+        stored,
+        pushed: Vec::new(),
+    })
+}
+
+/// Stages a layer's zip written `ahead` or written now, then stores it and pushes it to the
+/// caches that take pushes. Zips are read-only, since one may share its bytes with the store entry.
+fn build_zip(
+    layer: &LayerAnalysis,
+    path: &Path,
+    options: &emit::zip::ZipOptions,
+    stores: Stores<'_>,
+    key: Option<&str>,
+    problems: &mut Vec<String>,
+    ahead: Option<Zipped>,
+) -> Result<Zipped, EmitError> {
     let mut zipped = match ahead {
         Some(zipped) => zipped,
         None => write_zip(layer, path, options, &Default::default())?,
     };
-    let inserted = stored.map(|(store, key)| {
-        store
-            .insert(key, zipped.staged.path(), &zipped.sha256)
-            .map_err(|e| {
-                format!(
-                    "cannot store {} in {}: {e}",
-                    path.display(),
-                    store.root().display()
-                )
-            })
-    });
-    problems.extend(inserted.clone().and_then(Result::err));
-    zipped.stored = inserted.is_some_and(|r| r.is_ok());
+    let Some(key) = key else {
+        return Ok(zipped);
+    };
+    if let Some(store) = stores.local {
+        match store.insert(key, zipped.staged.path(), &zipped.sha256) {
+            Ok(()) => zipped.stored = true,
+            Err(e) => problems.push(format!(
+                "cannot store {} in {}: {e}",
+                path.display(),
+                store.root().display()
+            )),
+        }
+    }
+    if let Some(caches) = stores.remote {
+        zipped.pushed = caches.push_layer(key, zipped.staged.path(), &zipped.sha256, zipped.size);
+    }
     Ok(zipped)
 }
 
@@ -384,19 +499,20 @@ fn write_zip(
         staged,
         size,
         sha256,
-        from_store: false,
+        origin: Origin::Built,
         stored: false,
+        pushed: Vec::new(),
     })
 }
 
 /// Records the sha256 of a layer's zip in the lock.
-fn record_zip_hash(lock: &mut lock::Lock, layer: &str, hash: String) {
+pub(crate) fn record_zip_hash(lock: &mut lock::Lock, layer: &str, hash: String) {
     if let Some(locked) = lock.layers.iter_mut().find(|l| l.name == layer) {
         locked.zip = Some(hash);
     }
 }
 
-fn zip_size_warning(path: &Path, size: u64, spec: &spec::LayerSpec) -> Diagnostic {
+pub(crate) fn zip_size_warning(path: &Path, size: u64, spec: &spec::LayerSpec) -> Diagnostic {
     Diagnostic::warning(
         Code::LimitsZipSize,
         format!(

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
+use crate::packages::{Failure, PackageSets, PackagesError};
 use crate::plan::{self, PlanInputs};
 use crate::registry::{self, PullError, Pulls, RegistryError};
 use crate::resolve::search::{LdSoConf, SystemPaths};
@@ -16,9 +17,9 @@ use crate::resolve::{self, ElfCache, LibraryIndex, ResolveInputs};
 use crate::rootfs::{ImageError, OpenError, RootFs, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
-use crate::spec::{self, LayerSpec, Spanned, TargetSource};
+use crate::spec::{self, LayerSpec, PackageRootfs, Spanned, TargetSource};
 use crate::validate::{self, ValidateInputs};
-use crate::{Analysis, ImageUse, LayerAnalysis, TemplateChoice};
+use crate::{Analysis, ImageUse, LayerAnalysis, PackageUse, TemplateChoice};
 
 pub struct Session {
     pub catalog: &'static Catalog,
@@ -27,6 +28,8 @@ pub struct Session {
     pub(crate) described: DescribedCache,
     /// Images named by `docker://` reference, pulled once.
     pub pulls: Pulls,
+    /// Rootfs folders made of distribution packages, prepared once.
+    pub packages: PackageSets,
 }
 
 /// An opened rootfs and what has been read from it, kept while its files are unchanged.
@@ -80,6 +83,7 @@ impl Session {
             roots: Mutex::new(HashMap::new()),
             described: DescribedCache::default(),
             pulls: Pulls::default(),
+            packages: PackageSets::default(),
         }
     }
 
@@ -175,63 +179,176 @@ impl Session {
         today: Date,
         template: &TemplateChoice,
     ) -> Analysis {
+        let mut analysis = self.front(source, spec_dir, today, template, true);
+        let Analysis {
+            spec,
+            sources,
+            diagnostics,
+            ..
+        } = &mut analysis;
+        let (layers, images, packages) = self.analyze_layers(spec, sources, today, diagnostics);
+        diagnostics.extend(shadow::check(spec, &layers));
+        diagnostics.extend(crate::stack::check(spec, &layers));
+        let (app_diags, apps) =
+            crate::app::check::check_functions(spec, &layers, sources, crate::app::managed::READER);
+        diagnostics.extend(app_diags);
+        analysis.layers = layers;
+        analysis.images = images;
+        analysis.packages = packages;
+        analysis.apps = apps;
+        analysis
+    }
+
+    /// The spec and its template only: no rootfs, runtime description or application is opened
+    /// or pulled, so the analysis has no layers. What `build --locked` needs to take every zip
+    /// from a store or cache by the keys layer.lock gives.
+    pub fn analyze_spec(
+        &self,
+        source: SourceFile,
+        spec_dir: &Path,
+        today: Date,
+        template: &TemplateChoice,
+    ) -> Analysis {
+        self.front(source, spec_dir, today, template, false)
+    }
+
+    /// The spec with its imports (and, when `describe`, each layer's described target) and the
+    /// template: an analysis without layers yet.
+    fn front(
+        &self,
+        source: SourceFile,
+        spec_dir: &Path,
+        today: Date,
+        template: &TemplateChoice,
+        describe: bool,
+    ) -> Analysis {
         let spec::import::Loaded {
             mut spec,
             sources,
             mut diagnostics,
         } = spec::import::load(source, spec_dir, self.catalog);
-        for layer in &mut spec.layers {
-            let dir = sources.dir_of(layer.span);
-            if let Some(described) = described::target(self, layer, dir, &mut diagnostics) {
-                layer.target = described.ok();
-            }
+        if describe {
+            self.describe_targets(&mut spec, &sources, &mut diagnostics);
         }
         let (template, template_diags) =
             crate::template::input::load(&spec, spec_dir, template, self.catalog, today);
         diagnostics.extend(template_diags);
+        Analysis {
+            sources,
+            spec_dir: spec_dir.to_path_buf(),
+            spec,
+            layers: Vec::new(),
+            apps: Vec::new(),
+            template,
+            images: Vec::new(),
+            packages: Vec::new(),
+            diagnostics,
+        }
+    }
+
+    /// Each layer's `runtime-file` or `target-rootfs`, read or scanned, as its target.
+    fn describe_targets(
+        &self,
+        spec: &mut spec::Spec,
+        sources: &crate::diagnostic::SourceMap,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        for layer in &mut spec.layers {
+            let dir = sources.dir_of(layer.span);
+            if let Some(described) = described::target(self, layer, dir, diagnostics) {
+                layer.target = described.ok();
+            }
+        }
+    }
+
+    /// Opens each layer's rootfs (a path, an image reference or packages) and analyses the
+    /// layer; the images pulled by reference and the package rootfs prepared.
+    fn analyze_layers(
+        &self,
+        spec: &spec::Spec,
+        sources: &crate::diagnostic::SourceMap,
+        today: Date,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> (Vec<LayerAnalysis>, Vec<ImageUse>, Vec<PackageUse>) {
         let mut layers = Vec::new();
         let mut images = Vec::new();
+        let mut package_uses = Vec::new();
         for layer in &spec.layers {
-            let Some(rootfs) = &layer.rootfs else {
-                self.images_of(layer, &mut images, &mut diagnostics);
-                continue;
-            };
             let arch = layer.architecture.value;
             let dir = sources.dir_of(layer.span);
-            let insecure = layer.unverified_tls.contains(&rootfs.value);
-            let open = match self.open_named(dir, &rootfs.value, insecure, arch) {
-                Ok(open) => open,
-                Err(e) => {
-                    diagnostics.push(rootfs_diagnostic(&e, rootfs));
-                    self.images_of(layer, &mut images, &mut diagnostics);
-                    continue;
+            let open = match (&layer.packages, &layer.rootfs) {
+                (Some(packages), _) => {
+                    self.open_packages(layer, packages, dir, &mut package_uses, diagnostics)
                 }
+                (None, Some(rootfs)) => {
+                    let insecure = layer.unverified_tls.contains(&rootfs.value);
+                    match self.open_named(dir, &rootfs.value, insecure, arch) {
+                        Ok(open) => Some(open),
+                        Err(e) => {
+                            diagnostics.push(rootfs_diagnostic(&e, rootfs));
+                            None
+                        }
+                    }
+                }
+                (None, None) => None,
             };
-            self.images_of(layer, &mut images, &mut diagnostics);
-            if layer.target.is_some() {
+            self.images_of(layer, &mut images, diagnostics);
+            if let Some(open) = open
+                && layer.target.is_some()
+            {
                 let (analysis, diags) = self.analyze_layer(layer, open, today);
                 layers.push(analysis);
                 diagnostics.extend(diags);
             }
         }
-        diagnostics.extend(shadow::check(&spec, &layers));
-        diagnostics.extend(crate::stack::check(&spec, &layers));
-        let (app_diags, apps) = crate::app::check::check_functions(
-            &spec,
-            &layers,
-            &sources,
-            crate::app::managed::READER,
-        );
-        diagnostics.extend(app_diags);
-        Analysis {
-            sources,
-            spec_dir: spec_dir.to_path_buf(),
-            spec,
-            layers,
-            apps,
-            template,
-            images,
-            diagnostics,
+        (layers, images, package_uses)
+    }
+
+    /// Prepares a layer's package rootfs and opens it; a failure is a diagnostic at the node
+    /// concerned.
+    fn open_packages(
+        &self,
+        layer: &LayerSpec,
+        packages: &PackageRootfs,
+        dir: &Path,
+        uses: &mut Vec<PackageUse>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<OpenRootfs> {
+        let arch = layer.architecture.value;
+        let prepared = match self
+            .packages
+            .prepare(&layer.name.value, packages, dir, arch)
+        {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                diags.push(packages_diagnostic(&e, packages));
+                return None;
+            }
+        };
+        if let Some(why) = &prepared.offline {
+            diags.push(
+                Diagnostic::warning(Code::RootfsOffline, why.clone())
+                    .at(packages.span)
+                    .label("not checked with the repository")
+                    .help("the index the store kept is used; run again with the repository reachable to see newer packages"),
+            );
+        }
+        let open = self.rootfs(&prepared.root, arch);
+        uses.push(PackageUse {
+            layer: layer.name.value.clone(),
+            prepared,
+        });
+        match open {
+            Ok(open) => Some(open),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(Code::RootfsIo, e.to_string())
+                        .at(packages.span)
+                        .label("package rootfs")
+                        .help("the unpacked packages in the store cannot be read: remove the folder and build again"),
+                );
+                None
+            }
         }
     }
 
@@ -319,5 +436,54 @@ fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
     Diagnostic::error(code, e.to_string())
         .at(rootfs.span)
         .label("rootfs")
+        .help(help)
+}
+
+/// A package rootfs that could not be prepared, at the `package` node it is about (else the
+/// `rootfs` block).
+fn packages_diagnostic(e: &PackagesError, packages: &PackageRootfs) -> Diagnostic {
+    let requested = packages.requested();
+    let node = e
+        .package
+        .as_ref()
+        .and_then(|name| requested.iter().find(|p| &p.value == name));
+    let span = node.map_or(packages.span, |p| p.span);
+    let (code, label, help) = match &e.failure {
+        Failure::Unknown { closest } => {
+            let help = closest.as_ref().map_or_else(
+                || "check the name with the repository (`apt-cache search`, `dnf search`): a package rootfs names binary packages".to_string(),
+                |c| format!("did you mean `{c}`?"),
+            );
+            let d = Diagnostic::error(Code::RootfsPackageUnknown, e.to_string())
+                .at(span)
+                .label("unknown package")
+                .help(help)
+                .suggest(closest.clone());
+            return d;
+        }
+        Failure::Unsatisfiable => (
+            Code::RootfsPackageUnsatisfiable,
+            "cannot be installed",
+            "add a source that has the missing package (an updates or security suite, another component), or name another package",
+        ),
+        Failure::Signature | Failure::Key => (
+            Code::RootfsPackageSignature,
+            "not verified",
+            "give the repository's signing key with `key=\"FILE\"` (a keyring or an armored key); `trusted=#true` skips the check, for a local test repository only",
+        ),
+        Failure::Pinned => (
+            Code::LockPackages,
+            "locked package",
+            "the file layer.lock pins is gone or changed on the mirror: point `mirror=` at a snapshot that still has it, or run `layerc lock` to resolve again",
+        ),
+        Failure::Unreachable | Failure::Network | Failure::Index | Failure::Store => (
+            Code::RootfsPackages,
+            "package source",
+            "check the URL, the network ($HTTPS_PROXY, $LAYERC_CA_FILE, $LAYERC_NET_TIMEOUT) and the store; files already fetched are kept for the next attempt",
+        ),
+    };
+    Diagnostic::error(code, e.to_string())
+        .at(span)
+        .label(label)
         .help(help)
 }

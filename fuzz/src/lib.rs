@@ -317,3 +317,57 @@ pub fn dotnet(data: &[u8]) {
         }
     }
 }
+
+/// Package payloads: any bytes as a `.deb` and as an `.rpm` unpack into a fresh folder or fail,
+/// never a panic; whatever the entries' names and symlinks, nothing is written beside the folder.
+pub fn package_payload(data: &[u8]) {
+    use layerc::packages::apt::deb;
+    use layerc::packages::rpm::file;
+    use layerc::packages::unpack::Tree;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).expect("the root folder");
+    let mut tree = Tree::new(&root);
+    let _ = deb::unpack(data, &mut tree);
+    let _ = tree.finish();
+    let mut tree = Tree::new(&root);
+    let _ = file::unpack(&mut &data[..], &mut tree);
+    let _ = tree.finish();
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the temporary folder")
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "root")
+        .collect();
+    assert!(beside.is_empty(), "written outside the rootfs: {beside:?}");
+}
+
+/// Package indexes: any text as deb822 paragraphs with dependency fields, as repomd.xml and as
+/// primary.xml gives data or an error, never a panic; and dpkg's and rpm's version comparisons are
+/// antisymmetric on its words.
+pub fn package_index(data: &[u8]) {
+    use layerc::packages::apt::control::{paragraphs, relations};
+    use layerc::packages::rpm::primary::{primary, repomd};
+    use layerc::packages::version::{deb_cmp, rpmvercmp};
+    let text = String::from_utf8_lossy(data);
+    for p in paragraphs(&text) {
+        for field in ["Pre-Depends", "Depends", "Provides"] {
+            if let Some(value) = p.get(field) {
+                let _ = relations(value);
+            }
+        }
+    }
+    let _ = repomd(&text);
+    let _ = primary(data, |_| true);
+    let words: Vec<&str> = text.split_whitespace().take(8).collect();
+    for a in &words {
+        for b in &words {
+            assert_eq!(deb_cmp(a, b), deb_cmp(b, a).reverse(), "dpkg: {a} vs {b}");
+            assert_eq!(
+                rpmvercmp(a, b),
+                rpmvercmp(b, a).reverse(),
+                "rpm: {a} vs {b}"
+            );
+        }
+    }
+}

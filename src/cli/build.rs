@@ -2,14 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
+use layerc::cache::Caches;
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::template::files::{Merged, prepare, unified_diff};
-use layerc::{Analysis, Buildable, LockOutput, LockWrite, Session, TemplateChoice, emit};
+use layerc::{
+    Analysis, Buildable, BuiltZip, LockOutput, LockWrite, Origin, Session, Stores, TemplateChoice,
+    emit,
+};
 
 use super::lock;
 use super::output::{print_out, report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
@@ -41,6 +46,8 @@ pub struct BuildArgs {
     /// Leave out the summary of what each layer ships (printed on stderr).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub caches: super::caches::CacheArgs,
 }
 
 /// `layerc build`: the template chosen on the command line, then the build.
@@ -55,6 +62,7 @@ pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
         no_merge,
         dry_run,
         quiet,
+        caches,
     } = args;
     // A `--merge` path is the command line's, relative to the current folder: a missing file is
     // the tool's problem, not one at a place in the spec.
@@ -74,7 +82,12 @@ pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
         (Some(path), false) => TemplateChoice::Path(path),
         (None, false) => TemplateChoice::FromSpec,
     };
+    let caches = match open_caches(session, &spec, &caches) {
+        Ok(caches) => caches,
+        Err(code) => return code,
+    };
     let options = Options {
+        caches,
         out,
         format,
         color,
@@ -83,12 +96,41 @@ pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
         locked,
         summary: !quiet && format == Format::Human,
     };
+    if locked {
+        let source = match super::read_spec(&spec) {
+            Ok(source) => source,
+            Err(code) => return code,
+        };
+        if let Some(code) =
+            super::from_lock::run(session, (source.0, &source.1), &template, &options)
+        {
+            return code;
+        }
+    }
     super::with_analysis_of(session, &spec, &template, |analysis| {
         run(session, analysis, options)
     })
 }
 
+/// The remote caches of the spec and the command line, opened once for the run; image blobs are
+/// asked of them too, before their registry.
+fn open_caches(
+    session: &Session,
+    spec: &Path,
+    args: &super::caches::CacheArgs,
+) -> Result<Option<Arc<Caches>>, i32> {
+    let (source, dir) = super::read_spec(spec)?;
+    let loaded = layerc::spec::import::load(source, &dir, session.catalog);
+    let caches = super::caches::open(&loaded.spec, &loaded.sources, args)?;
+    if let Some(caches) = &caches {
+        session.pulls.use_caches(caches.clone());
+    }
+    Ok(caches)
+}
+
 pub struct Options {
+    /// The remote caches (the spec's, `--cache`, `LAYERC_CACHES`), opened once for the run.
+    pub caches: Option<Arc<Caches>>,
     pub out: Option<PathBuf>,
     pub compression: Compression,
     pub format: Format,
@@ -103,6 +145,7 @@ pub struct Options {
 /// file as it was; the zips, the lock and the template are then renamed into place together.
 pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let Options {
+        caches,
         out,
         compression,
         format,
@@ -118,10 +161,24 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    if dry_run {
-        return run_dry(session, analysis, locked, (format, color), out);
-    }
+    let caches = caches.as_deref();
     let store = super::store::open();
+    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
+    if dry_run {
+        let stores = Stores {
+            local: store.as_ref(),
+            remote: caches,
+        };
+        let code = run_dry(
+            session,
+            analysis,
+            (locked, &zip, stores),
+            (format, color),
+            out,
+        );
+        say_cache_warnings(caches);
+        return code;
+    }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     let merged = match merged_template(session, analysis, &out, (format, color)) {
         Ok(merged) => merged,
@@ -130,7 +187,6 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     if let Err(e) = emit::interrupt::install() {
         say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
-    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
     // Zips written ahead create the output folder: a build that fails removes what it created.
     let created = missing_folders(&out);
     emit::interrupt::created(&created);
@@ -140,7 +196,11 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             .for_each(|dir| drop(std::fs::remove_dir(dir)));
         code
     };
-    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, store.as_ref(), &out, &zip) {
+    let stores = Stores {
+        local: store.as_ref(),
+        remote: caches,
+    };
+    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, stores, &out, &zip) {
         Ok(fresh) => fresh,
         Err(code) => return fail(code),
     };
@@ -160,15 +220,8 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         lock: fresh,
         write,
     });
-    let built = layerc::build_with_lock(
-        buildable,
-        &out,
-        &zip,
-        lock,
-        merged.as_ref(),
-        store.as_ref(),
-        ahead,
-    );
+    let built =
+        layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), stores, ahead);
     match built {
         Ok(built) => {
             let mut diags = analysis.diagnostics.clone();
@@ -177,40 +230,9 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
             if summary {
                 print_summary(analysis, &built);
             }
-            for problem in &built.store_problems {
-                say(format_args!("warning: {problem}"));
-            }
-            for zip in &built.zips {
-                let from = if zip.from_store {
-                    ", from the store"
-                } else {
-                    ""
-                };
-                say(format_args!(
-                    "wrote {} ({} bytes{from})",
-                    zip.path.display(),
-                    zip.size
-                ));
-            }
-            match &merged {
-                None => say(format_args!("wrote {}", built.template.display())),
-                Some(m) if m.old == m.new => {
-                    say(format_args!("{} is up to date", m.path.display()))
-                }
-                Some(m) => say(format_args!("merged into {}", m.path.display())),
-            }
-            for (layer, zip) in &stale {
-                match std::fs::remove_file(zip) {
-                    Ok(()) => say(format_args!(
-                        "removed {} (layer `{layer}` is no longer in the spec)",
-                        zip.display()
-                    )),
-                    Err(e) => say(format_args!(
-                        "warning: cannot remove {}: {e}",
-                        zip.display()
-                    )),
-                }
-            }
+            say_cache_warnings(caches);
+            say_written(&built, merged.as_ref());
+            remove_stale(&stale);
             if writes_lock {
                 say(format_args!("wrote {}", lock_path.display()));
             } else if !locked {
@@ -230,6 +252,7 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         }
         Err(e) => {
             report(analysis, &analysis.diagnostics, format, color);
+            say_cache_warnings(caches);
             if e.wrote_nothing() {
                 say(format_args!("error: nothing was written: {e}"));
             } else {
@@ -290,6 +313,67 @@ fn lock_write(analysis: &Analysis, out: &Path, locked: bool, lock_path: &Path) -
     }
 }
 
+/// The warnings the remote caches gathered (refused entries, unreachable caches).
+pub(super) fn say_cache_warnings(caches: Option<&Caches>) {
+    for warning in caches.map(Caches::take_warnings).unwrap_or_default() {
+        say(format_args!("warning: {warning}"));
+    }
+}
+
+/// Where each zip came from, as the summary and the `wrote` lines say it.
+pub(super) fn origin_text(zip: &BuiltZip) -> String {
+    let mut text = match (&zip.origin, zip.stored) {
+        (Origin::Store, _) => "from the store".to_string(),
+        (Origin::Cache(name), _) => format!("from remote cache {name}"),
+        (Origin::Built, true) => "built, stored".to_string(),
+        (Origin::Built, false) => "built".to_string(),
+    };
+    if !zip.pushed.is_empty() {
+        text.push_str(&format!(", pushed to {}", zip.pushed.join(", ")));
+    }
+    text
+}
+
+/// The `wrote` lines of a build that succeeded (the lock's is the caller's).
+pub(super) fn say_written(built: &layerc::BuildReport, merged: Option<&Merged>) {
+    for problem in &built.store_problems {
+        say(format_args!("warning: {problem}"));
+    }
+    for zip in &built.zips {
+        let from = match zip.origin {
+            Origin::Built if zip.pushed.is_empty() => String::new(),
+            Origin::Built => format!(", pushed to {}", zip.pushed.join(", ")),
+            _ => format!(", {}", origin_text(zip)),
+        };
+        say(format_args!(
+            "wrote {} ({} bytes{from})",
+            zip.path.display(),
+            zip.size
+        ));
+    }
+    match merged {
+        None => say(format_args!("wrote {}", built.template.display())),
+        Some(m) if m.old == m.new => say(format_args!("{} is up to date", m.path.display())),
+        Some(m) => say(format_args!("merged into {}", m.path.display())),
+    }
+}
+
+/// Removes the zips of layers the spec no longer has (see [`stale_zips`]).
+fn remove_stale(stale: &[(String, PathBuf)]) {
+    for (layer, zip) in stale {
+        match std::fs::remove_file(zip) {
+            Ok(()) => say(format_args!(
+                "removed {} (layer `{layer}` is no longer in the spec)",
+                zip.display()
+            )),
+            Err(e) => say(format_args!(
+                "warning: cannot remove {}: {e}",
+                zip.display()
+            )),
+        }
+    }
+}
+
 /// `--locked`: true when the inputs are the ones the lock on disk records; otherwise the
 /// differences are reported.
 fn matches_lock(
@@ -311,11 +395,12 @@ fn matches_lock(
     false
 }
 
-/// `build --dry-run`: the checks a build makes, then the template's diff; nothing is written.
+/// `build --dry-run`: the checks a build makes, where each zip would come from (the store, a
+/// remote cache, or built and pushed), then the template's diff; nothing is written.
 fn run_dry(
     session: &Session,
     analysis: &Analysis,
-    locked: bool,
+    (locked, zip, stores): (bool, &ZipOptions, Stores<'_>),
     (format, color): (Format, bool),
     out: Option<PathBuf>,
 ) -> i32 {
@@ -325,6 +410,12 @@ fn run_dry(
     };
     if locked && !matches_lock(analysis, &fresh, format, color) {
         return SPEC_ERROR;
+    }
+    for layer in &analysis.layers {
+        let key = fresh
+            .layer(layer.name())
+            .and_then(|locked| layerc::store::key(&layer.plan, locked, &fresh.catalog, zip));
+        say_planned(layer.name(), key.as_deref(), stores);
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
     let merged = match merged_template(session, analysis, &out, (format, color)) {
@@ -337,7 +428,7 @@ fn run_dry(
 
 /// The user's template with the layers merged in (`None` without a template), or the exit code
 /// once the reason it cannot be merged is reported.
-fn merged_template(
+pub(super) fn merged_template(
     session: &Session,
     analysis: &Analysis,
     out: &Path,
@@ -352,7 +443,25 @@ fn merged_template(
         })
 }
 
-/// The table of what each layer ships, and whether each zip came from the store.
+/// `--dry-run`: where one layer's zip would come from.
+fn say_planned(layer: &str, key: Option<&str>, stores: Stores<'_>) {
+    let found = key.and_then(|key| {
+        if stores.local.is_some_and(|s| s.has(key)) {
+            return Some("taken from the store".to_string());
+        }
+        let cache = stores.remote?.find_layer(key)?;
+        Some(format!("fetched from remote cache {cache}"))
+    });
+    let push = stores.remote.map(Caches::push_targets).unwrap_or_default();
+    let text = match found {
+        Some(text) => text,
+        None if push.is_empty() => "built".to_string(),
+        None => format!("built and pushed to {}", push.join(", ")),
+    };
+    say(format_args!("layer `{layer}` would be {text}"));
+}
+
+/// The table of what each layer ships, and where each zip came from.
 fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
     let layers: Vec<BuiltLayer> = analysis
         .layers
@@ -362,11 +471,7 @@ fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
             name: layer.name().to_string(),
             zip: zip.path.clone(),
             zip_size: zip.size,
-            from_store: match (zip.from_store, zip.stored) {
-                (true, _) => Some(true),
-                (false, true) => Some(false),
-                (false, false) => None,
-            },
+            origin: origin_text(zip),
         })
         .collect();
     let text = summary::render(analysis, &layers);
@@ -374,7 +479,7 @@ fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
 }
 
 /// `build --dry-run`: the diff the template (or, without one, the fragment) would get.
-fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
+pub(super) fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
     let (path, old, new) = match merged {
         Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
         None => {
@@ -397,12 +502,12 @@ fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32
     }
 }
 
-fn source_date_epoch() -> Option<i64> {
+pub(super) fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
 }
 
 /// The folders of `out` that do not exist yet, deepest first.
-fn missing_folders(out: &Path) -> Vec<PathBuf> {
+pub(super) fn missing_folders(out: &Path) -> Vec<PathBuf> {
     out.ancestors()
         .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
         .map(Path::to_path_buf)

@@ -8,7 +8,7 @@ use layerc::emit::zip::ZipOptions;
 use layerc::lock::{self, Lock};
 use layerc::store::Store;
 use layerc::store::stat::StatDigests;
-use layerc::{Analysis, Buildable, ZipsAhead};
+use layerc::{Analysis, Buildable, Stores, ZipsAhead};
 
 use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
@@ -47,14 +47,15 @@ fn fresh_with(analysis: &Analysis, store: Option<(&Store, StatDigests)>) -> Resu
 
 /// [`fresh`], with the zips written ahead while it is computed when the stat index cannot vouch
 /// for every input: hashing the inputs and compressing them then share the cores instead of taking
-/// turns. Writing stops as soon as the lock shows that the store holds every zip, so a build the
-/// store can serve never waits for compression.
+/// turns. Writing stops as soon as the lock shows that the store (or a remote cache) holds every
+/// zip, so a build the stores can serve never waits for compression.
 pub fn fresh_writing_ahead(
     analysis: &Buildable<'_>,
-    store: Option<&Store>,
+    stores: Stores<'_>,
     out: &Path,
     zip: &ZipOptions,
 ) -> Result<(Lock, Option<ZipsAhead>), i32> {
+    let store = stores.local;
     let mut digests = store.map(|store| (store, store.digests()));
     if let Some((_, digests)) = &mut digests
         && let Ok(lock) = lock::compute_with(analysis, &mut digests.known_only())
@@ -67,7 +68,7 @@ pub fn fresh_writing_ahead(
         let fresh = fresh_with(analysis, digests);
         if fresh
             .as_ref()
-            .map_or(true, |lock| all_stored(analysis, lock, zip, store))
+            .map_or(true, |lock| all_stored(analysis, lock, zip, stores))
         {
             stop.store(true, Ordering::Relaxed);
         }
@@ -78,15 +79,18 @@ pub fn fresh_writing_ahead(
     })
 }
 
-/// Whether the store holds the zip of every layer, going by the lock.
-fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, store: Option<&Store>) -> bool {
-    let Some(store) = store else {
+/// Whether the store or a remote cache holds the zip of every layer, going by the lock.
+fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, stores: Stores<'_>) -> bool {
+    if stores.local.is_none() && stores.remote.is_none() {
         return false;
-    };
+    }
     analysis.layers.iter().all(|layer| {
         lock.layer(layer.name())
             .and_then(|locked| layerc::store::key(&layer.plan, locked, &lock.catalog, zip))
-            .is_some_and(|key| store.has(&key))
+            .is_some_and(|key| {
+                stores.local.is_some_and(|s| s.has(&key))
+                    || stores.remote.is_some_and(|c| c.find_layer(&key).is_some())
+            })
     })
 }
 
@@ -98,7 +102,9 @@ pub fn pin_images(session: &layerc::Session, spec: &Path) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let Ok(text) = std::fs::read_to_string(dir.join(lock::FILE_NAME)) else {
+    let Ok(Some(text)) =
+        layerc::rootfs::host::read_text_if_exists(&dir.join(lock::FILE_NAME), lock::MAX_BYTES)
+    else {
         return;
     };
     let Ok(locked) = lock::parse(&text) else {
@@ -107,10 +113,19 @@ pub fn pin_images(session: &layerc::Session, spec: &Path) {
     for image in locked.layers.iter().flat_map(|l| &l.images) {
         session.pulls.pin(&image.reference, &image.index);
     }
+    for layer in &locked.layers {
+        if !layer.packages.is_empty() {
+            let pin = layerc::packages::Pin {
+                sources: layer.packages.sources.clone(),
+                packages: layer.packages.files.clone(),
+            };
+            session.packages.pin(&layer.name, pin);
+        }
+    }
 }
 
 /// The lock on disk, or the diagnostic saying why there is none to compare with.
-fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
+pub(super) fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
     let path = path(analysis);
     let text = match layerc::rootfs::host::read_text_if_exists(&path, lock::MAX_BYTES) {
         Ok(Some(text)) => text,
@@ -185,7 +200,10 @@ pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
     if let Ok(Some(old)) = on_disk(analysis) {
         for layer in &mut lock.layers {
             let same = old.layer(&layer.name).filter(|o| {
-                o.runtimes == layer.runtimes && o.files == layer.files && o.aliases == layer.aliases
+                o.runtimes == layer.runtimes
+                    && o.files == layer.files
+                    && o.aliases == layer.aliases
+                    && o.packages == layer.packages
             });
             layer.zip = same.and_then(|o| o.zip.clone());
         }

@@ -1,7 +1,9 @@
 //! The command line: argument parsing, printing and exit codes. The only module that prints.
 
 mod build;
+mod caches;
 mod catalog;
+mod from_lock;
 mod graph;
 mod init;
 mod lock;
@@ -146,6 +148,24 @@ enum Command {
         /// A command whose page to print (default: layerc's own, listing the commands).
         command: Option<String>,
     },
+    /// Remote cache keys.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CacheCommand {
+    /// Write an ed25519 key pair for signing cache entries: NAME.secret (mode 0600) and
+    /// NAME.public.
+    Keygen {
+        /// The key's name, such as layerc-ci-1 (signatures carry it).
+        name: String,
+        /// The folder to write the two files in.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -222,6 +242,9 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Completions { shell } => manual::completions(Cli::command(), shell),
         Command::Man { command } => manual::man(Cli::command(), command.as_deref()),
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
+        Command::Cache {
+            command: CacheCommand::Keygen { name, dir },
+        } => caches::keygen(&name, &dir),
         Command::Runtime { command } => runtime_cmd::run(command, &session),
         Command::Lsp => match layerc::lsp::run_stdio(catalog) {
             Ok(code) => code,
@@ -277,6 +300,18 @@ fn with_analysis_of(
     template: &TemplateChoice,
     f: impl FnOnce(&Analysis) -> i32,
 ) -> i32 {
+    let (source, dir) = match read_spec(spec) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let analysis = session.analyze_with(source, &dir, Date::today(), template);
+    say_what_was_read(&analysis);
+    f(&analysis)
+}
+
+/// The spec's text and folder (read through the bounded reader); an unreadable spec exits 2, one
+/// that is not UTF-8 exits 1.
+fn read_spec(spec: &Path) -> Result<(SourceFile, PathBuf), i32> {
     let text = match layerc::rootfs::host::read_spec_text(spec) {
         Ok((text, _)) => text,
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -284,14 +319,14 @@ fn with_analysis_of(
                 "error: {} is not UTF-8 text; a spec is a KDL document",
                 spec.display()
             ));
-            return SPEC_ERROR;
+            return Err(SPEC_ERROR);
         }
         Err(e) => {
             output::say(format_args!(
                 "error: cannot read spec {}: {e}",
                 spec.display()
             ));
-            return TOOL_ERROR;
+            return Err(TOOL_ERROR);
         }
     };
     let dir = spec
@@ -299,9 +334,7 @@ fn with_analysis_of(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let source = SourceFile::new(spec.display().to_string(), text);
-    let analysis = session.analyze_with(source, dir, Date::today(), template);
-    say_what_was_read(&analysis);
-    f(&analysis)
+    Ok((source, dir.to_path_buf()))
 }
 
 /// `--verbose`: the spec files, rootfs and template an analysis read.

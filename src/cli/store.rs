@@ -26,6 +26,11 @@ pub fn open() -> Option<Store> {
     }
 }
 
+/// The store when there is a usable one, without a word when there is none.
+pub fn open_quietly() -> Option<Store> {
+    Store::open(&store::root::root()?).ok()
+}
+
 /// `layerc gc`.
 pub fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
     let Some(root) = store::root::root() else {

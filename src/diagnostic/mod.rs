@@ -93,6 +93,9 @@ codes! {
     SpecImportedTemplate => "spec::imported-template",
     SpecBadReference => "spec::bad-reference",
     SpecStatedRuntime => "spec::stated-runtime",
+    SpecCache => "spec::cache",
+    SpecTrustedKey => "spec::trusted-key",
+    SpecPackageSource => "spec::package-source",
     RootfsNotFound => "rootfs::not-found",
     RootfsSymlinkLoop => "rootfs::symlink-loop",
     RootfsSymlinkEscape => "rootfs::symlink-escape",
@@ -101,6 +104,10 @@ codes! {
     RootfsPlatform => "rootfs::platform",
     RootfsRegistry => "rootfs::registry",
     RootfsOffline => "rootfs::offline",
+    RootfsPackages => "rootfs::packages",
+    RootfsPackageSignature => "rootfs::package-signature",
+    RootfsPackageUnknown => "rootfs::package-unknown",
+    RootfsPackageUnsatisfiable => "rootfs::package-unsatisfiable",
     ResolveNotFound => "resolve::not-found",
     ResolveOptionalMissing => "resolve::optional-missing",
     ResolveNeededNotFound => "resolve::needed-not-found",
@@ -139,7 +146,9 @@ codes! {
     LockNewFile => "lock::new-file",
     LockGoneFile => "lock::gone-file",
     LockAlias => "lock::alias",
+    LockMode => "lock::mode",
     LockImage => "lock::image",
+    LockPackages => "lock::packages",
     TemplateNotFound => "template::not-found",
     TemplateIo => "template::io",
     TemplateSyntax => "template::syntax",
@@ -178,6 +187,7 @@ impl Code {
             Code::RootfsIo
                 | Code::RootfsImage
                 | Code::RootfsRegistry
+                | Code::RootfsPackages
                 | Code::TemplateIo
                 | Code::AppIo
                 | Code::SpecImportUnreadable

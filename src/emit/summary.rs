@@ -18,9 +18,9 @@ pub struct BuiltLayer {
     pub name: String,
     pub zip: PathBuf,
     pub zip_size: u64,
-    /// Whether the zip was taken from the content-addressed store (`Some(true)`) or built
-    /// (`Some(false)`); `None` when the build used no store.
-    pub from_store: Option<bool>,
+    /// Where the zip came from, as the summary says it: `built`, `built, stored`, `from the
+    /// store`, `from remote cache NAME` (and `, pushed to NAME` after a push).
+    pub origin: String,
 }
 
 /// The summary of a build of `analysis` that produced `built` (in layer order).
@@ -36,11 +36,7 @@ pub fn render(analysis: &Analysis, built: &[BuiltLayer]) -> String {
 }
 
 fn layer_table(out: &mut String, layer: &LayerAnalysis, built: &BuiltLayer) {
-    let origin = match built.from_store {
-        Some(true) => "from the store",
-        Some(false) => "built, stored",
-        None => "built",
-    };
+    let origin = &built.origin;
     let _ = writeln!(
         out,
         "layer `{}` ({origin}): {}",

@@ -78,6 +78,7 @@ fn layer_drift(
         ));
     }
     super::images::drift(name, &old.images, &new.images, analysis, out);
+    super::packages::drift(old, new, analysis, out);
     let entry_span = |path: &str| {
         analysis
             .layers
@@ -155,6 +156,19 @@ fn file_drift(
             ),
             at,
             "size changed",
+        ));
+    }
+    if let (Some(locked), Some(now)) = (old.mode, new.mode)
+        && locked != now
+    {
+        out.push(error(
+            Code::LockMode,
+            format!(
+                "layer `{layer}`: {file} ({}) is now shipped with mode {now:04o}, locked {locked:04o}",
+                new.source
+            ),
+            at,
+            "mode changed",
         ));
     }
     if old.sha256 != new.sha256 {

@@ -7,6 +7,7 @@
 
 mod drift;
 mod images;
+mod packages;
 mod text;
 
 use sha2::{Digest, Sha256};
@@ -17,7 +18,8 @@ use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
-pub use text::{ParseError, parse, parse_kdl, render};
+pub use packages::LockedPackages;
+pub use text::{ParseError, parse, parse_kdl, read_fixed, render};
 
 /// The lock file's name, beside the spec.
 pub const FILE_NAME: &str = "layer.lock";
@@ -42,6 +44,11 @@ pub struct LockedLayer {
     pub aliases: Vec<(String, String)>,
     /// The images named by `docker://` reference.
     pub images: Vec<LockedImage>,
+    /// The sha256 of what the layer's spec asks for ([`spec_hash`]): a lock whose layer was
+    /// written for another spec cannot stand in for resolving it (`build --locked` from a cache).
+    pub spec: Option<String>,
+    /// The package rootfs, when the layer's rootfs is made of packages.
+    pub packages: LockedPackages,
     /// The sha256 of the built zip, when a build made it.
     pub zip: Option<String>,
 }
@@ -65,6 +72,9 @@ pub struct LockedFile {
     /// Real path inside the rootfs it was copied from.
     pub source: String,
     pub size: u64,
+    /// The zip entry's normalised mode (0755 or 0644); `None` in a lock written before modes were
+    /// recorded.
+    pub mode: Option<u32>,
     pub sha256: String,
 }
 
@@ -117,10 +127,14 @@ pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lo
             .entries
             .iter()
             .filter_map(|e| match &e.content {
-                Content::File { source, .. } => Some((e.path.to_string(), source)),
+                Content::File { source, mode, .. } => Some((e.path.to_string(), source, *mode)),
                 Content::Symlink { .. } => None,
             })
-            .map(|(path, source)| locked_file(digests, &layer.rootfs, path, source, layer.name()))
+            .map(|(path, source, mode)| {
+                let mut file = locked_file(digests, &layer.rootfs, path, source, layer.name())?;
+                file.mode = Some(mode);
+                Ok(file)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let aliases = layer
             .plan
@@ -137,6 +151,8 @@ pub fn compute_with(analysis: &Analysis, digests: &mut dyn Digests) -> Result<Lo
             files,
             aliases,
             images: images::locked(analysis, layer.name()),
+            spec: spec.map(spec_hash),
+            packages: packages::locked(analysis, layer.name()),
             zip: None,
         });
     }
@@ -166,8 +182,65 @@ fn locked_file(
         path,
         source: source.to_string(),
         size,
+        mode: None,
         sha256,
     })
+}
+
+/// The sha256 of everything a layer's spec asks for that can change its zip: runtimes,
+/// architecture, rootfs, target, folder, libraries, exclusions and files, in spec order (spans,
+/// comments and the description left out).
+pub fn spec_hash(layer: &crate::spec::LayerSpec) -> String {
+    use std::fmt::Write;
+    let mut text = format!("layerc-layer-spec 1\nname {:?}\n", layer.name.value);
+    for runtime in &layer.runtimes {
+        let _ = writeln!(text, "runtime {:?}", runtime.value);
+    }
+    let _ = writeln!(text, "architecture {}", layer.architecture.value.as_str());
+    if let Some(rootfs) = &layer.rootfs {
+        let _ = writeln!(text, "rootfs {:?}", rootfs.value);
+    }
+    if let Some(described) = &layer.described_by {
+        let _ = writeln!(text, "target {:?}", described.value);
+    }
+    let _ = writeln!(text, "tls-unverified {:?}", layer.unverified_tls);
+    let _ = writeln!(text, "dir {:?}", layer.dir.value.as_str());
+    for library in &layer.libraries {
+        let _ = writeln!(
+            text,
+            "library {:?} override={} optional={} alias={:?}",
+            library.name.value,
+            library.override_runtime,
+            library.optional,
+            library.alias.as_ref().map(|a| &a.value)
+        );
+    }
+    for source in layer.packages.iter().flat_map(|p| &p.sources) {
+        let _ = writeln!(
+            text,
+            "packages {} {:?} suite={:?} components={:?} key={:?} mirror={:?} trusted={} {:?}",
+            source.kind.name(),
+            source.value.value,
+            source.suite,
+            source.components,
+            source.key.as_ref().map(|k| &k.value),
+            source.mirror,
+            source.trusted,
+            source.packages.iter().map(|p| &p.value).collect::<Vec<_>>()
+        );
+    }
+    for exclude in &layer.excludes {
+        let _ = writeln!(text, "exclude {:?}", exclude.value);
+    }
+    for file in &layer.files {
+        let _ = writeln!(
+            text,
+            "file {:?} to={:?}",
+            file.from.value,
+            file.to.value.as_str()
+        );
+    }
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The size and sha256 of a rootfs file, read in fixed chunks: a memory map would count every
@@ -188,7 +261,7 @@ pub fn sha256_in(fs: &dyn RootFs, path: &RootPath) -> std::io::Result<(u64, Stri
 
 /// Each runtime with a hash of its catalog entry and its OS base's entry: a changed listing,
 /// ceiling or date changes the hash.
-fn runtime_hashes(target: &Target) -> Vec<(String, String)> {
+pub fn runtime_hashes(target: &Target) -> Vec<(String, String)> {
     target
         .runtimes
         .iter()

@@ -118,6 +118,8 @@ fn place_of(cursor: &Cursor) -> Option<schema::Place> {
         (0, _) => Some(schema::Place::Top),
         (1, Some("layer")) => Some(schema::Place::Layer),
         (1, Some("function")) => Some(schema::Place::Function),
+        (2, Some("rootfs")) => Some(schema::Place::Rootfs),
+        (3, Some(_)) => Some(schema::Place::Source),
         _ => None,
     }
 }
@@ -133,7 +135,7 @@ fn property_names(cursor: &Cursor) -> Vec<Item> {
         .iter()
         .map(|p| {
             let text = match *p {
-                "override" | "optional" => format!("{p}=#true"),
+                "override" | "optional" | "trusted" => format!("{p}=#true"),
                 _ => format!("{p}="),
             };
             keyword(&text, CompletionItemKind::PROPERTY)

@@ -44,6 +44,8 @@ pub enum Problem {
     CaFile(String),
     /// The temporary or final file could not be written.
     Write(String),
+    /// The file a request's body comes from could not be read.
+    Read(String),
 }
 
 impl fmt::Display for Problem {
@@ -80,6 +82,7 @@ impl fmt::Display for Problem {
             ),
             Problem::CaFile(e) => write!(f, "cannot use this CA file: {e}"),
             Problem::Write(e) => write!(f, "cannot write the download: {e}"),
+            Problem::Read(e) => write!(f, "cannot read what is to be sent: {e}"),
         }
     }
 }

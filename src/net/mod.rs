@@ -12,8 +12,9 @@
 mod download;
 mod error;
 
-use std::io::Read;
-use std::sync::OnceLock;
+use std::io::{Read, Seek};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ureq::Agent;
@@ -45,27 +46,79 @@ pub enum Redirects {
     None,
     /// Followed only to `https://` (or anywhere for an insecure request).
     HttpsOnly,
+    /// Followed anywhere, plain `http://` included: for bytes the caller checks itself (package
+    /// repositories' signed indexes and the files they list by sha256).
+    Any,
 }
 
-/// One request: a URL, headers, and how to treat TLS and redirects.
+/// One request: a URL, headers, a body, and how to treat TLS and redirects.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
     pub tls: Tls,
     pub redirects: Redirects,
 }
 
+/// What a request sends, read again from the start for every attempt.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Bytes(Arc<[u8]>),
+    /// `len` bytes of a file from `offset` (one part of a multipart upload, or a whole file).
+    File {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        match self {
+            Body::Bytes(bytes) => Ok(Box::new(std::io::Cursor::new(bytes.clone()))),
+            Body::File { path, offset, len } => {
+                let mut file = std::fs::File::open(path)?;
+                file.seek(std::io::SeekFrom::Start(*offset))?;
+                Ok(Box::new(file.take(*len)))
+            }
+        }
+    }
+}
+
 impl Request {
-    pub fn get(url: impl Into<String>, tls: Tls) -> Request {
+    /// A request with any method (`PUT`, `MOVE`, ...) and no body.
+    pub fn new(method: &'static str, url: impl Into<String>, tls: Tls) -> Request {
         Request {
-            method: "GET",
+            method,
             url: url.into(),
             headers: Vec::new(),
+            body: None,
             tls,
             redirects: Redirects::None,
         }
+    }
+
+    pub fn get(url: impl Into<String>, tls: Tls) -> Request {
+        Request::new("GET", url, tls)
+    }
+
+    /// Sends `body` with its length (never chunked: S3 refuses chunked uploads).
+    pub fn with_body(mut self, body: Body) -> Request {
+        self.body = Some(body);
+        self
     }
 
     pub fn head(url: impl Into<String>, tls: Tls) -> Request {
@@ -104,11 +157,13 @@ impl Default for Client {
 
 impl Client {
     pub fn from_env() -> Client {
-        let timeout = std::env::var("LAYERC_NET_TIMEOUT")
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .map_or(Duration::from_secs(60), Duration::from_secs_f64);
+        Client::with_timeout(
+            seconds_from_env("LAYERC_NET_TIMEOUT").unwrap_or(Duration::from_secs(60)),
+        )
+    }
+
+    /// A client whose requests count as hung after `timeout` without progress.
+    pub fn with_timeout(timeout: Duration) -> Client {
         Client {
             verified: OnceLock::new(),
             insecure: OnceLock::new(),
@@ -137,6 +192,8 @@ impl Client {
         Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            // WebDAV's MOVE, for uploads renamed into place.
+            .allow_non_standard_methods(true)
             .proxy(ureq::Proxy::try_from_env())
             .tls_config(tls)
             .user_agent(concat!("layerc/", env!("CARGO_PKG_VERSION")))
@@ -161,7 +218,10 @@ impl Client {
             if request.redirects == Redirects::None {
                 return Ok(reply);
             }
-            if !next.starts_with("https://") && request.tls == Tls::Verify {
+            if !next.starts_with("https://")
+                && request.tls == Tls::Verify
+                && request.redirects != Redirects::Any
+            {
                 return Err(NetError::new(&next, Problem::InsecureRedirect));
             }
             // Credentials are for the server that asked for them, never for where it redirects.
@@ -208,12 +268,22 @@ impl Client {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let built = builder
-            .body(())
-            .map_err(|e| NetError::new(&request.url, Problem::BadUrl(e.to_string())))?;
-        agent
-            .run(built)
-            .map_err(|e| NetError::from_ureq(&request.url, e))
+        let bad_url =
+            |e: ureq::http::Error| NetError::new(&request.url, Problem::BadUrl(e.to_string()));
+        let sent = match &request.body {
+            None => agent.run(builder.body(()).map_err(bad_url)?),
+            Some(body) => {
+                let reader = body
+                    .reader()
+                    .map_err(|e| NetError::new(&request.url, Problem::Read(e.to_string())))?;
+                let built = builder
+                    .header("content-length", body.len().to_string())
+                    .body(ureq::SendBody::from_owned_reader(reader))
+                    .map_err(bad_url)?;
+                agent.run(built)
+            }
+        };
+        sent.map_err(|e| NetError::from_ureq(&request.url, e))
     }
 
     /// A small body read whole (a manifest, a token), refused past `limit` bytes.
@@ -230,6 +300,15 @@ impl Client {
         }
         Ok(bytes)
     }
+}
+
+/// A duration in seconds from an environment variable (fractions allowed), when set and positive.
+pub fn seconds_from_env(name: &str) -> Option<Duration> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 fn retryable(status: StatusCode) -> bool {

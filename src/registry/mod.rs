@@ -60,6 +60,9 @@ pub struct PullOptions {
     pub pin: Option<String>,
     /// Never touch the network (`LAYERC_OFFLINE=1`).
     pub offline: bool,
+    /// Remote caches asked for a blob by its digest before the registry, and given each blob the
+    /// registry sent (so that a fleet fetches it from the registry once).
+    pub caches: Option<std::sync::Arc<crate::cache::Caches>>,
 }
 
 /// The steps of a pull, for error messages.
@@ -106,6 +109,16 @@ impl RegistryError {
             reference: reference.to_string(),
             step,
             problem: problem.into(),
+            net: None,
+        }
+    }
+
+    /// An error about a reference that could not be parsed.
+    fn new_text(reference: &str, step: Step, problem: String) -> RegistryError {
+        RegistryError {
+            reference: reference.to_string(),
+            step,
+            problem,
             net: None,
         }
     }
@@ -166,6 +179,7 @@ pub fn pull(
             Tls::Verify
         },
         offline: options.offline,
+        caches: options.caches.as_deref(),
         remote: OnceLock::new(),
     };
     let (index, offline) = puller.resolve(options.pin.as_deref())?;
@@ -217,12 +231,44 @@ pub fn pull(
     })
 }
 
+/// What the tag of `text` names now, asked of its registry; `None` when the reference names a
+/// digest or the registry cannot be reached (which says nothing about the tag).
+pub fn tag_now(
+    client: &Client,
+    store: &ImageStore,
+    text: &str,
+    insecure: bool,
+) -> Result<Option<String>, RegistryError> {
+    let reference = Reference::parse(text).map_err(|problem| {
+        RegistryError::new_text(text, Step::Manifest(text.to_string()), problem)
+    })?;
+    if reference.digest.is_some() {
+        return Ok(None);
+    }
+    let puller = Puller {
+        client,
+        store,
+        reference: &reference,
+        tls: if insecure { Tls::Insecure } else { Tls::Verify },
+        offline: false,
+        caches: None,
+        remote: OnceLock::new(),
+    };
+    match puller.resolve(None) {
+        Ok((digest, None)) => Ok(Some(digest)),
+        Ok((_, Some(_))) => Ok(None),
+        Err(e) if e.unreachable() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 struct Puller<'a> {
     client: &'a Client,
     store: &'a ImageStore,
     reference: &'a Reference,
     tls: Tls,
     offline: bool,
+    caches: Option<&'a crate::cache::Caches>,
     /// Connected on first need: a pull the store can serve never touches the network.
     remote: OnceLock<Result<Remote<'a>, RegistryError>>,
 }
@@ -325,13 +371,17 @@ impl<'a> Puller<'a> {
                 .store
                 .blob_path(&d.digest)
                 .map_err(|e| self.bad(&d.digest, e.to_string()))?;
-            if !path.is_file() {
+            if !path.is_file() && !self.fetch_from_caches(d, &path) {
                 missing.push((*d, path));
             }
         }
         if missing.is_empty() {
             return Ok(());
         }
+        let fetched: Vec<(String, PathBuf)> = missing
+            .iter()
+            .filter_map(|(d, path)| Some((manifest::sha256_hex(&d.digest)?, path.clone())))
+            .collect();
         let remote = self.remote()?;
         let total = missing.iter().filter_map(|(d, _)| d.size).sum();
         let progress = progress_bar(&self.reference.to_string(), total);
@@ -354,8 +404,21 @@ impl<'a> Puller<'a> {
         progress.finish_and_clear();
         match failed.into_inner().expect("pull lock") {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => {
+                for (sha256, path) in &fetched {
+                    self.caches.inspect(|c| c.push_blob(sha256, path));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Takes a blob from the remote caches into the store, checked against its digest and size.
+    fn fetch_from_caches(&self, d: &Descriptor, path: &std::path::Path) -> bool {
+        let (Some(caches), Some(sha256)) = (self.caches, manifest::sha256_hex(&d.digest)) else {
+            return false;
+        };
+        caches.fetch_blob(&sha256, d.size, MAX_BLOB, path).is_some()
     }
 
     fn fetch_blob(

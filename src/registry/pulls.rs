@@ -13,6 +13,8 @@ pub struct Pulls {
     client: OnceLock<Client>,
     done: Mutex<BTreeMap<(String, Architecture), Pulled>>,
     pins: Mutex<BTreeMap<String, String>>,
+    /// Remote caches asked for blobs before the registry, and given what it sends.
+    caches: OnceLock<std::sync::Arc<crate::cache::Caches>>,
 }
 
 impl Pulls {
@@ -22,6 +24,12 @@ impl Pulls {
             .lock()
             .expect("pulls lock")
             .insert(reference.to_string(), digest.to_string());
+    }
+
+    /// Asks `caches` for each blob before the registry, and pushes what the registry sends to
+    /// those that take pushes. Only the first call counts.
+    pub fn use_caches(&self, caches: std::sync::Arc<crate::cache::Caches>) {
+        let _ = self.caches.set(caches);
     }
 
     /// The pull of a reference for `arch`, made once per session (a failed one is tried again).
@@ -51,6 +59,7 @@ impl Pulls {
                 .get(reference)
                 .cloned(),
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
+            caches: self.caches.get().cloned(),
         };
         let client = self.client.get_or_init(Client::from_env);
         let pulled = pull(client, &store, reference, arch, &options)?;
@@ -59,6 +68,25 @@ impl Pulls {
             .expect("pulls lock")
             .insert(key, pulled.clone());
         Ok(pulled)
+    }
+
+    /// Whether the tag of `reference` now names another digest than the one pinned to it: the
+    /// registry is asked (a manifest, no blob); one that cannot be reached says nothing.
+    pub fn moved(&self, reference: &str, insecure: bool) -> bool {
+        let Some(pin) = self
+            .pins
+            .lock()
+            .expect("pulls lock")
+            .get(reference)
+            .cloned()
+        else {
+            return false;
+        };
+        let Some(store) = ImageStore::from_env() else {
+            return false;
+        };
+        let client = self.client.get_or_init(Client::from_env);
+        matches!(super::tag_now(client, &store, reference, insecure), Ok(Some(now)) if now != pin)
     }
 
     /// What an earlier [`Pulls::pull`] of the reference for `arch` gave.

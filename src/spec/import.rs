@@ -120,6 +120,8 @@ impl Loader {
         self.spec.layers.append(&mut spec.layers);
         self.spec.functions.append(&mut spec.functions);
         self.spec.imports.extend(spec.imports.iter().cloned());
+        self.spec.caches.append(&mut spec.caches);
+        self.spec.trusted_keys.append(&mut spec.trusted_keys);
         self.path.push(Step {
             key: Some(key),
             name,

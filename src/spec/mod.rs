@@ -38,6 +38,21 @@ pub struct Spec {
     /// `import` paths, relative to the spec's folder, in spec order. After [`import::load`], the
     /// spec's own and those of every file it imports; their layers and functions are merged in.
     pub imports: Vec<Spanned<String>>,
+    /// `cache` nodes: remote binary caches, read in order (the spec's own, then its imports').
+    pub caches: Vec<CacheNode>,
+    /// `trusted-key "NAME:BASE64"`: the keys a cache entry must be signed by.
+    pub trusted_keys: Vec<Spanned<String>>,
+}
+
+/// `cache "s3://BUCKET/PREFIX" push=#true check-signatures=#false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheNode {
+    /// The URL as written (a relative `file://` path is relative to the spec's folder).
+    pub url: Spanned<String>,
+    /// Upload what the build makes.
+    pub push: bool,
+    /// Refuse entries without a trusted signature (`#true` unless the spec says otherwise).
+    pub check_signatures: bool,
 }
 
 impl Spec {
@@ -116,6 +131,8 @@ pub struct LayerSpec {
     /// no known runtime.
     pub target: Option<Target>,
     pub rootfs: Option<Spanned<String>>,
+    /// `rootfs { ... }`: a rootfs made of distribution packages, instead of a path or reference.
+    pub packages: Option<PackageRootfs>,
     /// `runtime-file` or `target-rootfs`: what the session checks the layer against instead of the
     /// catalog's entries for `runtimes` (it replaces `target` before resolution).
     pub described_by: Option<Spanned<TargetSource>>,
@@ -131,6 +148,83 @@ pub struct LayerSpec {
 /// The layer's runtimes (first one first), their OS base and the layer's architecture: what
 /// messages speak of and what libraries are checked against.
 pub type Target = Provision<'static>;
+
+/// `rootfs { debian "bullseye" { package "libgdiplus" } ... }`: package sources resolved together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRootfs {
+    /// The `rootfs` node.
+    pub span: Span,
+    pub sources: Vec<PackageSource>,
+}
+
+impl PackageRootfs {
+    /// Every package the sources name, in spec order, each once.
+    pub fn requested(&self) -> Vec<Spanned<String>> {
+        let mut out: Vec<Spanned<String>> = Vec::new();
+        for p in self.sources.iter().flat_map(|s| &s.packages) {
+            if !out.iter().any(|o| o.value == p.value) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+}
+
+/// The kinds of package source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `debian "SUITE"`: Debian's archive.
+    Debian,
+    /// `ubuntu "SUITE"`: Ubuntu's archive.
+    Ubuntu,
+    /// `amazonlinux "2"` or `"2023"`: the Amazon Linux core repository of that release.
+    AmazonLinux,
+    /// `apt "URL" suite="S"`: any apt repository.
+    Apt,
+    /// `rpm "URL"`: any RPM repository (the folder holding `repodata/`).
+    Rpm,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Debian => "debian",
+            SourceKind::Ubuntu => "ubuntu",
+            SourceKind::AmazonLinux => "amazonlinux",
+            SourceKind::Apt => "apt",
+            SourceKind::Rpm => "rpm",
+        }
+    }
+
+    /// Whether its packages are `.deb` files (else `.rpm`).
+    pub fn is_apt(self) -> bool {
+        matches!(
+            self,
+            SourceKind::Debian | SourceKind::Ubuntu | SourceKind::Apt
+        )
+    }
+}
+
+/// One source of a `rootfs` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSource {
+    pub kind: SourceKind,
+    /// The whole node.
+    pub span: Span,
+    /// The suite (`debian`, `ubuntu`), the release (`amazonlinux`) or the URL (`apt`, `rpm`).
+    pub value: Spanned<String>,
+    /// `suite=` of an `apt` source.
+    pub suite: Option<String>,
+    /// `component=`: space-separated components (`main` when not given).
+    pub components: Vec<String>,
+    /// `key=`: the keyring, relative to the spec's folder.
+    pub key: Option<Spanned<String>>,
+    /// `mirror=`: another URL for the distribution's archive.
+    pub mirror: Option<String>,
+    /// `trusted=#true`: the index is not checked against any key (local test repositories).
+    pub trusted: bool,
+    pub packages: Vec<Spanned<String>>,
+}
 
 /// A runtime description used instead of the catalog's (paths relative to the spec's folder).
 #[derive(Debug, Clone, PartialEq, Eq)]

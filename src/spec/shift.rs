@@ -1,7 +1,10 @@
 //! Moving a lowered file's spans into the shared span space of a [`SourceMap`]
 //! (`crate::diagnostic::SourceMap`): every span of an imported file is shifted by the file's base.
 
-use super::{FileRequest, FunctionSpec, LayerSpec, LibraryRequest, Spanned, Spec};
+use super::{
+    FileRequest, FunctionSpec, LayerSpec, LibraryRequest, PackageRootfs, PackageSource, Spanned,
+    Spec,
+};
 use crate::diagnostic::{Diagnostic, Span};
 
 fn span(s: &mut Span, by: usize) {
@@ -19,7 +22,11 @@ pub(super) fn spec(spec: &mut Spec, by: usize) {
         functions,
         template,
         imports,
+        caches,
+        trusted_keys,
     } = spec;
+    caches.iter_mut().for_each(|c| spanned(&mut c.url, by));
+    trusted_keys.iter_mut().for_each(|k| spanned(k, by));
     layers.iter_mut().for_each(|l| layer(l, by));
     functions.iter_mut().for_each(|f| function(f, by));
     template.iter_mut().for_each(|t| spanned(t, by));
@@ -37,6 +44,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
         architecture,
         target: _,
         rootfs,
+        packages,
         described_by,
         unverified_tls: _,
         dir,
@@ -51,6 +59,7 @@ fn layer(l: &mut LayerSpec, by: usize) {
     runtimes.iter_mut().for_each(|r| spanned(r, by));
     spanned(architecture, by);
     rootfs.iter_mut().for_each(|r| spanned(r, by));
+    packages.iter_mut().for_each(|p| package_rootfs(p, by));
     described_by.iter_mut().for_each(|d| spanned(d, by));
     spanned(dir, by);
     for LibraryRequest {
@@ -67,6 +76,31 @@ fn layer(l: &mut LayerSpec, by: usize) {
     for FileRequest { from, to } in files {
         spanned(from, by);
         spanned(to, by);
+    }
+}
+
+fn package_rootfs(p: &mut PackageRootfs, by: usize) {
+    let PackageRootfs {
+        span: whole,
+        sources,
+    } = p;
+    span(whole, by);
+    for PackageSource {
+        kind: _,
+        span: node,
+        value,
+        suite: _,
+        components: _,
+        key,
+        mirror: _,
+        trusted: _,
+        packages,
+    } in sources
+    {
+        span(node, by);
+        spanned(value, by);
+        key.iter_mut().for_each(|k| spanned(k, by));
+        packages.iter_mut().for_each(|p| spanned(p, by));
     }
 }
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::rootfs::Stamp;
 use stat::{StatDigests, now_ns, trusted};
 
-pub use key::key;
+pub use key::{key, key_from_lock};
 
 /// Temporary files in the store start with this; [`gc`] leaves young ones alone.
 pub(crate) const TMP_PREFIX: &str = ".layerc-";

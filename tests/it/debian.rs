@@ -278,7 +278,7 @@ fn build(d: &Distribution) -> Result<PathBuf, String> {
 }
 
 /// apt options that read `suite` from lists of its own in `work/apt`, after fetching them.
-fn apt_options(suite: &str, work: &Path) -> Result<Vec<String>, String> {
+pub fn apt_options(suite: &str, work: &Path) -> Result<Vec<String>, String> {
     let apt = work.join("apt");
     for sub in ["lists/partial", "cache/archives/partial"] {
         fs::create_dir_all(apt.join(sub)).map_err(|e| e.to_string())?;

@@ -57,3 +57,13 @@ fn image_reader_inputs() {
 fn dotnet_reader_inputs() {
     replay("dotnet", harness::dotnet);
 }
+
+#[test]
+fn package_payload_inputs() {
+    replay("package_payload", harness::package_payload);
+}
+
+#[test]
+fn package_index_inputs() {
+    replay("package_index", harness::package_index);
+}

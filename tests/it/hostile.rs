@@ -161,7 +161,16 @@ fn zips_written_ahead_are_the_build_s_own_and_a_stop_leaves_nothing() {
     // Not stopped: the build renames the zip written ahead, byte for byte the plain build's.
     let written = layerc::write_zips_ahead(&buildable, &ahead, &options, &AtomicBool::new(false));
     assert_eq!(temporaries(&ahead).len(), 1);
-    layerc::build_with_lock(buildable, &ahead, &options, None, None, None, Some(written)).unwrap();
+    layerc::build_with_lock(
+        buildable,
+        &ahead,
+        &options,
+        None,
+        None,
+        Default::default(),
+        Some(written),
+    )
+    .unwrap();
     assert_eq!(temporaries(&ahead), Vec::<String>::new());
     assert!(fs::read(ahead.join("big.zip")).unwrap() == fs::read(plain.join("big.zip")).unwrap());
 }

@@ -40,7 +40,7 @@ pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static P
     assert!(RECIPES.contains(&name), "{name} is not in RECIPES");
     let root = debian::rootfs()?;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"));
-    let mut text = fs::read_to_string(&path).expect("recipe exists");
+    let mut text = folder_rootfs(&fs::read_to_string(&path).expect("recipe exists"));
     for (from, to) in edits {
         assert!(text.contains(from), "{name}.kdl has no `{from}`");
         text = text.replace(from, to);
@@ -50,6 +50,20 @@ pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static P
     symlink(root, fx.path().join("rootfs")).unwrap();
     fx.spec(&text);
     Some((fx, root))
+}
+
+/// A recipe's text with its package rootfs block replaced by `rootfs "rootfs"`: these tests read
+/// the Debian 12 rootfs (the package rootfs itself is built in `packages::debian11`).
+pub fn folder_rootfs(text: &str) -> String {
+    let Some(start) = text.find("    rootfs {\n") else {
+        return text.to_string();
+    };
+    let end = start
+        + text[start..]
+            .find("\n    }\n")
+            .expect("the rootfs block closes")
+        + 7;
+    format!("{}    rootfs \"rootfs\"\n{}", &text[..start], &text[end..])
 }
 
 fn os_of(runtime: &str) -> &'static OsBase {
@@ -421,8 +435,9 @@ fn every_recipe_is_tested_and_documented() {
             "{name}.kdl names its layer otherwise"
         );
         assert!(
-            text.contains("rootfs \"rootfs\""),
-            "{name}.kdl does not read ./rootfs"
+            text.contains("rootfs \"rootfs\"")
+                || text.contains("rootfs {\n        debian \"bullseye\""),
+            "{name}.kdl reads neither ./rootfs nor Debian 11's packages"
         );
     }
 }

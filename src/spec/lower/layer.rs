@@ -6,8 +6,8 @@ use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic, closest, did_you_mean};
 use crate::runtime::natural_cmp;
 use crate::spec::{
-    DEFAULT_DIR, FileRequest, LayerName, LayerPath, LayerSpec, LibraryRequest, Spanned, Target,
-    TargetSource,
+    DEFAULT_DIR, FileRequest, LayerName, LayerPath, LayerSpec, LibraryRequest, PackageRootfs,
+    Spanned, Target, TargetSource,
 };
 use kdl::KdlNode;
 
@@ -29,6 +29,7 @@ struct Parts {
     runtimes: Vec<Spanned<String>>,
     architecture: Option<Spanned<Architecture>>,
     rootfs: Option<Spanned<String>>,
+    packages: Option<PackageRootfs>,
     described_by: Option<Spanned<TargetSource>>,
     unverified_tls: Vec<String>,
     dir: Option<Spanned<LayerPath>>,
@@ -47,6 +48,7 @@ impl Lowering {
             runtimes: Vec::new(),
             architecture: None,
             rootfs: None,
+            packages: None,
             described_by: None,
             unverified_tls: Vec::new(),
             dir: None,
@@ -59,6 +61,10 @@ impl Lowering {
             let Some(schema) = self.child_schema(child, Place::Layer, &mut seen) else {
                 continue;
             };
+            if schema.name == "rootfs" && child.children().is_some() {
+                parts.packages = self.package_rootfs(child);
+                continue;
+            }
             let Some(mut args) = self.leaf_args(child, schema) else {
                 continue;
             };
@@ -444,6 +450,7 @@ impl Lowering {
             architecture,
             target,
             rootfs: parts.rootfs,
+            packages: parts.packages,
             described_by: parts.described_by,
             unverified_tls: parts.unverified_tls,
             libraries: parts.libraries,

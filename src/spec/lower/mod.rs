@@ -6,6 +6,7 @@
 mod checks;
 mod function;
 mod layer;
+mod packages;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,20 @@ pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnos
                     && let Some(path) = cx.leaf_args(node, schema)
                 {
                     spec.imports.extend(path);
+                }
+            }
+            "cache" => {
+                if let Some(schema) = cx.child_schema(node, Place::Top, &mut seen)
+                    && let Some(cache) = cx.cache(node, schema)
+                {
+                    spec.caches.push(cache);
+                }
+            }
+            "trusted-key" => {
+                if let Some(schema) = cx.child_schema(node, Place::Top, &mut seen)
+                    && let Some(key) = cx.trusted_key(node, schema)
+                {
+                    spec.trusted_keys.push(key);
                 }
             }
             other => cx.unknown_node(node, other, Place::Top),
@@ -281,16 +296,63 @@ impl Lowering {
 
     /// A boolean property such as `override=#true`.
     fn bool_prop(&mut self, node: &KdlNode, key: &str) -> bool {
+        self.bool_prop_or(node, key, false)
+    }
+
+    /// A boolean property, `default` when it is not written (or not a boolean).
+    fn bool_prop_or(&mut self, node: &KdlNode, key: &str, default: bool) -> bool {
         let Some(entry) = node.entry(key) else {
-            return false;
+            return default;
         };
         match entry.value() {
             KdlValue::Bool(b) => *b,
             other => {
                 self.push(wrong_type(entry, key, "#true or #false", type_name(other)));
-                false
+                default
             }
         }
+    }
+
+    /// `cache "URL" push=#true check-signatures=#false`, its URL checked.
+    fn cache(&mut self, node: &KdlNode, schema: &NodeSchema) -> Option<super::CacheNode> {
+        let url = self.leaf_args(node, schema)?.pop()?;
+        if let Err(why) =
+            crate::cache::location::CacheSpec::parse(&url.value, std::path::Path::new("/"))
+        {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecCache,
+                    format!("`cache` names no usable cache: {why}"),
+                )
+                .at(url.span)
+                .label("cache URL")
+                .help(schema.help),
+            );
+            return None;
+        }
+        Some(super::CacheNode {
+            push: self.bool_prop(node, "push"),
+            check_signatures: self.bool_prop_or(node, "check-signatures", true),
+            url,
+        })
+    }
+
+    /// `trusted-key "NAME:BASE64"`, checked to be an ed25519 public key.
+    fn trusted_key(&mut self, node: &KdlNode, schema: &NodeSchema) -> Option<Spanned<String>> {
+        let key = self.leaf_args(node, schema)?.pop()?;
+        if let Err(why) = crate::cache::keys::TrustedKey::parse(&key.value) {
+            self.push(
+                Diagnostic::error(
+                    Code::SpecTrustedKey,
+                    format!("`trusted-key` is not a public key: {why}"),
+                )
+                .at(key.span)
+                .label("public key")
+                .help("give the content of the NAME.public file `layerc cache keygen NAME` writes"),
+            );
+            return None;
+        }
+        Some(key)
     }
 
     fn string_prop(&mut self, node: &KdlNode, key: &str) -> Option<Spanned<String>> {

@@ -7,6 +7,10 @@ pub enum Place {
     Top,
     Layer,
     Function,
+    /// A `rootfs { ... }` block: package sources.
+    Rootfs,
+    /// A package source's block: the packages.
+    Source,
 }
 
 impl Place {
@@ -16,6 +20,8 @@ impl Place {
             Place::Top => "the spec's top level",
             Place::Layer => "a `layer` block",
             Place::Function => "a `function` block",
+            Place::Rootfs => "a `rootfs` block",
+            Place::Source => "a package source block",
         }
     }
 }
@@ -62,10 +68,12 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("function", Place::Top, ONE, &[], false, "write `function \"NAME\" { ... }`"),
     node("template", Place::Top, ONE, &[], true, "write `template \"serverless.template\"` (relative to the spec's folder)"),
     node("import", Place::Top, ONE, &[], false, "write `import \"shared/icu.kdl\"` (relative to the spec's folder)"),
+    node("cache", Place::Top, ONE, &["push", "check-signatures"], false, "write `cache \"s3://BUCKET/PREFIX\"` (or https://, file://), with `push=#true` to upload builds"),
+    node("trusted-key", Place::Top, ONE, &[], false, "write `trusted-key \"NAME:BASE64\"` (the public key `layerc cache keygen NAME` writes)"),
     node("description", Place::Layer, ONE, &[], true, "write `description \"TEXT\"`"),
     node("runtime", Place::Layer, MANY, &["base"], false, "write `runtime \"provided.al2023\"` (one or more ids; `base=\"al2023\"` for an id newer than the catalog)"),
     node("architecture", Place::Layer, ONE, &[], true, "write `architecture \"x86_64\"` or `architecture \"arm64\"`"),
-    node("rootfs", Place::Layer, ONE, &["tls-verify"], true, "write `rootfs \"PATH\"` (relative to the spec's folder) or `rootfs \"docker://REGISTRY/REPO:TAG\"`"),
+    node("rootfs", Place::Layer, ONE, &["tls-verify"], true, "write `rootfs \"PATH\"` (relative to the spec's folder), `rootfs \"docker://REGISTRY/REPO:TAG\"` or `rootfs { debian \"bullseye\" { package \"NAME\" } }`"),
     node("runtime-file", Place::Layer, ONE, &[], true, "write `runtime-file \"my-runtime.kdl\"` (relative to the spec's folder)"),
     node("target-rootfs", Place::Layer, ONE, &["tls-verify"], true, "write `target-rootfs \"PATH\"` (relative to the spec's folder) or `target-rootfs \"docker://REGISTRY/REPO:TAG\"`"),
     node("layer-name", Place::Layer, ONE, &[], true, "write `layer-name \"native-${Stage}\"` (the template's LayerName; `${...}` is substituted by CloudFormation)"),
@@ -76,6 +84,12 @@ pub const SCHEMA: &[NodeSchema] = &[
     node("layer", Place::Function, ONE, &[], false, "write `layer \"NAME\"` or `layer \"arn:aws:lambda:...\"`"),
     node("ld-library-path", Place::Function, ONE, &[], true, "write `ld-library-path \"prepend\"`"),
     node("env", Place::Function, (2, 2), &[], false, "write `env \"NAME\" \"VALUE\"`"),
+    node("debian", Place::Rootfs, ONE, &["mirror", "component", "key", "trusted"], false, "write `debian \"bullseye\" { package \"NAME\" }` (a Debian suite; `mirror=\"URL\"` for another mirror)"),
+    node("ubuntu", Place::Rootfs, ONE, &["mirror", "component", "key", "trusted"], false, "write `ubuntu \"jammy\" component=\"main universe\" { package \"NAME\" }`"),
+    node("amazonlinux", Place::Rootfs, ONE, &["mirror", "key", "trusted"], false, "write `amazonlinux \"2023\" key=\"RPM-GPG-KEY-amazon-linux-2023\" { package \"NAME\" }` (\"2\" or \"2023\")"),
+    node("apt", Place::Rootfs, ONE, &["suite", "component", "key", "trusted"], false, "write `apt \"https://HOST/debian\" suite=\"bullseye\" key=\"keyring.gpg\" { package \"NAME\" }`"),
+    node("rpm", Place::Rootfs, ONE, &["key", "trusted"], false, "write `rpm \"https://HOST/repo/\" key=\"RPM-GPG-KEY\" { package \"NAME\" }` (the folder holding repodata/)"),
+    node("package", Place::Source, MANY, &[], false, "write `package \"NAME\"` (one or more package names)"),
     node("app", Place::Function, ONE, &[], true, "write `app \"PATH\"` (the application folder or zip, relative to the spec's folder)"),
 ];
 

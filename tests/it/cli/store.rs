@@ -10,19 +10,6 @@ use super::*;
 /// A layer shipping a data file (its bytes are free to change without breaking an ELF file).
 const DATA_SPEC: &str = "layer \"data\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    file \"/data/blob.bin\" to=\"data/blob.bin\"\n}\n";
 
-/// Bytes that do not compress, so that entry sizes are about the file's.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 fn data_fixture() -> Fixture {
     let fx = Fixture::new();
     fx.write_root("/data/blob.bin", noise(5000, 1));

@@ -92,7 +92,7 @@ fn control_characters_in_names_never_reach_the_terminal() {
             ["flowchart", "subgraph", "end"]
                 .iter()
                 .any(|s| line.starts_with(s))
-                || (line.starts_with('L') && (line.ends_with(")\"]") || line.contains(" --> "))),
+                || (line.starts_with('L') && (line.ends_with("\"]") || line.contains(" --> "))),
             "{line:?} in {text}"
         );
     }

@@ -290,7 +290,7 @@ fn an_edit_saved_during_the_build_is_kept() {
             write: layerc::LockWrite::Write,
         }),
         Some(&merged),
-        None,
+        layerc::Stores::default(),
         None,
     )
     .err()

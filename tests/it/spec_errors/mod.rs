@@ -6,6 +6,7 @@ pub use crate::common::*;
 mod layers;
 mod many;
 mod names_and_types;
+mod packages;
 mod runtimes;
 mod syntax;
 

@@ -1,0 +1,75 @@
+//! Package rootfs: real Debian 11 packages compared with apt and `dpkg -x`, a local signed RPM
+//! repository compared with dnf and `rpm2cpio | cpio`, and hostile repositories served on
+//! 127.0.0.1.
+
+mod debian11;
+mod gpg;
+mod hostile;
+pub mod local_apt;
+mod rpm;
+pub mod server;
+mod tree;
+
+use std::process::Command;
+
+/// Whether every tool is on PATH; else prints why the test skips (a failure under `CI=true`).
+pub fn have(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {t}"))
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing tools: {}", missing.join(", "));
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{why} (.ci/run installs them)");
+    }
+    eprintln!("skipping: {why}");
+    false
+}
+
+/// Runs a command, panicking with its output when it fails.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The package rootfs of the first layer of a spec in `dir`, analysed in-process with the
+/// suite's store.
+pub fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
+    layerc::store::root::choose(crate::common::test_store());
+    let text = std::fs::read_to_string(dir.join("layer.kdl")).unwrap();
+    let analysis = crate::common::analyze_only(&text, dir);
+    let messages: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    analysis
+        .packages
+        .first()
+        .unwrap_or_else(|| panic!("no package rootfs: {messages:#?}"))
+        .prepared
+        .clone()
+}
+
+/// Rendered diagnostics with miette's line wrapping undone, for `contains` checks.
+pub fn unwrapped(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .replace("\n  │ ", " ")
+        .replace("\n  │", " ")
+}
