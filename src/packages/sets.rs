@@ -283,6 +283,12 @@ fn materialize(
             e.to_string(),
         )
     };
+    // Held before the files are fetched: `gc` then keeps them, and the folder, while this runs.
+    let files: Vec<String> = packages.iter().map(|p| p.sha256.clone()).collect();
+    fetcher
+        .store
+        .hold_rootfs(&key, &files)
+        .map_err(store_error)?;
     if let Some(done) = fetcher.store.existing_rootfs(&key) {
         return Ok(done);
     }

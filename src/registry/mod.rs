@@ -217,8 +217,12 @@ pub fn pull(
             .into());
     };
     let blobs: Vec<&Descriptor> = std::iter::once(&config).chain(&layers).collect();
-    puller.fetch_blobs(&blobs)?;
     let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+    // Held before the blobs are fetched: `gc` then keeps them, and the layout, while this runs.
+    store
+        .hold(&manifest, &digests)
+        .map_err(|e| RegistryError::new(&reference, Step::Store, e.to_string()))?;
+    puller.fetch_blobs(&blobs)?;
     let layout = store
         .layout(&manifest, &media_type, size as u64, &digests)
         .map_err(|e| RegistryError::new(&reference, Step::Store, e.to_string()))?;
@@ -229,6 +233,16 @@ pub fn pull(
         layout,
         offline,
     })
+}
+
+/// The manifests an index or manifest list names (none for anything else): `gc` keeps an index
+/// the store holds with the layouts of the manifests it names, since a pull by the index's digest
+/// reads it again.
+pub fn listed_manifests(bytes: &[u8]) -> Vec<String> {
+    match manifest::parse(bytes, "") {
+        Ok(Document::Index(entries)) => entries.into_iter().map(|d| d.digest).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// What the tag of `text` names now, asked of its registry; `None` when the reference names a

@@ -23,6 +23,7 @@ mod emit;
 mod env_paths;
 mod executables;
 mod fuzz_regressions;
+mod gc_tools;
 mod hostile;
 mod hostile_input;
 mod images;

@@ -5,6 +5,7 @@
 
 mod auth;
 mod failures;
+mod gc;
 mod pull;
 
 use std::fs;
