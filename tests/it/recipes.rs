@@ -1,5 +1,7 @@
-//! The ready-made recipes of `specs/`, as a user copies them: beside a folder named `rootfs`, here a
-//! root filesystem of real Debian 12 packages. Oracles written elsewhere decide what is right:
+//! The ready-made recipes of `specs/`, with their rootfs a folder of real packages fetched by
+//! `apt-get download` and unpacked by `dpkg -x`: the recipes' own Debian 11 packages (what their
+//! `debian "bullseye"` blocks name, with the dependencies layer.lock pins), and Debian 12's, whose
+//! libraries are too new for some runtimes. Oracles written elsewhere decide what is right:
 //! `lddtree` (pax-utils) for the libraries a recipe must ship (its closure minus what the runtime
 //! provides), and `readelf` (binutils) for which of them need symbol versions above the runtime's
 //! ceilings. The tests also pin the outcome that specs/README.md documents for each recipe.
@@ -34,12 +36,37 @@ const RECIPES: &[&str] = &[
     "libxml2-libxslt",
 ];
 
-/// A recipe copied into a fresh folder beside `rootfs` → the Debian rootfs, with `edits` applied
-/// (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
+/// A recipe copied into a fresh folder beside `rootfs` → the Debian 12 rootfs, with `edits`
+/// applied (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
 pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static Path)> {
+    recipe_on(debian::rootfs()?, name, edits)
+}
+
+/// A recipe as written, beside `rootfs` → its own Debian 11 packages unpacked
+/// (`debian::BULLSEYE_RECIPES`, which must hold every package the recipe names).
+pub fn recipe_as_written(name: &str) -> Option<(Fixture, &'static Path)> {
+    let text = fs::read_to_string(recipe_path(name)).expect("recipe exists");
+    for line in text.lines().map(str::trim) {
+        if let Some(package) = line.strip_prefix("package \"") {
+            let package = package.split('"').next().unwrap();
+            let listed = debian::BULLSEYE_RECIPES.contains(&package);
+            assert!(listed, "{name} names {package}, not in BULLSEYE_RECIPES");
+        }
+    }
+    recipe_on(debian::bullseye_recipes_rootfs()?, name, &[])
+}
+
+fn recipe_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"))
+}
+
+fn recipe_on(
+    root: &'static Path,
+    name: &str,
+    edits: &[(&str, &str)],
+) -> Option<(Fixture, &'static Path)> {
     assert!(RECIPES.contains(&name), "{name} is not in RECIPES");
-    let root = debian::rootfs()?;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"));
+    let path = recipe_path(name);
     let mut text = folder_rootfs(&fs::read_to_string(&path).expect("recipe exists"));
     for (from, to) in edits {
         assert!(text.contains(from), "{name}.kdl has no `{from}`");
@@ -53,7 +80,7 @@ pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static P
 }
 
 /// A recipe's text with its package rootfs block replaced by `rootfs "rootfs"`: these tests read
-/// the Debian 12 rootfs (the package rootfs itself is built in `packages::debian11`).
+/// folders unpacked by dpkg (the package rootfs itself is built in `packages::debian11`).
 pub fn folder_rootfs(text: &str) -> String {
     let Some(start) = text.find("    rootfs {\n") else {
         return text.to_string();
@@ -259,6 +286,88 @@ fn shipped(analysis: &Analysis) -> BTreeSet<&str> {
         .collect()
 }
 
+/// Each recipe that names packages, as written: its default runtime and what it ships from its
+/// Debian 11 packages. Every one passes: no library needs a symbol version above the runtime's.
+const AS_WRITTEN: &[(&str, &str, &[&str])] = &[
+    (
+        "fontconfig-freetype",
+        "provided.al2023",
+        &[
+            "libbrotlicommon.so.1",
+            "libbrotlidec.so.1",
+            "libexpat.so.1",
+            "libfontconfig.so.1",
+            "libfreetype.so.6",
+            "libpng16.so.16",
+        ],
+    ),
+    (
+        "gdiplus",
+        "dotnet10",
+        &[
+            "libX11.so.6",
+            "libXau.so.6",
+            "libXdmcp.so.6",
+            "libXext.so.6",
+            "libXrender.so.1",
+            "libbrotlicommon.so.1",
+            "libbrotlidec.so.1",
+            "libbsd.so.0",
+            "libcairo.so.2",
+            "libdeflate.so.0",
+            "libexif.so.12",
+            "libexpat.so.1",
+            "libfontconfig.so.1",
+            "libfreetype.so.6",
+            "libgdiplus.so.0",
+            "libgif.so.7",
+            "libjbig.so.0",
+            "libjpeg.so.62",
+            "libmd.so.0",
+            "libpixman-1.so.0",
+            "libpng16.so.16",
+            "libtiff.so.5",
+            "libwebp.so.6",
+            "libxcb-render.so.0",
+            "libxcb-shm.so.0",
+            "libxcb.so.1",
+        ],
+    ),
+    (
+        "icu",
+        "provided.al2023",
+        &["libicudata.so.67", "libicui18n.so.67", "libicuuc.so.67"],
+    ),
+    ("libcrypt1", "nodejs22.x", &["libcrypt.so.1"]),
+    ("libuuid", "provided.al2", &[]),
+    (
+        "libxml2-libxslt",
+        "python3.13",
+        &["libexslt.so.0", "libxslt.so.1"],
+    ),
+];
+
+#[test]
+fn every_package_recipe_passes_with_its_debian_11_packages() {
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+    for name in RECIPES {
+        let text = fs::read_to_string(specs.join(format!("{name}.kdl"))).unwrap();
+        let listed = AS_WRITTEN.iter().any(|(n, _, _)| n == name);
+        assert_eq!(listed, text.contains("rootfs {"), "{name}");
+    }
+    for (name, runtime, ships) in AS_WRITTEN {
+        let Some((fx, root)) = recipe_as_written(name) else {
+            return;
+        };
+        let text = fs::read_to_string(fx.path().join("layer.kdl")).unwrap();
+        assert!(text.contains(&format!("runtime \"{runtime}\"")), "{name}");
+        let (analysis, over) = check(&fx, root, runtime);
+        assert!(over.is_empty(), "{name}: {over:?}");
+        let want: BTreeSet<&str> = ships.iter().copied().collect();
+        assert_eq!(shipped(&analysis), want, "{name}");
+    }
+}
+
 #[test]
 fn gdiplus_from_debian12_is_too_new_for_al2023() {
     let Some((fx, root)) = recipe("gdiplus", &[]) else {
@@ -281,6 +390,8 @@ fn gdiplus_from_debian12_is_too_new_for_al2023() {
         "libpixman-1.so.0",
         "libX11.so.6",
         "libexpat.so.1",
+        "libpango-1.0.so.0",
+        "libharfbuzz.so.0",
     ] {
         assert!(shipped(&analysis).contains(lib), "{lib} is not shipped");
     }
