@@ -292,11 +292,9 @@ fn materialize(
         )
     };
     // Held before the files are fetched: `gc` then keeps them, and the folder, while this runs.
+    // A store that cannot be written (mounted read-only) cannot be trimmed either.
     let files: Vec<String> = packages.iter().map(|p| p.sha256.clone()).collect();
-    fetcher
-        .store
-        .hold_rootfs(&key, &files)
-        .map_err(store_error)?;
+    let _ = fetcher.store.hold_rootfs(&key, &files);
     if let Some(done) = fetcher.store.existing_rootfs(&key) {
         return Ok(done);
     }

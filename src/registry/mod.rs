@@ -219,9 +219,8 @@ pub fn pull(
     let blobs: Vec<&Descriptor> = std::iter::once(&config).chain(&layers).collect();
     let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
     // Held before the blobs are fetched: `gc` then keeps them, and the layout, while this runs.
-    store
-        .hold(&manifest, &digests)
-        .map_err(|e| RegistryError::new(&reference, Step::Store, e.to_string()))?;
+    // A store that cannot be written (mounted read-only) cannot be trimmed either.
+    let _ = store.hold(&manifest, &digests);
     puller.fetch_blobs(&blobs)?;
     let layout = store
         .layout(&manifest, &media_type, size as u64, &digests)

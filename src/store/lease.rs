@@ -66,7 +66,8 @@ fn still_at(file: &File, path: &Path) -> io::Result<bool> {
 }
 
 /// Marks the entry whose marker is `marker` as in use by this process until it exits, and as used
-/// now. The marker is written with `keeps` (one name a line) when it is missing.
+/// now. The marker is written with `keeps` (one name a line) when it is missing. Callers may go on
+/// when this fails: a store that cannot be written cannot be trimmed either.
 pub fn hold(marker: &Path, keeps: &[String]) -> io::Result<()> {
     for _ in 0..8 {
         if !marker.is_file() {
@@ -107,8 +108,12 @@ fn write_marker(marker: &Path, keeps: &[String]) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(0o644))?;
-    tmp.persist(marker).map_err(|e| e.error)?;
-    Ok(())
+    // Never over another process's marker: it may already hold it.
+    match tmp.persist_noclobber(marker) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.error),
+    }
 }
 
 /// What a marker says its entry keeps; empty when it cannot be read.
