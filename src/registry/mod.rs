@@ -26,6 +26,7 @@ use crate::rootfs::ImageError;
 use manifest::{Descriptor, Document};
 use remote::Remote;
 
+pub use manifest::listed_manifests;
 pub use pulls::Pulls;
 pub use reference::{Reference, SCHEME, is_reference};
 pub use store::ImageStore;
@@ -232,16 +233,6 @@ pub fn pull(
         layout,
         offline,
     })
-}
-
-/// The manifests an index or manifest list names (none for anything else): `gc` keeps an index
-/// the store holds with the layouts of the manifests it names, since a pull by the index's digest
-/// reads it again.
-pub fn listed_manifests(bytes: &[u8]) -> Vec<String> {
-    match manifest::parse(bytes, "") {
-        Ok(Document::Index(entries)) => entries.into_iter().map(|d| d.digest).collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// What the tag of `text` names now, asked of its registry; `None` when the reference names a

@@ -39,6 +39,7 @@ mod merge_text;
 mod packages;
 mod recipe_config;
 mod recipes;
+mod recipes_as_written;
 mod registry;
 mod resolution;
 mod runtime_scan;
