@@ -123,8 +123,7 @@ fn open_caches(
     let loaded = layerc::spec::import::load(source, &dir, session.catalog);
     let caches = super::caches::open(&loaded.spec, &loaded.sources, args)?;
     if let Some(caches) = &caches {
-        session.pulls.use_caches(caches.clone());
-        session.packages.use_caches(caches.clone());
+        session.use_caches(caches.clone());
     }
     Ok(caches)
 }
