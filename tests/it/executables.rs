@@ -265,7 +265,12 @@ fn run_in(root: &Path, vars: &[(String, String)]) -> std::io::Result<Output> {
         .interpreter
         .path
         .join(":");
-    Command::new("chroot")
+    // The child's PATH is the runtime's, so the command is found by the test's own PATH.
+    let chroot = ["/usr/sbin/chroot", "/sbin/chroot", "/usr/bin/chroot"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("chroot");
+    Command::new(chroot)
         .arg(root)
         .args(["fc-match", "-f", "%{family[0]}", "sans"])
         .env_clear()
