@@ -87,6 +87,13 @@ impl Session {
         }
     }
 
+    /// Asks `caches` for what the session fetches by digest (image blobs, package files) before
+    /// the registry or repository, and pushes what those send to the caches that take pushes.
+    pub fn use_caches(&self, caches: Arc<crate::cache::Caches>) {
+        self.pulls.use_caches(caches.clone());
+        self.packages.use_caches(caches);
+    }
+
     /// Opens (or reuses) the rootfs at a host path; `arch` picks the manifest of a multi-platform
     /// image. A folder replaced by another at the same path, or a changed image, is a new rootfs
     /// with empty caches.

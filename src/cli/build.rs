@@ -112,8 +112,8 @@ pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
     })
 }
 
-/// The remote caches of the spec and the command line, opened once for the run; image blobs are
-/// asked of them too, before their registry.
+/// The remote caches of the spec and the command line, opened once for the run; image blobs and
+/// package files are asked of them too, before their registry or repository.
 fn open_caches(
     session: &Session,
     spec: &Path,
@@ -123,7 +123,7 @@ fn open_caches(
     let loaded = layerc::spec::import::load(source, &dir, session.catalog);
     let caches = super::caches::open(&loaded.spec, &loaded.sources, args)?;
     if let Some(caches) = &caches {
-        session.pulls.use_caches(caches.clone());
+        session.use_caches(caches.clone());
     }
     Ok(caches)
 }

@@ -1,6 +1,6 @@
 //! `build --locked` from layer.lock alone: when a layer's inputs are not at hand (its `rootfs`,
-//! `target-rootfs` or `runtime-file` path does not exist, or names an image by reference, which
-//! would be pulled) and the local store or a remote cache holds every layer's zip under the key
+//! `target-rootfs` or `runtime-file` path does not exist, names an image by reference, which would
+//! be pulled, or is a block of distribution packages, which would be fetched) and the local store or a remote cache holds every layer's zip under the key
 //! the spec and the lock give, the zips and the template are written without opening any rootfs
 //! (a deploy job may have none). Otherwise the layers that need their rootfs are named and the
 //! build goes on as usual: with every input at hand, `--locked` reads them and checks them against

@@ -50,13 +50,19 @@ pub fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
     let mut text = String::new();
     for entry in &report.removed {
         let age = entry.last_used.elapsed().unwrap_or_default().as_secs();
-        let what = match entry.kind {
-            gc::Kind::Zip => "",
-            gc::Kind::Image => "image index ",
-        };
         text.push_str(&format!(
-            "removed {what}{} ({} bytes, last used {age} s ago)\n",
-            entry.key, entry.size
+            "removed {}{} ({} bytes, last used {age} s ago)\n",
+            kind_text(entry.kind),
+            entry.key,
+            entry.size
+        ));
+    }
+    for entry in &report.busy {
+        text.push_str(&format!(
+            "kept {}{} ({} bytes): in use by a running process\n",
+            kind_text(entry.kind),
+            entry.key,
+            entry.size
         ));
     }
     for (path, size) in &report.leftovers {
@@ -72,4 +78,15 @@ pub fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
         root.display()
     ));
     print_out(&text)
+}
+
+/// What an entry is, as `gc` names it before its key.
+fn kind_text(kind: gc::Kind) -> &'static str {
+    match kind {
+        gc::Kind::Zip => "",
+        gc::Kind::Image => "image index ",
+        gc::Kind::Pulled => "pulled image ",
+        gc::Kind::Packages => "package rootfs ",
+        gc::Kind::PackageIndex => "package index ",
+    }
 }

@@ -288,3 +288,39 @@ pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
         hasher.update(&buf[..n]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::spec_hash;
+    use crate::runtime::Catalog;
+
+    fn hash_of(layer_body: &str) -> String {
+        let text = format!("layer \"l\" {{\n    runtime \"provided.al2023\"\n{layer_body}}}\n");
+        let (spec, diagnostics) = crate::spec::parse(&text, Catalog::builtin());
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        spec_hash(&spec.layers[0])
+    }
+
+    /// What a layer.lock vouches for without resolving: a package block's sources and package
+    /// list, and each library's `alias=`, change the hash; comments and layout do not.
+    #[test]
+    fn the_spec_hash_covers_packages_and_aliases() {
+        let packages = |names: &str, key: &str| {
+            format!(
+                "    rootfs {{\n        debian \"bullseye\"{key} {{\n{names}        }}\n    }}\n    library \"libgdiplus.so.0\"\n"
+            )
+        };
+        let one = "            package \"libgdiplus\"\n";
+        let two = "            package \"libgdiplus\"\n            package \"libicu67\"\n";
+        let base = hash_of(&packages(one, ""));
+        assert_ne!(base, hash_of(&packages(two, "")));
+        assert_ne!(base, hash_of(&packages(one, " key=\"k.gpg\"")));
+        let commented = packages(one, "").replace("\"libgdiplus\"\n", "\"libgdiplus\" // it\n");
+        assert_eq!(base, hash_of(&commented));
+        let bullseye = packages(one, "");
+        assert_ne!(base, hash_of(&bullseye.replace("bullseye", "bookworm")));
+        let plain = hash_of("    rootfs \"r\"\n    library \"libgdiplus.so.0\"\n");
+        let aliased = "    rootfs \"r\"\n    library \"libgdiplus.so.0\" alias=\"libgdiplus.so\"\n";
+        assert_ne!(plain, hash_of(aliased));
+    }
+}

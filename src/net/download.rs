@@ -6,7 +6,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -43,7 +42,7 @@ pub fn download(
         .open(&partial)
         .map_err(write_err)?;
     // Two processes fetching the same blob take turns; the second finds the target in place.
-    lock(&file).map_err(write_err)?;
+    crate::store::lease::flock(&file, crate::store::lease::Flock::Exclusive).map_err(write_err)?;
     if target.exists() {
         return Ok(());
     }
@@ -115,16 +114,6 @@ fn partial_path(target: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     target.with_file_name(format!(".{name}.partial"))
-}
-
-fn lock(file: &File) -> io::Result<()> {
-    // SAFETY: flock on a descriptor this function's caller owns; it blocks until the lock is free.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// How many bytes of the partial file can be kept, with them hashed into `hasher`; a partial file

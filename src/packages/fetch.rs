@@ -1,9 +1,12 @@
 //! Fetching for package sources, through the crate's one HTTP client: small files read whole (a
 //! signed index), and files by sha256 into the package store (the store's copy when it has one).
+//! Package files (`.deb`, `.rpm`) are asked of the remote caches before the repository, and what
+//! the repository sends is pushed to them, so a fleet fetches each from the internet once.
 //! Redirects are followed anywhere: everything fetched is checked against a signature or a sha256.
 
 use std::path::PathBuf;
 
+use crate::cache::Caches;
 use crate::net::{Client, Expected, NetError, Problem, Redirects, Request, Tls};
 
 use super::store::PackageStore;
@@ -13,6 +16,16 @@ pub struct Fetcher<'a> {
     pub store: &'a PackageStore,
     /// `LAYERC_OFFLINE`: the network is never used.
     pub offline: bool,
+    /// Remote caches asked for package files before the repository, and given what it sends.
+    pub caches: Option<&'a Caches>,
+}
+
+/// What a file fetched by sha256 is: package files go through the remote caches, indexes do not
+/// (a build that resolves asks the repository for its signed index anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    Index,
+    Package,
 }
 
 fn request(url: &str) -> Request {
@@ -40,10 +53,12 @@ impl Fetcher<'_> {
         }
     }
 
-    /// The file of this sha256 in the store, fetched from `url` when missing.
+    /// The file of this sha256 in the store; when missing, a package file is asked of the remote
+    /// caches first, then everything is fetched from `url`, and a package file fetched so is
+    /// pushed to the caches that take pushes.
     pub fn file(
         &self,
-        url: &str,
+        (url, what): (&str, Fetched),
         sha256: &str,
         size: Option<u64>,
         limit: u64,
@@ -53,7 +68,9 @@ impl Fetcher<'_> {
             .store
             .file_path(sha256)
             .map_err(|e| NetError::new(url, Problem::Write(e.to_string())))?;
-        if path.is_file() {
+        let caches = self.caches.filter(|_| what == Fetched::Package);
+        let cached = || caches.is_some_and(|c| c.fetch_blob(sha256, size, limit, &path).is_some());
+        if path.is_file() || cached() {
             progress.inc(size.unwrap_or(0));
             return Ok(path);
         }
@@ -66,6 +83,9 @@ impl Fetcher<'_> {
             limit,
         };
         crate::net::download(self.client, &request(url), &path, &expected, progress)?;
+        if let Some(caches) = caches {
+            caches.push_blob(sha256, &path);
+        }
         Ok(path)
     }
 }

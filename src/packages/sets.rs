@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sha2::{Digest, Sha256};
 
 use super::apt::{AptUniverse, DebPackage, deb};
-use super::fetch::{Fetcher, progress_bar};
+use super::fetch::{Fetched, Fetcher, progress_bar};
 use super::resolve::{self, Chosen, Unsatisfied};
 use super::rpm::{self, RpmIndex, RpmRepo, RpmUniverse};
 use super::source::{self, Repo};
@@ -41,6 +41,8 @@ pub struct PackageSets {
     /// Each source's index as read, by its description and architecture: an editor changing the
     /// package names resolves again without reading the indexes again.
     indexes: Mutex<BTreeMap<String, Arc<SourceIndex>>>,
+    /// Remote caches asked for package files before their repository, and given what it sends.
+    caches: OnceLock<Arc<crate::cache::Caches>>,
 }
 
 /// What one source's index gave.
@@ -57,6 +59,12 @@ enum SourceIndex {
 }
 
 impl PackageSets {
+    /// Asks `caches` for each package file before its repository, and pushes what a repository
+    /// sends to those that take pushes. Only the first call counts.
+    pub fn use_caches(&self, caches: Arc<crate::cache::Caches>) {
+        let _ = self.caches.set(caches);
+    }
+
     /// Under `--locked`: the layer's rootfs is made of exactly these files, unresolved.
     pub fn pin(&self, layer: &str, pin: Pin) {
         self.pins
@@ -95,6 +103,7 @@ impl PackageSets {
             client: self.client.get_or_init(Client::from_env),
             store: &store,
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
+            caches: self.caches.get().map(Arc::as_ref),
         };
         let pin = self
             .pins
@@ -240,8 +249,7 @@ fn verify_rpm_packages(
         });
         if let Some(repo) = repo {
             let progress = indicatif::ProgressBar::hidden();
-            let path = fetcher
-                .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
+            let path = package_file(fetcher, p, &progress)
                 .map_err(|e| PackagesError::net(label, &format!("fetching {}", p.name), e))?;
             repo.verify_package(&path, &format!("{} {}", p.name, p.version))?;
         }
@@ -283,6 +291,10 @@ fn materialize(
             e.to_string(),
         )
     };
+    // Held before the files are fetched: `gc` then keeps them, and the folder, while this runs.
+    // A store that cannot be written (mounted read-only) cannot be trimmed either.
+    let files: Vec<String> = packages.iter().map(|p| p.sha256.clone()).collect();
+    let _ = fetcher.store.hold_rootfs(&key, &files);
     if let Some(done) = fetcher.store.existing_rootfs(&key) {
         return Ok(done);
     }
@@ -319,8 +331,7 @@ fn fetch_all(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(p) = packages.get(i) else { break };
-                    let got = fetcher
-                        .file(&p.url, &p.sha256, Some(p.size), MAX_PACKAGE, &progress)
+                    let got = package_file(fetcher, p, &progress)
                         .map_err(|e| fetch_error(layer, p, e, pinned));
                     let failed = got.is_err();
                     *slots[i].lock().expect("fetch lock") = Some(got);
@@ -345,6 +356,16 @@ fn fetch_all(
             })
         })
         .collect()
+}
+
+/// A chosen package's file in the store: asked of the remote caches, else of its repository.
+fn package_file(
+    fetcher: &Fetcher,
+    p: &Chosen,
+    progress: &indicatif::ProgressBar,
+) -> Result<PathBuf, crate::net::NetError> {
+    let url = (p.url.as_str(), Fetched::Package);
+    fetcher.file(url, &p.sha256, Some(p.size), MAX_PACKAGE, progress)
 }
 
 /// A package file that could not be fetched, named with its version; under `--locked`, a file

@@ -2,7 +2,9 @@
 //! sha256 (`files/sha256/HEX`, written only after its digest was checked: signed indexes, package
 //! indexes, `.deb` and `.rpm` files); the signed index each repository URL served last
 //! (`signed/`), for working offline; and each unpacked rootfs by the digest of the package files it
-//! was made of (`rootfs/KEY/`, published by rename once complete).
+//! was made of (`rootfs/KEY/`, published by rename once complete), with a marker beside it
+//! (`rootfs/KEY.used`: the sha256 of each package file, held by every process using the folder,
+//! its mtime the folder's last use; [`crate::store::lease`]).
 
 use std::fs;
 use std::io::{self, Read};
@@ -26,6 +28,31 @@ impl PackageStore {
         PackageStore { dir }
     }
 
+    /// Files by sha256 (`files/sha256/`).
+    pub fn files_dir(&self) -> PathBuf {
+        self.dir.join("files/sha256")
+    }
+
+    /// The signed index each repository URL served last (`signed/`).
+    pub fn signed_dir(&self) -> PathBuf {
+        self.dir.join("signed")
+    }
+
+    /// The unpacked folders (`rootfs/KEY/`), each with its marker `KEY.used` beside it.
+    pub fn rootfs_dir(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    pub fn marker_path(&self, key: &str) -> PathBuf {
+        crate::store::lease::marker_of(&self.rootfs_dir().join(key))
+    }
+
+    /// Marks the folder `key` and the package files (by sha256) it is made of as in use by this
+    /// process, before they are fetched, so that `gc` leaves them alone.
+    pub fn hold_rootfs(&self, key: &str, files: &[String]) -> io::Result<()> {
+        crate::store::lease::hold(&self.marker_path(key), files)
+    }
+
     /// Where the file of this sha256 lives (its folder made).
     pub fn file_path(&self, sha256: &str) -> io::Result<PathBuf> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -34,7 +61,7 @@ impl PackageStore {
                 format!("bad sha256 {sha256}"),
             ));
         }
-        let dir = self.dir.join("files/sha256");
+        let dir = self.files_dir();
         fs::create_dir_all(&dir)?;
         Ok(dir.join(sha256.to_ascii_lowercase()))
     }
@@ -66,9 +93,7 @@ impl PackageStore {
     }
 
     fn signed_path(&self, url: &str) -> PathBuf {
-        self.dir
-            .join("signed")
-            .join(hex(&Sha256::digest(url.as_bytes())))
+        self.signed_dir().join(hex(&Sha256::digest(url.as_bytes())))
     }
 
     /// Records the sha256 of the signed index `url` served.
@@ -78,17 +103,21 @@ impl PackageStore {
         write_atomic(&path, format!("{url}\n{sha256}\n").as_bytes())
     }
 
-    /// The sha256 of the signed index `url` served last.
+    /// The sha256 of the signed index `url` served last; the record is marked as used now.
     pub fn recall(&self, url: &str) -> Option<String> {
-        let text = fs::read_to_string(self.signed_path(url)).ok()?;
+        let path = self.signed_path(url);
+        let text = fs::read_to_string(&path).ok()?;
         let mut lines = text.lines();
         (lines.next()? == url).then_some(())?;
+        if !crate::store::root::is_read_only() {
+            crate::store::touch(&path);
+        }
         lines.next().map(str::to_string)
     }
 
     /// The rootfs folder for `key`, when it was made before.
     pub fn existing_rootfs(&self, key: &str) -> Option<PathBuf> {
-        let target = self.dir.join("rootfs").join(key);
+        let target = self.rootfs_dir().join(key);
         target.is_dir().then_some(target)
     }
 
@@ -100,7 +129,7 @@ impl PackageStore {
         fill: impl FnOnce(&Path) -> Result<(), E>,
         io_error: impl Fn(io::Error) -> E,
     ) -> Result<PathBuf, E> {
-        let parent = self.dir.join("rootfs");
+        let parent = self.rootfs_dir();
         let target = parent.join(key);
         if target.is_dir() {
             return Ok(target);

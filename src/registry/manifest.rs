@@ -57,6 +57,16 @@ pub enum Document {
     },
 }
 
+/// The manifests an index or manifest list names (none for anything else): `gc` keeps an index
+/// the store holds with the layouts of the manifests it names, since a pull by the index's digest
+/// reads it again.
+pub fn listed_manifests(bytes: &[u8]) -> Vec<String> {
+    match parse(bytes, "") {
+        Ok(Document::Index(entries)) => entries.into_iter().map(|d| d.digest).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Reads a manifest; its type is the document's own `mediaType`, else the one the registry sent,
 /// else (OCI lets `mediaType` out) what its fields show, as containers/image's `GuessMIMEType` does.
 pub fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {

@@ -26,6 +26,7 @@ use crate::rootfs::ImageError;
 use manifest::{Descriptor, Document};
 use remote::Remote;
 
+pub use manifest::listed_manifests;
 pub use pulls::Pulls;
 pub use reference::{Reference, SCHEME, is_reference};
 pub use store::ImageStore;
@@ -217,8 +218,11 @@ pub fn pull(
             .into());
     };
     let blobs: Vec<&Descriptor> = std::iter::once(&config).chain(&layers).collect();
-    puller.fetch_blobs(&blobs)?;
     let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+    // Held before the blobs are fetched: `gc` then keeps them, and the layout, while this runs.
+    // A store that cannot be written (mounted read-only) cannot be trimmed either.
+    let _ = store.hold(&manifest, &digests);
+    puller.fetch_blobs(&blobs)?;
     let layout = store
         .layout(&manifest, &media_type, size as u64, &digests)
         .map_err(|e| RegistryError::new(&reference, Step::Store, e.to_string()))?;
@@ -337,15 +341,30 @@ impl<'a> Puller<'a> {
         }
     }
 
+    /// Stores a manifest or index the registry sent (checked against `digest`), and pushes it to
+    /// the remote caches, so that a runner without the registry can pull by digest.
     fn keep(&self, digest: &str, bytes: &[u8]) -> Result<(), RegistryError> {
         self.store
             .put_blob(digest, bytes)
-            .map_err(|e| RegistryError::new(self.reference, Step::Store, e.to_string()))
+            .map_err(|e| RegistryError::new(self.reference, Step::Store, e.to_string()))?;
+        if let (Some(caches), Some(sha256)) = (self.caches, manifest::sha256_hex(digest))
+            && let Ok(path) = self.store.blob_path(digest)
+        {
+            caches.push_blob(&sha256, &path);
+        }
+        Ok(())
     }
 
-    /// A manifest or index by digest: from the store, else fetched and checked.
+    /// A manifest or index by digest: from the store, else from the remote caches, else fetched
+    /// from the registry; checked against the digest in each case.
     fn document(&self, digest: &str) -> Result<Vec<u8>, RegistryError> {
         if let Some(bytes) = self.store.read_blob(digest) {
+            return Ok(bytes);
+        }
+        if let Ok(path) = self.store.blob_path(digest)
+            && self.fetch_from_caches(digest, None, remote::MAX_DOCUMENT, &path)
+            && let Some(bytes) = self.store.read_blob(digest)
+        {
             return Ok(bytes);
         }
         let fetched = self.remote()?.manifest(digest)?;
@@ -371,7 +390,7 @@ impl<'a> Puller<'a> {
                 .store
                 .blob_path(&d.digest)
                 .map_err(|e| self.bad(&d.digest, e.to_string()))?;
-            if !path.is_file() && !self.fetch_from_caches(d, &path) {
+            if !path.is_file() && !self.fetch_from_caches(&d.digest, d.size, MAX_BLOB, &path) {
                 missing.push((*d, path));
             }
         }
@@ -413,12 +432,19 @@ impl<'a> Puller<'a> {
         }
     }
 
-    /// Takes a blob from the remote caches into the store, checked against its digest and size.
-    fn fetch_from_caches(&self, d: &Descriptor, path: &std::path::Path) -> bool {
-        let (Some(caches), Some(sha256)) = (self.caches, manifest::sha256_hex(&d.digest)) else {
+    /// Takes a blob from the remote caches into the store, checked against its digest and size
+    /// (else at most `limit` bytes).
+    fn fetch_from_caches(
+        &self,
+        digest: &str,
+        size: Option<u64>,
+        limit: u64,
+        path: &std::path::Path,
+    ) -> bool {
+        let (Some(caches), Some(sha256)) = (self.caches, manifest::sha256_hex(digest)) else {
             return false;
         };
-        caches.fetch_blob(&sha256, d.size, MAX_BLOB, path).is_some()
+        caches.fetch_blob(&sha256, size, limit, path).is_some()
     }
 
     fn fetch_blob(

@@ -1,8 +1,10 @@
 //! Pulled images in the image cache (`images/registry/` under the cache root): every blob once by
 //! digest (`blobs/sha256/HEX`, written only after its digest was checked), an OCI image layout per
 //! platform manifest (`layouts/HEX/`: `oci-layout`, an `index.json` naming the manifest, and hard
-//! links to the blobs) that the image reader opens like any layout folder, and the digest each
-//! tag named when it was last resolved (`tags/`), for working offline.
+//! links to the blobs) that the image reader opens like any layout folder, with a marker beside it
+//! (`layouts/HEX.used`: the blobs it is made of, held by every process using it, its mtime the
+//! layout's last use; [`crate::store::lease`]), and the digest each tag named when it was last
+//! resolved (`tags/`), for working offline.
 
 use std::fs;
 use std::io::{self, Write};
@@ -30,12 +32,44 @@ impl ImageStore {
         &self.dir
     }
 
+    /// The blobs by digest (`blobs/sha256/`).
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.dir.join("blobs/sha256")
+    }
+
+    /// The layouts (`layouts/HEX/`), each with its marker `HEX.used` beside it.
+    pub fn layouts_dir(&self) -> PathBuf {
+        self.dir.join("layouts")
+    }
+
+    /// The digests tags named last (`tags/`).
+    pub fn tags_dir(&self) -> PathBuf {
+        self.dir.join("tags")
+    }
+
+    /// The marker of a platform manifest's layout ([`crate::store::lease`]).
+    pub fn marker_path(&self, manifest_hex: &str) -> PathBuf {
+        crate::store::lease::marker_of(&self.layouts_dir().join(manifest_hex))
+    }
+
+    /// Marks the layout of `manifest` and the blobs it is made of as in use by this process, before
+    /// they are fetched, so that `gc` leaves them alone.
+    pub fn hold(&self, manifest: &str, blobs: &[&str]) -> io::Result<()> {
+        let hex = sha256_hex(manifest)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad digest"))?;
+        let keeps: Vec<String> = std::iter::once(&manifest)
+            .chain(blobs)
+            .map(|d| d.to_string())
+            .collect();
+        crate::store::lease::hold(&self.marker_path(&hex), &keeps)
+    }
+
     /// Where a blob lives, and whether it is there.
     pub fn blob_path(&self, digest: &str) -> io::Result<PathBuf> {
         let hex = sha256_hex(digest).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("bad digest {digest}"))
         })?;
-        let dir = self.dir.join("blobs/sha256");
+        let dir = self.blobs_dir();
         fs::create_dir_all(&dir)?;
         Ok(dir.join(hex))
     }
@@ -64,7 +98,7 @@ impl ImageStore {
 
     fn tag_path(&self, reference: &str) -> PathBuf {
         let key = crate::lock::hex(&Sha256::digest(reference.as_bytes()));
-        self.dir.join("tags").join(key)
+        self.tags_dir().join(key)
     }
 
     /// Records the digest a tag reference resolved to.
@@ -95,7 +129,7 @@ impl ImageStore {
     ) -> io::Result<PathBuf> {
         let hex = sha256_hex(manifest)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad digest"))?;
-        let parent = self.dir.join("layouts");
+        let parent = self.layouts_dir();
         let target = parent.join(&hex);
         if target.join("index.json").is_file() {
             return Ok(target);

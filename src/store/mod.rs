@@ -14,6 +14,7 @@
 
 pub mod gc;
 pub mod key;
+pub mod lease;
 pub mod root;
 pub mod stat;
 
@@ -162,8 +163,9 @@ fn entry_stamp(meta: &fs::Metadata) -> Stamp {
     }
 }
 
-/// Marks an entry as used now (its meta file's mtime), for [`gc`]'s least-recently-used order.
-fn touch(meta: &Path) {
+/// Marks an entry as used now (its meta file's or marker's mtime), for [`gc`]'s
+/// least-recently-used order.
+pub(crate) fn touch(meta: &Path) {
     if let Ok(file) = fs::OpenOptions::new().append(true).open(meta) {
         let _ = file.set_modified(std::time::SystemTime::now());
     }

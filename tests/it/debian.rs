@@ -1,6 +1,7 @@
-//! A root filesystem unpacked from real Debian 12 packages (`apt-get download` + `dpkg -x`), built
-//! once per package list and shared by every test (and every test process) through a cache folder
-//! under `target/tmp`, published with an atomic rename so parallel builders never see half of it.
+//! Root filesystems unpacked from real Debian 12 and Debian 11 packages (`apt-get download` +
+//! `dpkg -x`), each built once per package list and shared by every test (and every test process)
+//! through a cache folder under `target/tmp`, published with an atomic rename so parallel builders
+//! never see half of it.
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -183,6 +184,82 @@ const BULLSEYE: Distribution = Distribution {
     suite: Some("bullseye"),
     extra: &[],
 };
+
+/// What the recipes' `debian "bullseye"` blocks unpack, as layer.lock pins it for each (the named
+/// packages and their dependencies, Essential packages left out), all recipes together, and
+/// `libc-bin` for `/etc/ld.so.conf`.
+pub const BULLSEYE_RECIPES: &[&str] = &[
+    "libc-bin",
+    "libc6",
+    "libcrypt1",
+    "libgcc-s1",
+    "gcc-10-base",
+    "libstdc++6",
+    "zlib1g",
+    "liblzma5",
+    "libzstd1",
+    // gdiplus
+    "libgdiplus",
+    "libcairo2",
+    "libpixman-1-0",
+    "libglib2.0-0",
+    "libffi7",
+    "libpcre3",
+    "libmount1",
+    "libblkid1",
+    "libselinux1",
+    "libpcre2-8-0",
+    "libexif12",
+    "libgif7",
+    "libjpeg62-turbo",
+    "libtiff5",
+    "libjbig0",
+    "libdeflate0",
+    "libwebp6",
+    "libx11-6",
+    "libx11-data",
+    "libxau6",
+    "libxdmcp6",
+    "libbsd0",
+    "libmd0",
+    "libxcb1",
+    "libxcb-render0",
+    "libxcb-shm0",
+    "libxext6",
+    "libxrender1",
+    // fontconfig-freetype (and gdiplus)
+    "libfontconfig1",
+    "fontconfig-config",
+    "fonts-dejavu-core",
+    "libfreetype6",
+    "libpng16-16",
+    "libbrotli1",
+    "libexpat1",
+    "libuuid1",
+    "debconf",
+    "ucf",
+    "sensible-utils",
+    // icu, libxml2-libxslt
+    "libicu67",
+    "libxml2",
+    "libxslt1.1",
+    "libgcrypt20",
+    "libgpg-error0",
+];
+
+const BULLSEYE_RECIPE_PACKAGES: Distribution = Distribution {
+    name: "debian11-recipes",
+    packages: BULLSEYE_RECIPES,
+    suite: Some("bullseye"),
+    extra: &[],
+};
+
+/// The recipes' Debian 11 packages ([`BULLSEYE_RECIPES`]) unpacked, or `None` as [`rootfs`].
+pub fn bullseye_recipes_rootfs() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| built(&BULLSEYE_RECIPE_PACKAGES))
+        .as_deref()
+}
 
 /// Debian 11's fontconfig (`fc-match`) with the libraries it needs and the DejaVu fonts: built for
 /// glibc 2.31, old enough for Amazon Linux 2023. `/etc/layer-fonts/fonts.conf` is a configuration

@@ -1,5 +1,7 @@
-//! The ready-made recipes of `specs/`, as a user copies them: beside a folder named `rootfs`, here a
-//! root filesystem of real Debian 12 packages. Oracles written elsewhere decide what is right:
+//! The ready-made recipes of `specs/`, with their rootfs a folder of real packages fetched by
+//! `apt-get download` and unpacked by `dpkg -x`: the recipes' own Debian 11 packages (what their
+//! `debian "bullseye"` blocks name, with the dependencies layer.lock pins), and Debian 12's, whose
+//! libraries are too new for some runtimes. Oracles written elsewhere decide what is right:
 //! `lddtree` (pax-utils) for the libraries a recipe must ship (its closure minus what the runtime
 //! provides), and `readelf` (binutils) for which of them need symbol versions above the runtime's
 //! ceilings. The tests also pin the outcome that specs/README.md documents for each recipe.
@@ -21,10 +23,10 @@ use crate::debian;
 use crate::lddtree::{expected, lddtree};
 
 /// One `abi::symbol-version` finding: (object, version, needed file).
-type Over = (String, String, String);
+pub type Over = (String, String, String);
 
 /// Every recipe in `specs/`; each has a test below.
-const RECIPES: &[&str] = &[
+pub const RECIPES: &[&str] = &[
     "fontconfig-freetype",
     "gdiplus",
     "icu",
@@ -34,12 +36,37 @@ const RECIPES: &[&str] = &[
     "libxml2-libxslt",
 ];
 
-/// A recipe copied into a fresh folder beside `rootfs` → the Debian rootfs, with `edits` applied
-/// (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
+/// A recipe copied into a fresh folder beside `rootfs` → the Debian 12 rootfs, with `edits`
+/// applied (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
 pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static Path)> {
+    recipe_on(debian::rootfs()?, name, edits)
+}
+
+/// A recipe as written, beside `rootfs` → its own Debian 11 packages unpacked
+/// (`debian::BULLSEYE_RECIPES`, which must hold every package the recipe names).
+pub fn recipe_as_written(name: &str) -> Option<(Fixture, &'static Path)> {
+    let text = fs::read_to_string(recipe_path(name)).expect("recipe exists");
+    for line in text.lines().map(str::trim) {
+        if let Some(package) = line.strip_prefix("package \"") {
+            let package = package.split('"').next().unwrap();
+            let listed = debian::BULLSEYE_RECIPES.contains(&package);
+            assert!(listed, "{name} names {package}, not in BULLSEYE_RECIPES");
+        }
+    }
+    recipe_on(debian::bullseye_recipes_rootfs()?, name, &[])
+}
+
+fn recipe_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"))
+}
+
+fn recipe_on(
+    root: &'static Path,
+    name: &str,
+    edits: &[(&str, &str)],
+) -> Option<(Fixture, &'static Path)> {
     assert!(RECIPES.contains(&name), "{name} is not in RECIPES");
-    let root = debian::rootfs()?;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.kdl"));
+    let path = recipe_path(name);
     let mut text = folder_rootfs(&fs::read_to_string(&path).expect("recipe exists"));
     for (from, to) in edits {
         assert!(text.contains(from), "{name}.kdl has no `{from}`");
@@ -53,7 +80,7 @@ pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static P
 }
 
 /// A recipe's text with its package rootfs block replaced by `rootfs "rootfs"`: these tests read
-/// the Debian 12 rootfs (the package rootfs itself is built in `packages::debian11`).
+/// folders unpacked by dpkg (the package rootfs itself is built in `packages::debian11`).
 pub fn folder_rootfs(text: &str) -> String {
     let Some(start) = text.find("    rootfs {\n") else {
         return text.to_string();
@@ -192,7 +219,7 @@ fn layerc_over(analysis: &Analysis) -> BTreeSet<Over> {
 
 /// Checks a recipe against both oracles and returns the analysis and its symbol-version findings.
 /// Every error must be one of those findings.
-fn check(fx: &Fixture, root: &Path, runtime: &str) -> (Analysis, BTreeSet<Over>) {
+pub fn check(fx: &Fixture, root: &Path, runtime: &str) -> (Analysis, BTreeSet<Over>) {
     let analysis = fx.analyze();
     let os = os_of(runtime);
     let want = lddtree_shipped(&analysis, root, &provision(runtime));
@@ -251,7 +278,7 @@ fn lib_entries(want: &BTreeSet<&str>) -> Vec<String> {
     v
 }
 
-fn shipped(analysis: &Analysis) -> BTreeSet<&str> {
+pub fn shipped(analysis: &Analysis) -> BTreeSet<&str> {
     let g = &analysis.layers[0].graph;
     g.nodes()
         .filter(|(_, n)| n.status == Status::Shipped)
@@ -281,6 +308,8 @@ fn gdiplus_from_debian12_is_too_new_for_al2023() {
         "libpixman-1.so.0",
         "libX11.so.6",
         "libexpat.so.1",
+        "libpango-1.0.so.0",
+        "libharfbuzz.so.0",
     ] {
         assert!(shipped(&analysis).contains(lib), "{lib} is not shipped");
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetched, Fetcher};
 use super::openpgp::Keyring;
 use super::{Failure, PackagesError};
 use control::Relation;
@@ -210,7 +210,13 @@ impl AptRepo {
         };
         let progress = indicatif::ProgressBar::hidden();
         let path = fetcher
-            .file(&url, sha256, Some(*size), MAX_INDEX, &progress)
+            .file(
+                (&url, Fetched::Index),
+                sha256,
+                Some(*size),
+                MAX_INDEX,
+                &progress,
+            )
             .map_err(|e| PackagesError::net(&self.label, &step, e))?;
         super::decompress_file(&path, &name, MAX_INDEX)
             .map_err(|e| self.fail(&step, Failure::Index, format!("{url}: {e}")))

@@ -11,7 +11,7 @@ use std::io::BufReader;
 
 use sha2::{Digest, Sha256};
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetched, Fetcher};
 use super::openpgp::Keyring;
 use super::{Failure, PackagesError};
 use primary::RpmPackage;
@@ -111,7 +111,13 @@ impl RpmRepo {
         let url = format!("{base}{}", entry.location);
         let progress = indicatif::ProgressBar::hidden();
         let path = fetcher
-            .file(&url, &entry.sha256, entry.size, MAX_PRIMARY, &progress)
+            .file(
+                (&url, Fetched::Index),
+                &entry.sha256,
+                entry.size,
+                MAX_PRIMARY,
+                &progress,
+            )
             .map_err(|e| PackagesError::net(&self.label, &step, e))?;
         let packages = read_primary(&path, &entry.location, arch)
             .map_err(|e| self.fail(&step, Failure::Index, format!("{url}: {e}")))?;

@@ -4,6 +4,7 @@
 //! shipped; a cache that is down or hangs leaves the build to succeed locally with a warning.
 //! `file://` caches here; S3 (Garage) in `s3.rs`, HTTP (nginx with WebDAV) in `http.rs`.
 
+mod fetched;
 mod http;
 mod s3;
 pub mod servers;
@@ -49,6 +50,13 @@ impl Fleet {
 
     pub fn secret(&self) -> PathBuf {
         self.keys.path().join("ci-1.secret")
+    }
+
+    /// Runner A builds with the fleet's signing key and a store at `store`; its stderr.
+    pub fn build_a(&self, store: &Path) -> String {
+        let secret = self.secret();
+        let args = ["--signing-key", secret.to_str().unwrap()];
+        ok(&build(self.a.path(), store, &args, &[]))
     }
 
     /// Runner B: a folder with runner A's spec and lock and nothing else.
@@ -307,13 +315,7 @@ fn dry_run_says_what_would_be_fetched_or_pushed() {
 fn a_changed_spec_needs_the_rootfs_and_says_why() {
     let (fleet, _cache, _) = file_fleet();
     let stores = tempfile::tempdir().unwrap();
-    let secret = fleet.secret();
-    ok(&build(
-        fleet.a.path(),
-        &stores.path().join("a"),
-        &["--signing-key", secret.to_str().unwrap()],
-        &[],
-    ));
+    fleet.build_a(&stores.path().join("a"));
     let b = fleet.runner_b();
     let spec = fs::read_to_string(b.path().join("layer.kdl")).unwrap();
     fs::write(

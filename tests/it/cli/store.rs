@@ -350,6 +350,47 @@ fn gc_max_size_keeps_the_newest_that_fit_and_old_leftovers_go() {
     assert!(stderr(&bad).contains("unknown unit"), "{}", stderr(&bad));
 }
 
+/// What interrupted pulls and package fetches leave (partial downloads, temporary folders, a blob
+/// no image keeps) goes once older than an hour; younger, a running build may be writing it.
+#[test]
+fn gc_removes_old_leftovers_of_pulls_and_package_fetches() {
+    let fx = Fixture::new();
+    let store = fx.path().join("store");
+    let hex = "ab".repeat(32);
+    let leftovers = [
+        format!("images/registry/blobs/sha256/.{hex}.partial"),
+        format!("images/registry/blobs/sha256/{hex}"),
+        format!("packages/files/sha256/.{hex}.partial"),
+        format!("packages/files/sha256/{hex}"),
+        "packages/rootfs/.layerc-unpacking/usr/lib/libx.so".to_string(),
+        "images/registry/layouts/.layerc-linking/oci-layout".to_string(),
+    ];
+    let hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    let write = |name: &str, old: bool| {
+        let path = store.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "half").unwrap();
+        // The file and the folders it was written into.
+        for p in path.ancestors().take_while(|p| *p != store).filter(|_| old) {
+            fs::File::open(p).unwrap().set_modified(hours_ago).unwrap();
+        }
+    };
+    for name in &leftovers {
+        write(name, true);
+    }
+    let young = format!("packages/files/sha256/{}", "cd".repeat(32));
+    write(&young, false);
+    let text = gc(&store, &[]);
+    assert!(
+        text.contains("0 entries and 6 leftover files removed"),
+        "{text}"
+    );
+    for name in &leftovers {
+        assert!(!store.join(name).exists(), "{name} is left");
+    }
+    assert!(store.join(&young).exists());
+}
+
 /// Runs `layerc build` in `dir` as the unprivileged user `nobody` (root reads every file).
 fn build_as_nobody(dir: &Path, store: &Path) -> std::process::Output {
     std::process::Command::new("setpriv")

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Instant;
 
@@ -42,17 +42,8 @@ impl Server {
             .stderr(Stdio::piped());
         use_test_store(&mut cmd, &[]);
         let mut child = cmd.spawn().expect("GNU time and layerc run");
-        let stdout = child.stdout.take().unwrap();
+        let frames = frames_of(child.stdout.take().unwrap());
         let mut stderr = child.stderr.take().unwrap();
-        let (send, frames) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            while let Some(frame) = read_frame(&mut reader) {
-                if send.send(frame).is_err() {
-                    return;
-                }
-            }
-        });
         let err = std::thread::spawn(move || {
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text);
@@ -152,6 +143,20 @@ impl Server {
         let err = self.err.join().unwrap();
         (status.code().expect("not killed by a signal"), err)
     }
+}
+
+/// The frames the server writes on `stdout`, read on a thread of their own.
+pub fn frames_of(stdout: ChildStdout) -> Receiver<Value> {
+    let (send, frames) = channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        while let Some(frame) = read_frame(&mut reader) {
+            if send.send(frame).is_err() {
+                return;
+            }
+        }
+    });
+    frames
 }
 
 /// One frame of the server's output, as JSON; `None` at its end.

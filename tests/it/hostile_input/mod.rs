@@ -6,7 +6,7 @@ mod deep;
 mod diagnostics;
 mod host_reads;
 mod lattice;
-mod lsp_stdio;
+pub(crate) mod lsp_stdio;
 mod output;
 mod rootfs_reads;
 mod slow_paths;

@@ -200,7 +200,7 @@ fn only_dir(dir: &Path) -> PathBuf {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     found.remove(0)

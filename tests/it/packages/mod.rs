@@ -3,7 +3,8 @@
 //! 127.0.0.1.
 
 mod debian11;
-mod gpg;
+mod gc;
+pub mod gpg;
 mod hostile;
 pub mod local_apt;
 mod rpm;

@@ -5,6 +5,7 @@
 
 mod auth;
 mod failures;
+mod gc;
 mod pull;
 
 use std::fs;
@@ -58,6 +59,27 @@ impl Registry {
     /// Serves `storage` on a new port; `extra` is YAML added to the config (auth), `tls` the
     /// certificate and key to serve https with.
     pub fn start(dir: &Path, storage: &Path, extra: &str, tls: Option<(&Path, &Path)>) -> Registry {
+        // Another test may take the free port first: this registry then exits, and another is
+        // listening there; it is started again on another port.
+        for _ in 0..5 {
+            let mut registry = Registry::start_once(dir, storage, extra, tls);
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while Instant::now() < deadline && registry.child.try_wait().ok().flatten().is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if registry.child.try_wait().ok().flatten().is_none() {
+                return registry;
+            }
+        }
+        panic!("docker-registry keeps exiting at start");
+    }
+
+    fn start_once(
+        dir: &Path,
+        storage: &Path,
+        extra: &str,
+        tls: Option<(&Path, &Path)>,
+    ) -> Registry {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let tls = tls.map_or(String::new(), |(cert, key)| {
