@@ -175,6 +175,13 @@ const META_HEADER: &str = "layerc-store-entry 1";
 /// A meta file is two short lines.
 const MAX_META_BYTES: u64 = 4096;
 
+/// One of the store's own files, read as untrusted input: a regular file (not a symlink) of at
+/// most `limit` bytes, as text; `None` when it is not there or not such a file.
+pub(crate) fn read_own(path: &Path, limit: u64) -> Option<String> {
+    let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
+    String::from_utf8(crate::rootfs::host::read_open(file, limit).ok()?).ok()
+}
+
 /// A meta file and its mtime.
 fn read_meta(path: &Path) -> Option<(Meta, i128)> {
     let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
