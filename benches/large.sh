@@ -84,7 +84,7 @@ hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WOR
 echo
 echo "== summary ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 python3 - "$WORK" "$(stat -c %s "$L150/out/big.zip")" "$(stat -c %s "$L150/peer.zip")" \
-    "$RSS150" "$RSS250" "$SIZE250" "$(du -cb $(sed -n 's/.*file "\([^"]*\)".*/\1/p' "$L250/layer.kdl") | tail -1 | cut -f1)" "$SAME" <<'EOF'
+    "$RSS150" "$RSS250" "$SIZE250" "$(du -cb $(sed -n 's/^    file "\([^"]*\)".*/\1/p' "$L250/layer.kdl") | tail -1 | cut -f1)" "$SAME" <<'EOF'
 import json, os, sys
 work, ours, peer, rss150, rss250, size250, unzipped250, same = sys.argv[1:]
 r = {x["command"]: x for x in json.load(open(os.path.join(work, "150.json")))["results"]}

@@ -44,9 +44,14 @@ spec() { # spec DIR FILE... : a layer shipping each FILE of $LIBDIR as lib/FILE
     mkdir -p "$1"
     local dir="$1" f
     shift
+    # Checked against this machine's own runtime (its glibc and libstdc++), not Amazon Linux 2023's:
+    # Debian 12's libraries need newer symbol versions than AL2023 has, which the check refuses.
+    [ -s "$dir/host.kdl" ] || "$LAYERC" runtime scan / --name host --out "$dir/host.kdl" >/dev/null 2>&1 ||
+        die "layerc runtime scan / failed"
     {
         echo 'layer "big" {'
         echo '    runtime "provided.al2023"'
+        echo '    runtime-file "host.kdl"'
         echo '    rootfs "/"'
         for f in "$@"; do echo "    file \"$LIBDIR/$f\" to=\"lib/$f\""; done
         echo '}'

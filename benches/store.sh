@@ -44,7 +44,7 @@ cmp -s "$L150/cold.lock" "$L150/layer.lock" || SAME="NO (layer.lock differs)"
 ENTRY="$(ls "$WARM_STORE"/zips/*.zip)"
 
 # ---------------------------------------------------------------- side by side
-UNZIPPED=$(du -cb $(sed -n 's/.*file "\([^"]*\)".*/\1/p' "$L150/layer.kdl") | tail -1 | cut -f1)
+UNZIPPED=$(du -cb $(sed -n 's/^    file "\([^"]*\)".*/\1/p' "$L150/layer.kdl") | tail -1 | cut -f1)
 echo
 echo "== ~150 MB layer: $((UNZIPPED / 1000000)) MB unzipped, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/store.json" \

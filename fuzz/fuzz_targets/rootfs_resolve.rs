@@ -1,3 +1,6 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| layerc_fuzz::rootfs_resolve(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    layerc_fuzz::rootfs_resolve(data);
+    layerc_fuzz::rootfs_kernel(data);
+});

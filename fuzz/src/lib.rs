@@ -37,7 +37,18 @@ pub fn spec(data: &[u8]) {
 /// The ELF reader: any bytes give an `ElfInfo` or an `ElfError`, never a panic; the whole-file
 /// reader (`ElfImage`) and the code patterns read through it never panic either.
 pub fn elf(data: &[u8]) {
-    let _ = ElfInfo::parse_file("libfuzz.so", data);
+    let whole = ElfInfo::parse_file("libfuzz.so", data);
+    // The reader of a few ranges gives the whole-file reader's answer, or leaves it to it.
+    let read_at = |offset: u64, buf: &mut [u8]| -> io::Result<usize> {
+        let from = (offset as usize).min(data.len());
+        let n = buf.len().min(data.len() - from);
+        buf[..n].copy_from_slice(&data[from..from + n]);
+        Ok(n)
+    };
+    let ranged = layerc::elf::ranges::parse("libfuzz.so", data.len() as u64, &read_at);
+    if let Ok(Some(ranged)) = ranged {
+        assert_eq!(ranged, whole, "the ranged ELF reader differs");
+    }
     let Ok(image) = layerc::elf::ElfImage::parse(data) else {
         return;
     };
@@ -83,6 +94,48 @@ pub fn rootfs_resolve(data: &[u8]) {
         }
         assert_eq!(fs.kind(&found.path), Some(found.meta.kind), "{path}");
         assert_ne!(found.meta.kind, Kind::Symlink, "{path} is a symlink");
+    }
+}
+
+/// The kernel's lookup inside a folder (`openat2(RESOLVE_IN_ROOT)`, `rootfs::locate`) and the walk
+/// over the folder both give what the walk over the in-memory tree gives: the tree of the script
+/// is made on disk (as far as a file system can hold it), and every query is resolved three ways.
+pub fn rootfs_kernel(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (fs, queries) = MemFs::from_script(text);
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    if !fs.make_on_disk(dir.path()) {
+        return;
+    }
+    let disk = layerc::rootfs::DirRootFs::open(dir.path()).expect("a temporary folder opens");
+    let outcome = |r: Result<(String, Kind), layerc::rootfs::RootfsError>| match r {
+        Ok(found) => format!("{found:?}"),
+        Err(layerc::rootfs::RootfsError::NotFound(_)) => "not found".to_string(),
+        Err(layerc::rootfs::RootfsError::Loop(_)) => "loop".to_string(),
+        Err(e) => format!("error {e}"),
+    };
+    // Where the kernel has `openat2`, it answers every lookup itself but a loop and a name it
+    // cannot be given (a NUL).
+    let kernel_here = disk.locate(&RootPath::root()).is_some();
+    for query in queries {
+        let query = RootPath::new(&query);
+        let memory = outcome(resolve(&fs, &query).map(|r| (r.path.to_string(), r.meta.kind)));
+        if kernel_here && memory != "loop" && !query.as_str().contains('\0') {
+            assert!(
+                disk.locate(&query).is_some(),
+                "the kernel left {query} to the walk"
+            );
+        }
+        let walked = outcome(resolve(&disk, &query).map(|r| (r.path.to_string(), r.meta.kind)));
+        let kernel = outcome(
+            layerc::rootfs::locate(&disk, &query).map(|r| (r.path.to_string(), r.meta.kind)),
+        );
+        assert_eq!(walked, memory, "the walk on disk differs for {query}");
+        assert_eq!(kernel, memory, "the kernel's lookup differs for {query}");
     }
 }
 
@@ -136,6 +189,23 @@ impl MemFs {
         if matches!(self.nodes.get(&parent), Some(Node::Dir)) {
             self.nodes.entry(path).or_insert(node);
         }
+    }
+
+    /// Makes the tree under `root` on disk; false when the file system cannot hold it (a name
+    /// or symlink target it refuses).
+    pub fn make_on_disk(&self, root: &std::path::Path) -> bool {
+        for (path, node) in &self.nodes {
+            let host = root.join(path.as_str().trim_start_matches('/'));
+            let made = match node {
+                Node::Dir => std::fs::create_dir_all(&host),
+                Node::File => std::fs::write(&host, b""),
+                Node::Link(target) => std::os::unix::fs::symlink(target, &host),
+            };
+            if made.is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     pub fn kind(&self, path: &RootPath) -> Option<Kind> {

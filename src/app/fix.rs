@@ -82,7 +82,7 @@ impl Rootfs<'_> {
     /// The soname of the file the loader finds for `name`.
     fn soname(&self, name: &str) -> Option<String> {
         let load = |p: &crate::rootfs::RootPath| self.cache.get(self.fs, p);
-        match search::find_in(self.fs, self.system.all(), name, self.arch, &load) {
+        match search::find_in(self.fs, self.system.all(), name, self.arch, None, &load) {
             Lookup::Found(f) => Some(f.elf.soname.clone().unwrap_or_else(|| name.to_string())),
             Lookup::NotFound { .. } => None,
         }

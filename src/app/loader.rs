@@ -260,7 +260,7 @@ impl Loader<'_> {
                 continue;
             }
             if is_mounted(dir) {
-                match search::find_in(self.fs, [dir], name, self.arch, &load) {
+                match search::find_in(self.fs, [dir], name, self.arch, None, &load) {
                     Lookup::Found(f) => {
                         return Ok(Hit::File {
                             path: f.path,

@@ -196,6 +196,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 }
 
 fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    // The built-in catalog is read on the other core while the arguments and the spec are: most
+    // commands need it, and it takes about as long as everything before resolution together.
+    std::thread::spawn(layerc::runtime::Catalog::builtin);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

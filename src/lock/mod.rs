@@ -19,7 +19,7 @@ use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
 pub use packages::LockedPackages;
-pub use text::{ParseError, parse, render};
+pub use text::{ParseError, parse, parse_kdl, read_fixed, render};
 
 /// The lock file's name, beside the spec.
 pub const FILE_NAME: &str = "layer.lock";

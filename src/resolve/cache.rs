@@ -18,15 +18,17 @@ pub struct ElfCache {
 
 impl ElfCache {
     pub fn get(&self, fs: &dyn RootFs, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
-        let stamp = fs.stamp(path).map_err(|e| LoadError::Io(Arc::new(e)))?;
-        if let Some((seen, hit)) = self.map.lock().expect("cache lock").get(path)
-            && stamp.is_some()
-            && *seen == stamp
+        let io = |e| LoadError::Io(Arc::new(e));
+        let seen = self.map.lock().expect("cache lock").get(path).cloned();
+        // Only a file seen before is stamped first: a new one is stamped as it is read.
+        if let Some((seen, hit)) = seen
+            && seen.is_some()
+            && fs.stamp(path).map_err(io)? == seen
         {
-            return hit.clone().map_err(LoadError::Elf);
+            return hit.map_err(LoadError::Elf);
         }
-        let bytes = fs.map(path).map_err(|e| LoadError::Io(Arc::new(e)))?;
-        let parsed = ElfInfo::parse_file(path.file_name(), &bytes).map(Arc::new);
+        let (parsed, stamp) = fs.elf_info(path).map_err(io)?;
+        let parsed = parsed.map(Arc::new);
         self.map
             .lock()
             .expect("cache lock")

@@ -9,6 +9,7 @@
 //! status rule), `diagnostics.rs` (its findings), `search.rs` (the loader's search order) and
 //! `files.rs` (`file` requests), `programs.rs` (the ELF objects `file` requests ship, as roots).
 
+mod ahead;
 mod cache;
 mod diagnostics;
 mod files;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use super::ahead::{Ahead, Lookups};
 use super::cache::{ElfCache, LoadError};
 use super::graph::{LayerGraph, Node, Status, chain_nodes};
 use super::index::LibraryIndex;
@@ -119,8 +120,9 @@ pub(super) struct Resolver<'a, 'b> {
 impl Resolver<'_, '_> {
     /// A library in the search folders whose name is close to `name` ("did you mean").
     pub(super) fn close_name(&self, name: &str) -> Option<String> {
-        let index = self.index.get_or_init(|| (self.inputs.library_index)());
-        index.close_name(name).map(str::to_string)
+        self.listed()
+            .close_name(self.inputs.fs, name)
+            .map(str::to_string)
     }
 
     pub(super) fn load(&self, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
@@ -128,15 +130,23 @@ impl Resolver<'_, '_> {
     }
 
     fn lookup(&self, dirs: &[RootPath], name: &str) -> Lookup {
-        let load = |p: &RootPath| self.load(p);
-        let system = self.inputs.system.all();
-        search::find_in(
-            self.inputs.fs,
-            dirs.iter().chain(system),
-            name,
-            self.arch,
-            &load,
-        )
+        self.lookups().find(dirs, name)
+    }
+
+    /// What a lookup reads, apart from the graph.
+    fn lookups(&self) -> Lookups<'_> {
+        Lookups {
+            fs: self.inputs.fs,
+            elf_cache: self.inputs.elf_cache,
+            system: self.inputs.system,
+            listed: self.listed(),
+            arch: self.arch,
+        }
+    }
+
+    /// The names of the search folders, listed once.
+    fn listed(&self) -> &LibraryIndex {
+        self.index.get_or_init(|| (self.inputs.library_index)())
     }
 
     pub(super) fn add_node(&mut self, node: Node) -> NodeIndex {
@@ -262,7 +272,9 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// Breadth-first over shipped nodes, adding each DT_NEEDED entry.
+    /// Breadth-first over shipped nodes, adding each DT_NEEDED entry. Each level's lookups are
+    /// made first, on two cores ([`Lookups::ahead`]); the graph then grows one need at a time in
+    /// the same order as without them, so it is the same graph.
     fn expand(&mut self) {
         let mut queue: VecDeque<NodeIndex> = self
             .roots
@@ -271,22 +283,54 @@ impl Resolver<'_, '_> {
             .filter(|&i| self.graph[i].status == Status::Shipped)
             .collect();
         let mut expanded = BTreeSet::new();
-        while let Some(idx) = queue.pop_front() {
-            if !expanded.insert(idx) {
-                continue;
+        while !queue.is_empty() {
+            let level: Vec<NodeIndex> = queue.drain(..).collect();
+            let mut ahead = self.look_ahead(&level, &expanded);
+            for idx in level {
+                self.expand_node(idx, &mut expanded, &mut queue, &mut ahead);
             }
-            let Some(found) = self.graph[idx].found.clone() else {
+        }
+    }
+
+    /// The lookups a level's needs will make, made now.
+    fn look_ahead(&self, level: &[NodeIndex], expanded: &BTreeSet<NodeIndex>) -> Ahead {
+        let mut wanted = Vec::new();
+        let mut seen = HashSet::new();
+        for &idx in level.iter().filter(|i| !expanded.contains(i)) {
+            let Some(found) = &self.graph[idx].found else {
                 continue;
             };
-            let rpath_dirs = self.rpath_dirs(idx);
-            for needed in &found.elf.needed {
-                let child = self.needed(idx, needed, &rpath_dirs);
-                if !self.graph.contains_edge(idx, child) {
-                    self.graph.add_edge(idx, child, ());
+            let dirs = self.rpath_dirs(idx);
+            for needed in found.elf.needed.iter().filter(|n| !n.contains('/')) {
+                if !self.by_name.contains_key(needed) && seen.insert((dirs.clone(), needed)) {
+                    wanted.push((dirs.clone(), needed.clone()));
                 }
-                if self.graph[child].status == Status::Shipped && !expanded.contains(&child) {
-                    queue.push_back(child);
-                }
+            }
+        }
+        self.lookups().ahead(wanted)
+    }
+
+    fn expand_node(
+        &mut self,
+        idx: NodeIndex,
+        expanded: &mut BTreeSet<NodeIndex>,
+        queue: &mut VecDeque<NodeIndex>,
+        ahead: &mut Ahead,
+    ) {
+        if !expanded.insert(idx) {
+            return;
+        }
+        let Some(found) = self.graph[idx].found.clone() else {
+            return;
+        };
+        let rpath_dirs = self.rpath_dirs(idx);
+        for needed in &found.elf.needed {
+            let child = self.needed(idx, needed, &rpath_dirs, ahead);
+            if !self.graph.contains_edge(idx, child) {
+                self.graph.add_edge(idx, child, ());
+            }
+            if self.graph[child].status == Status::Shipped && !expanded.contains(&child) {
+                queue.push_back(child);
             }
         }
     }
@@ -330,7 +374,13 @@ impl Resolver<'_, '_> {
         dirs
     }
 
-    fn needed(&mut self, parent: NodeIndex, needed: &str, rpath_dirs: &[RootPath]) -> NodeIndex {
+    fn needed(
+        &mut self,
+        parent: NodeIndex,
+        needed: &str,
+        rpath_dirs: &[RootPath],
+        ahead: &mut Ahead,
+    ) -> NodeIndex {
         if let Some(&idx) = self.by_name.get(needed) {
             return idx;
         }
@@ -340,9 +390,20 @@ impl Resolver<'_, '_> {
             let path = RootPath::new(needed);
             let load = |p: &RootPath| self.load(p);
             let dir = path.parent();
-            search::find_in(self.inputs.fs, [&dir], path.file_name(), self.arch, &load)
+            let listed = Some(self.listed());
+            search::find_in(
+                self.inputs.fs,
+                [&dir],
+                path.file_name(),
+                self.arch,
+                listed,
+                &load,
+            )
         } else {
-            self.lookup(rpath_dirs, needed)
+            match ahead.remove(&(rpath_dirs.to_vec(), needed.to_string())) {
+                Some(lookup) => lookup,
+                None => self.lookup(rpath_dirs, needed),
+            }
         };
         let (found, skipped) = match lookup {
             Lookup::Found(f) => (Some(f), Vec::new()),

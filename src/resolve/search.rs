@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::LoadError;
+use super::index::{LibraryIndex, Listing};
 use crate::arch::Architecture;
 use crate::elf::ElfInfo;
 use crate::rootfs::{self, Kind, RootFs, RootPath, Stamp};
@@ -96,8 +97,8 @@ impl LdSoConf {
 
 /// The stamp of what `path` resolves to, or `None` when it cannot be resolved.
 fn probe(fs: &dyn RootFs, path: &RootPath) -> Option<Stamp> {
-    let resolved = rootfs::resolve(fs, path).ok()?;
-    fs.stamp(&resolved.path).ok().flatten()
+    let located = rootfs::locate(fs, path).ok()?;
+    fs.stamp(&located.path).ok().flatten()
 }
 
 /// The largest `ld.so.conf` (or included file) read; real ones are a few hundred bytes.
@@ -111,7 +112,7 @@ fn read_conf(fs: &dyn RootFs, file: &RootPath, depth: usize, out: &mut LdSoConf)
         return;
     }
     out.record(fs, file);
-    let Ok(resolved) = rootfs::resolve(fs, file) else {
+    let Ok(resolved) = rootfs::locate(fs, file) else {
         return;
     };
     // Each real file once (glibc's ldconfig would loop on mutual includes), and only regular files:
@@ -153,7 +154,7 @@ fn glob(fs: &dyn RootFs, pattern: &str, out: &mut LdSoConf) -> Vec<RootPath> {
         return vec![path];
     }
     out.record(fs, &path.parent());
-    let Ok(dir) = rootfs::resolve(fs, &path.parent()) else {
+    let Ok(dir) = rootfs::locate(fs, &path.parent()) else {
         return Vec::new();
     };
     let Ok(names) = fs.read_dir(&dir.path) else {
@@ -267,12 +268,14 @@ pub enum Lookup {
 }
 
 /// Looks `name` up in `dirs` in order, skipping files that are missing, not ELF, or built for another
-/// architecture — as the loader does.
+/// architecture — as the loader does. A folder `listed` holds is looked up in memory first: only a
+/// name that is there is resolved on disk.
 pub fn find_in<'a>(
     fs: &dyn RootFs,
     dirs: impl IntoIterator<Item = &'a RootPath>,
     name: &str,
     arch: Architecture,
+    listed: Option<&LibraryIndex>,
     load: &dyn Fn(&RootPath) -> Result<std::sync::Arc<ElfInfo>, LoadError>,
 ) -> Lookup {
     let mut skipped = Vec::new();
@@ -283,7 +286,15 @@ pub fn find_in<'a>(
             continue;
         }
         let candidate = dir.join(name);
-        let resolved = match rootfs::resolve(fs, &candidate) {
+        let resolved = match listed.and_then(|index| index.listing(dir)) {
+            Some(Listing::Absent) => continue,
+            Some(Listing::Names(_, names)) if !names.contains(name) => continue,
+            Some(Listing::Names(real, _) | Listing::Large(real)) => {
+                rootfs::resolve_in(fs, real, name)
+            }
+            Some(Listing::Unknown) | None => rootfs::resolve(fs, &candidate),
+        };
+        let resolved = match resolved {
             Ok(r) => r,
             Err(rootfs::RootfsError::Io(_, e)) => {
                 // Unreadable is not absent: report it rather than search on silently.

@@ -19,6 +19,7 @@ pub use dir::DirRootFs;
 pub use image::ImageError;
 
 use crate::arch::Architecture;
+use crate::elf::{ElfError, ElfInfo};
 
 /// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
@@ -225,6 +226,20 @@ pub trait RootFs: Send + Sync {
     }
     /// Entry names of a folder, sorted.
     fn read_dir(&self, path: &RootPath) -> io::Result<Vec<String>>;
+    /// The [`ElfInfo`] of the regular file at `path` (an [`ElfError`] for bytes that are not a
+    /// usable object) and the stamp the file had when it was read. Backends read only what the ELF
+    /// reader uses where they can (a folder: a few `pread`s, [`crate::elf::pages`]); this default
+    /// maps the file.
+    fn elf_info(&self, path: &RootPath) -> io::Result<(Result<ElfInfo, ElfError>, Option<Stamp>)> {
+        let stamp = self.stamp(path)?;
+        let bytes = self.map(path)?;
+        Ok((ElfInfo::parse_file(path.file_name(), &bytes), stamp))
+    }
+    /// [`resolve`] in one step by the backend's own means (the kernel's lookup inside a folder),
+    /// without the escapes; `None` when the backend has none for this path, and [`locate`] walks it.
+    fn locate(&self, _path: &RootPath) -> Option<Result<Located, RootfsError>> {
+        None
+    }
     /// The stamp of the file at `path` (not following a last symlink); `Ok(None)` when nothing is
     /// there. Backends whose files never change (an unpacked image) may keep this default.
     fn stamp(&self, path: &RootPath) -> io::Result<Option<Stamp>> {
@@ -270,6 +285,27 @@ pub struct Escape {
     pub target: String,
 }
 
+/// A path resolved inside the rootfs by [`locate`]: where it really is and what is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The real location, with no symlink left in it.
+    pub path: RootPath,
+    pub meta: Metadata,
+}
+
+/// [`resolve`] for callers that need no escapes: by the backend's own lookup where it has one
+/// (`openat2(RESOLVE_IN_ROOT)` for a folder: one system call instead of one per component), else
+/// by the walk. Both give the same answer: `tests/it/resolution.rs` compares them.
+pub fn locate(fs: &dyn RootFs, path: &RootPath) -> Result<Located, RootfsError> {
+    if let Some(found) = fs.locate(path) {
+        return found;
+    }
+    resolve(fs, path).map(|r| Located {
+        path: r.path,
+        meta: r.meta,
+    })
+}
+
 /// Why a path could not be resolved inside the rootfs; each keeps the path, and `Io` its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
@@ -283,8 +319,26 @@ pub enum RootfsError {
 
 /// Resolves `path` the way the kernel would inside a chroot at the rootfs.
 pub fn resolve(fs: &dyn RootFs, path: &RootPath) -> Result<Resolved, RootfsError> {
-    let mut done: Vec<String> = Vec::new();
-    let mut todo: VecDeque<String> = path.components().map(str::to_string).collect();
+    let todo = path.components().map(str::to_string).collect();
+    walk(fs, path, Vec::new(), todo)
+}
+
+/// [`resolve`] of `folder.join(name)` where `folder` is already a real folder (no symlink in it):
+/// the walk starts there. Escapes are those of `name`'s own symlinks.
+pub fn resolve_in(fs: &dyn RootFs, folder: &RootPath, name: &str) -> Result<Resolved, RootfsError> {
+    let done = folder.components().map(str::to_string).collect();
+    let todo = name.split('/').map(str::to_string).collect();
+    walk(fs, &folder.join(name), done, todo)
+}
+
+/// The walk: `todo` taken component by component from the real folder `done`, `path` named in
+/// errors.
+fn walk(
+    fs: &dyn RootFs,
+    path: &RootPath,
+    mut done: Vec<String>,
+    mut todo: VecDeque<String>,
+) -> Result<Resolved, RootfsError> {
     let mut links = 0;
     let mut escapes = Vec::new();
     let mut meta = Metadata {

@@ -77,7 +77,7 @@ pub(super) fn load(nodes: &[KdlNode], catalog: &mut Catalog) -> Result<(), Strin
     let mut sources = Vec::new();
     let mut runtimes = Vec::new();
     for node in nodes {
-        match node.name.as_str() {
+        match node.name.as_ref() {
             "loader" => {
                 let arch =
                     prop_str(node, "arch").ok_or_else(|| ctx("`loader` needs arch=".into()))?;
@@ -132,13 +132,13 @@ fn language(node: &KdlNode) -> Result<Language, String> {
             .ok_or_else(|| format!("`{}` needs {key}=", node.name))
     };
     let number = |key: &str| match node.props.get(key) {
-        Some(serde_json::Value::Number(n)) => n
+        Some(n) if n.is_number() => n
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| format!("{key}= is not a small number")),
         _ => Err(format!("`{}` needs {key}= (a number)", node.name)),
     };
-    match node.name.as_str() {
+    match node.name.as_ref() {
         "cpython" => Ok(Language::Python(Python {
             version: version
                 .parse()
@@ -151,7 +151,8 @@ fn language(node: &KdlNode) -> Result<Language, String> {
             module_version: number("module-version")?,
             napi: node
                 .props
-                .contains_key("napi")
+                .get("napi")
+                .is_some()
                 .then(|| number("napi"))
                 .transpose()?,
         })),

@@ -2,20 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::Value;
-
+pub(super) use super::node::Node;
+use super::node::Val;
 use super::{BaseImage, Catalog, Ceilings, Date, Framework, Listing, Origin, OsBase, Runtime};
 use crate::arch::Architecture;
-
-/// One KDL node: positional arguments, properties and children.
-#[derive(Debug, Deserialize)]
-pub(super) struct Node {
-    pub(super) name: String,
-    args: Vec<Value>,
-    pub(super) props: BTreeMap<String, Value>,
-    pub(super) children: Vec<Node>,
-}
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
 pub struct Data {
@@ -33,11 +23,12 @@ pub struct Data {
 /// on it, in the catalog's own format.
 pub fn description(text: &str) -> Result<(OsBase, Runtime), String> {
     let doc: kdl::KdlDocument = text.parse().map_err(|e| format!("not valid KDL: {e}"))?;
-    let nodes: Vec<Node> = serde_json::from_value(super::tree::document(&doc))
-        .map_err(|e| format!("unexpected structure: {e}"))?;
+    let json = super::tree::document(&doc).to_string();
+    let nodes: Vec<Node> =
+        serde_json::from_str(&json).map_err(|e| format!("unexpected structure: {e}"))?;
     let (mut os, mut rt) = (None, None);
     for node in &nodes {
-        match node.name.as_str() {
+        match node.name.as_ref() {
             "os" if os.is_none() => os = Some(os_base(node)?),
             "runtime" if rt.is_none() => {
                 rt = Some(runtime(
@@ -74,14 +65,14 @@ pub fn description(text: &str) -> Result<(OsBase, Runtime), String> {
     Ok((os, rt))
 }
 
-fn tree(file: &str, json: &str) -> Result<Vec<Node>, String> {
+fn tree<'a>(file: &str, json: &'a str) -> Result<Vec<Node<'a>>, String> {
     serde_json::from_str(json).map_err(|e| format!("{file}: {e}"))
 }
 
 pub fn load(data: &Data) -> Result<Catalog, String> {
     let mut catalog = Catalog::default();
     for node in &tree("os-bases.kdl", data.os_bases)? {
-        match node.name.as_str() {
+        match node.name.as_ref() {
             "glibc-sonames" => catalog.glibc_sonames.extend(strings(node)?),
             "catalog-version" => {
                 let date = one_string(node)?;
@@ -108,7 +99,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
             .push(listing(node).map_err(|e| format!("os {id}: {e}"))?);
     }
     for node in &tree("runtimes.kdl", data.runtimes)? {
-        if node.name.as_str() != "runtime" {
+        if node.name.as_ref() != "runtime" {
             return Err(format!("runtimes.kdl: unknown node `{}`", node.name));
         }
         let rt = runtime(node, Origin::Builtin(catalog.data_date))?;
@@ -141,8 +132,8 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
 
 /// `image "RUNTIME" "REFERENCE" source="..."`.
 fn base_image(node: &Node) -> Result<(String, BaseImage), String> {
-    let arg = |i: usize| node.args.get(i).and_then(Value::as_str).map(str::to_string);
-    match (node.name.as_str(), arg(0), arg(1), prop_str(node, "source")) {
+    let arg = |i: usize| node.args.get(i).and_then(Val::as_str).map(str::to_string);
+    match (node.name.as_ref(), arg(0), arg(1), prop_str(node, "source")) {
         ("image", Some(id), Some(reference), Some(source)) => Ok((
             id,
             BaseImage {
@@ -159,7 +150,7 @@ fn base_image(node: &Node) -> Result<(String, BaseImage), String> {
 
 /// The `key=` property of a top-level `name` node of a generated file.
 fn owner(node: &Node, name: &str, key: &str) -> Result<String, String> {
-    match (node.name.as_str(), prop_str(node, key)) {
+    match (node.name.as_ref(), prop_str(node, key)) {
         (n, Some(id)) if n == name => Ok(id.to_string()),
         (n, _) => Err(format!("expected `{name} {key}=...`, found `{n}`")),
     }
@@ -186,10 +177,7 @@ fn check_references(catalog: &Catalog) -> Result<(), String> {
 }
 
 pub(super) fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
-    match node.props.get(key) {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    }
+    node.props.get(key).and_then(Val::as_str)
 }
 
 /// A `provides` or `folder` block: a folder's sonames with their provenance. Without `arch=`, it
@@ -209,7 +197,7 @@ fn listing(node: &Node) -> Result<Listing, String> {
     };
     let mut sonames = std::collections::BTreeSet::new();
     for s in &node.children {
-        if s.name.as_str() != "soname" {
+        if s.name.as_ref() != "soname" {
             return Err(format!("unknown node `{}` in a listing", s.name));
         }
         sonames.insert(one_string(s)?);
@@ -221,7 +209,7 @@ fn listing(node: &Node) -> Result<Listing, String> {
         source: source.to_string(),
         upstream: prop_str(node, "upstream").map(str::to_string),
         dumped,
-        derived: matches!(node.props.get("derived"), Some(Value::Bool(true))),
+        derived: matches!(node.props.get("derived"), Some(Val::Bool(true))),
     })
 }
 
@@ -229,10 +217,10 @@ pub(super) fn strings(node: &Node) -> Result<Vec<String>, String> {
     node.args
         .iter()
         .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
+            Val::Str(s) => Ok(s.to_string()),
             v => Err(format!(
                 "`{}`: expected strings, found {v}",
-                node.name.as_str()
+                node.name.as_ref()
             )),
         })
         .collect()
@@ -241,7 +229,7 @@ pub(super) fn strings(node: &Node) -> Result<Vec<String>, String> {
 pub(super) fn one_string(node: &Node) -> Result<String, String> {
     let mut v = strings(node)?;
     if v.len() != 1 {
-        return Err(format!("`{}` takes one string", node.name.as_str()));
+        return Err(format!("`{}` takes one string", node.name.as_ref()));
     }
     Ok(v.remove(0))
 }
@@ -249,7 +237,7 @@ pub(super) fn one_string(node: &Node) -> Result<String, String> {
 fn parse<T: std::str::FromStr>(node: &Node) -> Result<T, String> {
     let s = one_string(node)?;
     s.parse()
-        .map_err(|_| format!("`{}`: cannot read `{s}`", node.name.as_str()))
+        .map_err(|_| format!("`{}`: cannot read `{s}`", node.name.as_ref()))
 }
 
 fn arch(s: &str) -> Result<Architecture, String> {
@@ -269,7 +257,7 @@ fn os_base(node: &Node) -> Result<OsBase, String> {
     };
     let ctx = |e: String| format!("os {id}: {e}");
     for child in node.children.iter() {
-        match child.name.as_str() {
+        match child.name.as_ref() {
             "name" => os.name = one_string(child).map_err(ctx)?,
             "glibc" => os.glibc = parse(child).map_err(ctx)?,
             "source" => os.sources.push(one_string(child).map_err(ctx)?),
@@ -294,7 +282,7 @@ fn ceilings(node: &Node) -> Result<Ceilings, String> {
     let source = prop_str(node, "source").ok_or("`ceilings` needs source=")?;
     let mut versions = BTreeMap::new();
     for c in &node.children {
-        versions.insert(c.name.clone(), parse(c)?);
+        versions.insert(c.name.to_string(), parse(c)?);
     }
     Ok(Ceilings {
         versions,
@@ -334,7 +322,7 @@ fn apply(rt: &mut Runtime, node: &Node) -> Result<(), String> {
     let id = rt.id.clone();
     let ctx = |e: String| format!("runtime {id}: {e}");
     for child in node.children.iter() {
-        match child.name.as_str() {
+        match child.name.as_ref() {
             "family" => rt.family = one_string(child).map_err(ctx)?,
             "os" => rt.os = one_string(child).map_err(ctx)?,
             "architectures" => {
@@ -361,8 +349,9 @@ fn apply(rt: &mut Runtime, node: &Node) -> Result<(), String> {
 /// and `catalog-version "DATE"` says what date the file's data speaks for.
 pub fn overrides(base: &Catalog, text: &str, path: &str) -> Result<Catalog, String> {
     let doc: kdl::KdlDocument = text.parse().map_err(|e| format!("not valid KDL: {e}"))?;
-    let nodes: Vec<Node> = serde_json::from_value(super::tree::document(&doc))
-        .map_err(|e| format!("unexpected structure: {e}"))?;
+    let json = super::tree::document(&doc).to_string();
+    let nodes: Vec<Node> =
+        serde_json::from_str(&json).map_err(|e| format!("unexpected structure: {e}"))?;
     let mut as_of: Option<Date> = None;
     for node in nodes.iter().filter(|n| n.name == "catalog-version") {
         let date = one_string(node)?;
@@ -374,7 +363,7 @@ pub fn overrides(base: &Catalog, text: &str, path: &str) -> Result<Catalog, Stri
     };
     let mut catalog = base.clone();
     for node in &nodes {
-        match node.name.as_str() {
+        match node.name.as_ref() {
             "catalog-version" => {}
             "os" => {
                 let os = os_base(node)?;
@@ -432,7 +421,7 @@ fn override_runtime(catalog: &mut Catalog, node: &Node, origin: &Origin) -> Resu
 /// `dotnet.kdl`: the shared frameworks, then which runtime runs which.
 fn dotnet(catalog: &mut Catalog, nodes: &[Node]) -> Result<(), String> {
     for node in nodes {
-        match node.name.as_str() {
+        match node.name.as_ref() {
             "framework" => {
                 let fx = framework(node).map_err(|e| format!("dotnet.kdl: {e}"))?;
                 catalog.frameworks.insert(fx.version.clone(), fx);
@@ -462,7 +451,7 @@ fn framework(node: &Node) -> Result<Framework, String> {
     let number = |n: &Node, key: &str| -> Result<Option<u32>, String> {
         match n.props.get(key) {
             None => Ok(None),
-            Some(Value::Number(v)) => v
+            Some(v) if v.is_number() => v
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
                 .map(Some)
@@ -484,7 +473,7 @@ fn framework(node: &Node) -> Result<Framework, String> {
             .to_string(),
     };
     for child in &node.children {
-        match child.name.as_str() {
+        match child.name.as_ref() {
             "file" => {
                 fx.files.insert(one_string(child).map_err(ctx)?);
             }

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod describe;
 pub mod interpreter;
 mod load;
+mod node;
 mod provision;
 pub mod scan;
 mod tree;

@@ -3,6 +3,7 @@
 //! Invariant: `parse` never fails and never panics; whatever it cannot understand becomes a diagnostic,
 //! and everything it does understand is kept (so the editor can still offer help on a broken spec).
 
+pub mod fast;
 pub mod import;
 mod lower;
 mod shift;

@@ -8,6 +8,11 @@ use crate::diagnostic::{Code, Diagnostic, Span};
 const MAX_NESTING: usize = 64;
 
 pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
+    // Plain KDL is read by the fast reader (the same document, `super::fast`); the rest, and
+    // every syntax error, by the `kdl` crate.
+    if let Some(doc) = super::fast::parse(source) {
+        return Ok(doc);
+    }
     if let Some(offset) = too_deep(source) {
         return Err(vec![
             Diagnostic::error(

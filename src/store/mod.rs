@@ -96,7 +96,7 @@ impl Store {
     /// removed and gives `None`. A hit marks the entry as just used.
     pub fn lookup(&self, key: &str) -> io::Result<Option<Hit>> {
         let (zip, meta_path) = (self.zip_path(key), self.meta_path(key));
-        let Some(meta) = read_own(&meta_path, MAX_META_BYTES).and_then(|t| parse_meta(&t)) else {
+        let Some((meta, written)) = read_meta(&meta_path) else {
             return Ok(None);
         };
         let stamp = match fs::symlink_metadata(&zip) {
@@ -105,7 +105,8 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if trusted(&stamp, &meta.stamp, meta.recorded_ns) {
+        // The meta file is written after its zip: its mtime is when the record was written.
+        if trusted(&stamp, &meta.stamp, written) {
             touch(&meta_path);
         } else {
             let recorded_ns = now_ns();
@@ -179,6 +180,15 @@ const MAX_META_BYTES: u64 = 4096;
 pub(crate) fn read_own(path: &Path, limit: u64) -> Option<String> {
     let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
     String::from_utf8(crate::rootfs::host::read_open(file, limit).ok()?).ok()
+}
+
+/// A meta file and its mtime.
+fn read_meta(path: &Path) -> Option<(Meta, i128)> {
+    let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
+    let written = stat::mtime_ns(&file.metadata().ok()?);
+    let text =
+        String::from_utf8(crate::rootfs::host::read_open(file, MAX_META_BYTES).ok()?).ok()?;
+    Some((parse_meta(&text)?, written))
 }
 
 fn write_meta(path: &Path, meta: &Meta) -> io::Result<()> {

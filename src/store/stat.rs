@@ -1,7 +1,7 @@
 //! The stat index: a file's stamp (size, mtime, ctime, device, inode) → its sha256, one index per
 //! rootfs, so that an unchanged input is not read again. An entry is trusted only when the stamp
-//! is the same and the file was last changed well before it was hashed ([`trusted`]); otherwise
-//! the file is hashed again.
+//! is the same and the file last changed before the index that records it was written
+//! ([`trusted`]); otherwise the file is hashed again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -13,15 +13,30 @@ use crate::OpenRootfs;
 use crate::lock::{self, Digests};
 use crate::rootfs::{RootPath, RootfsId, Stamp};
 
-/// How long after a change a file's stamp may still not show a later change: file systems take
-/// times from a coarse clock (a jiffy on ext4, 2 s on FAT), so a file rewritten just after it was
-/// hashed can keep the same mtime. Git calls such entries "racily clean".
+/// How far a change may lie behind its file's time on a file system that keeps whole seconds
+/// (FAT keeps two): there a change just after a record was written can keep the stamp it had.
 pub const RACY_WINDOW_NS: i128 = 2_000_000_000;
 
-/// The one rule for trusting a recorded digest: the stamp is unchanged and the file's last change
-/// was more than [`RACY_WINDOW_NS`] before `recorded_ns` (when its digest was taken).
-pub fn trusted(now: &Stamp, recorded: &Stamp, recorded_ns: i128) -> bool {
-    now == recorded && now.mtime_ns.max(now.ctime_ns) + RACY_WINDOW_NS < recorded_ns
+/// The one rule for trusting a recorded digest, git's rule for index entries ("racily clean",
+/// `is_racy_stat` in git's read-cache.c, Documentation/technical/racy-git.txt): the stamp is
+/// unchanged and the file's last change (the later of mtime and ctime) is strictly before
+/// `written_ns`, when the record was written, as the file system that holds the record tells it
+/// (the record file's own mtime), not the clock. A later change gets a time from the same clock
+/// that is not earlier than that write, so it shows in the stamp. Where times are whole seconds, a
+/// change must be more than [`RACY_WINDOW_NS`] before.
+pub fn trusted(now: &Stamp, recorded: &Stamp, written_ns: i128) -> bool {
+    let changed = now.mtime_ns.max(now.ctime_ns);
+    let slack = if changed % 1_000_000_000 == 0 {
+        RACY_WINDOW_NS
+    } else {
+        0
+    };
+    now == recorded && changed + slack < written_ns
+}
+
+/// A host file's mtime in nanoseconds since the epoch.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    Stamp::of(meta).mtime_ns
 }
 
 /// Nanoseconds since the epoch, by the system clock.
@@ -35,8 +50,12 @@ pub fn now_ns() -> i128 {
 struct Record {
     stamp: Stamp,
     sha256: String,
-    recorded_ns: i128,
+    /// When the index that first held it was written ([`WRITING`] until it is).
+    written_ns: i128,
 }
+
+/// The `written_ns` of a record not yet written: the index file's own mtime once it is.
+const WRITING: i128 = 0;
 
 const HEADER: &str = "layerc-stat 1";
 /// An index is about 200 bytes a file: room for a million files of one rootfs.
@@ -53,9 +72,7 @@ impl StatIndex {
     fn load(dir: &Path, rootfs: &RootfsId) -> StatIndex {
         let name = lock::hex(&Sha256::digest(format!("{rootfs:?}").as_bytes()));
         let file = dir.join(name);
-        let records = super::read_own(&file, MAX_INDEX_BYTES)
-            .map(|text| parse(&text))
-            .unwrap_or_default();
+        let records = read_index(&file);
         StatIndex {
             file,
             records,
@@ -67,7 +84,7 @@ impl StatIndex {
     /// hold.
     fn known(&self, path: &RootPath, stamp: Option<Stamp>) -> Option<(u64, String)> {
         let record = self.records.get(path.as_str())?;
-        let stamp = stamp.filter(|s| trusted(s, &record.stamp, record.recorded_ns))?;
+        let stamp = stamp.filter(|s| trusted(s, &record.stamp, record.written_ns))?;
         Some((stamp.len, record.sha256.clone()))
     }
 
@@ -77,13 +94,14 @@ impl StatIndex {
         if let Some(known) = self.known(path, before) {
             return Ok(known);
         }
-        let recorded_ns = now_ns();
         let (size, sha256) = lock::sha256_in(fs, path)?;
-        if let Some(stamp) = before.filter(|s| s.len == size && !path.as_str().contains('\n')) {
+        // A file that changed while it was read is not recorded.
+        let unchanged = before.filter(|s| s.len == size && fs.stamp(path).ok().flatten() == before);
+        if let Some(stamp) = unchanged.filter(|_| !path.as_str().contains('\n')) {
             let record = Record {
                 stamp,
                 sha256: sha256.clone(),
-                recorded_ns,
+                written_ns: WRITING,
             };
             self.records.insert(path.to_string(), record);
             self.changed = true;
@@ -97,9 +115,7 @@ impl StatIndex {
         if !self.changed {
             return Ok(());
         }
-        let mut records = super::read_own(&self.file, MAX_INDEX_BYTES)
-            .map(|text| parse(&text))
-            .unwrap_or_default();
+        let mut records = read_index(&self.file);
         records.extend(self.records.iter().map(|(k, v)| (k.clone(), v.clone())));
         crate::emit::write_atomic(&self.file, |file| {
             use std::io::Write;
@@ -116,26 +132,48 @@ fn render(records: &BTreeMap<String, Record>) -> String {
         let s = &r.stamp;
         text.push_str(&format!(
             "{} {} {} {} {} {} {} {path}\n",
-            r.sha256, s.len, s.mtime_ns, s.ctime_ns, s.dev, s.inode, r.recorded_ns
+            r.sha256, s.len, s.mtime_ns, s.ctime_ns, s.dev, s.inode, r.written_ns
         ));
     }
     text
 }
 
-/// Reads an index back; a line that does not parse is dropped (its file is hashed again).
-fn parse(text: &str) -> BTreeMap<String, Record> {
+/// The index at `file`, its records written when the file says (none when it cannot be read).
+fn read_index(file: &Path) -> BTreeMap<String, Record> {
+    let Ok(opened) = crate::rootfs::host::open_regular_nofollow(file) else {
+        return BTreeMap::new();
+    };
+    let written = opened.metadata().map_or(WRITING, |m| mtime_ns(&m));
+    let text = crate::rootfs::host::read_open(opened, MAX_INDEX_BYTES)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    parse(&text, written)
+}
+
+/// Reads an index back, its records of the last write taking `written` (the file's mtime); a line
+/// that does not parse is dropped (its file is hashed again).
+fn parse(text: &str, written: i128) -> BTreeMap<String, Record> {
     let mut lines = text.lines();
     if lines.next() != Some(HEADER) {
         return BTreeMap::new();
     }
-    lines.filter_map(parse_line).collect()
+    lines
+        .filter_map(parse_line)
+        .map(|(path, mut record)| {
+            if record.written_ns == WRITING {
+                record.written_ns = written;
+            }
+            (path, record)
+        })
+        .collect()
 }
 
 fn parse_line(line: &str) -> Option<(String, Record)> {
     let mut fields = line.splitn(8, ' ');
     let sha256 = fields.next()?.to_string();
     let mut num = || fields.next()?.parse::<i128>().ok();
-    let (len, mtime_ns, ctime_ns, dev, inode, recorded_ns) =
+    let (len, mtime_ns, ctime_ns, dev, inode, written_ns) =
         (num()?, num()?, num()?, num()?, num()?, num()?);
     let path = fields.next()?.to_string();
     let stamp = Stamp {
@@ -151,7 +189,7 @@ fn parse_line(line: &str) -> Option<(String, Record)> {
         Record {
             stamp,
             sha256,
-            recorded_ns,
+            written_ns,
         },
     ))
 }
@@ -221,15 +259,24 @@ mod tests {
     }
 
     #[test]
-    fn a_change_within_the_racy_window_is_doubted() {
-        let s = stamp(1_000_000_000_000);
-        assert!(trusted(&s, &s, s.mtime_ns + RACY_WINDOW_NS + 1));
-        assert!(!trusted(&s, &s, s.mtime_ns + RACY_WINDOW_NS));
+    fn a_change_before_the_record_was_written_is_trusted_a_later_one_not() {
+        let s = stamp(1_000_000_123_456);
+        // Git's rule: strictly before the write, however close.
+        assert!(trusted(&s, &s, s.mtime_ns + 1));
+        assert!(!trusted(&s, &s, s.mtime_ns));
         let touched = Stamp {
             ctime_ns: s.ctime_ns + 1,
             ..s
         };
         assert!(!trusted(&touched, &s, i128::MAX));
+        // Whole seconds: the file system may round a later change down to the same time.
+        let coarse = stamp(1_000_000_000_000);
+        assert!(!trusted(&coarse, &coarse, coarse.mtime_ns + 1));
+        assert!(trusted(
+            &coarse,
+            &coarse,
+            coarse.mtime_ns + RACY_WINDOW_NS + 1
+        ));
     }
 
     #[test]
@@ -238,12 +285,19 @@ mod tests {
         let record = Record {
             stamp: stamp(5),
             sha256: "ab".repeat(32),
-            recorded_ns: 9,
+            written_ns: 9,
         };
-        records.insert("/usr/lib/a b.so".to_string(), record);
+        records.insert("/usr/lib/a b.so".to_string(), record.clone());
         let text = render(&records);
-        assert_eq!(parse(&text), records);
-        assert!(parse(&format!("{text}zz 1 2\n")) == records);
-        assert!(parse("layerc-stat 0\n").is_empty());
+        assert_eq!(parse(&text, 1), records);
+        assert!(parse(&format!("{text}zz 1 2\n"), 1) == records);
+        assert!(parse("layerc-stat 0\n", 1).is_empty());
+        // A record of the last write takes the file's own time.
+        let fresh = Record {
+            written_ns: WRITING,
+            ..record
+        };
+        let text = render(&BTreeMap::from([("/x".to_string(), fresh)]));
+        assert_eq!(parse(&text, 77)["/x"].written_ns, 77);
     }
 }

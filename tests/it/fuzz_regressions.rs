@@ -40,6 +40,14 @@ fn rootfs_resolver_inputs() {
     replay("rootfs_resolve", harness::rootfs_resolve);
 }
 
+/// The kernel's lookup (`openat2(RESOLVE_IN_ROOT)`) and the walk on a real folder agree with the
+/// walk over the in-memory tree on every resolver input: loops, `..` at the root, re-rooted
+/// absolute targets.
+#[test]
+fn kernel_lookups_match_the_walk() {
+    replay("rootfs_resolve", harness::rootfs_kernel);
+}
+
 #[test]
 fn image_reader_inputs() {
     replay("image", harness::image);

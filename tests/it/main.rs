@@ -29,6 +29,7 @@ mod hostile_input;
 mod images;
 mod imports;
 mod interpreters;
+mod kdl_fast;
 mod lddtree;
 mod lsp;
 mod lsp_nvim;

@@ -422,3 +422,47 @@ fn file_folders_reached_twice_are_copied_and_real_cycles_refused() {
     let a = fx.analyze();
     assert_eq!(codes(&a), ["rootfs::symlink-loop"], "{}", rendered(&a));
 }
+
+/// The ELF reader of a few ranges (what a folder rootfs reads objects with) gives the whole-file
+/// reader's answer on every file of the host's library folders, and takes nearly all of them.
+#[test]
+fn ranged_elf_reading_matches_the_whole_file_reader() {
+    use layerc::elf::ElfInfo;
+    let mut files = Vec::new();
+    for dir in ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/bin"] {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        // Up to 32 MiB: the few larger ones would take most of the test's time to read.
+        files.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < 32 << 20)),
+        );
+    }
+    let (mut elf, mut ranged) = (0, 0);
+    for path in &files {
+        let Ok(bytes) = fs::read(path) else { continue };
+        let name = path.file_name().unwrap().to_str().unwrap_or("x");
+        let whole = ElfInfo::parse_file(name, &bytes);
+        elf += usize::from(whole.is_ok());
+        let read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<usize> {
+            let from = (offset as usize).min(bytes.len());
+            let n = buf.len().min(bytes.len() - from);
+            buf[..n].copy_from_slice(&bytes[from..from + n]);
+            Ok(n)
+        };
+        if let Some(parsed) =
+            layerc::elf::ranges::parse(name, bytes.len() as u64, &read_at).unwrap()
+        {
+            assert_eq!(parsed, whole, "{}", path.display());
+            ranged += usize::from(parsed.is_ok());
+        }
+    }
+    assert!(elf > 100, "only {elf} ELF objects found");
+    assert!(
+        ranged * 100 >= elf * 95,
+        "{ranged} of {elf} objects read in ranges"
+    );
+}

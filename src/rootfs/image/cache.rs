@@ -117,24 +117,23 @@ impl Cache {
             .dir
             .join("stat")
             .join(hex(&Sha256::digest(identity.as_bytes())));
+        // The memo is written after the hash was taken: its mtime is when it was written.
         if let Ok(memo_file) = host::open_regular_nofollow(&memo)
-            && let Ok(taken) = memo_file.metadata().and_then(|m| m.modified())
+            && let Ok(written) = memo_file
+                .metadata()
+                .map(|m| crate::store::stat::mtime_ns(&m))
             && let Ok(hash) = host::read_open(memo_file, MAX_MEMO_BYTES)
             && is_digest(&hash)
-            && trusted(&stamp, &stamp, ns_since_epoch(taken))
+            && trusted(&stamp, &stamp, written)
         {
             return Ok((String::from_utf8_lossy(&hash).into_owned(), stamp));
         }
-        let taken = SystemTime::now();
         let hash = crate::lock::sha256_of(&mut file)?;
         if Stamp::of(&file.metadata()?) != stamp {
             return Err(super::source::changed(path));
         }
-        if self.write(&memo, hash.as_bytes()).is_ok()
-            && let Ok(file) = fs::File::options().append(true).open(&memo)
-        {
-            let _ = file.set_modified(taken);
-        }
+        // A cache that cannot be written only costs a hash next time.
+        let _ = self.write(&memo, hash.as_bytes());
         Ok((hash, stamp))
     }
 
@@ -233,11 +232,6 @@ impl<'a> Keeper<'a> {
         self.kept += size;
         Ok(Some(digest))
     }
-}
-
-fn ns_since_epoch(time: SystemTime) -> i128 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// Whether `text` is a sha256 in lower-case hexadecimal.

@@ -194,3 +194,106 @@ fn a_build_into_another_folder_leaves_the_specs_lock_alone() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_ne!(lock_text(&fx), text);
 }
+
+/// The reader of the shape `render` writes gives the KDL reader's lock on every lock `render`
+/// writes (quotes, backslashes, line ends, non-ASCII, sizes), and what it does not take (a lock
+/// reformatted or edited by hand) still reads as KDL.
+#[test]
+fn the_fast_lock_reader_reads_what_the_kdl_reader_reads() {
+    use layerc::lock::{
+        Lock, LockedFile, LockedImage, LockedLayer, LockedPackages, parse, parse_kdl, read_fixed,
+        render,
+    };
+    use layerc::packages::Chosen;
+    let names = [
+        "lib/libz.so.1",
+        "etc/a \"quoted\" name",
+        "back\\slash",
+        "new\nline\ttab\rcr",
+        "ünïcödé/日本",
+        "bidi\u{202e}mark",
+        "nul\0byte",
+        "",
+    ];
+    let layer = |i: usize, names: &[&str]| LockedLayer {
+        name: format!("layer-{i}"),
+        runtimes: vec![("provided.al2023".into(), "ab".repeat(32))],
+        // A NUL (no real path has one) gives a lock no KDL reader reads: checked one by one below.
+        files: names
+            .iter()
+            .filter(|n| !n.contains('\0'))
+            .enumerate()
+            .map(|(j, n)| LockedFile {
+                path: n.to_string(),
+                source: format!("/usr/{n}"),
+                size: (j as u64) * 1_000_003,
+                mode: (j % 2 == 1).then_some(0o755),
+                sha256: format!("{j:064x}"),
+            })
+            .collect(),
+        aliases: names
+            .iter()
+            .filter(|n| !n.contains('\0'))
+            .map(|n| (n.to_string(), "x".into()))
+            .collect(),
+        images: vec![LockedImage {
+            node: "target-rootfs".into(),
+            reference: "docker://example.com/a:b".into(),
+            index: "sha256:1".into(),
+            manifest: "sha256:2".into(),
+        }],
+        spec: (i != 1).then(|| "ef".repeat(32)),
+        packages: LockedPackages {
+            sources: vec![("debian \"bullseye\"".into(), "sha256:3".into())],
+            requested: vec!["libgdiplus".into(), names[3].into()],
+            files: vec![Chosen {
+                name: "libgdiplus".into(),
+                version: "6.0.4+dfsg-2".into(),
+                arch: "amd64".into(),
+                url: "http://deb.debian.org/debian/pool/main/libg/libgdiplus/x.deb".into(),
+                size: 123,
+                sha256: "01".repeat(32),
+                index: "sha256:3".into(),
+            }],
+        },
+        zip: i.is_multiple_of(2).then(|| "cd".repeat(32)),
+    };
+    let lock = Lock {
+        catalog: "2026-01-01.abc".into(),
+        layers: (0..3).map(|i| layer(i, &names)).collect(),
+    };
+    // Without the names KDL refuses unescaped, the lock is read by the fast path itself.
+    let plain = Lock {
+        catalog: "2026-01-01.abc".into(),
+        layers: (0..3).map(|i| layer(i, &names[..5])).collect(),
+    };
+    assert_eq!(read_fixed(&render(&plain)), Some(plain.clone()));
+    assert_eq!(parse_kdl(&render(&plain)).unwrap(), plain);
+    let text = render(&lock);
+    assert_eq!(parse(&text).unwrap(), lock);
+    assert_eq!(parse_kdl(&text).unwrap(), lock);
+    // One layer per special name: each reads alike both ways, through either reader.
+    for name in names {
+        let one = Lock {
+            catalog: "c".into(),
+            layers: vec![LockedLayer {
+                name: name.to_string(),
+                ..LockedLayer::default()
+            }],
+        };
+        let text = render(&one);
+        assert_eq!(parse(&text).ok(), parse_kdl(&text).ok(), "{name:?}");
+    }
+    // Reformatted: CRLF line ends, another order of properties, a comment.
+    let crlf = text_with_crlf(&render(&lock));
+    assert_eq!(parse(&crlf).unwrap(), lock);
+    let moved = render(&lock).replace(
+        "size=0 sha256=",
+        "sha256=\"0000000000000000000000000000000000000000000000000000000000000000\" size=0 x=",
+    );
+    assert_eq!(parse(&moved).ok(), parse_kdl(&moved).ok());
+}
+
+fn text_with_crlf(text: &str) -> String {
+    text.replace('\n', "\r\n")
+}

@@ -15,6 +15,8 @@ const ELFOSABI_GNU: u8 = 3;
 
 use crate::arch::{Architecture, ElfClass, machine_name};
 
+pub mod ranges;
+
 /// What the loader and the validator need to know about one ELF object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElfInfo {
@@ -123,33 +125,15 @@ impl ElfInfo {
     /// the version sections. `Elf::parse` would also decode every symbol, relocation and string,
     /// which costs more than everything else resolution does.
     fn parse_dynamic(bytes: &[u8]) -> goblin::error::Result<ElfInfo> {
-        use goblin::container::{Container, Ctx, Endian};
-        use goblin::elf::{Dynamic, ProgramHeader, SectionHeader, dynamic, header, symver};
+        use goblin::elf::{Dynamic, ProgramHeader, SectionHeader, symver};
         let header = Elf::parse_header(bytes)?;
-        let class = match header.e_ident[header::EI_CLASS] {
-            ELFCLASS32 => ElfClass::Elf32,
-            ELFCLASS64 => ElfClass::Elf64,
-            other => return Err(malformed(format!("unknown ELF class {other}"))),
-        };
-        let container = match class {
-            ElfClass::Elf64 => Container::Big,
-            ElfClass::Elf32 => Container::Little,
-        };
-        let little = header.e_ident[header::EI_DATA] == header::ELFDATA2LSB;
-        let ctx = Ctx::new(container, Endian::from(little));
+        let (class, ctx) = context(&header)?;
         let phdrs =
             ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)?;
         let shdrs =
             SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)?;
         let interp = program_interpreter(bytes, &phdrs);
-        let mut info = ElfInfo {
-            class,
-            machine: header.e_machine,
-            osabi: header.e_ident[EI_OSABI],
-            kind: ElfKind::of(header.e_type, interp.is_some()),
-            interp,
-            ..ElfInfo::EMPTY
-        };
+        let mut info = ElfInfo::of_header(class, &header, interp);
         let Some(dynamic) = Dynamic::parse(bytes, &phdrs, ctx)? else {
             return Ok(info);
         };
@@ -162,46 +146,82 @@ impl ElfInfo {
             let end = tail.iter().position(|&b| b == 0)?;
             std::str::from_utf8(&tail[..end]).ok().map(str::to_string)
         };
+        info.read_dynamic(&dynamic.dyns, &string);
+        info.read_versions(
+            symver::VerneedSection::parse(bytes, &shdrs, ctx)?,
+            symver::VerdefSection::parse(bytes, &shdrs, ctx)?,
+            &string,
+        );
+        Ok(info)
+    }
+
+    /// What the header tells: class, machine, OS ABI, kind; nothing of the dynamic segment yet.
+    fn of_header(class: ElfClass, header: &goblin::elf::Header, interp: Option<String>) -> ElfInfo {
+        ElfInfo {
+            class,
+            machine: header.e_machine,
+            osabi: header.e_ident[EI_OSABI],
+            kind: ElfKind::of(header.e_type, interp.is_some()),
+            interp,
+            ..ElfInfo::EMPTY
+        }
+    }
+
+    /// The names of the dynamic entries: soname, needs, search paths.
+    fn read_dynamic(
+        &mut self,
+        dyns: &[goblin::elf::Dyn],
+        string: &dyn Fn(usize) -> Option<String>,
+    ) {
+        use goblin::elf::dynamic;
         let split = |path: String| -> Vec<String> {
             path.split(':')
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
                 .collect()
         };
-        for d in &dynamic.dyns {
+        for d in dyns {
             match d.d_tag {
-                dynamic::DT_SONAME => info.soname = string(d.d_val as usize),
-                dynamic::DT_NEEDED => info.needed.extend(string(d.d_val as usize)),
-                dynamic::DT_RPATH => info
+                dynamic::DT_SONAME => self.soname = string(d.d_val as usize),
+                dynamic::DT_NEEDED => self.needed.extend(string(d.d_val as usize)),
+                dynamic::DT_RPATH => self
                     .rpath
                     .extend(string(d.d_val as usize).map(split).unwrap_or_default()),
-                dynamic::DT_RUNPATH => info
+                dynamic::DT_RUNPATH => self
                     .runpath
                     .extend(string(d.d_val as usize).map(split).unwrap_or_default()),
                 _ => {}
             }
         }
-        if let Some(section) = symver::VerneedSection::parse(bytes, &shdrs, ctx)? {
+    }
+
+    /// The version needs and definitions.
+    fn read_versions(
+        &mut self,
+        verneed: Option<goblin::elf::symver::VerneedSection<'_>>,
+        verdef: Option<goblin::elf::symver::VerdefSection<'_>>,
+        string: &dyn Fn(usize) -> Option<String>,
+    ) {
+        if let Some(section) = verneed {
             for need in section.iter() {
                 let Some(file) = string(need.vn_file) else {
                     continue;
                 };
                 let versions = need.iter().filter_map(|aux| string(aux.vna_name)).collect();
-                info.verneed.push(VersionNeed { file, versions });
+                self.verneed.push(VersionNeed { file, versions });
             }
         }
-        if let Some(section) = symver::VerdefSection::parse(bytes, &shdrs, ctx)? {
+        if let Some(section) = verdef {
             for def in section.iter() {
                 // VER_FLG_BASE marks the entry naming the object itself, not a version.
                 if def.vd_flags & 1 != 0 {
                     continue;
                 }
                 if let Some(name) = def.iter().next().and_then(|aux| string(aux.vda_name)) {
-                    info.verdef.push(name);
+                    self.verdef.push(name);
                 }
             }
         }
-        Ok(info)
     }
 
     /// An object for Linux (OS ABI System V or GNU), not for another system of the same machine.
@@ -437,6 +457,21 @@ impl<'a> ElfImage<'a> {
         }
         out
     }
+}
+
+/// The object's class and goblin's reading context (word size, byte order).
+fn context(
+    header: &goblin::elf::Header,
+) -> goblin::error::Result<(ElfClass, goblin::container::Ctx)> {
+    use goblin::container::{Container, Ctx, Endian};
+    use goblin::elf::header;
+    let (class, container) = match header.e_ident[header::EI_CLASS] {
+        ELFCLASS32 => (ElfClass::Elf32, Container::Little),
+        ELFCLASS64 => (ElfClass::Elf64, Container::Big),
+        other => return Err(malformed(format!("unknown ELF class {other}"))),
+    };
+    let little = header.e_ident[header::EI_DATA] == header::ELFDATA2LSB;
+    Ok((class, Ctx::new(container, Endian::from(little))))
 }
 
 /// The `PT_INTERP` path, when the file has one that is a readable string.
