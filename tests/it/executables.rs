@@ -353,3 +353,51 @@ fn fc_match_with_its_closure_runs_in_a_stand_in_root_and_not_without() {
     assert!(after.status.success(), "{}", stderr(&after));
     assert_eq!(stdout(&after), "DejaVu Sans");
 }
+
+/// The `graph` of a `file` folder holding an executable and a text file, as JSON.
+fn graph_json(fx: &Fixture, store: &Path) -> Value {
+    let out = layerc_in(
+        fx.path(),
+        &["graph", "--format", "json"],
+        &[("LAYERC_STORE", store.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A compressed image gives the verdict its folder gives for an executable inside a `file` folder,
+/// whether the image is indexed now or its index (which keeps each file's first bytes, so no layer
+/// is decompressed to tell an ELF object from a text file) comes from the cache a build wrote.
+#[test]
+fn a_file_folder_in_a_compressed_image_is_resolved_alike_from_the_cache() {
+    let fx = tool(None);
+    fs::write(fx.root("/usr/bin/README"), "not an object\n").unwrap();
+    let spec = |rootfs: &str| {
+        format!(
+            "layer \"tools\" {{\n    runtime \"provided.al2023\"\n    rootfs \"{rootfs}\"\n    \
+             file \"/usr/bin\" to=\"bin\"\n}}\n"
+        )
+    };
+    let store = fx.path().join("store");
+    fx.spec(&spec("rootfs"));
+    let folder = graph_json(&fx, &store);
+    let edges = folder["layers"][0]["edges"].to_string();
+    assert!(edges.contains("libworld.so.1"), "{edges}");
+    let tar = Command::new("sh")
+        .arg("-c")
+        .arg("tar -C rootfs -cf - . | zstd -q -o rootfs.tar.zst")
+        .current_dir(fx.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    fx.spec(&spec("rootfs.tar.zst"));
+    assert_eq!(graph_json(&fx, &store), folder, "indexed now");
+    let build = layerc_in(
+        fx.path(),
+        &["build"],
+        &[("LAYERC_STORE", store.to_str().unwrap())],
+    );
+    assert!(build.status.success(), "{}", stderr(&build));
+    assert!(store.join("images").is_dir());
+    assert_eq!(graph_json(&fx, &store), folder, "index from the cache");
+}

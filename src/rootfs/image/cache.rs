@@ -204,11 +204,14 @@ impl<'a> Keeper<'a> {
         Keeper { to, kept: 0 }
     }
 
-    /// Keeps a file of `size` bytes read from `entry` when it looks like a shared object (ELF, or
-    /// small) and fits the budget after `raw` compressed bytes of the image; its digest then. The
-    /// bytes are streamed, never held whole.
+    /// Keeps a file of `size` bytes, `head` (its first bytes) then the rest read from `entry`, when
+    /// it is an ELF object (a shared object or an executable a `file` node may ship), or a small
+    /// file named like a shared object (a linker script), and fits the budget after `raw`
+    /// compressed bytes of the image; its digest then. The bytes are streamed, never held whole.
     pub fn keep(
         &mut self,
+        path: &str,
+        head: &[u8],
         entry: &mut dyn Read,
         size: u64,
         raw: u64,
@@ -219,15 +222,14 @@ impl<'a> Keeper<'a> {
         if self.kept.saturating_add(size) > budget {
             return Ok(None);
         }
-        let mut head = Vec::with_capacity(4);
-        entry.take(4).read_to_end(&mut head)?;
-        if head != b"\x7fELF" && size > KEEP_SMALL {
+        let linker_script = path.contains(".so") && size <= KEEP_SMALL;
+        if head != b"\x7fELF" && !linker_script {
             return Ok(None);
         }
-        let mut rest = entry.take(size - head.len() as u64);
+        let mut rest = entry.take(size.saturating_sub(head.len() as u64));
         let digest = match self.to {
-            KeepTo::Cache(cache) => cache.store_stream(&head, &mut rest)?,
-            KeepTo::Scratch(scratch) => scratch.keep(&head, &mut rest)?,
+            KeepTo::Cache(cache) => cache.store_stream(head, &mut rest)?,
+            KeepTo::Scratch(scratch) => scratch.keep(head, &mut rest)?,
         };
         self.kept += size;
         Ok(Some(digest))

@@ -315,8 +315,12 @@ impl RootFs for ImageRootFs {
         self.cursors.read_at(stream, pos, &mut buf[..want], open)
     }
 
+    /// The first bytes of a file from the index when they are there (no layer decompressed).
     fn read_prefix(&self, path: &RootPath, len: usize) -> io::Result<Vec<u8>> {
         let node = self.file_node(path)?;
+        if let Some(prefix) = node.prefix(len) {
+            return Ok(prefix);
+        }
         let mut bytes = vec![0; node.size.min(len as u64) as usize];
         let n = self.read_at(path, 0, &mut bytes)?;
         bytes.truncate(n);

@@ -39,6 +39,9 @@ pub struct LayerEntry {
     pub link: Option<String>,
     /// Content digest of the bytes kept in the cache's blob store, if they were kept.
     pub cached: Option<String>,
+    /// A file's first bytes (up to [`super::tree::HEAD`]): what tells an ELF object from other
+    /// files without reading its layer again.
+    pub head: Vec<u8>,
 }
 
 /// What one scan needs besides the stream.
@@ -324,10 +327,17 @@ impl Scan<'_, '_> {
             _ => None,
         };
         let offset = entry.raw_file_position();
+        let mut head = Vec::new();
+        if kind == EntryKind::File {
+            (&mut *entry)
+                .take(super::tree::HEAD as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| self.broken(Some(name), e.to_string()))?;
+        }
         let cached = match (kind, self.keep.as_deref_mut()) {
             // A cache that cannot be written only costs speed.
-            (EntryKind::File, Some(keeper)) if path.contains(".so") => {
-                keeper.keep(entry, size, raw).unwrap_or(None)
+            (EntryKind::File, Some(keeper)) => {
+                keeper.keep(&path, &head, entry, size, raw).unwrap_or(None)
             }
             _ => None,
         };
@@ -339,6 +349,7 @@ impl Scan<'_, '_> {
             offset,
             link,
             cached,
+            head,
         }))
     }
 }
