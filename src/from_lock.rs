@@ -106,7 +106,7 @@ pub fn build_from_lock(
         let path = out_dir.join(emit::template::zip_name(&layer));
         let problems = &mut report.store_problems;
         let zipped = match key {
-            Ok(key) => crate::reuse_zip(stores, &key, &path, problems)
+            Ok(key) => crate::pipeline::reuse_zip(stores, &key, &path, problems)
                 .ok_or_else(|| format!("key {key} is in no store or cache")),
             Err(why) => Err(why),
         };
@@ -117,11 +117,11 @@ pub fn build_from_lock(
                 continue;
             }
         };
-        crate::record_zip_hash(&mut lock, &layer, zipped.sha256);
+        crate::pipeline::record_zip_hash(&mut lock, &layer, zipped.sha256);
         if zipped.size > crate::validate::MAX_DIRECT_UPLOAD_BYTES
             && let Some(spec) = analysis.spec.layer(&layer)
         {
-            let warning = crate::zip_size_warning(&path, zipped.size, spec);
+            let warning = crate::pipeline::zip_size_warning(&path, zipped.size, spec);
             report.warnings.push(warning);
         }
         staged.push(zipped.staged);
@@ -142,7 +142,7 @@ pub fn build_from_lock(
         lock,
         write: crate::LockWrite::Locked(on_disk),
     };
-    crate::stage_rest(
+    crate::pipeline::stage_rest(
         &analysis,
         merged,
         Some(&lock),

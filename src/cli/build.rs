@@ -13,6 +13,7 @@ use layerc::{
 
 use super::lock;
 use super::output::{print_out, report, say};
+use super::stale::{remove_stale, stale_zips};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 use std::sync::Arc;
 
@@ -263,28 +264,6 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     }
 }
 
-/// The zips in `out` of layers the lock on disk records and the spec no longer has, each only
-/// when its bytes are the ones the lock records: a file layerc wrote, never one of the user's.
-fn stale_zips(analysis: &Analysis, lock_path: &Path, out: &Path) -> Vec<(String, PathBuf)> {
-    let Some(previous) = std::fs::read_to_string(lock_path)
-        .ok()
-        .and_then(|text| layerc::lock::parse(&text).ok())
-    else {
-        return Vec::new();
-    };
-    previous
-        .layers
-        .iter()
-        .filter(|l| analysis.spec.layer(&l.name).is_none())
-        .filter_map(|l| {
-            let zip = out.join(emit::template::zip_name(&l.name));
-            let file = std::fs::File::open(&zip).ok()?;
-            let ours = layerc::lock::sha256_of(file).ok() == l.zip;
-            ours.then(|| (l.name.clone(), zip))
-        })
-        .collect()
-}
-
 /// Whether the build writes layer.lock: never with `--locked` (it must already be right), and not
 /// for an output folder outside the spec's folder (the lock belongs to the spec, whose usual
 /// builds it records).
@@ -355,22 +334,6 @@ pub(super) fn say_written(built: &layerc::BuildReport, merged: Option<&Merged>) 
         None => say(format_args!("wrote {}", built.template.display())),
         Some(m) if m.old == m.new => say(format_args!("{} is up to date", m.path.display())),
         Some(m) => say(format_args!("merged into {}", m.path.display())),
-    }
-}
-
-/// Removes the zips of layers the spec no longer has (see [`stale_zips`]).
-fn remove_stale(stale: &[(String, PathBuf)]) {
-    for (layer, zip) in stale {
-        match std::fs::remove_file(zip) {
-            Ok(()) => say(format_args!(
-                "removed {} (layer `{layer}` is no longer in the spec)",
-                zip.display()
-            )),
-            Err(e) => say(format_args!(
-                "warning: cannot remove {}: {e}",
-                zip.display()
-            )),
-        }
     }
 }
 

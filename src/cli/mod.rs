@@ -13,6 +13,7 @@ mod runtime_cmd;
 mod runtimes;
 mod scan;
 mod scan_fix;
+mod stale;
 mod store;
 mod why;
 

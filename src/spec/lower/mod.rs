@@ -7,6 +7,7 @@ mod checks;
 mod function;
 mod layer;
 mod packages;
+mod runtime;
 pub mod schema;
 
 use std::collections::BTreeMap;
