@@ -1,6 +1,7 @@
 //! ARCHITECTURE.md's invariants that a reading of the source can check: goblin has one user, and
 //! only the rootfs (reading), emit (writing), the store (its own folder) and the command line (the
-//! spec text) touch the file system.
+//! spec text) touch the file system; no source file is over 500 lines, and every `src/` path the
+//! map names exists.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -93,4 +94,39 @@ fn the_checks_see_through_needles() {
     assert!(uses_path("use goblin::elf::Elf;", "goblin"));
     assert!(uses_path("use std::{fs, io};", "fs"));
     assert!(!uses_path("let fs = self.inputs.fs;", "fs"));
+}
+
+/// Each file of `src/` fits in 500 lines: a file that grows past it is split by what it does.
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .map(|f| (f, fs::read_to_string(f).unwrap().lines().count()))
+        .filter(|&(_, n)| n > 500)
+        .map(|(f, n)| format!("{} ({n} lines)", f.strip_prefix(&src).unwrap().display()))
+        .collect();
+    assert!(long.is_empty(), "over 500 lines: {long:?}");
+}
+
+/// Every `src/...` path ARCHITECTURE.md names (in backticks) exists, so the map cannot name a
+/// module that was moved or removed.
+#[test]
+fn every_source_path_architecture_md_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let missing: Vec<&str> = map
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.starts_with("src/") && !span.contains(['*', ' ', '{', '<']))
+        .map(|span| span.trim_end_matches(['/', ':', ',', '.']))
+        .filter(|path| !root.join(path).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
 }
