@@ -269,7 +269,8 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
 /// builds it records).
 fn lock_write(analysis: &Analysis, out: &Path, locked: bool, lock_path: &Path) -> LockWrite {
     if locked {
-        return LockWrite::Locked(std::fs::read_to_string(lock_path).unwrap_or_default());
+        let text = layerc::rootfs::host::read_text(lock_path, layerc::lock::MAX_BYTES);
+        return LockWrite::Locked(text.unwrap_or_default());
     }
     let absolute = |p: &Path| {
         let joined = std::env::current_dir().unwrap_or_default().join(p);

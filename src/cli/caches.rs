@@ -110,7 +110,8 @@ fn signing_key(flag: Option<&Path>) -> Result<Option<SecretKey>, String> {
 }
 
 fn read_key(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path)
+    // A key file is one line; anything larger is not one.
+    layerc::rootfs::host::read_text(path, 64 << 10)
         .map_err(|e| format!("cannot read signing key {}: {e}", path.display()))
 }
 

@@ -22,7 +22,7 @@ pub fn load(flag: Option<PathBuf>) -> Result<&'static Catalog, String> {
     };
     let shown = path.display().to_string();
     verbose(format_args!("read catalog overrides {shown}"));
-    let text = std::fs::read_to_string(&path)
+    let text = layerc::rootfs::host::read_input_text(&path)
         .map_err(|e| format!("cannot read catalog file {shown}: {e}"))?;
     let catalog = Catalog::builtin().with_overrides(&text, &shown)?;
     Ok(Box::leak(Box::new(catalog)))

@@ -96,7 +96,8 @@ fn starter(catalog: &Catalog, args: &InitArgs) -> Result<String, String> {
 
 fn read_template(path: &Path) -> Result<(String, Template), String> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let text = layerc::rootfs::host::read_text(path, layerc::template::files::MAX_TEMPLATE_BYTES)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
     let template = Template::parse(&text).map_err(|e| format!("{shown}: {}", e.message))?;
     Ok((shown, template))
 }

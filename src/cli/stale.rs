@@ -15,7 +15,7 @@ pub(super) fn stale_zips(
     lock_path: &Path,
     out: &Path,
 ) -> Vec<(String, PathBuf)> {
-    let Some(previous) = std::fs::read_to_string(lock_path)
+    let Some(previous) = layerc::rootfs::host::read_text(lock_path, layerc::lock::MAX_BYTES)
         .ok()
         .and_then(|text| layerc::lock::parse(&text).ok())
     else {
@@ -27,7 +27,8 @@ pub(super) fn stale_zips(
         .filter(|l| analysis.spec.layer(&l.name).is_none())
         .filter_map(|l| {
             let zip = out.join(emit::template::zip_name(&l.name));
-            let file = std::fs::File::open(&zip).ok()?;
+            // Only a regular file can be a zip layerc wrote: a FIFO or device is never read.
+            let file = layerc::rootfs::host::open_regular_nofollow(&zip).ok()?;
             let ours = layerc::lock::sha256_of(file).ok() == l.zip;
             ours.then(|| (l.name.clone(), zip))
         })

@@ -114,6 +114,39 @@ fn layer_lock_with_locked() {
     }
 }
 
+#[test]
+fn a_catalog_file_and_a_template_for_init() {
+    for hostile in ALL {
+        let fx = valid_fixture();
+        hostile.make(&fx.path().join("given"));
+        refused(&fx, &["--catalog", "given", "check"], 2, hostile, "given");
+        refused(&fx, &["init", "--template", "given"], 2, hostile, "given");
+    }
+}
+
+/// A build after a layer was renamed removes the old layer's zip only when it is the regular file
+/// the lock records: something hostile in its place is never read, and never removed.
+#[test]
+fn a_stale_zip_that_is_not_a_regular_file() {
+    for hostile in [Hostile::Fifo, Hostile::Zero] {
+        let fx = valid_fixture();
+        fx.spec(VALID_SPEC);
+        let first = layerc_bounded(fx.path(), &["build"]);
+        assert_eq!(code(&first), 0, "{}", stderr(&first));
+        let old = fx.path().join("build/hello.zip");
+        hostile.make(&old);
+        fx.spec(&VALID_SPEC.replace("layer \"hello\"", "layer \"renamed\""));
+        let out = layerc_bounded(fx.path(), &["build"]);
+        assert_eq!(code(&out), 0, "{hostile:?}: {}", stderr(&out));
+        assert_no_panic(&out);
+        assert!(
+            std::fs::symlink_metadata(&old).is_ok(),
+            "{hostile:?}: removed"
+        );
+        assert!(fx.path().join("build/renamed.zip").is_file());
+    }
+}
+
 /// The store's and the image cache's own files: a hostile one is ignored (the entry is a miss,
 /// the index is made again), never read.
 #[test]
