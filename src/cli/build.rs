@@ -3,16 +3,18 @@
 use std::path::{Path, PathBuf};
 
 use layerc::cache::Caches;
+use layerc::emit::EmitError;
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
-use layerc::template::files::{Merged, prepare, unified_diff};
+use layerc::template::files::{Merged, prepare};
 use layerc::{
-    Analysis, Buildable, BuiltZip, LockOutput, LockWrite, Origin, Session, Stores, TemplateChoice,
-    emit,
+    Analysis, BuildReport, Buildable, BuiltZip, LockOutput, LockWrite, Origin, Session, Stores,
+    TemplateChoice, emit,
 };
 
+use super::dry_run::run_dry;
 use super::lock;
-use super::output::{print_out, report, say};
+use super::output::{report, say};
 use super::stale::{remove_stale, stale_zips};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 use std::sync::Arc;
@@ -145,16 +147,7 @@ pub struct Options {
 /// The merged template is computed before anything is written, so a merge that fails leaves every
 /// file as it was; the zips, the lock and the template are then renamed into place together.
 pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
-    let Options {
-        caches,
-        out,
-        compression,
-        format,
-        color,
-        locked,
-        dry_run,
-        summary,
-    } = options;
+    let (format, color, locked) = (options.format, options.color, options.locked);
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);
         say(format_args!(
@@ -162,44 +155,40 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
         ));
         return analysis.exit_code();
     };
-    let caches = caches.as_deref();
+    let caches = options.caches.as_deref();
     let store = super::store::open();
-    let zip = ZipOptions::new(emit::zip::timestamp(source_date_epoch()), compression);
-    if dry_run {
-        let stores = Stores {
-            local: store.as_ref(),
-            remote: caches,
-        };
+    let stores = Stores {
+        local: store.as_ref(),
+        remote: caches,
+    };
+    let zip = ZipOptions::new(
+        emit::zip::timestamp(source_date_epoch()),
+        options.compression,
+    );
+    if options.dry_run {
         let code = run_dry(
             session,
             analysis,
             (locked, &zip, stores),
             (format, color),
-            out,
+            options.out,
         );
         say_cache_warnings(caches);
         return code;
     }
-    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
+    let out = options
+        .out
+        .unwrap_or_else(|| analysis.spec_dir.join("build"));
     let merged = match merged_template(session, analysis, &out, (format, color)) {
         Ok(merged) => merged,
         Err(code) => return code,
     };
-    if let Err(e) = emit::interrupt::install() {
-        say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
-    }
-    // Zips written ahead create the output folder: a build that fails removes what it created.
-    let created = missing_folders(&out);
-    emit::interrupt::created(&created);
+    let created = guard_output(&out);
     let fail = |code: i32| {
         created
             .iter()
             .for_each(|dir| drop(std::fs::remove_dir(dir)));
         code
-    };
-    let stores = Stores {
-        local: store.as_ref(),
-        remote: caches,
     };
     let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, stores, &out, &zip) {
         Ok(fresh) => fresh,
@@ -223,44 +212,89 @@ pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     });
     let built =
         layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), stores, ahead);
+    let shown = Shown {
+        format,
+        color,
+        caches,
+    };
     match built {
         Ok(built) => {
-            let mut diags = analysis.diagnostics.clone();
-            diags.extend(built.warnings.iter().cloned());
-            report(analysis, &diags, format, color);
-            if summary {
-                print_summary(analysis, &built);
-            }
-            say_cache_warnings(caches);
-            say_written(&built, merged.as_ref());
+            shown.built(analysis, &built, merged.as_ref(), options.summary);
             remove_stale(&stale);
-            if writes_lock {
-                say(format_args!("wrote {}", lock_path.display()));
-            } else if !locked {
-                say(format_args!(
-                    "note: {} not written: the output folder is outside the spec's folder (`layerc lock` updates it)",
-                    lock_path.display()
-                ));
-            }
+            say_lock(&lock_path, writes_lock, locked);
             SUCCESS
         }
-        Err(layerc::emit::EmitError::Write { path, source })
-            if path == lock_path && source.to_string() == layerc::LOCK_WOULD_CHANGE =>
+        Err(e) => fail(shown.failed(analysis, &e, &lock_path)),
+    }
+}
+
+/// Makes an interrupt remove the build's temporary files and the output folders it creates (zips
+/// written ahead create the output folder); those folders, which a failed build removes too.
+fn guard_output(out: &Path) -> Vec<PathBuf> {
+    if let Err(e) = emit::interrupt::install() {
+        say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
+    }
+    let created = missing_folders(out);
+    emit::interrupt::created(&created);
+    created
+}
+
+/// What became of layer.lock.
+fn say_lock(lock_path: &Path, written: bool, locked: bool) {
+    if written {
+        say(format_args!("wrote {}", lock_path.display()));
+    } else if !locked {
+        say(format_args!(
+            "note: {} not written: the output folder is outside the spec's folder (`layerc lock` updates it)",
+            lock_path.display()
+        ));
+    }
+}
+
+/// How a build's outcome is shown: the format and colour of diagnostics, and the caches whose
+/// problems are said.
+struct Shown<'a> {
+    format: Format,
+    color: bool,
+    caches: Option<&'a Caches>,
+}
+
+impl Shown<'_> {
+    /// The diagnostics and warnings of a build that wrote its outputs, and what it wrote.
+    fn built(
+        &self,
+        analysis: &Analysis,
+        built: &BuildReport,
+        merged: Option<&Merged>,
+        summary: bool,
+    ) {
+        let mut diags = analysis.diagnostics.clone();
+        diags.extend(built.warnings.iter().cloned());
+        report(analysis, &diags, self.format, self.color);
+        if summary {
+            print_summary(analysis, built);
+        }
+        say_cache_warnings(self.caches);
+        say_written(built, merged);
+    }
+
+    /// Why a build wrote nothing (or what it could not put back); its exit code.
+    fn failed(&self, analysis: &Analysis, e: &EmitError, lock_path: &Path) -> i32 {
+        report(analysis, &analysis.diagnostics, self.format, self.color);
+        if let EmitError::Write { path, source } = e
+            && path == lock_path
+            && source.to_string() == layerc::LOCK_WOULD_CHANGE
         {
-            report(analysis, &analysis.diagnostics, format, color);
             say(format_args!("error: nothing was written: {source}"));
-            fail(SPEC_ERROR)
+            return SPEC_ERROR;
         }
-        Err(e) => {
-            report(analysis, &analysis.diagnostics, format, color);
-            say_cache_warnings(caches);
-            if e.wrote_nothing() {
-                say(format_args!("error: nothing was written: {e}"));
-            } else {
-                say(format_args!("error: {e}"));
-            }
-            fail(TOOL_ERROR)
+        say_cache_warnings(self.caches);
+        if e.wrote_nothing() {
+            say(format_args!("error: nothing was written: {e}"));
+        } else {
+            say(format_args!("error: {e}"));
         }
+        TOOL_ERROR
     }
 }
 
@@ -340,7 +374,7 @@ pub(super) fn say_written(built: &layerc::BuildReport, merged: Option<&Merged>) 
 
 /// `--locked`: true when the inputs are the ones the lock on disk records; otherwise the
 /// differences are reported.
-fn matches_lock(
+pub(super) fn matches_lock(
     analysis: &Analysis,
     fresh: &layerc::lock::Lock,
     format: Format,
@@ -357,37 +391,6 @@ fn matches_lock(
         "error: nothing was written: the inputs differ from layer.lock"
     ));
     false
-}
-
-/// `build --dry-run`: the checks a build makes, where each zip would come from (the store, a
-/// remote cache, or built and pushed), then the template's diff; nothing is written.
-fn run_dry(
-    session: &Session,
-    analysis: &Analysis,
-    (locked, zip, stores): (bool, &ZipOptions, Stores<'_>),
-    (format, color): (Format, bool),
-    out: Option<PathBuf>,
-) -> i32 {
-    let fresh = match lock::fresh(analysis, None) {
-        Ok(fresh) => fresh,
-        Err(code) => return code,
-    };
-    if locked && !matches_lock(analysis, &fresh, format, color) {
-        return SPEC_ERROR;
-    }
-    for layer in &analysis.layers {
-        let key = fresh
-            .layer(layer.name())
-            .and_then(|locked| layerc::store::key(&layer.plan, locked, &fresh.catalog, zip));
-        say_planned(layer.name(), key.as_deref(), stores);
-    }
-    let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));
-    let merged = match merged_template(session, analysis, &out, (format, color)) {
-        Ok(merged) => merged,
-        Err(code) => return code,
-    };
-    report(analysis, &analysis.diagnostics, format, color);
-    dry_run_diff(analysis, &out, merged.as_ref())
 }
 
 /// The user's template with the layers merged in (`None` without a template), or the exit code
@@ -407,24 +410,6 @@ pub(super) fn merged_template(
         })
 }
 
-/// `--dry-run`: where one layer's zip would come from.
-fn say_planned(layer: &str, key: Option<&str>, stores: Stores<'_>) {
-    let found = key.and_then(|key| {
-        if stores.local.is_some_and(|s| s.has(key)) {
-            return Some("taken from the store".to_string());
-        }
-        let cache = stores.remote?.find_layer(key)?;
-        Some(format!("fetched from remote cache {cache}"))
-    });
-    let push = stores.remote.map(Caches::push_targets).unwrap_or_default();
-    let text = match found {
-        Some(text) => text,
-        None if push.is_empty() => "built".to_string(),
-        None => format!("built and pushed to {}", push.join(", ")),
-    };
-    say(format_args!("layer `{layer}` would be {text}"));
-}
-
 /// The table of what each layer ships, and where each zip came from.
 fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
     let layers: Vec<BuiltLayer> = analysis
@@ -440,30 +425,6 @@ fn print_summary(analysis: &Analysis, built: &layerc::BuildReport) {
         .collect();
     let text = summary::render(analysis, &layers);
     say(format_args!("{}", text.trim_end()));
-}
-
-/// `build --dry-run`: the diff the template (or, without one, the fragment) would get.
-pub(super) fn dry_run_diff(analysis: &Analysis, out: &Path, merged: Option<&Merged>) -> i32 {
-    let (path, old, new) = match merged {
-        Some(m) => (m.path.clone(), m.old.clone(), m.new.clone()),
-        None => {
-            let path = out.join("serverless.template.json");
-            let limit = layerc::template::files::MAX_TEMPLATE_BYTES;
-            let old = layerc::rootfs::host::read_text_if_exists(&path, limit)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let fragment = emit::template::fragment(&analysis.spec);
-            (path, old, emit::template::render(&fragment))
-        }
-    };
-    let diff = unified_diff(&path.display().to_string(), &old, &new);
-    if diff.is_empty() {
-        say(format_args!("{} would not change", path.display()));
-        SUCCESS
-    } else {
-        print_out(&diff)
-    }
 }
 
 pub(super) fn source_date_epoch() -> Option<i64> {

@@ -195,5 +195,5 @@ fn dry_run(
             Ok(merged) => merged,
             Err(code) => return Ok(code),
         };
-    Ok(build::dry_run_diff(analysis, out, merged.as_ref()))
+    Ok(super::dry_run::dry_run_diff(analysis, out, merged.as_ref()))
 }

@@ -3,6 +3,7 @@
 mod build;
 mod caches;
 mod catalog;
+mod dry_run;
 mod from_lock;
 mod graph;
 mod init;
@@ -238,15 +239,25 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     if let Some(spec) = locked_spec {
         lock::pin_images(&session, spec);
     }
-    match cli.command {
-        Command::Init(args) => init::run(&session, &args),
+    dispatch(cli.command, &session, catalog, color)
+}
+
+/// Runs one command, with the session and catalog the global options gave.
+fn dispatch(
+    command: Command,
+    session: &Session,
+    catalog: &'static layerc::runtime::Catalog,
+    color: bool,
+) -> i32 {
+    match command {
+        Command::Init(args) => init::run(session, &args),
         Command::Completions { shell } => manual::completions(Cli::command(), shell),
         Command::Man { command } => manual::man(Cli::command(), command.as_deref()),
         Command::Gc { keep, max_size } => store::gc(keep, max_size),
         Command::Cache {
             command: CacheCommand::Keygen { name, dir },
         } => caches::keygen(&name, &dir),
-        Command::Runtime { command } => runtime_cmd::run(command, &session),
+        Command::Runtime { command } => runtime_cmd::run(command, session),
         Command::Lsp => match layerc::lsp::run_stdio(catalog) {
             Ok(code) => code,
             Err(e) => {
@@ -254,28 +265,28 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 TOOL_ERROR
             }
         },
-        Command::Runtimes { id } => runtimes::run(&session, id.as_deref()),
-        Command::Scan(args) => scan::run(&session, &args, color),
+        Command::Runtimes { id } => runtimes::run(session, id.as_deref()),
+        Command::Scan(args) => scan::run(session, &args, color),
         Command::Check {
             spec,
             format,
             locked,
-        } => with_analysis(&session, &spec, |analysis| {
+        } => with_analysis(session, &spec, |analysis| {
             if locked {
                 return lock::check(analysis, format, color);
             }
             output::report(analysis, &analysis.diagnostics, format, color);
             analysis.exit_code()
         }),
-        Command::Build(args) => build::command(&session, args, color),
-        Command::Lock { spec, format } => with_analysis(&session, &spec, |analysis| {
+        Command::Build(args) => build::command(session, args, color),
+        Command::Lock { spec, format } => with_analysis(session, &spec, |analysis| {
             lock::run(analysis, format, color)
         }),
         Command::Graph {
             spec,
             layer,
             format,
-        } => with_analysis(&session, &spec, |analysis| {
+        } => with_analysis(session, &spec, |analysis| {
             graph::run(analysis, &spec, layer.as_deref(), format, color)
         }),
         Command::Why { args } => {
@@ -284,7 +295,7 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                 [spec, name] => (PathBuf::from(spec), name.clone()),
                 _ => unreachable!("clap enforces one or two arguments"),
             };
-            with_analysis(&session, &spec, |analysis| why::run(analysis, &name, color))
+            with_analysis(session, &spec, |analysis| why::run(analysis, &name, color))
         }
     }
 }

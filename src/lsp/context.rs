@@ -42,102 +42,125 @@ const SPECIAL: &[u8] = b"{}();=\"\\ \t\r\n";
 /// The cursor's context at byte `offset`, or `None` inside a comment.
 pub fn at(text: &str, offset: usize) -> Option<Cursor> {
     let bytes = &text.as_bytes()[..offset.min(text.len())];
-    let mut blocks: Vec<Block> = Vec::new();
-    let mut node: Option<String> = None;
-    let mut first_arg: Option<String> = None;
-    let mut prop: Option<String> = None;
+    let mut scan = Scan::default();
     let mut i = 0;
-    let cursor = |node: &Option<String>, blocks: &Vec<Block>, place, start| Cursor {
-        blocks: blocks.clone(),
-        node: node.clone(),
-        place,
-        start,
-    };
     while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = find(bytes, i, b"\n")?;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = find(bytes, i + 2, b"*/")? + 2;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'-') => i += 2,
-            b'"' | b'#' if starts_string(&bytes[i..]) => {
-                let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
-                let start = i + hashes + 1;
-                let Some(end) = string_end(bytes, start, hashes) else {
-                    let place = match prop.take() {
-                        Some(prop) => Place::PropertyValue {
-                            prop,
-                            in_string: true,
-                        },
-                        None if node.is_none() => Place::NodeName,
-                        None => Place::InString,
-                    };
-                    return Some(cursor(&node, &blocks, place, start));
-                };
-                let value = String::from_utf8_lossy(&bytes[start..end]).into_owned();
-                i = end + 1 + hashes;
-                if node.is_none() {
-                    node = Some(value);
-                } else if prop.take().is_none() && first_arg.is_none() {
-                    first_arg = Some(value);
-                }
-            }
+        i = match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => find(bytes, i, b"\n")?,
+            b'/' if bytes.get(i + 1) == Some(&b'*') => find(bytes, i + 2, b"*/")? + 2,
+            b'/' if bytes.get(i + 1) == Some(&b'-') => i + 2,
+            b'"' | b'#' if starts_string(&bytes[i..]) => match scan.string(bytes, i) {
+                Ok(next) => next,
+                Err(cursor) => return Some(cursor),
+            },
             b'{' => {
-                blocks.push(Block {
-                    node: node.take().unwrap_or_default(),
-                    name: first_arg.take(),
+                scan.blocks.push(Block {
+                    node: scan.node.take().unwrap_or_default(),
+                    name: scan.first_arg.take(),
                 });
-                prop = None;
-                i += 1;
+                scan.prop = None;
+                i + 1
             }
             b'}' => {
-                blocks.pop();
-                (node, first_arg, prop) = (None, None, None);
-                i += 1;
+                scan.blocks.pop();
+                scan.end_node();
+                i + 1
             }
             b'\n' | b';' => {
-                (node, first_arg, prop) = (None, None, None);
-                i += 1;
+                scan.end_node();
+                i + 1
             }
-            b' ' | b'\t' | b'\r' | b'\\' | b'(' | b')' | b'=' => i += 1,
-            _ => {
-                let start = i;
-                while i < bytes.len() && !SPECIAL.contains(&bytes[i]) {
-                    i += 1;
-                }
-                let word = String::from_utf8_lossy(&bytes[start..i]).into_owned();
-                if i == bytes.len() {
-                    let place = match (&node, prop.take()) {
-                        (None, _) => Place::NodeName,
-                        (Some(_), Some(prop)) => Place::PropertyValue {
-                            prop,
-                            in_string: false,
-                        },
-                        (Some(_), None) => Place::Bare,
-                    };
-                    return Some(cursor(&node, &blocks, place, start));
-                }
-                if node.is_none() {
-                    node = Some(word);
-                } else if bytes[i] == b'=' {
-                    prop = Some(word);
-                } else {
-                    prop = None;
-                }
-            }
+            b' ' | b'\t' | b'\r' | b'\\' | b'(' | b')' | b'=' => i + 1,
+            _ => match scan.word(bytes, i) {
+                Ok(next) => next,
+                Err(cursor) => return Some(cursor),
+            },
+        };
+    }
+    let place = scan.bare_place();
+    Some(scan.cursor(place, bytes.len()))
+}
+
+/// What the scanner knows of the line and the blocks around it so far.
+#[derive(Default)]
+struct Scan {
+    blocks: Vec<Block>,
+    node: Option<String>,
+    first_arg: Option<String>,
+    prop: Option<String>,
+}
+
+impl Scan {
+    fn cursor(&self, place: Place, start: usize) -> Cursor {
+        Cursor {
+            blocks: self.blocks.clone(),
+            node: self.node.clone(),
+            place,
+            start,
         }
     }
-    let place = match (&node, prop) {
-        (None, _) => Place::NodeName,
-        (Some(_), Some(prop)) => Place::PropertyValue {
-            prop,
-            in_string: false,
-        },
-        (Some(_), None) => Place::Bare,
-    };
-    Some(cursor(&node, &blocks, place, bytes.len()))
+
+    fn end_node(&mut self) {
+        (self.node, self.first_arg, self.prop) = (None, None, None);
+    }
+
+    /// Where an unquoted word being typed goes.
+    fn bare_place(&mut self) -> Place {
+        match (&self.node, self.prop.take()) {
+            (None, _) => Place::NodeName,
+            (Some(_), Some(prop)) => Place::PropertyValue {
+                prop,
+                in_string: false,
+            },
+            (Some(_), None) => Place::Bare,
+        }
+    }
+
+    /// A string starting at `i`: the offset after it, or the cursor when the text ends inside it.
+    fn string(&mut self, bytes: &[u8], i: usize) -> Result<usize, Cursor> {
+        let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
+        let start = i + hashes + 1;
+        let Some(end) = string_end(bytes, start, hashes) else {
+            let place = match self.prop.take() {
+                Some(prop) => Place::PropertyValue {
+                    prop,
+                    in_string: true,
+                },
+                None if self.node.is_none() => Place::NodeName,
+                None => Place::InString,
+            };
+            return Err(self.cursor(place, start));
+        };
+        let value = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        if self.node.is_none() {
+            self.node = Some(value);
+        } else if self.prop.take().is_none() && self.first_arg.is_none() {
+            self.first_arg = Some(value);
+        }
+        Ok(end + 1 + hashes)
+    }
+
+    /// An unquoted word starting at `i`: the offset after it, or the cursor when the text ends in
+    /// it.
+    fn word(&mut self, bytes: &[u8], start: usize) -> Result<usize, Cursor> {
+        let mut i = start;
+        while i < bytes.len() && !SPECIAL.contains(&bytes[i]) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            let place = self.bare_place();
+            return Err(self.cursor(place, start));
+        }
+        let word = String::from_utf8_lossy(&bytes[start..i]).into_owned();
+        if self.node.is_none() {
+            self.node = Some(word);
+        } else if bytes[i] == b'=' {
+            self.prop = Some(word);
+        } else {
+            self.prop = None;
+        }
+        Ok(i)
+    }
 }
 
 fn starts_string(bytes: &[u8]) -> bool {

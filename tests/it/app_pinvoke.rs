@@ -62,8 +62,9 @@ fn scan(app_dir: &Path, env: &Environment<'_>) -> app::AppScan {
     app::scan(fs, env, test_reader).unwrap()
 }
 
-#[test]
-fn a_pinvoke_import_is_fixed_by_the_soname_and_the_name_coreclr_asks_for() {
+/// An app whose System.Drawing.Common imports `libgdiplus` and `kernel32`, and a rootfs with
+/// `libgdiplus.so.0` (needing `libdep.so.1`) and its `libgdiplus.so` link.
+fn gdiplus_app() -> Fixture {
     let fx = Fixture::new();
     fx.write(
         "rootfs/app/System.Drawing.Common.dll",
@@ -78,6 +79,12 @@ fn a_pinvoke_import_is_fixed_by_the_soname_and_the_name_coreclr_asks_for() {
         &[],
     );
     fx.symlink_root("/usr/lib64/libgdiplus.so", "libgdiplus.so.0");
+    fx
+}
+
+#[test]
+fn a_pinvoke_import_is_fixed_by_the_soname_and_the_name_coreclr_asks_for() {
+    let fx = gdiplus_app();
     let app_dir = fx.root("/app");
     let before = scan(&app_dir, &dotnet8(Vec::new(), &[]));
     assert_eq!(

@@ -45,6 +45,18 @@ fn file_of(e: &Value, spec: &Path, text: &str) -> (String, lsp_types::Uri) {
     }
 }
 
+/// A `check --format json` finding's message as the server shows it: help and notes appended.
+fn message_with_help_and_notes(e: &Value) -> String {
+    let mut message = e["message"].as_str().unwrap().to_string();
+    if let Some(help) = e["help"].as_str() {
+        message = format!("{message}\nhelp: {help}");
+    }
+    for note in e["notes"].as_array().into_iter().flatten() {
+        message = format!("{message}\nnote: {}", note.as_str().unwrap());
+    }
+    message
+}
+
 /// Asserts that the server's diagnostics for `text` (a spec in `dir`) equal `check`'s. A finding
 /// in an imported file is shown on an `import` of the spec, its message led by the file's place,
 /// and the place itself given as the first related information.
@@ -88,13 +100,7 @@ pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
             _ => lsp_types::DiagnosticSeverity::WARNING,
         };
         assert_eq!(g.severity, Some(severity));
-        let mut message = e["message"].as_str().unwrap().to_string();
-        if let Some(help) = e["help"].as_str() {
-            message = format!("{message}\nhelp: {help}");
-        }
-        for note in e["notes"].as_array().into_iter().flatten() {
-            message = format!("{message}\nnote: {}", note.as_str().unwrap());
-        }
+        let mut message = message_with_help_and_notes(e);
         let mut expected_related: Vec<(String, String, Range)> = Vec::new();
         if file_uri == &uri {
             assert_eq!(

@@ -195,27 +195,11 @@ fn a_build_into_another_folder_leaves_the_specs_lock_alone() {
     assert_ne!(lock_text(&fx), text);
 }
 
-/// The reader of the shape `render` writes gives the KDL reader's lock on every lock `render`
-/// writes (quotes, backslashes, line ends, non-ASCII, sizes), and what it does not take (a lock
-/// reformatted or edited by hand) still reads as KDL.
-#[test]
-fn the_fast_lock_reader_reads_what_the_kdl_reader_reads() {
-    use layerc::lock::{
-        Lock, LockedFile, LockedImage, LockedLayer, LockedPackages, parse, parse_kdl, read_fixed,
-        render,
-    };
+/// Layer `i` of the sample locks below: every kind of line a lock has, with `names` as paths.
+fn sample_layer(i: usize, names: &[&str]) -> layerc::lock::LockedLayer {
+    use layerc::lock::{LockedFile, LockedImage, LockedLayer, LockedPackages};
     use layerc::packages::Chosen;
-    let names = [
-        "lib/libz.so.1",
-        "etc/a \"quoted\" name",
-        "back\\slash",
-        "new\nline\ttab\rcr",
-        "ünïcödé/日本",
-        "bidi\u{202e}mark",
-        "nul\0byte",
-        "",
-    ];
-    let layer = |i: usize, names: &[&str]| LockedLayer {
+    LockedLayer {
         name: format!("layer-{i}"),
         runtimes: vec![("provided.al2023".into(), "ab".repeat(32))],
         // A NUL (no real path has one) gives a lock no KDL reader reads: checked one by one below.
@@ -257,15 +241,33 @@ fn the_fast_lock_reader_reads_what_the_kdl_reader_reads() {
             }],
         },
         zip: i.is_multiple_of(2).then(|| "cd".repeat(32)),
-    };
+    }
+}
+
+/// The reader of the shape `render` writes gives the KDL reader's lock on every lock `render`
+/// writes (quotes, backslashes, line ends, non-ASCII, sizes), and what it does not take (a lock
+/// reformatted or edited by hand) still reads as KDL.
+#[test]
+fn the_fast_lock_reader_reads_what_the_kdl_reader_reads() {
+    use layerc::lock::{Lock, LockedLayer, parse, parse_kdl, read_fixed, render};
+    let names = [
+        "lib/libz.so.1",
+        "etc/a \"quoted\" name",
+        "back\\slash",
+        "new\nline\ttab\rcr",
+        "ünïcödé/日本",
+        "bidi\u{202e}mark",
+        "nul\0byte",
+        "",
+    ];
     let lock = Lock {
         catalog: "2026-01-01.abc".into(),
-        layers: (0..3).map(|i| layer(i, &names)).collect(),
+        layers: (0..3).map(|i| sample_layer(i, &names)).collect(),
     };
     // Without the names KDL refuses unescaped, the lock is read by the fast path itself.
     let plain = Lock {
         catalog: "2026-01-01.abc".into(),
-        layers: (0..3).map(|i| layer(i, &names[..5])).collect(),
+        layers: (0..3).map(|i| sample_layer(i, &names[..5])).collect(),
     };
     assert_eq!(read_fixed(&render(&plain)), Some(plain.clone()));
     assert_eq!(parse_kdl(&render(&plain)).unwrap(), plain);
