@@ -18,7 +18,7 @@ use super::{ImageError, Limits};
 use crate::arch::Architecture;
 
 /// Bumped whenever the index format or its meaning changes: older cached indexes are ignored.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 pub struct Index {

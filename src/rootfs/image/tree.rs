@@ -43,9 +43,9 @@ pub struct Node {
     /// The digest of the same bytes in the cache's blob store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached: Option<String>,
-    /// A file's first bytes (up to [`HEAD`]) in hexadecimal, read while the image was indexed.
+    /// A file's first bytes (up to [`HEAD`]), read while the image was indexed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub head: Option<String>,
+    pub head: Option<Vec<u8>>,
 }
 
 /// How many first bytes of each file the index keeps: enough to tell an ELF object.
@@ -67,11 +67,8 @@ impl Node {
     /// The file's first `len` bytes, when the index holds them all (no layer is read).
     pub fn prefix(&self, len: usize) -> Option<Vec<u8>> {
         let head = self.head.as_deref()?;
-        let bytes: Vec<u8> = (0..head.len() / 2)
-            .map(|i| u8::from_str_radix(head.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect::<Option<_>>()?;
-        let whole = bytes.len() as u64 == self.size;
-        (bytes.len() >= len || whole).then(|| bytes[..len.min(bytes.len())].to_vec())
+        let whole = head.len() as u64 == self.size;
+        (head.len() >= len || whole).then(|| head[..len.min(head.len())].to_vec())
     }
 
     pub fn metadata(&self) -> Metadata {
@@ -186,11 +183,7 @@ impl Tree {
                     .cached
                     .as_deref()
                     .is_none_or(|d| super::cache::is_digest(d.as_bytes()));
-                let head = node.head.as_deref().is_none_or(|h| {
-                    h.len() <= 2 * HEAD
-                        && h.len() % 2 == 0
-                        && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                });
+                let head = node.head.as_ref().is_none_or(|h| h.len() <= HEAD);
                 plain && in_folder && at && kept && head
             })
     }
@@ -234,7 +227,7 @@ impl Tree {
                 link: entry.link.clone(),
                 at: (kind == EntryKind::File).then_some((stream, entry.offset)),
                 cached: entry.cached.clone(),
-                head: (kind == EntryKind::File).then(|| crate::lock::hex(&entry.head)),
+                head: (kind == EntryKind::File).then(|| entry.head.clone()),
             },
         };
         self.remove_below(&path);
