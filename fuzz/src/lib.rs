@@ -52,16 +52,17 @@ pub fn elf(data: &[u8]) {
     let Ok(image) = layerc::elf::ElfImage::parse(data) else {
         return;
     };
-    let symbols = image.dynamic_symbols();
+    let mut defined: Vec<String> = image
+        .symbols()
+        .defined
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    defined.sort();
     for at in image
         .init_functions()
         .into_iter()
-        .chain(
-            symbols
-                .defined
-                .iter()
-                .filter_map(|s| image.symbol_address(s)),
-        )
+        .chain(defined.iter().filter_map(|s| image.symbol_address(s)))
         .take(64)
     {
         if let Some(code) = image.at(at, 32) {

@@ -18,7 +18,7 @@ use crate::arch::{Architecture, ElfClass, machine_name};
 pub mod ranges;
 mod symbols;
 
-pub use symbols::{DynamicSymbols, ElfImage, Symbols, Undefined, symbols};
+pub use symbols::{ElfImage, Symbols, Undefined, symbols};
 
 /// What the loader and the validator need to know about one ELF object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,14 +38,23 @@ impl Symbols {
                 None => self.defined.iter().any(|(n, _)| n == name),
             }
     }
+
+    /// Whether the object refers to `name` without defining it.
+    pub fn needs(&self, name: &str) -> bool {
+        self.undefined.iter().any(|u| u.name == name)
+    }
 }
 
 /// Reads the dynamic symbol table with its versions and the relocations that use each undefined
 /// symbol. Slower than [`ElfInfo::parse`] (every symbol and relocation is decoded), so it is read
 /// only for the few objects a lazy-binding check looks at.
 pub fn symbols(bytes: &[u8]) -> Result<Symbols, ElfError> {
-    use goblin::elf::sym::{STB_WEAK, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT};
     let elf = Elf::parse(bytes).map_err(|e| ElfError::Malformed(e.to_string()))?;
+    Ok(symbols_of(&elf))
+}
+
+fn symbols_of(elf: &Elf<'_>) -> Symbols {
+    use goblin::elf::sym::{STB_WEAK, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT};
     let name_of = |offset: usize| elf.dynstrtab.get_at(offset).map(str::to_string);
     // Version index → (file, version) for needs, → version for definitions.
     let mut needs = std::collections::HashMap::new();
@@ -97,26 +106,7 @@ pub fn symbols(bytes: &[u8]) -> Result<Symbols, ElfError> {
             out.defined.insert((name, defs.get(&index).cloned()));
         }
     }
-    Ok(out)
-}
-
-/// The dynamic symbols of an object: what it exports, and what it needs from others.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DynamicSymbols {
-    /// Defined functions and data, by name.
-    pub defined: Vec<String>,
-    /// Undefined references, by name.
-    pub undefined: Vec<String>,
-}
-
-impl DynamicSymbols {
-    pub fn defines(&self, name: &str) -> bool {
-        self.defined.iter().any(|d| d == name)
-    }
-
-    pub fn needs(&self, name: &str) -> bool {
-        self.undefined.iter().any(|d| d == name)
-    }
+    out
 }
 
 /// A whole ELF file, parsed further than [`ElfInfo`]: its symbols, relocations and the bytes at a
@@ -140,24 +130,9 @@ impl<'a> ElfImage<'a> {
         self.elf.header.e_machine
     }
 
-    pub fn dynamic_symbols(&self) -> DynamicSymbols {
-        let mut out = DynamicSymbols::default();
-        for sym in self.elf.dynsyms.iter() {
-            let Some(name) = self
-                .elf
-                .dynstrtab
-                .get_at(sym.st_name)
-                .filter(|n| !n.is_empty())
-            else {
-                continue;
-            };
-            if sym.st_shndx == 0 {
-                out.undefined.push(name.to_string());
-            } else {
-                out.defined.push(name.to_string());
-            }
-        }
-        out
+    /// The dynamic symbols, as [`symbols`] reads them.
+    pub fn symbols(&self) -> Symbols {
+        symbols_of(&self.elf)
     }
 
     /// The address of a symbol the file defines.

@@ -152,12 +152,13 @@ fn known_as(version: u32) -> String {
 
 /// How the addon registers, and for what, as Node's DLOpen would find it.
 fn built_for(image: &ElfImage<'_>, running: u32) -> Built {
-    let symbols = image.dynamic_symbols();
-    let exported: Vec<u32> = symbols
+    let symbols = image.symbols();
+    let mut exported: Vec<u32> = symbols
         .defined
         .iter()
-        .filter_map(|s| s.strip_prefix(INITIALIZER)?.parse().ok())
+        .filter_map(|(name, _)| name.strip_prefix(INITIALIZER)?.parse().ok())
         .collect();
+    exported.sort_unstable();
     // An initializer of the running version wins over any registered module (DLOpen).
     if exported.contains(&running) {
         return Built::ModuleVersion(running);
@@ -173,7 +174,7 @@ fn built_for(image: &ElfImage<'_>, running: u32) -> Built {
     if let Some(&v) = exported.first() {
         return Built::ModuleVersion(v);
     }
-    if symbols.defines(NAPI_INITIALIZER) || symbols.needs("napi_module_register") {
+    if symbols.defines(NAPI_INITIALIZER, None) || symbols.needs("napi_module_register") {
         let declared = image.symbol_address(NAPI_VERSION_GETTER).map(|at| {
             image
                 .at(at, 32)
