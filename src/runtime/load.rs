@@ -4,15 +4,18 @@ use std::collections::BTreeMap;
 
 pub(super) use super::node::Node;
 use super::node::Val;
-use super::{BaseImage, Catalog, Ceilings, Date, Framework, Listing, Origin, OsBase, Runtime};
+use super::{
+    BaseImage, Catalog, Ceilings, Date, Framework, Listing, Listings, Origin, OsBase, Runtime,
+};
 use crate::arch::Architecture;
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
 pub struct Data {
     pub os_bases: &'static str,
-    pub os_provides: &'static str,
+    /// Each base's or runtime's listings (its id, their JSON tree), read on first use.
+    pub os_provides: &'static [(&'static str, &'static str)],
     pub runtimes: &'static str,
-    pub runtime_folders: &'static str,
+    pub runtime_folders: &'static [(&'static str, &'static str)],
     pub base_images: &'static str,
     pub dotnet: &'static str,
     pub interpreters: &'static str,
@@ -89,14 +92,12 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
     if catalog.version.is_empty() {
         return Err("os-bases.kdl: no `catalog-version`".into());
     }
-    for node in &tree("os-provides.kdl", data.os_provides)? {
-        let id = owner(node, "provides", "os")?;
+    for (id, json) in data.os_provides {
         let os = catalog
             .os_bases
-            .get_mut(&id)
+            .get_mut(*id)
             .ok_or_else(|| format!("os-provides.kdl: unknown os `{id}`"))?;
-        os.listings
-            .push(listing(node).map_err(|e| format!("os {id}: {e}"))?);
+        os.listings = std::mem::take(&mut os.listings).then_builtin(json);
     }
     for node in &tree("runtimes.kdl", data.runtimes)? {
         if node.name.as_ref() != "runtime" {
@@ -108,14 +109,12 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
         }
         catalog.runtimes.insert(rt.id.clone(), rt);
     }
-    for node in &tree("runtime-folders.kdl", data.runtime_folders)? {
-        let id = owner(node, "folder", "runtime")?;
+    for (id, json) in data.runtime_folders {
         let rt = catalog
             .runtimes
-            .get_mut(&id)
+            .get_mut(*id)
             .ok_or_else(|| format!("runtime-folders.kdl: unknown runtime `{id}`"))?;
-        rt.folders
-            .push(listing(node).map_err(|e| format!("runtime {id}: {e}"))?);
+        rt.folders = std::mem::take(&mut rt.folders).then_builtin(json);
     }
     for node in &tree("base-images.kdl", data.base_images)? {
         let (id, image) = base_image(node).map_err(|e| format!("base-images.kdl: {e}"))?;
@@ -126,7 +125,7 @@ pub fn load(data: &Data) -> Result<Catalog, String> {
     }
     dotnet(&mut catalog, &tree("dotnet.kdl", data.dotnet)?)?;
     super::interpreter::load(&tree("interpreters.kdl", data.interpreters)?, &mut catalog)?;
-    check_references(&catalog)?;
+    check_successors(&catalog)?;
     Ok(catalog)
 }
 
@@ -148,21 +147,31 @@ fn base_image(node: &Node) -> Result<(String, BaseImage), String> {
     }
 }
 
-/// The `key=` property of a top-level `name` node of a generated file.
-fn owner(node: &Node, name: &str, key: &str) -> Result<String, String> {
-    match (node.name.as_ref(), prop_str(node, key)) {
-        (n, Some(id)) if n == name => Ok(id.to_string()),
-        (n, _) => Err(format!("expected `{name} {key}=...`, found `{n}`")),
-    }
+/// The built-in listings of one base or runtime (`build.rs` groups them by owner).
+pub(super) fn listings(json: &str) -> Result<Vec<Listing>, String> {
+    tree("a listing file", json)?.iter().map(listing).collect()
 }
 
 fn check_references(catalog: &Catalog) -> Result<(), String> {
+    check_successors(catalog)?;
+    check_folders(catalog)
+}
+
+fn check_successors(catalog: &Catalog) -> Result<(), String> {
     for rt in catalog.runtimes.values() {
         if let Some(s) = &rt.successor
             && !catalog.runtimes.contains_key(s)
         {
             return Err(format!("runtime {}: unknown successor `{s}`", rt.id));
         }
+    }
+    Ok(())
+}
+
+/// Reads every runtime's listings: the built-in catalog is checked this way by the test suite,
+/// not at start-up.
+pub(super) fn check_folders(catalog: &Catalog) -> Result<(), String> {
+    for rt in catalog.runtimes.values() {
         // An empty folder may be off the path (go1.x has no /var/lang/lib on it, and none there).
         for folder in &rt.folders {
             if !folder.sonames.is_empty() && !rt.ld_library_path.contains(&folder.folder) {
@@ -253,7 +262,7 @@ fn os_base(node: &Node) -> Result<OsBase, String> {
         glibc: "0".parse().expect("0 is a version"),
         sources: Vec::new(),
         ceilings: BTreeMap::new(),
-        listings: Vec::new(),
+        listings: Listings::default(),
     };
     let ctx = |e: String| format!("os {id}: {e}");
     for child in node.children.iter() {
@@ -303,7 +312,7 @@ fn runtime(node: &Node, origin: Origin) -> Result<Runtime, String> {
         block_update: None,
         successor: None,
         ld_library_path: Vec::new(),
-        folders: Vec::new(),
+        folders: Listings::default(),
         sources: Vec::new(),
         dotnet: None,
         interpreter: Default::default(),

@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod describe;
 pub mod interpreter;
+mod listings;
 mod load;
 mod node;
 mod provision;
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 pub use interpreter::{Interpreter, Language};
+pub use listings::Listings;
 pub use load::description;
 pub use provision::Provision;
 pub use version::{Date, Version};
@@ -24,11 +26,14 @@ pub use version::{Date, Version};
 use crate::arch::Architecture;
 
 // `specs/runtimes/*.kdl` as node trees, and a digest of them (see build.rs).
+mod listings_data {
+    include!(concat!(env!("OUT_DIR"), "/listings.rs"));
+}
 const DATA: load::Data = load::Data {
     os_bases: include_str!(concat!(env!("OUT_DIR"), "/os-bases.json")),
-    os_provides: include_str!(concat!(env!("OUT_DIR"), "/os-provides.json")),
+    os_provides: listings_data::OS_PROVIDES,
     runtimes: include_str!(concat!(env!("OUT_DIR"), "/runtimes.json")),
-    runtime_folders: include_str!(concat!(env!("OUT_DIR"), "/runtime-folders.json")),
+    runtime_folders: listings_data::RUNTIME_FOLDERS,
     base_images: include_str!(concat!(env!("OUT_DIR"), "/base-images.json")),
     dotnet: include_str!(concat!(env!("OUT_DIR"), "/dotnet.json")),
     interpreters: include_str!(concat!(env!("OUT_DIR"), "/interpreters.json")),
@@ -100,7 +105,7 @@ pub struct OsBase {
     /// Highest symbol version per namespace (`GLIBC`, `GLIBCXX`, `CXXABI`, `GCC`) per architecture.
     pub ceilings: BTreeMap<Architecture, Ceilings>,
     /// What the base's library folders hold, in the loader's default order (`/lib64` first).
-    pub listings: Vec<Listing>,
+    pub listings: Listings,
 }
 
 /// The symbol-version ceilings of one base on one architecture, with where they come from.
@@ -146,7 +151,7 @@ pub struct Runtime {
     /// The runtime's default LD_LIBRARY_PATH, in order.
     pub ld_library_path: Vec<String>,
     /// The runtime's own library folders (`/var/lang/lib`, ...), beyond its OS base.
-    pub folders: Vec<Listing>,
+    pub folders: Listings,
     pub sources: Vec<String>,
     /// The .NET shared framework of a `dotnet` runtime (`dotnet.kdl`).
     pub dotnet: Option<Framework>,
@@ -312,7 +317,7 @@ impl Catalog {
             block_update: None,
             successor: None,
             ld_library_path: model.ld_library_path.clone(),
-            folders: Vec::new(),
+            folders: Listings::default(),
             sources: vec![format!(
                 "stated in the spec (base=\"{base}\"); ld-library-path taken from {}",
                 model.id

@@ -82,7 +82,7 @@ pub fn scan(fs: &dyn RootFs, opts: &ScanOptions) -> Result<(OsBase, Runtime), St
                 ),
             },
         )]),
-        listings,
+        listings: listings.into(),
     };
     let rt = Runtime {
         id: opts.name.clone(),
@@ -94,7 +94,7 @@ pub fn scan(fs: &dyn RootFs, opts: &ScanOptions) -> Result<(OsBase, Runtime), St
         block_update: None,
         successor: None,
         ld_library_path,
-        folders: own,
+        folders: own.into(),
         origin: super::Origin::Described(source.clone()),
         sources: vec![source],
         dotnet: None,

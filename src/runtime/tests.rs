@@ -6,6 +6,11 @@ use super::*;
 fn builtin_catalog_loads_and_is_consistent() {
     let catalog = Catalog::builtin();
     assert!(catalog.runtimes.len() >= 40, "{}", catalog.runtimes.len());
+    // Every listing is read (a run reads those of the runtime it uses).
+    super::load::check_folders(catalog).unwrap();
+    for os in catalog.os_bases.values() {
+        assert!(!os.listings.is_empty(), "{}", os.id);
+    }
     for rt in catalog.runtimes.values() {
         let os = catalog
             .os(&rt.os)

@@ -8,7 +8,7 @@ pub fn document(doc: &KdlDocument) -> Value {
     Value::Array(doc.nodes().iter().map(node).collect())
 }
 
-fn node(n: &KdlNode) -> Value {
+pub fn node(n: &KdlNode) -> Value {
     let mut args = Vec::new();
     let mut props = Map::new();
     for entry in n.entries() {
