@@ -6,8 +6,11 @@ use std::ops::Deref;
 use std::sync::OnceLock;
 
 use super::Listing;
+use super::load::{Node, arch, one_string, prop_str, tree};
+use super::node::Val;
+use crate::arch::Architecture;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Listings {
     /// Listings given as values (a runtime's own `provides`, a description, a scan).
     known: Vec<Listing>,
@@ -52,7 +55,7 @@ impl Deref for Listings {
         self.all.get_or_init(|| {
             let mut all = self.known.clone();
             // The embedded data is checked by the test suite; a failure here is a build defect.
-            all.extend(super::load::listings(json).expect("built-in listings are valid"));
+            all.extend(listings(json).expect("built-in listings are valid"));
             all
         })
     }
@@ -67,6 +70,13 @@ impl<'a> IntoIterator for &'a Listings {
     }
 }
 
+/// As a list of its listings, read or not: a lock hashes a runtime's entry by this text.
+impl std::fmt::Debug for Listings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 impl PartialEq for Listings {
     fn eq(&self, other: &Listings) -> bool {
         **self == **other
@@ -74,3 +84,41 @@ impl PartialEq for Listings {
 }
 
 impl Eq for Listings {}
+
+/// The built-in listings of one base or runtime (`build.rs` groups them by owner).
+pub(super) fn listings(json: &str) -> Result<Vec<Listing>, String> {
+    tree("a listing file", json)?.iter().map(listing).collect()
+}
+
+/// A `provides` or `folder` block: a folder's sonames with their provenance. Without `arch=`, it
+/// holds for every architecture.
+pub(super) fn listing(node: &Node) -> Result<Listing, String> {
+    let folder = prop_str(node, "folder")
+        .or_else(|| prop_str(node, "path"))
+        .ok_or("a listing needs folder=")?;
+    let source = prop_str(node, "source").ok_or("a listing needs source=")?;
+    let architectures = match prop_str(node, "arch") {
+        Some(a) => vec![arch(a)?],
+        None => Architecture::ALL.to_vec(),
+    };
+    let dumped = match prop_str(node, "dumped") {
+        Some(d) => Some(d.parse().map_err(|()| format!("bad date `{d}`"))?),
+        None => None,
+    };
+    let mut sonames = std::collections::BTreeSet::new();
+    for s in &node.children {
+        if s.name.as_ref() != "soname" {
+            return Err(format!("unknown node `{}` in a listing", s.name));
+        }
+        sonames.insert(one_string(s)?);
+    }
+    Ok(Listing {
+        folder: folder.to_string(),
+        architectures,
+        sonames,
+        source: source.to_string(),
+        upstream: prop_str(node, "upstream").map(str::to_string),
+        dumped,
+        derived: matches!(node.props.get("derived"), Some(Val::Bool(true))),
+    })
+}

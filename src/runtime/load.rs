@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
+pub(super) use super::listings::listing;
 pub(super) use super::node::Node;
 use super::node::Val;
-use super::{
-    BaseImage, Catalog, Ceilings, Date, Framework, Listing, Listings, Origin, OsBase, Runtime,
-};
+use super::{BaseImage, Catalog, Ceilings, Date, Framework, Listings, Origin, OsBase, Runtime};
 use crate::arch::Architecture;
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
@@ -68,7 +67,7 @@ pub fn description(text: &str) -> Result<(OsBase, Runtime), String> {
     Ok((os, rt))
 }
 
-fn tree<'a>(file: &str, json: &'a str) -> Result<Vec<Node<'a>>, String> {
+pub(super) fn tree<'a>(file: &str, json: &'a str) -> Result<Vec<Node<'a>>, String> {
     serde_json::from_str(json).map_err(|e| format!("{file}: {e}"))
 }
 
@@ -147,11 +146,6 @@ fn base_image(node: &Node) -> Result<(String, BaseImage), String> {
     }
 }
 
-/// The built-in listings of one base or runtime (`build.rs` groups them by owner).
-pub(super) fn listings(json: &str) -> Result<Vec<Listing>, String> {
-    tree("a listing file", json)?.iter().map(listing).collect()
-}
-
 fn check_references(catalog: &Catalog) -> Result<(), String> {
     check_successors(catalog)?;
     check_folders(catalog)
@@ -189,39 +183,6 @@ pub(super) fn prop_str<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
     node.props.get(key).and_then(Val::as_str)
 }
 
-/// A `provides` or `folder` block: a folder's sonames with their provenance. Without `arch=`, it
-/// holds for every architecture.
-fn listing(node: &Node) -> Result<Listing, String> {
-    let folder = prop_str(node, "folder")
-        .or_else(|| prop_str(node, "path"))
-        .ok_or("a listing needs folder=")?;
-    let source = prop_str(node, "source").ok_or("a listing needs source=")?;
-    let architectures = match prop_str(node, "arch") {
-        Some(a) => vec![arch(a)?],
-        None => Architecture::ALL.to_vec(),
-    };
-    let dumped = match prop_str(node, "dumped") {
-        Some(d) => Some(d.parse().map_err(|()| format!("bad date `{d}`"))?),
-        None => None,
-    };
-    let mut sonames = std::collections::BTreeSet::new();
-    for s in &node.children {
-        if s.name.as_ref() != "soname" {
-            return Err(format!("unknown node `{}` in a listing", s.name));
-        }
-        sonames.insert(one_string(s)?);
-    }
-    Ok(Listing {
-        folder: folder.to_string(),
-        architectures,
-        sonames,
-        source: source.to_string(),
-        upstream: prop_str(node, "upstream").map(str::to_string),
-        dumped,
-        derived: matches!(node.props.get("derived"), Some(Val::Bool(true))),
-    })
-}
-
 pub(super) fn strings(node: &Node) -> Result<Vec<String>, String> {
     node.args
         .iter()
@@ -249,7 +210,7 @@ fn parse<T: std::str::FromStr>(node: &Node) -> Result<T, String> {
         .map_err(|_| format!("`{}`: cannot read `{s}`", node.name.as_ref()))
 }
 
-fn arch(s: &str) -> Result<Architecture, String> {
+pub(super) fn arch(s: &str) -> Result<Architecture, String> {
     s.parse()
         .map_err(|()| format!("unknown architecture `{s}`"))
 }
