@@ -10,6 +10,7 @@ pub mod arch;
 pub mod cache;
 pub mod described;
 pub mod diagnostic;
+pub mod digest;
 pub mod dlopen;
 pub mod dotnet;
 pub mod elf;

@@ -353,7 +353,7 @@ fn write_zip(
             plan, fs, options, syncing, path, stop,
         )?);
         size = file.metadata().map_err(EmitError::write(path))?.len();
-        sha256 = emit::sha256_from_start(file).map_err(EmitError::write(path))?;
+        sha256 = crate::digest::sha256_from_start(file).map_err(EmitError::write(path))?;
         Ok(())
     })?;
     Ok(Zipped {

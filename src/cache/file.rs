@@ -93,7 +93,7 @@ impl Backend for FileCache {
             hasher.update(&buf[..n]);
             tmp.write_all(&buf[..n]).map_err(write)?;
         }
-        let actual = crate::lock::hex(&hasher.finalize());
+        let actual = crate::digest::hex(&hasher.finalize());
         if actual != expected.sha256 || expected.size.is_some_and(|s| s != size) {
             return Err(CacheError::Failed(format!(
                 "{}: the bytes have sha256 {actual} ({size} bytes), not the sha256 {} they are stored under",

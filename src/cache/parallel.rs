@@ -93,7 +93,7 @@ pub fn download(
     if let Some(failed) = lock.into_inner().expect("download lock").failed {
         return Err(failed);
     }
-    let actual = crate::lock::hex(&hasher.finalize());
+    let actual = crate::digest::hex(&hasher.finalize());
     if actual != expected.sha256 {
         let problem = Problem::Digest {
             expected: expected.sha256.clone(),

@@ -29,7 +29,7 @@ pub(super) fn stale_zips(
             let zip = out.join(emit::template::zip_name(&l.name));
             // Only a regular file can be a zip layerc wrote: a FIFO or device is never read.
             let file = layerc::rootfs::host::open_regular_nofollow(&zip).ok()?;
-            let ours = layerc::lock::sha256_of(file).ok() == l.zip;
+            let ours = layerc::digest::sha256_of(file).ok() == l.zip;
             ours.then(|| (l.name.clone(), zip))
         })
         .collect()

@@ -113,10 +113,3 @@ pub fn write_atomic(
 ) -> Result<(), EmitError> {
     commit(vec![stage(out, write)?])
 }
-
-/// The sha256 of a file just written, read back from its start.
-pub fn sha256_from_start(file: &mut File) -> io::Result<String> {
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(0))?;
-    crate::lock::sha256_of(file)
-}

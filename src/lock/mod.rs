@@ -12,6 +12,7 @@ mod text;
 
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
 use crate::plan::Content;
 use crate::rootfs::{RootFs, RootPath};
 use crate::spec::Target;
@@ -270,23 +271,6 @@ pub fn runtime_hashes(target: &Target) -> Vec<(String, String)> {
             (r.id.clone(), hex(&Sha256::digest(entry.as_bytes())))
         })
         .collect()
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The sha256 of a stream (a zip just written).
-pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 #[cfg(test)]

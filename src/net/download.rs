@@ -87,7 +87,7 @@ pub fn download(
             },
         ));
     }
-    let actual = crate::lock::hex(&hasher.finalize());
+    let actual = crate::digest::hex(&hasher.finalize());
     if actual != expected.sha256 {
         let _ = fs::remove_file(&partial);
         if have > 0 {

@@ -76,12 +76,12 @@ impl Keyring {
         let issuers: Vec<String> = sigs
             .iter()
             .flat_map(|s| s.issuer_key_id())
-            .map(|id| crate::lock::hex(id.as_ref()).to_uppercase())
+            .map(|id| crate::digest::hex(id.as_ref()).to_uppercase())
             .collect();
         let known: Vec<String> = self
             .keys
             .iter()
-            .map(|k| crate::lock::hex(k.primary_key.legacy_key_id().as_ref()).to_uppercase())
+            .map(|k| crate::digest::hex(k.primary_key.legacy_key_id().as_ref()).to_uppercase())
             .collect();
         format!(
             "no signature verifies with a key of {} (signed by {}; the keyring holds {})",

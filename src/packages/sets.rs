@@ -282,7 +282,7 @@ fn materialize(
     for p in packages {
         hasher.update(format!("\n{} {} {} {}", p.name, p.version, p.arch, p.sha256).as_bytes());
     }
-    let key = crate::lock::hex(&hasher.finalize());
+    let key = crate::digest::hex(&hasher.finalize());
     let store_error = |e: std::io::Error| {
         PackagesError::new(
             layer,
@@ -413,7 +413,7 @@ fn unpack_one(p: &Chosen, path: &Path, tree: &mut Tree, layer: &str) -> Result<(
     result.map_err(|e| fail(Failure::Index, format!("{}: {e}", p.url)))?;
     std::io::copy(&mut reader, &mut std::io::sink())
         .map_err(|e| fail(Failure::Store, e.to_string()))?;
-    let actual = crate::lock::hex(&reader.hasher.finalize());
+    let actual = crate::digest::hex(&reader.hasher.finalize());
     if actual != p.sha256 {
         return Err(fail(
             Failure::Store,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::lock::hex;
+use crate::digest::hex;
 
 pub struct PackageStore {
     dir: PathBuf,

@@ -308,7 +308,7 @@ impl<'a> Puller<'a> {
             let fetched = remote.manifest(tag)?;
             let digest = format!(
                 "sha256:{}",
-                crate::lock::hex(&Sha256::digest(&fetched.bytes))
+                crate::digest::hex(&Sha256::digest(&fetched.bytes))
             );
             manifest::parse(&fetched.bytes, &fetched.media_type).map_err(|p| self.bad(tag, p))?;
             self.keep(&digest, &fetched.bytes)?;
@@ -370,7 +370,7 @@ impl<'a> Puller<'a> {
         let fetched = self.remote()?.manifest(digest)?;
         let actual = format!(
             "sha256:{}",
-            crate::lock::hex(&Sha256::digest(&fetched.bytes))
+            crate::digest::hex(&Sha256::digest(&fetched.bytes))
         );
         if actual != digest {
             return Err(self.bad(

@@ -79,7 +79,7 @@ impl ImageStore {
     pub fn read_blob(&self, digest: &str) -> Option<Vec<u8>> {
         let path = self.blob_path(digest).ok()?;
         let bytes = fs::read(&path).ok()?;
-        if format!("sha256:{}", crate::lock::hex(&Sha256::digest(&bytes))) == digest {
+        if format!("sha256:{}", crate::digest::hex(&Sha256::digest(&bytes))) == digest {
             Some(bytes)
         } else {
             let _ = fs::remove_file(&path);
@@ -97,7 +97,7 @@ impl ImageStore {
     }
 
     fn tag_path(&self, reference: &str) -> PathBuf {
-        let key = crate::lock::hex(&Sha256::digest(reference.as_bytes()));
+        let key = crate::digest::hex(&Sha256::digest(reference.as_bytes()));
         self.tags_dir().join(key)
     }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 use crate::emit::zip::{self, ZipOptions};
-use crate::lock::{self, LockedLayer};
+use crate::lock::LockedLayer;
 use crate::plan::{Content, LayerPlan};
 
 /// Bumped when the key's text changes meaning.
@@ -125,5 +125,5 @@ fn key_of(
             KeyEntry::Link { path, target } => text.push_str(&format!("link {path}\t{target}\n")),
         }
     }
-    lock::hex(&Sha256::digest(text.as_bytes()))
+    crate::digest::hex(&Sha256::digest(text.as_bytes()))
 }

@@ -110,7 +110,8 @@ impl Store {
             touch(&meta_path);
         } else {
             let recorded_ns = now_ns();
-            let sha256 = crate::lock::sha256_of(crate::rootfs::host::open_regular_nofollow(&zip)?)?;
+            let sha256 =
+                crate::digest::sha256_of(crate::rootfs::host::open_regular_nofollow(&zip)?)?;
             if sha256 != meta.sha256 || stamp.len != meta.stamp.len {
                 let _ = fs::remove_file(&zip);
                 let _ = fs::remove_file(&meta_path);

@@ -70,7 +70,7 @@ struct StatIndex {
 
 impl StatIndex {
     fn load(dir: &Path, rootfs: &RootfsId) -> StatIndex {
-        let name = lock::hex(&Sha256::digest(format!("{rootfs:?}").as_bytes()));
+        let name = crate::digest::hex(&Sha256::digest(format!("{rootfs:?}").as_bytes()));
         let file = dir.join(name);
         let records = read_index(&file);
         StatIndex {

@@ -96,7 +96,7 @@ impl AptRepo {
         let fetched = self.fetch_release(fetcher, &in_release);
         let (bytes, offline) = match fetched {
             Ok(bytes) => {
-                let digest = crate::lock::hex(&Sha256::digest(&bytes));
+                let digest = crate::digest::hex(&Sha256::digest(&bytes));
                 // Only the offline fallback is lost when the store cannot keep it.
                 let _ = fetcher.store.put_file(&digest, &bytes);
                 let _ = fetcher.store.remember(&in_release, &digest);
@@ -118,7 +118,7 @@ impl AptRepo {
             Err(e) => return Err(e),
         };
         let text = self.verified(&bytes)?;
-        let digest = format!("sha256:{}", crate::lock::hex(&Sha256::digest(&bytes)));
+        let digest = format!("sha256:{}", crate::digest::hex(&Sha256::digest(&bytes)));
         Ok((parse_release(&text, digest), offline))
     }
 

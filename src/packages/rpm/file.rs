@@ -138,7 +138,7 @@ pub fn verify(rpm: &mut dyn Read, keyring: &Keyring) -> Result<(), String> {
     };
     if let (Some((_, sig)), Some(want)) = (header_sig, payload_digest) {
         keyring.verify_detached(&header.raw, sig)?;
-        let actual = crate::lock::sha256_of(rpm).map_err(|e| e.to_string())?;
+        let actual = crate::digest::sha256_of(rpm).map_err(|e| e.to_string())?;
         return if actual == want.to_ascii_lowercase() {
             Ok(())
         } else {

@@ -89,7 +89,7 @@ impl RpmRepo {
     /// when it came from the store because the repository could not be reached.
     pub fn packages(&self, fetcher: &Fetcher, arch: &str) -> Result<RpmIndex, PackagesError> {
         let (base, repomd, offline, unsigned_index) = self.repomd(fetcher)?;
-        let digest = format!("sha256:{}", crate::lock::hex(&Sha256::digest(&repomd)));
+        let digest = format!("sha256:{}", crate::digest::hex(&Sha256::digest(&repomd)));
         let text = String::from_utf8_lossy(&repomd);
         let files = primary::repomd(&text)
             .map_err(|e| self.fail("reading repomd.xml", Failure::Index, e))?;
@@ -173,7 +173,7 @@ impl RpmRepo {
         });
         match fetched {
             Ok((base, bytes, unsigned)) => {
-                let digest = crate::lock::hex(&Sha256::digest(&bytes));
+                let digest = crate::digest::hex(&Sha256::digest(&bytes));
                 let _ = fetcher.store.put_file(&digest, &bytes);
                 let _ = fetcher
                     .store

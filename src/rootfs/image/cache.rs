@@ -21,6 +21,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use super::scratch::Scratch;
+use crate::digest::hex;
 use crate::rootfs::{Stamp, host};
 use crate::store::stat::trusted;
 
@@ -123,12 +124,12 @@ impl Cache {
                 .metadata()
                 .map(|m| crate::store::stat::mtime_ns(&m))
             && let Ok(hash) = host::read_open(memo_file, MAX_MEMO_BYTES)
-            && is_digest(&hash)
+            && crate::digest::is_sha256_hex(&hash)
             && trusted(&stamp, &stamp, written)
         {
             return Ok((String::from_utf8_lossy(&hash).into_owned(), stamp));
         }
-        let hash = crate::lock::sha256_of(&mut file)?;
+        let hash = crate::digest::sha256_of(&mut file)?;
         if Stamp::of(&file.metadata()?) != stamp {
             return Err(super::source::changed(path));
         }
@@ -147,7 +148,7 @@ impl Cache {
         if verified.get(digest) == Some(&stamp) {
             return Ok(file);
         }
-        let actual = crate::lock::sha256_of(&mut file)?;
+        let actual = crate::digest::sha256_of(&mut file)?;
         if actual != digest || stamp.len != size || Stamp::of(&file.metadata()?) != stamp {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -234,14 +235,4 @@ impl<'a> Keeper<'a> {
         self.kept += size;
         Ok(Some(digest))
     }
-}
-
-/// Whether `text` is a sha256 in lower-case hexadecimal.
-pub fn is_digest(text: &[u8]) -> bool {
-    text.len() == 64 && text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Lower-case hexadecimal, as digests are written in image layouts.
-pub fn hex(bytes: &[u8]) -> String {
-    crate::lock::hex(bytes)
 }

@@ -237,7 +237,7 @@ pub fn content_hash(origin: &Origin, cache: &Cache) -> io::Result<String> {
         let stamp = crate::rootfs::Stamp::of(&file.metadata()?);
         let bytes = crate::rootfs::host::read_open(file, layout::MAX_JSON).map_err(named(&path))?;
         origin.checked(Some("index.json"), stamp);
-        Ok(super::cache::hex(&sha2::Digest::finalize(
+        Ok(crate::digest::hex(&sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes),
         )))
     } else {

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::ImageError;
-use super::cache::hex;
 use super::scan::{EntryKind, LayerEntry, normalise};
 use super::source::{Codec, Origin, Source};
 use crate::arch::Architecture;
+use crate::digest::hex;
 
 /// JSON documents (indexes, manifests, configs) larger than this are refused.
 pub const MAX_JSON: u64 = 16 << 20;

@@ -34,7 +34,6 @@ use scratch::Scratch;
 use source::Origin;
 use tree::{Node, NodeKind};
 
-pub use cache::is_digest;
 pub use index::kept_blobs;
 
 /// Why an image cannot be used. Messages name the layer (a member of the image, empty for the image

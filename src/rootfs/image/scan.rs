@@ -139,7 +139,7 @@ impl Scan<'_, '_> {
             ));
         }
         if let Some(expected) = &self.digest {
-            let actual = super::cache::hex(hash);
+            let actual = crate::digest::hex(hash);
             if &actual != expected {
                 return Err(self.broken(
                     None,

@@ -43,7 +43,7 @@ impl Scratch {
         let mut inner = self.lock();
         let mut hash = Sha256::new();
         let (start, len) = inner.append(head, rest, Some(&mut hash))?;
-        let digest = crate::lock::hex(&hash.finalize());
+        let digest = crate::digest::hex(&hash.finalize());
         inner.regions.insert(digest.clone(), (start, len));
         Ok(digest)
     }

@@ -182,7 +182,7 @@ impl Tree {
                 let kept = node
                     .cached
                     .as_deref()
-                    .is_none_or(|d| super::cache::is_digest(d.as_bytes()));
+                    .is_none_or(|d| crate::digest::is_sha256_hex(d.as_bytes()));
                 let head = node.head.as_ref().is_none_or(|h| h.len() <= HEAD);
                 plain && in_folder && at && kept && head
             })

@@ -36,7 +36,7 @@ pub fn scan(dir: &Path, now: SystemTime) -> io::Result<Scan> {
     }
     for (path, name, meta) in files(&blobs)? {
         let changed = meta.modified().unwrap_or(now);
-        if crate::rootfs::image::is_digest(name.as_bytes()) {
+        if crate::digest::is_sha256_hex(name.as_bytes()) {
             scan.shared.insert(path, (meta.len(), changed));
         } else if name.starts_with(TMP_PREFIX) && older(changed, now, TMP_GRACE) {
             scan.leftovers.push((path, meta.len()));

@@ -396,7 +396,7 @@ pub fn blobs_round_trip(url: &str) {
     let bytes = noise(100_000, 3);
     let blob = dir.path().join("blob");
     fs::write(&blob, &bytes).unwrap();
-    let sha256 = layerc::lock::sha256_of(&bytes[..]).unwrap();
+    let sha256 = layerc::digest::sha256_of(&bytes[..]).unwrap();
     let open = |push: bool| {
         let mut cache = CacheSpec::parse(url, dir.path()).unwrap();
         cache.push = push;

@@ -185,7 +185,7 @@ fn dpkg_x(options: &[String], packages: &[(String, String, String)], work: &Path
                     .starts_with(&format!("{name}_"))
             })
             .unwrap_or_else(|| panic!("apt-get download fetched no {name} {version}"));
-        let digest = layerc::lock::hex(&Sha256::digest(fs::read(&file).unwrap()));
+        let digest = layerc::digest::hex(&Sha256::digest(fs::read(&file).unwrap()));
         assert_eq!(
             &digest,
             sha256,

@@ -127,13 +127,13 @@ impl LocalApt {
                 d.name,
                 d.version,
                 bytes.len() as i64 + size_delta,
-                layerc::lock::hex(&Sha256::digest(&bytes))
+                layerc::digest::hex(&Sha256::digest(&bytes))
             ));
         }
         fs::write(dists.join("Packages"), &packages).unwrap();
         let release = format!(
             "Origin: test\nSuite: test\nCodename: test\nArchitectures: amd64\nComponents: main\nSHA256:\n {} {} main/binary-amd64/Packages\n",
-            layerc::lock::hex(&Sha256::digest(packages.as_bytes())),
+            layerc::digest::hex(&Sha256::digest(packages.as_bytes())),
             packages.len()
         );
         let release_path = root.join("dists/test/Release");

@@ -35,7 +35,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Node>) {
             let bytes = fs::read(&path).unwrap();
             Node::File {
                 mode: meta.permissions().mode() & 0o7777,
-                sha256: layerc::lock::hex(&Sha256::digest(&bytes)),
+                sha256: layerc::digest::hex(&Sha256::digest(&bytes)),
             }
         };
         out.insert(rel, node);
