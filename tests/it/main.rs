@@ -18,6 +18,7 @@ mod cache;
 mod catalog;
 mod cli;
 mod debian;
+mod docs_diagnostics;
 mod dotnet;
 mod emit;
 mod env_paths;
