@@ -22,6 +22,16 @@ pub fn controls_but_lines(text: &str) -> Cow<'_, str> {
 }
 
 fn escape(text: &str, escaped: impl Fn(char, Option<char>) -> bool) -> Cow<'_, str> {
+    // Every control character is a byte below 0x20, 0x7f, or 0xc2 then 0x80-0x9f in UTF-8: text
+    // without those bytes (line breaks and tabs aside where they are kept) is passed on after one
+    // quick scan, as nearly all text is.
+    let kept = |b: u8| matches!(b, b'\n' | b'\t') && !escaped(char::from(b), None);
+    if !text
+        .bytes()
+        .any(|b| (b < 0x20 && !kept(b)) || b == 0x7f || b == 0xc2)
+    {
+        return Cow::Borrowed(text);
+    }
     let mut chars = text.chars().peekable();
     let mut any = false;
     while let Some(c) = chars.next() {

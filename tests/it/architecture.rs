@@ -1,7 +1,7 @@
 //! ARCHITECTURE.md's invariants that a reading of the source can check: goblin has one user, and
 //! only the rootfs (reading), emit (writing), the store (its own folder) and the command line (the
-//! spec text) touch the file system; no source file is over 500 lines, and every `src/` path the
-//! map names exists.
+//! spec text) touch the file system; no source file is over 500 lines, every `src/` path the map
+//! names exists, and modules with submodules are folders with `mod.rs`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -128,5 +128,23 @@ fn every_source_path_architecture_md_names_exists() {
     assert!(
         missing.is_empty(),
         "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
+
+/// One module style: a module with submodules is a folder with `mod.rs`, never `name.rs` beside a
+/// `name/` folder.
+#[test]
+fn no_module_is_both_a_file_and_a_folder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mixed: Vec<String> = files
+        .iter()
+        .filter(|f| f.with_extension("").is_dir())
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        mixed.is_empty(),
+        "a file beside its module folder: {mixed:?}"
     );
 }
