@@ -8,7 +8,7 @@ use super::{AppScan, Environment};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 
 /// The findings, then the excluded needs in `scan.excluded` order, then what was not checked.
-pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
+pub(super) fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for f in &scan.abi.findings {
         let d = match f.severity {
@@ -55,7 +55,7 @@ pub fn diagnostics(scan: &AppScan, env: &Environment<'_>) -> Vec<Diagnostic> {
     diags
 }
 
-pub fn failures_json(scan: &AppScan) -> Vec<Value> {
+pub(super) fn failures_json(scan: &AppScan) -> Vec<Value> {
     let mut out: Vec<Value> = scan
         .abi
         .findings
@@ -75,7 +75,7 @@ pub fn failures_json(scan: &AppScan) -> Vec<Value> {
     out
 }
 
-pub fn not_checked_json(scan: &AppScan) -> Value {
+pub(super) fn not_checked_json(scan: &AppScan) -> Value {
     let entry = |kind: &str, n: &NotChecked| json!({"kind": kind, "file": n.file, "message": n.message, "how": n.help});
     let mut out: Vec<Value> = scan
         .abi

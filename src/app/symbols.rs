@@ -18,7 +18,7 @@ use crate::rootfs::RootPath;
 
 /// The symbol failures of a P/Invoke library that loads: versioned symbols its objects need from
 /// one another that are missing, and entry points no object of the application or layers defines.
-pub fn check(
+pub(super) fn check(
     loader: &Loader<'_>,
     loaded: &[RootPath],
     chain: &[String],

@@ -10,12 +10,12 @@ use sha2::{Digest, Sha256};
 use super::backend::{Backend, CacheError};
 use crate::net::{Body, Expected};
 
-pub struct FileCache {
+pub(super) struct FileCache {
     root: PathBuf,
 }
 
 impl FileCache {
-    pub fn new(root: PathBuf) -> FileCache {
+    pub(super) fn new(root: PathBuf) -> FileCache {
         FileCache { root }
     }
 

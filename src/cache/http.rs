@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::backend::{Backend, CacheError, download_result};
 use crate::net::{Body, Client, Expected, NetError, Request, Tls};
 
-pub struct HttpCache {
+pub(super) struct HttpCache {
     base: String,
     client: Arc<Client>,
     /// Whether `MOVE` works here: unknown, yes, no.
@@ -22,7 +22,7 @@ const MOVES: u8 = 1;
 const NO_MOVE: u8 = 2;
 
 impl HttpCache {
-    pub fn new(base: String, client: Arc<Client>) -> HttpCache {
+    pub(super) fn new(base: String, client: Arc<Client>) -> HttpCache {
         HttpCache {
             base,
             client,

@@ -15,7 +15,7 @@ use super::backend::CacheError;
 use crate::net::{Client, Expected, NetError, Problem, Request};
 
 /// Objects at least this large are fetched in ranges.
-pub const PARALLEL_FROM: u64 = 16 << 20;
+pub(super) const PARALLEL_FROM: u64 = 16 << 20;
 const PART: u64 = 4 << 20;
 /// Connections per object unless `LAYERC_CACHE_CONNECTIONS` says otherwise (1: one stream).
 const CONNECTIONS: usize = 4;
@@ -23,7 +23,7 @@ const CONNECTIONS: usize = 4;
 const WINDOW: u64 = 8;
 
 /// How many connections to fetch one object over (`LAYERC_CACHE_CONNECTIONS`, else 4).
-pub fn connections() -> usize {
+pub(super) fn connections() -> usize {
     std::env::var("LAYERC_CACHE_CONNECTIONS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
@@ -33,7 +33,7 @@ pub fn connections() -> usize {
 }
 
 /// Why a ranged download did not give the object.
-pub enum Ranged {
+pub(super) enum Ranged {
     /// No such object.
     Absent,
     /// The server does not answer ranges: download it whole instead.
@@ -51,7 +51,7 @@ struct State {
 
 /// Downloads `request`'s object (`expected.size` bytes) to `target` in ranges; messages name it
 /// `label` (never a signed URL).
-pub fn download(
+pub(super) fn download(
     client: &Client,
     (request, label): (&Request, &str),
     expected: &Expected,

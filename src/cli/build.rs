@@ -20,7 +20,7 @@ use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
-pub struct BuildArgs {
+pub(super) struct BuildArgs {
     /// The spec file.
     #[arg(default_value = "layer.kdl")]
     pub spec: PathBuf,
@@ -54,7 +54,7 @@ pub struct BuildArgs {
 }
 
 /// `layerc build`: the template chosen on the command line, then the build.
-pub fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
+pub(super) fn command(session: &Session, args: BuildArgs, color: bool) -> i32 {
     let BuildArgs {
         spec,
         out,
@@ -131,7 +131,7 @@ fn open_caches(
     Ok(caches)
 }
 
-pub struct Options {
+pub(super) struct Options {
     /// The remote caches (the spec's, `--cache`, `LAYERC_CACHES`), opened once for the run.
     pub caches: Option<Arc<Caches>>,
     pub out: Option<PathBuf>,
@@ -146,7 +146,7 @@ pub struct Options {
 
 /// The merged template is computed before anything is written, so a merge that fails leaves every
 /// file as it was; the zips, the lock and the template are then renamed into place together.
-pub fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
+pub(super) fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let (format, color, locked) = (options.format, options.color, options.locked);
     let Ok(buildable) = Buildable::try_from(analysis) else {
         report(analysis, &analysis.diagnostics, format, color);

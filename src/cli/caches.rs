@@ -18,7 +18,7 @@ use super::{SUCCESS, TOOL_ERROR};
 
 /// The cache flags of `build`.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct CacheArgs {
+pub(super) struct CacheArgs {
     /// A remote cache read (in order, after the spec's) before building: s3://BUCKET/PREFIX,
     /// https://HOST/PATH or file:///PATH; `?push=true` to upload to it.
     #[arg(long = "cache", value_name = "URL")]
@@ -37,7 +37,7 @@ pub struct CacheArgs {
 
 /// The caches of this build, or `None` without any; a key or URL that cannot be used is
 /// reported and gives exit 2. `spec` is the spec with its imports, `sources` where its spans are.
-pub fn open(
+pub(super) fn open(
     spec: &Spec,
     sources: &SourceMap,
     args: &CacheArgs,
@@ -117,7 +117,7 @@ fn read_key(path: &Path) -> Result<String, String> {
 
 /// `layerc cache keygen NAME`: `NAME.secret` (mode 0600) and `NAME.public` in `dir`, never
 /// replacing a file.
-pub fn keygen(name: &str, dir: &Path) -> i32 {
+pub(super) fn keygen(name: &str, dir: &Path) -> i32 {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if name.is_empty()

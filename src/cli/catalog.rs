@@ -7,11 +7,11 @@ use layerc::runtime::Catalog;
 use super::output::verbose;
 
 /// The environment variable naming an override file when `--catalog` is not given.
-pub const ENV: &str = "LAYERC_CATALOG";
+pub(super) const ENV: &str = "LAYERC_CATALOG";
 
 /// The built-in catalog, with the override file's entries when one is named. The catalog lives
 /// for the whole run (analyses borrow it), so a merged one is leaked, once per process.
-pub fn load(flag: Option<PathBuf>) -> Result<&'static Catalog, String> {
+pub(super) fn load(flag: Option<PathBuf>) -> Result<&'static Catalog, String> {
     let path = flag.or_else(|| {
         std::env::var_os(ENV)
             .filter(|v| !v.is_empty())

@@ -19,7 +19,7 @@ use super::{SUCCESS, TOOL_ERROR, lock};
 
 /// The exit code of a build served from the lock alone, or `None` when the build needs the
 /// rootfs (the caller then analyses and builds as usual).
-pub fn run(
+pub(super) fn run(
     session: &Session,
     (source, dir): (SourceFile, &Path),
     template: &TemplateChoice,

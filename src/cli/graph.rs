@@ -7,7 +7,7 @@ use layerc::{Analysis, emit};
 use super::output::{print_out, report, say};
 use super::{Format, GraphFormat, TOOL_ERROR};
 
-pub fn run(
+pub(super) fn run(
     analysis: &Analysis,
     spec: &Path,
     layer: Option<&str>,

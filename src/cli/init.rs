@@ -14,7 +14,7 @@ use super::output::say;
 use super::{SUCCESS, TOOL_ERROR};
 
 #[derive(clap::Args, Debug)]
-pub struct InitArgs {
+pub(super) struct InitArgs {
     /// The Lambda runtime of the layer (default: the runtime of the template's functions, else
     /// provided.al2023).
     #[arg(long, value_name = "ID")]
@@ -36,7 +36,7 @@ const TEMPLATE_NAMES: [&str; 4] = [
 const SPEC: &str = "layer.kdl";
 const DEFAULT_RUNTIME: &str = "provided.al2023";
 
-pub fn run(session: &Session, args: &InitArgs) -> i32 {
+pub(super) fn run(session: &Session, args: &InitArgs) -> i32 {
     match starter(session.catalog, args).and_then(|text| write_new(Path::new(SPEC), &text)) {
         Ok(()) => {
             say(format_args!(

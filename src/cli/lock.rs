@@ -14,13 +14,13 @@ use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 /// `layer.lock` beside the spec.
-pub fn path(analysis: &Analysis) -> PathBuf {
+pub(super) fn path(analysis: &Analysis) -> PathBuf {
     analysis.spec_dir.join(lock::FILE_NAME)
 }
 
 /// The lock of the analysis as it is now, with the digests of unchanged files from the store's
 /// stat index when there is a store; a file that cannot be read is reported and gives exit 2.
-pub fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
+pub(super) fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
     fresh_with(analysis, store.map(|store| (store, store.digests())))
 }
 
@@ -49,7 +49,7 @@ fn fresh_with(analysis: &Analysis, store: Option<(&Store, StatDigests)>) -> Resu
 /// for every input: hashing the inputs and compressing them then share the cores instead of taking
 /// turns. Writing stops as soon as the lock shows that the store (or a remote cache) holds every
 /// zip, so a build the stores can serve never waits for compression.
-pub fn fresh_writing_ahead(
+pub(super) fn fresh_writing_ahead(
     analysis: &Buildable<'_>,
     stores: Stores<'_>,
     out: &Path,
@@ -97,7 +97,7 @@ fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, stores: Stores
 /// `--locked`: each image reference is pulled by the digest layer.lock records for it (its tag is
 /// still asked, so a tag pushed again shows as drift). A lock that cannot be read pins nothing; the
 /// drift check reports it.
-pub fn pin_images(session: &layerc::Session, spec: &Path) {
+pub(super) fn pin_images(session: &layerc::Session, spec: &Path) {
     let dir = spec
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -152,7 +152,7 @@ pub(super) fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnosti
 }
 
 /// `--locked`: every way the fresh lock differs from the one on disk (none when they agree).
-pub fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
+pub(super) fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
     match on_disk(analysis) {
         Err(d) => vec![*d],
         Ok(None) => vec![
@@ -167,7 +167,7 @@ pub fn drift(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
 }
 
 /// `layerc check --locked`.
-pub fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
+pub(super) fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
     let mut diags = analysis.diagnostics.clone();
     if !analysis.has_errors() {
         // `check` writes nothing, the store's stat index included: every shipped file is read.
@@ -185,7 +185,7 @@ pub fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
 
 /// `layerc lock`: writes the lock without building. A layer whose inputs did not change keeps the
 /// zip hash the last build recorded.
-pub fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
+pub(super) fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
     report(analysis, &analysis.diagnostics, format, color);
     if analysis.has_errors() {
         say(format_args!(

@@ -4,14 +4,14 @@
 use super::TOOL_ERROR;
 use super::output::{print_out, say};
 
-pub fn completions(mut cmd: clap::Command, shell: clap_complete::Shell) -> i32 {
+pub(super) fn completions(mut cmd: clap::Command, shell: clap_complete::Shell) -> i32 {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "layerc", &mut out);
     print_out(&String::from_utf8_lossy(&out))
 }
 
 /// The man page of `layerc` (its subcommands listed), or of one subcommand as `layerc-NAME(1)`.
-pub fn man(cmd: clap::Command, command: Option<&str>) -> i32 {
+pub(super) fn man(cmd: clap::Command, command: Option<&str>) -> i32 {
     let mut cmd = cmd.name("layerc");
     cmd.build();
     let page = match command {

@@ -29,9 +29,9 @@ use layerc::runtime::Date;
 use layerc::{Analysis, Session, TemplateChoice};
 
 /// Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 the tool could not run.
-pub const SUCCESS: i32 = 0;
-pub const SPEC_ERROR: i32 = 1;
-pub const TOOL_ERROR: i32 = 2;
+pub(crate) const SUCCESS: i32 = 0;
+pub(crate) const SPEC_ERROR: i32 = 1;
+pub(crate) const TOOL_ERROR: i32 = 2;
 
 /// `layerc --version`: the crate version, the commit and the built-in catalog's data version.
 const VERSION: &str = concat!(
@@ -193,7 +193,7 @@ enum Color {
 
 /// Runs the command line and returns the process exit code: 2 whenever output could not be
 /// written (a closed pipe aside), whatever the command found.
-pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+pub(crate) fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     output::exit_code(run_command(args))
 }
 

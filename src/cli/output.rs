@@ -14,7 +14,7 @@ static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
 static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// The exit code of a command that returned `code`: 2 when any output could not be written.
-pub fn exit_code(code: i32) -> i32 {
+pub(super) fn exit_code(code: i32) -> i32 {
     if STDOUT_FAILED.load(Ordering::Relaxed) || STDERR_FAILED.load(Ordering::Relaxed) {
         TOOL_ERROR
     } else {
@@ -35,7 +35,7 @@ fn check(failed: &AtomicBool, result: io::Result<()>) -> io::Result<()> {
 }
 
 /// Records the outcome of clap printing its help, version or usage error.
-pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
+pub(super) fn check_clap(result: io::Result<()>, on_stderr: bool) {
     let stream = if on_stderr {
         &STDERR_FAILED
     } else {
@@ -47,12 +47,12 @@ pub fn check_clap(result: io::Result<()>, on_stderr: bool) {
 /// `--verbose`: say which files are read.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
-pub fn set_verbose(on: bool) {
+pub(super) fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
 /// A line on stderr under `--verbose` only.
-pub fn verbose(args: std::fmt::Arguments<'_>) {
+pub(super) fn verbose(args: std::fmt::Arguments<'_>) {
     if VERBOSE.load(Ordering::Relaxed) {
         say(args);
     }
@@ -60,7 +60,7 @@ pub fn verbose(args: std::fmt::Arguments<'_>) {
 
 /// Prints one line on stderr (what `eprintln!` does, without its panic when stderr is unwritable).
 /// Control characters that names in it carry are escaped; its own line breaks are kept.
-pub fn say(args: std::fmt::Arguments<'_>) {
+pub(super) fn say(args: std::fmt::Arguments<'_>) {
     if STDERR_FAILED.load(Ordering::Relaxed) {
         return;
     }
@@ -78,7 +78,7 @@ pub fn say(args: std::fmt::Arguments<'_>) {
 const MAX_SHOWN: usize = 50;
 
 /// Prints diagnostics: miette reports on stderr, or one JSON object a line on stdout.
-pub fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool) {
+pub(super) fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: bool) {
     let _ = match format {
         Format::Human => check(&STDERR_FAILED, human(&analysis.sources, diags, color)),
         Format::Json => check(&STDOUT_FAILED, json(analysis, diags)),
@@ -86,7 +86,7 @@ pub fn report(analysis: &Analysis, diags: &[Diagnostic], format: Format, color: 
 }
 
 /// Prints diagnostics as miette reports on stderr.
-pub fn report_human(source: &SourceMap, diags: &[Diagnostic], color: bool) {
+pub(super) fn report_human(source: &SourceMap, diags: &[Diagnostic], color: bool) {
     let _ = check(&STDERR_FAILED, human(source, diags, color));
 }
 
@@ -129,7 +129,7 @@ fn json(analysis: &Analysis, diags: &[Diagnostic]) -> io::Result<()> {
 /// Writes a command's output to stdout and returns the exit code: a closed pipe (`| head`) is not
 /// an error, any other write failure is (exit 2). Control characters from names in it are
 /// escaped; its line breaks are kept.
-pub fn print_out(text: &str) -> i32 {
+pub(super) fn print_out(text: &str) -> i32 {
     let text = layerc::escape::controls_but_lines(text);
     let mut out = io::stdout().lock();
     match check(

@@ -17,7 +17,7 @@ use super::output::{print_out, say};
 use super::{SUCCESS, TOOL_ERROR};
 
 #[derive(Subcommand, Debug)]
-pub enum RuntimeCommand {
+pub(super) enum RuntimeCommand {
     /// Describe the runtime of a real root filesystem, in the catalog's KDL format.
     Scan {
         /// The root filesystem: a folder, an image file or layout, or `docker://REGISTRY/REPO:TAG`.
@@ -57,7 +57,7 @@ pub enum RuntimeCommand {
     },
 }
 
-pub fn run(command: RuntimeCommand, session: &Session) -> i32 {
+pub(super) fn run(command: RuntimeCommand, session: &Session) -> i32 {
     match command {
         RuntimeCommand::Scan {
             rootfs,

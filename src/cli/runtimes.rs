@@ -8,7 +8,7 @@ use layerc::runtime::{Catalog, Date};
 use super::TOOL_ERROR;
 use super::output::{print_out, say};
 
-pub fn run(session: &Session, id: Option<&str>) -> i32 {
+pub(super) fn run(session: &Session, id: Option<&str>) -> i32 {
     let Some(id) = id else {
         return print_out(&runtimes_table(session.catalog, Date::today()));
     };

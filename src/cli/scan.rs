@@ -12,7 +12,7 @@ use super::scan_fix;
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 #[derive(clap::Args, Debug)]
-pub struct ScanArgs {
+pub(super) struct ScanArgs {
     /// The application: a folder (a deployment package unpacked, a `dotnet publish` folder,
     /// site-packages, node_modules) or a zip (a deployment package, a wheel).
     pub app: PathBuf,
@@ -46,7 +46,7 @@ pub struct ScanArgs {
     pub format: Format,
 }
 
-pub fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
+pub(super) fn run(session: &Session, args: &ScanArgs, color: bool) -> i32 {
     if let Some(out) = &args.write_spec
         && !args.force
         && std::fs::metadata(out).is_ok_and(|m| m.is_file())

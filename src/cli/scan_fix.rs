@@ -21,9 +21,9 @@ use super::scan::ScanArgs;
 use super::{SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
 /// The name of the layer a scan proposes.
-pub const LAYER_NAME: &str = "native";
+pub(super) const LAYER_NAME: &str = "native";
 
-pub struct Proposal {
+pub(super) struct Proposal {
     pub rootfs: PathBuf,
     pub fix: Fix,
     /// The spec text and its analysis, when the rootfs has anything to ship.
@@ -38,7 +38,7 @@ pub struct Proposal {
 
 /// Finds the missing libraries in the rootfs, drafts the spec, analyses it, scans again with its
 /// layer, and writes it when asked and it has no errors.
-pub fn propose(
+pub(super) fn propose(
     session: &Session,
     args: &ScanArgs,
     env: &Environment<'_>,
@@ -248,7 +248,7 @@ fn template_functions(
 }
 
 /// The human report of the proposal, after the scan's.
-pub fn print_human(p: &Proposal, color: bool) {
+pub(super) fn print_human(p: &Proposal, color: bool) {
     let rootfs = p.rootfs.display();
     for names in &p.fix.absent {
         say(format_args!("not in {rootfs} either: {}", names.join(", ")));
@@ -312,7 +312,7 @@ pub fn print_human(p: &Proposal, color: bool) {
 }
 
 /// The `fix` member of the JSON report.
-pub fn to_json(p: &Proposal) -> Value {
+pub(super) fn to_json(p: &Proposal) -> Value {
     let (text, diags) = match &p.draft {
         Some((text, analysis)) => {
             let diags: Vec<Value> = analysis

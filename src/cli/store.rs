@@ -7,7 +7,7 @@ use super::output::{print_out, say};
 
 /// The store, when there is a usable one. A store that cannot be used is a warning, not a failure:
 /// the command goes on without it (a build then reads and compresses everything).
-pub fn open() -> Option<Store> {
+pub(super) fn open() -> Option<Store> {
     let Some(root) = store::root::root() else {
         say(format_args!(
             "warning: no store: set --store, LAYERC_STORE or HOME; going on without it"
@@ -27,12 +27,12 @@ pub fn open() -> Option<Store> {
 }
 
 /// The store when there is a usable one, without a word when there is none.
-pub fn open_quietly() -> Option<Store> {
+pub(super) fn open_quietly() -> Option<Store> {
     Store::open(&store::root::root()?).ok()
 }
 
 /// `layerc gc`.
-pub fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
+pub(super) fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
     let Some(root) = store::root::root() else {
         say(format_args!(
             "error: no store: set --store, LAYERC_STORE or HOME"

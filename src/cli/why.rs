@@ -11,7 +11,7 @@ use super::{Format, SPEC_ERROR};
 /// Chains printed per layer: a lattice of libraries can have millions.
 const MAX_CHAINS: usize = 20;
 
-pub fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
+pub(super) fn run(analysis: &Analysis, name: &str, color: bool) -> i32 {
     if analysis.layers.is_empty() && analysis.has_errors() {
         report(analysis, &analysis.diagnostics, Format::Human, color);
         return analysis.exit_code();

@@ -8,7 +8,7 @@ use crate::{Analysis, ImageUse};
 use super::LockedImage;
 
 /// The images `layer` was analysed with, in node order (`rootfs`, then `target-rootfs`).
-pub fn locked(analysis: &Analysis, layer: &str) -> Vec<LockedImage> {
+pub(super) fn locked(analysis: &Analysis, layer: &str) -> Vec<LockedImage> {
     let mut images: Vec<LockedImage> = analysis
         .images
         .iter()
@@ -25,7 +25,7 @@ pub fn locked(analysis: &Analysis, layer: &str) -> Vec<LockedImage> {
 }
 
 /// Every image of `new` that the lock records otherwise.
-pub fn drift(
+pub(super) fn drift(
     layer: &str,
     old: &[LockedImage],
     new: &[LockedImage],

@@ -26,7 +26,7 @@ impl LockedPackages {
 }
 
 /// The package rootfs `layer` was analysed with.
-pub fn locked(analysis: &Analysis, layer: &str) -> LockedPackages {
+pub(super) fn locked(analysis: &Analysis, layer: &str) -> LockedPackages {
     analysis
         .packages
         .iter()
@@ -40,7 +40,12 @@ pub fn locked(analysis: &Analysis, layer: &str) -> LockedPackages {
 }
 
 /// Every way a layer's package rootfs differs from the lock.
-pub fn drift(old: &LockedLayer, new: &LockedLayer, analysis: &Analysis, out: &mut Vec<Diagnostic>) {
+pub(super) fn drift(
+    old: &LockedLayer,
+    new: &LockedLayer,
+    analysis: &Analysis,
+    out: &mut Vec<Diagnostic>,
+) {
     let (old, new, layer) = (&old.packages, &new.packages, &new.name);
     let span = analysis
         .spec

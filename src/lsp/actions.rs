@@ -14,7 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 
 // `WorkspaceEdit::changes` is keyed by `Uri`, whose parser caches make clippy wary; keys are never mutated.
 #[allow(clippy::mutable_key_type)]
-pub fn code_actions(
+pub(super) fn code_actions(
     cx: &Context<'_>,
     params: CodeActionParams,
 ) -> Option<Vec<CodeActionOrCommand>> {

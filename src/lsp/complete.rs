@@ -15,7 +15,7 @@ use crate::resolve::search::SystemPaths;
 use crate::runtime::Date;
 use crate::spec::{self, LdLibraryPathMode, schema};
 
-pub fn completion(cx: &Context<'_>, params: CompletionParams) -> Option<CompletionResponse> {
+pub(super) fn completion(cx: &Context<'_>, params: CompletionParams) -> Option<CompletionResponse> {
     let pos = params.text_document_position.position;
     let offset = cx.doc.offset(pos, cx.encoding);
     let cursor = context::at(&cx.doc.text, offset)?;

@@ -3,13 +3,13 @@
 
 /// An open block around the cursor: its node name and its first argument (`layer "fonts" {`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Block {
+pub(super) struct Block {
     pub node: String,
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub(super) enum Place {
     /// Typing a node name (or nothing yet) at the start of a line.
     NodeName,
     /// After a node name, outside any string: a property name or a (quoted) argument goes here.
@@ -21,7 +21,7 @@ pub enum Place {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
+pub(super) struct Cursor {
     /// Open blocks, outermost first.
     pub blocks: Vec<Block>,
     /// The node of the line being typed, once its name is complete.
@@ -32,7 +32,7 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    pub fn parent(&self) -> Option<&Block> {
+    pub(super) fn parent(&self) -> Option<&Block> {
         self.blocks.last()
     }
 }
@@ -40,7 +40,7 @@ impl Cursor {
 const SPECIAL: &[u8] = b"{}();=\"\\ \t\r\n";
 
 /// The cursor's context at byte `offset`, or `None` inside a comment.
-pub fn at(text: &str, offset: usize) -> Option<Cursor> {
+pub(super) fn at(text: &str, offset: usize) -> Option<Cursor> {
     let bytes = &text.as_bytes()[..offset.min(text.len())];
     let mut scan = Scan::default();
     let mut i = 0;

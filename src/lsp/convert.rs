@@ -12,14 +12,14 @@ use crate::diagnostic::{Code, Diagnostic, Severity, SourceMap, Span};
 
 /// Where codes are documented: `docs/diagnostics.md`, one heading (anchor) per code.
 #[derive(Debug, Clone)]
-pub struct DocsLink {
+pub(super) struct DocsLink {
     base: Option<Uri>,
 }
 
 impl DocsLink {
     /// `base` from the client's `initializationOptions.diagnosticsUrl`; otherwise the
     /// `docs/diagnostics.md` of the source tree this binary was built from, when it exists.
-    pub fn new(base: Option<&str>) -> Self {
+    pub(super) fn new(base: Option<&str>) -> Self {
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostics.md");
         let base = match base {
             Some(url) => Uri::from_str(url).ok(),
@@ -30,7 +30,7 @@ impl DocsLink {
     }
 
     /// The heading anchor GitHub and most renderers derive from "### `spec::unknown-node`".
-    pub fn href(&self, code: Code) -> Option<Uri> {
+    pub(super) fn href(&self, code: Code) -> Option<Uri> {
         let base = self.base.as_ref()?;
         let anchor: String = code
             .as_str()
@@ -42,7 +42,7 @@ impl DocsLink {
 }
 
 /// The open document, the files it imports, and how the client counts columns.
-pub struct Target<'a> {
+pub(super) struct Target<'a> {
     pub uri: &'a Uri,
     pub doc: &'a Document,
     pub sources: &'a SourceMap,
@@ -63,7 +63,7 @@ impl Target<'_> {
 }
 
 /// The location of a span in an imported file (its own `file://` URI and positions).
-pub fn location_in(sources: &SourceMap, span: Span, enc: Encoding) -> Option<Location> {
+pub(super) fn location_in(sources: &SourceMap, span: Span, enc: Encoding) -> Option<Location> {
     let (file, local) = sources.locate(span);
     let path = Path::new(&file.name);
     let uri = file_uri(path).filter(|_| path.is_absolute())?;
@@ -76,7 +76,7 @@ pub fn location_in(sources: &SourceMap, span: Span, enc: Encoding) -> Option<Loc
 /// information (the dependency chain, "first defined here"). A diagnostic in an imported file is
 /// shown on the document's `import` that brings that file in, its message naming the file and
 /// position, and its place in that file given as related information.
-pub fn to_lsp(diag: &Diagnostic, at: &Target<'_>, docs: &DocsLink) -> lsp::Diagnostic {
+pub(super) fn to_lsp(diag: &Diagnostic, at: &Target<'_>, docs: &DocsLink) -> lsp::Diagnostic {
     let (doc, enc, sources) = (at.doc, at.enc, at.sources);
     let mut message = diag.message.clone();
     let mut related = Vec::new();
@@ -124,7 +124,7 @@ pub fn to_lsp(diag: &Diagnostic, at: &Target<'_>, docs: &DocsLink) -> lsp::Diagn
 }
 
 /// The path of a `file://` URI (percent-decoded), or `None` for other schemes.
-pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+pub(super) fn uri_path(uri: &Uri) -> Option<PathBuf> {
     let rest = uri.as_str().strip_prefix("file://")?;
     // `file://host/path` is not a local file; `file:///path` has an empty host.
     let path = rest.strip_prefix("localhost").unwrap_or(rest);
@@ -155,7 +155,7 @@ pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
 }
 
 /// A `file://` URI for an absolute path, percent-encoding everything but unreserved bytes and `/`.
-pub fn file_uri(path: &Path) -> Option<Uri> {
+pub(super) fn file_uri(path: &Path) -> Option<Uri> {
     use std::os::unix::ffi::OsStrExt;
     let mut s = String::from("file://");
     for &b in path.as_os_str().as_bytes() {

@@ -12,7 +12,7 @@ use crate::resolve::Status;
 use crate::runtime::Catalog;
 use crate::spec::{LayerRef, Spanned};
 
-pub fn hover(cx: &Context<'_>, params: HoverParams) -> Option<Hover> {
+pub(super) fn hover(cx: &Context<'_>, params: HoverParams) -> Option<Hover> {
     let offset = cx
         .doc
         .offset(params.text_document_position_params.position, cx.encoding);
@@ -100,7 +100,7 @@ fn code_list<'a>(items: impl Iterator<Item = &'a String>) -> String {
 }
 
 /// A runtime's OS base, glibc, symbol-version ceilings, lifecycle dates and successor.
-pub fn runtime(catalog: &Catalog, id: &str) -> Option<String> {
+pub(super) fn runtime(catalog: &Catalog, id: &str) -> Option<String> {
     let rt = catalog.runtime(id)?;
     let os = catalog.os(&rt.os)?;
     let date = |d: Option<crate::runtime::Date>| d.map_or("-".to_string(), |d| d.to_string());

@@ -11,13 +11,18 @@ type Key = (RootfsId, RootPath);
 type Listing = (Option<Stamp>, Arc<Vec<String>>);
 
 #[derive(Default)]
-pub struct LibraryIndex {
+pub(crate) struct LibraryIndex {
     folders: Mutex<HashMap<Key, Listing>>,
 }
 
 impl LibraryIndex {
     /// Names containing `.so` in the folder `dir` of the rootfs `root`.
-    pub fn names(&self, root: &RootfsId, fs: &dyn RootFs, dir: &RootPath) -> Arc<Vec<String>> {
+    pub(crate) fn names(
+        &self,
+        root: &RootfsId,
+        fs: &dyn RootFs,
+        dir: &RootPath,
+    ) -> Arc<Vec<String>> {
         let Ok(resolved) = rootfs::resolve(fs, dir) else {
             return Arc::default();
         };

@@ -277,7 +277,7 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// The snapshot when it was made from exactly the current text (its spans are valid here).
-    pub fn current(&self) -> Option<&worker::Snapshot> {
+    pub(crate) fn current(&self) -> Option<&worker::Snapshot> {
         self.snapshot
             .as_deref()
             .filter(|s| s.doc.version == self.doc.version && s.doc.text == self.doc.text)

@@ -10,7 +10,7 @@ use crate::spec::{LayerRef, Spec};
 
 /// The spec of the current text: the worker's when it is up to date (with the layers and functions
 /// of the files it imports), else parsed here (no I/O).
-pub fn current_spec(cx: &Context<'_>) -> Spec {
+pub(super) fn current_spec(cx: &Context<'_>) -> Spec {
     match cx.current() {
         Some(s) => s.analysis.spec.clone(),
         None => crate::spec::parse(&cx.doc.text, cx.session.catalog).0,
@@ -23,7 +23,7 @@ fn in_document(cx: &Context<'_>, span: crate::diagnostic::Span) -> bool {
         .is_none_or(|s| s.analysis.sources.in_root(span))
 }
 
-pub fn definition(
+pub(super) fn definition(
     cx: &Context<'_>,
     params: GotoDefinitionParams,
 ) -> Option<GotoDefinitionResponse> {
@@ -71,7 +71,7 @@ fn symbol(
     }
 }
 
-pub fn symbols(cx: &Context<'_>, _: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
+pub(super) fn symbols(cx: &Context<'_>, _: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
     let spec = current_spec(cx);
     let mut out = Vec::new();
     for layer in spec.layers.iter().filter(|l| in_document(cx, l.span)) {

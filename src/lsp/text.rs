@@ -7,21 +7,21 @@ use crate::diagnostic::Span;
 
 /// How the client counts columns: UTF-16 code units (the LSP default) or bytes (UTF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     Utf16,
     Utf8,
 }
 
 impl Encoding {
     /// UTF-8 when the client offers it (no conversion needed), else the mandatory UTF-16.
-    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
+    pub(crate) fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
         match offered {
             Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
             _ => Encoding::Utf16,
         }
     }
 
-    pub fn kind(self) -> PositionEncodingKind {
+    pub(crate) fn kind(self) -> PositionEncodingKind {
         match self {
             Encoding::Utf16 => PositionEncodingKind::UTF16,
             Encoding::Utf8 => PositionEncodingKind::UTF8,
@@ -38,14 +38,14 @@ impl Encoding {
 
 /// An open document's text with the byte offset of each line start.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub(crate) struct Document {
     pub text: String,
     pub version: i32,
     line_starts: Vec<usize>,
 }
 
 impl Document {
-    pub fn new(text: String, version: i32) -> Self {
+    pub(crate) fn new(text: String, version: i32) -> Self {
         let line_starts = line_starts(&text);
         Document {
             text,
@@ -55,7 +55,7 @@ impl Document {
     }
 
     /// Applies `didChange` events in order (ranged edits or a whole new text).
-    pub fn apply(&mut self, changes: Vec<TextDocumentContentChangeEvent>, enc: Encoding) {
+    pub(crate) fn apply(&mut self, changes: Vec<TextDocumentContentChangeEvent>, enc: Encoding) {
         for change in changes {
             match change.range {
                 Some(range) => {
@@ -71,7 +71,7 @@ impl Document {
 
     /// The byte offset of a position; positions past a line's end or the text's end are clamped,
     /// and a column inside a character lands on that character's start.
-    pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
+    pub(crate) fn offset(&self, pos: Position, enc: Encoding) -> usize {
         let Some(&start) = self.line_starts.get(pos.line as usize) else {
             return self.text.len();
         };
@@ -88,7 +88,7 @@ impl Document {
     }
 
     /// The position of a byte offset (clamped to the text, moved back to a character boundary).
-    pub fn position(&self, offset: usize, enc: Encoding) -> Position {
+    pub(crate) fn position(&self, offset: usize, enc: Encoding) -> Position {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -99,7 +99,7 @@ impl Document {
         Position::new(line as u32, character as u32)
     }
 
-    pub fn range(&self, span: Span, enc: Encoding) -> Range {
+    pub(crate) fn range(&self, span: Span, enc: Encoding) -> Range {
         Range::new(
             self.position(span.offset, enc),
             self.position(span.offset + span.length, enc),
@@ -107,7 +107,7 @@ impl Document {
     }
 
     /// The text a span covers, or "" when the span is out of date.
-    pub fn slice(&self, span: Span) -> &str {
+    pub(crate) fn slice(&self, span: Span) -> &str {
         self.text
             .get(span.offset..span.offset + span.length)
             .unwrap_or("")

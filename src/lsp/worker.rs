@@ -20,30 +20,30 @@ use crate::runtime::Date;
 use crate::{Analysis, Session};
 
 /// The newest analysis of a document, with the exact text it was made from.
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub doc: Document,
     pub analysis: Analysis,
 }
 
-pub enum Job {
+pub(super) enum Job {
     Analyze { uri: Uri, doc: Document },
     Close { uri: Uri },
 }
 
 /// What the message loop and the worker share.
 #[derive(Default)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The newest version submitted per document; `None` once closed.
     latest: Mutex<HashMap<String, i32>>,
     snapshots: Mutex<HashMap<String, Arc<Snapshot>>>,
 }
 
 impl Shared {
-    pub fn submitted(&self, uri: &Uri, version: i32) {
+    pub(super) fn submitted(&self, uri: &Uri, version: i32) {
         self.lock_latest().insert(uri.as_str().to_string(), version);
     }
 
-    pub fn closed(&self, uri: &Uri) {
+    pub(super) fn closed(&self, uri: &Uri) {
         self.lock_latest().remove(uri.as_str());
     }
 
@@ -51,7 +51,7 @@ impl Shared {
         self.lock_latest().get(uri.as_str()) == Some(&version)
     }
 
-    pub fn snapshot(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
+    pub(super) fn snapshot(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -72,7 +72,7 @@ impl Shared {
     }
 }
 
-pub struct Worker {
+pub(super) struct Worker {
     pub session: Arc<Session>,
     pub shared: Arc<Shared>,
     pub out: Sender<Message>,
@@ -81,7 +81,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn spawn(self, jobs: Receiver<Job>) -> JoinHandle<()> {
+    pub(super) fn spawn(self, jobs: Receiver<Job>) -> JoinHandle<()> {
         std::thread::Builder::new()
             .name("layerc-analysis".to_string())
             .spawn(move || self.run(jobs))

@@ -91,7 +91,7 @@ impl Fetcher<'_> {
 }
 
 /// A progress bar on stderr while package files are fetched; hidden when stderr is not a terminal.
-pub fn progress_bar(label: &str, total: u64) -> indicatif::ProgressBar {
+pub(super) fn progress_bar(label: &str, total: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(total),
         indicatif::ProgressDrawTarget::stderr(),

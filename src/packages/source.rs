@@ -36,7 +36,7 @@ fn amazon_linux_mirror_list(release: &str, arch: Architecture) -> String {
 }
 
 /// How messages name a source: `debian "bullseye"`.
-pub fn label(source: &PackageSource) -> String {
+pub(super) fn label(source: &PackageSource) -> String {
     format!("{} \"{}\"", source.kind.name(), source.value.value)
 }
 
@@ -62,13 +62,13 @@ pub fn describe(source: &PackageSource) -> String {
 }
 
 /// The repository of a source.
-pub enum Repo {
+pub(super) enum Repo {
     Apt(AptRepo),
     Rpm(RpmRepo),
 }
 
 /// The repository `source` names, with its keyring read (`dir` is the spec's folder).
-pub fn repository(
+pub(super) fn repository(
     source: &PackageSource,
     dir: &Path,
     arch: Architecture,

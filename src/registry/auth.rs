@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::reference::Reference;
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(super) struct Credentials {
     pub username: String,
     pub secret: String,
 }
@@ -33,7 +33,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    pub fn basic_header(&self) -> String {
+    pub(super) fn basic_header(&self) -> String {
         let pair = format!("{}:{}", self.username, self.secret);
         format!("Basic {}", STANDARD.encode(pair))
     }
@@ -80,7 +80,7 @@ fn auth_files() -> Vec<PathBuf> {
 }
 
 /// The user's credentials for a reference's registry, if any file or helper has them.
-pub fn lookup(reference: &Reference) -> Result<Option<Credentials>, String> {
+pub(super) fn lookup(reference: &Reference) -> Result<Option<Credentials>, String> {
     for path in auth_files() {
         let text = match std::fs::read(&path) {
             Ok(text) => text,
@@ -194,14 +194,14 @@ fn helper_get(name: &str, registry: &str) -> Result<Option<Credentials>, String>
 
 /// A parsed `WWW-Authenticate` header: its scheme (lower-case) and parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
+pub(super) struct Challenge {
     pub scheme: String,
     pub params: BTreeMap<String, String>,
 }
 
 impl Challenge {
     /// `Bearer realm="...",service="...",scope="..."` (RFC 7235's auth-param list).
-    pub fn parse(header: &str) -> Option<Challenge> {
+    pub(super) fn parse(header: &str) -> Option<Challenge> {
         let header = header.trim();
         let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
         let mut params = BTreeMap::new();
@@ -227,7 +227,7 @@ impl Challenge {
 }
 
 /// `application/x-www-form-urlencoded`-safe text for a query value.
-pub fn query_escape(value: &str) -> String {
+pub(super) fn query_escape(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -240,7 +240,7 @@ pub fn query_escape(value: &str) -> String {
 }
 
 #[derive(Deserialize)]
-pub struct TokenAnswer {
+pub(super) struct TokenAnswer {
     #[serde(default)]
     pub token: Option<String>,
     #[serde(default)]

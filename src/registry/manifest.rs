@@ -17,7 +17,7 @@ const MANIFEST_TYPES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Descriptor {
+pub(super) struct Descriptor {
     #[serde(rename = "mediaType", default)]
     pub media_type: String,
     pub digest: String,
@@ -28,7 +28,7 @@ pub struct Descriptor {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Platform {
+pub(super) struct Platform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
@@ -48,7 +48,7 @@ struct Raw {
     layers: Option<Vec<Descriptor>>,
 }
 
-pub enum Document {
+pub(super) enum Document {
     Index(Vec<Descriptor>),
     Image {
         media_type: String,
@@ -69,7 +69,7 @@ pub fn listed_manifests(bytes: &[u8]) -> Vec<String> {
 
 /// Reads a manifest; its type is the document's own `mediaType`, else the one the registry sent,
 /// else (OCI lets `mediaType` out) what its fields show, as containers/image's `GuessMIMEType` does.
-pub fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {
+pub(super) fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {
     let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("not a manifest: {e}"))?;
     let guessed = if raw.manifests.is_some() {
         INDEX_TYPES[0]
@@ -109,7 +109,10 @@ pub fn parse(bytes: &[u8], sent_type: &str) -> Result<Document, String> {
 
 /// The index entry for `arch` on Linux (an arm64 entry of variant v8 or none); an index without it
 /// is the same [`ImageError::Platform`] an image file without it gives.
-pub fn choose(entries: &[Descriptor], arch: Architecture) -> Result<&Descriptor, ImageError> {
+pub(super) fn choose(
+    entries: &[Descriptor],
+    arch: Architecture,
+) -> Result<&Descriptor, ImageError> {
     let wanted = arch.oci();
     let fits = |d: &&Descriptor| {
         MANIFEST_TYPES.contains(&d.media_type.as_str())
@@ -138,7 +141,7 @@ pub fn choose(entries: &[Descriptor], arch: Architecture) -> Result<&Descriptor,
 }
 
 /// The lower-case hex of a `sha256:HEX` digest, checked for form.
-pub fn sha256_hex(digest: &str) -> Option<String> {
+pub(super) fn sha256_hex(digest: &str) -> Option<String> {
     let hex = digest.strip_prefix("sha256:")?;
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| hex.to_ascii_lowercase())

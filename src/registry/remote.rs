@@ -10,17 +10,17 @@ use super::{RegistryError, Step};
 use crate::net::{Client, NetError, Redirects, Reply, Request, Tls};
 
 /// Manifests and tokens larger than this are refused.
-pub const MAX_DOCUMENT: u64 = 4 << 20;
+pub(super) const MAX_DOCUMENT: u64 = 4 << 20;
 
 /// Every manifest type layerc reads, for `Accept`.
-pub const MANIFEST_TYPES: &[&str] = &[
+pub(super) const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
-pub struct Remote<'a> {
+pub(super) struct Remote<'a> {
     client: &'a Client,
     reference: &'a Reference,
     tls: Tls,
@@ -32,7 +32,7 @@ pub struct Remote<'a> {
 }
 
 /// A manifest as fetched: its bytes, media type and the digest the registry named it by.
-pub struct Fetched {
+pub(super) struct Fetched {
     pub bytes: Vec<u8>,
     pub media_type: String,
 }
@@ -40,7 +40,7 @@ pub struct Fetched {
 impl<'a> Remote<'a> {
     /// Pings `/v2/`: over https, or for an insecure reference over https without checks and then
     /// over plain http. A 401 answer is what an authenticated registry gives; it is used at once.
-    pub fn connect(
+    pub(super) fn connect(
         client: &'a Client,
         reference: &'a Reference,
         tls: Tls,
@@ -191,7 +191,7 @@ impl<'a> Remote<'a> {
     }
 
     /// A manifest by tag or digest.
-    pub fn manifest(&self, reference: &str) -> Result<Fetched, RegistryError> {
+    pub(super) fn manifest(&self, reference: &str) -> Result<Fetched, RegistryError> {
         let url = format!(
             "{}/v2/{}/manifests/{reference}",
             self.base, self.reference.repository
@@ -216,7 +216,7 @@ impl<'a> Remote<'a> {
 
     /// The request for a blob, with the authorization in force (a blob's redirect to storage is
     /// followed only to https, without the registry's credentials).
-    pub fn blob_request(&self, digest: &str) -> Request {
+    pub(super) fn blob_request(&self, digest: &str) -> Request {
         let url = format!(
             "{}/v2/{}/blobs/{digest}",
             self.base, self.reference.repository
@@ -225,7 +225,7 @@ impl<'a> Remote<'a> {
     }
 
     /// After a blob answered 401 (a token expired while layers were fetched): authenticate again.
-    pub fn reauthenticate(&self, digest: &str) -> Result<(), RegistryError> {
+    pub(super) fn reauthenticate(&self, digest: &str) -> Result<(), RegistryError> {
         let url = self.blob_request(digest).url;
         let reply = self
             .client

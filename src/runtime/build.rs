@@ -25,7 +25,7 @@ const FILES: [&str; 6] = [
     "interpreters",
 ];
 
-pub fn main() {
+pub(crate) fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     // FNV-1a over the data (not the comments): any change of a fact changes the catalog version.
     let mut digest: u64 = 0xcbf2_9ce4_8422_2325;

@@ -9,7 +9,7 @@ use super::{BaseImage, Catalog, Ceilings, Date, Framework, Listings, Origin, OsB
 use crate::arch::Architecture;
 
 /// The embedded data: one JSON node tree per KDL file, and their digest.
-pub struct Data {
+pub(super) struct Data {
     pub os_bases: &'static str,
     /// Each base's or runtime's listings (its id, their JSON tree), read on first use.
     pub os_provides: &'static [(&'static str, &'static str)],
@@ -71,7 +71,7 @@ pub(super) fn tree<'a>(file: &str, json: &'a str) -> Result<Vec<Node<'a>>, Strin
     serde_json::from_str(json).map_err(|e| format!("{file}: {e}"))
 }
 
-pub fn load(data: &Data) -> Result<Catalog, String> {
+pub(super) fn load(data: &Data) -> Result<Catalog, String> {
     let mut catalog = Catalog::default();
     for node in &tree("os-bases.kdl", data.os_bases)? {
         match node.name.as_ref() {
@@ -317,7 +317,7 @@ fn apply(rt: &mut Runtime, node: &Node) -> Result<(), String> {
 /// `base` with the entries of an override file: `os` nodes add or replace bases, a `runtime` node
 /// with `os` adds or replaces a runtime, one without changes what it states of a known runtime,
 /// and `catalog-version "DATE"` says what date the file's data speaks for.
-pub fn overrides(base: &Catalog, text: &str, path: &str) -> Result<Catalog, String> {
+pub(super) fn overrides(base: &Catalog, text: &str, path: &str) -> Result<Catalog, String> {
     let doc: kdl::KdlDocument = text.parse().map_err(|e| format!("not valid KDL: {e}"))?;
     let json = super::tree::document(&doc).to_string();
     let nodes: Vec<Node> =

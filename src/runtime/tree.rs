@@ -4,11 +4,11 @@
 use kdl::{KdlDocument, KdlNode, KdlValue};
 use serde_json::{Map, Value, json};
 
-pub fn document(doc: &KdlDocument) -> Value {
+pub(super) fn document(doc: &KdlDocument) -> Value {
     Value::Array(doc.nodes().iter().map(node).collect())
 }
 
-pub fn node(n: &KdlNode) -> Value {
+pub(super) fn node(n: &KdlNode) -> Value {
     let mut args = Vec::new();
     let mut props = Map::new();
     for entry in n.entries() {

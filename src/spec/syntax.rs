@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic, Span};
 /// Specs nest two levels deep; anything far deeper is refused before the recursive parser sees it.
 const MAX_NESTING: usize = 64;
 
-pub fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
+pub(super) fn parse_document(source: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
     // Plain KDL is read by the fast reader (the same document, `super::fast`); the rest, and
     // every syntax error, by the `kdl` crate.
     if let Some(doc) = super::fast::parse(source) {

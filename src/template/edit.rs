@@ -7,7 +7,7 @@ use super::{ErrorKind, MergeError};
 
 /// What layerc owns under one key.
 #[derive(Debug, Clone)]
-pub enum Want {
+pub(super) enum Want {
     /// Exactly this value; replaced when it differs, created when missing.
     Set(Value),
     /// This value when the key is missing; a value already there is the user's and is kept.
@@ -38,14 +38,14 @@ impl Want {
 
 /// Replace bytes `start..end` with `text` (an insertion when the range is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Splice {
+pub(super) struct Splice {
     pub start: usize,
     pub end: usize,
     pub text: String,
 }
 
 /// The text operations of one format.
-pub trait Syntax {
+pub(super) trait Syntax {
     /// New entries at the end of `map`, or just before the entry `before`.
     fn insert_entries(
         &self,
@@ -60,14 +60,14 @@ pub trait Syntax {
 }
 
 /// Walks the wants over the tree and collects the splices.
-pub struct Planner<'a> {
+pub(super) struct Planner<'a> {
     pub syntax: &'a dyn Syntax,
     pub lines: &'a Lines,
     pub splices: Vec<Splice>,
 }
 
 impl Planner<'_> {
-    pub fn merge_map(
+    pub(super) fn merge_map(
         &mut self,
         map: &Node,
         path: &str,
@@ -179,7 +179,7 @@ impl Planner<'_> {
 
 /// The intrinsic function a value is, if any: a YAML tag, or a JSON map whose only key is `Ref`,
 /// `Condition` or `Fn::...`.
-pub fn intrinsic_name(node: &Node) -> Option<String> {
+pub(super) fn intrinsic_name(node: &Node) -> Option<String> {
     if let Some(tag) = &node.tag {
         return Some(format!("!{tag}"));
     }
@@ -196,7 +196,7 @@ fn is_plain(node: &Node) -> bool {
 }
 
 /// Applies non-overlapping splices; splices at the same offset keep the order they were made in.
-pub fn apply(text: &str, mut splices: Vec<Splice>) -> String {
+pub(super) fn apply(text: &str, mut splices: Vec<Splice>) -> String {
     let mut order: Vec<usize> = (0..splices.len()).collect();
     order.sort_by_key(|&i| (splices[i].start, i));
     let mut out = String::with_capacity(text.len() + 256);

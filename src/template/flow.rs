@@ -5,14 +5,14 @@ use super::edit::Splice;
 use super::tree::{Entry, Lines, Node, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(super) enum Flavor {
     Json,
     /// YAML flow context: `!Ref X`, plain scalars where they are unambiguous.
     Yaml,
 }
 
 /// What a syntax needs to write new text that looks like the file's own.
-pub struct Flow<'a> {
+pub(super) struct Flow<'a> {
     pub text: &'a str,
     pub lines: &'a Lines,
     /// One level of indentation as the file writes it (`"  "`, `"    "`, `"\t"`).
@@ -23,7 +23,7 @@ pub struct Flow<'a> {
 
 impl Flow<'_> {
     /// The whitespace that starts the line holding `offset`.
-    pub fn line_indent(&self, offset: usize) -> &str {
+    pub(super) fn line_indent(&self, offset: usize) -> &str {
         let start = self.lines.line_start(offset);
         let line = &self.text[start..];
         let width = line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -31,7 +31,7 @@ impl Flow<'_> {
     }
 
     /// A value as text: spread over lines below `indent`, or on one line when `indent` is `None`.
-    pub fn render(&self, value: &Value, indent: Option<&str>) -> String {
+    pub(super) fn render(&self, value: &Value, indent: Option<&str>) -> String {
         match value {
             Value::Str(s) => self.scalar(s),
             Value::Null | Value::Alias => "null".to_string(),
@@ -79,7 +79,7 @@ impl Flow<'_> {
         }
     }
 
-    pub fn scalar(&self, s: &str) -> String {
+    pub(super) fn scalar(&self, s: &str) -> String {
         match self.flavor {
             Flavor::Yaml if plain_is_safe(s, true) => s.to_string(),
             _ => quote(s),
@@ -100,7 +100,7 @@ impl Flow<'_> {
             .then(|| self.line_indent(first_member))
     }
 
-    pub fn insert_entries(
+    pub(super) fn insert_entries(
         &self,
         map: &Node,
         entries: &[(String, Value)],
@@ -132,7 +132,7 @@ impl Flow<'_> {
         insert(last.value.span.end, text)
     }
 
-    pub fn append_items(&self, seq: &Node, items: &[Value]) -> Splice {
+    pub(super) fn append_items(&self, seq: &Node, items: &[Value]) -> Splice {
         let existing = seq.items().unwrap_or_default();
         let Some(first) = existing.first() else {
             let indent = self.line_indent(seq.span.start);
@@ -147,13 +147,13 @@ impl Flow<'_> {
         insert(existing[existing.len() - 1].span.end, text)
     }
 
-    pub fn replace_value(&self, node: &Node, value: &Value) -> Splice {
+    pub(super) fn replace_value(&self, node: &Node, value: &Value) -> Splice {
         let indent = self.line_indent(node.span.start);
         replace(node, self.render(value, Some(indent)))
     }
 }
 
-pub fn insert(at: usize, text: String) -> Splice {
+pub(super) fn insert(at: usize, text: String) -> Splice {
     Splice {
         start: at,
         end: at,
@@ -161,7 +161,7 @@ pub fn insert(at: usize, text: String) -> Splice {
     }
 }
 
-pub fn replace(node: &Node, text: String) -> Splice {
+pub(super) fn replace(node: &Node, text: String) -> Splice {
     Splice {
         start: node.span.start,
         end: node.span.end,
@@ -170,7 +170,7 @@ pub fn replace(node: &Node, text: String) -> Splice {
 }
 
 /// A JSON string, which is also a valid YAML double-quoted scalar.
-pub fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("strings always serialise")
 }
 
@@ -181,7 +181,7 @@ fn is_identifier(k: &str) -> bool {
 
 /// Whether `s` can be written as a YAML plain scalar and read back as the same string under both
 /// YAML 1.1 and 1.2 (no booleans, nulls or numbers, no indicators).
-pub fn plain_is_safe(s: &str, flow: bool) -> bool {
+pub(super) fn plain_is_safe(s: &str, flow: bool) -> bool {
     const WORDS: [&str; 12] = [
         "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "nan", "inf",
     ];

@@ -9,7 +9,7 @@ use super::flow::{Flavor, Flow};
 use super::tree::{Entry, Kind, Lines, Node, Value};
 use super::{ErrorKind, MergeError};
 
-pub fn parse(text: &str) -> Result<Node, MergeError> {
+pub(super) fn parse(text: &str) -> Result<Node, MergeError> {
     let parsed =
         parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default()).map_err(|e| {
             MergeError {
@@ -68,10 +68,10 @@ fn entry(prop: &ast::ObjectProp) -> Entry {
 }
 
 /// JSON's text operations: all of them are flow operations.
-pub struct JsonSyntax<'a>(pub Flow<'a>);
+pub(super) struct JsonSyntax<'a>(pub Flow<'a>);
 
 impl<'a> JsonSyntax<'a> {
-    pub fn new(text: &'a str, lines: &'a Lines, root: &Node) -> Self {
+    pub(super) fn new(text: &'a str, lines: &'a Lines, root: &Node) -> Self {
         let unit = root
             .entries()
             .first()
@@ -92,7 +92,7 @@ impl<'a> JsonSyntax<'a> {
 }
 
 /// The file's line break: CRLF when it uses CRLF.
-pub fn newline(text: &str) -> &'static str {
+pub(super) fn newline(text: &str) -> &'static str {
     if text.contains("\r\n") { "\r\n" } else { "\n" }
 }
 

@@ -10,7 +10,7 @@ use super::tree::{Lines, Node, Value};
 use super::{ErrorKind, LAMBDA_LAYER, MergeError, Patch, SAM_LAYER, Template};
 
 /// The key of layerc's marker under a layer resource's `Metadata`.
-pub const MARKER: &str = "layerc";
+pub(super) const MARKER: &str = "layerc";
 
 impl Template {
     /// The logical ids of marked layer resources that `patch` no longer has, in template order.

@@ -11,9 +11,9 @@ use super::{ErrorKind, MergeError};
 
 /// Collections nested deeper than this are refused (as JSON's parser refuses them): the tree is
 /// built and walked recursively. Real templates nest a few tens deep.
-pub const MAX_DEPTH: usize = 512;
+pub(super) const MAX_DEPTH: usize = 512;
 
-pub fn parse(text: &str) -> Result<Node, MergeError> {
+pub(super) fn parse(text: &str) -> Result<Node, MergeError> {
     let offsets = CharOffsets::new(text);
     let mut events = Vec::new();
     let mut parser = Parser::new_from_str(text);
@@ -212,7 +212,7 @@ fn local_tag(tag: Option<&Tag>) -> Option<String> {
 }
 
 /// Block-style text operations; inline collections go through [`Flow`].
-pub struct YamlSyntax<'a> {
+pub(super) struct YamlSyntax<'a> {
     flow: Flow<'a>,
     unit: usize,
     /// Columns from a key to the `-` of its list's items (0 or the indentation unit).
@@ -220,7 +220,7 @@ pub struct YamlSyntax<'a> {
 }
 
 impl<'a> YamlSyntax<'a> {
-    pub fn new(text: &'a str, lines: &'a Lines, root: &Node) -> Self {
+    pub(super) fn new(text: &'a str, lines: &'a Lines, root: &Node) -> Self {
         let column = |offset: usize| offset - lines.line_start(offset);
         let mut unit = None;
         let mut seq_offset = None;

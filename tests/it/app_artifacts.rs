@@ -14,7 +14,7 @@ use crate::common::*;
 
 /// Pillow 11.3.0 for CPython 3.12, built for glibc 2.28: 25 objects, its libraries bundled in
 /// `pillow.libs/` and found through the extension modules' DT_RPATH.
-pub const PILLOW: Pinned = Pinned {
+pub(crate) const PILLOW: Pinned = Pinned {
     file: "pillow-11.3.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
     sha256: "676b2815362456b5b3216b4fd5bd89d362100dc6f4945154ff172e206a22c024",
 };
@@ -36,7 +36,7 @@ const SHARP_LIBVIPS: Pinned = Pinned {
 };
 
 /// `layerc scan APP --runtime RUNTIME --format json`: the exit code and the report.
-pub fn scan_json(app: &Path, runtime: &str, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn scan_json(app: &Path, runtime: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["scan", app.to_str().unwrap(), "--runtime", runtime];
     args.extend(["--format", "json"]);
     args.extend(extra);
@@ -47,7 +47,7 @@ pub fn scan_json(app: &Path, runtime: &str, extra: &[&str]) -> (i32, Value) {
 }
 
 /// Each failure as `kind: chain → ... [detail]`.
-pub fn failures(report: &Value) -> Vec<String> {
+pub(crate) fn failures(report: &Value) -> Vec<String> {
     report["failures"]
         .as_array()
         .unwrap()
@@ -217,7 +217,7 @@ fn a_node_addon_loads_with_its_native_package_on_both_os_bases_and_fails_without
 }
 
 /// A .NET application folder holding Mono's System.Drawing.dll.
-pub fn system_drawing_app(fx: &Fixture) -> Option<PathBuf> {
+pub(crate) fn system_drawing_app(fx: &Fixture) -> Option<PathBuf> {
     let package = crate::dotnet::system_drawing_package()?;
     let app = fx.path().join("publish");
     std::fs::create_dir_all(&app).unwrap();

@@ -24,7 +24,7 @@ fn env_for(runtime: &str) -> Environment<'static> {
 }
 
 /// Scans `app` for `runtime` on x86_64 with no layers, through the library API.
-pub fn scan_dir(app: &Path, runtime: &str) -> (AppScan, String) {
+pub(crate) fn scan_dir(app: &Path, runtime: &str) -> (AppScan, String) {
     let env = env_for(runtime);
     let fs = layerc::rootfs::open_app(app).expect("app opens");
     let scan = app::scan(fs, &env, managed::no_reader).expect("scan runs");
@@ -34,7 +34,7 @@ pub fn scan_dir(app: &Path, runtime: &str) -> (AppScan, String) {
 }
 
 /// Asserts that a `layerc scan` run found everything loads (exit 0).
-pub fn assert_loads(out: &std::process::Output) {
+pub(crate) fn assert_loads(out: &std::process::Output) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("everything loads"), "{err}");
@@ -51,7 +51,7 @@ fn chains(scan: &AppScan) -> Vec<String> {
 /// A wheel's layout as auditwheel writes it: `pkg/mod.so` with `$ORIGIN/../pkg.libs` as DT_RPATH
 /// (or, with `runpath`, DT_RUNPATH) loads `liba.so.1`, which needs `libb.so.1`; both bundled in
 /// `pkg.libs`, `libb` found by no path of `liba`'s own.
-pub fn wheel(fx: &Fixture, runpath: bool) -> PathBuf {
+pub(crate) fn wheel(fx: &Fixture, runpath: bool) -> PathBuf {
     fx.lib("/app/pkg.libs/libb.so.1", "libb.so.1", "b");
     fx.cc_lib(
         "/app/pkg.libs/liba.so.1",

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sha2::{Digest, Sha256};
 
 /// A pinned download: the client's argument, the file it writes and that file's sha256.
-pub struct Pinned {
+pub(crate) struct Pinned {
     pub file: &'static str,
     pub sha256: &'static str,
 }
@@ -22,7 +22,7 @@ fn cache() -> PathBuf {
 }
 
 /// `Some(value)`, or `None` after printing why the test skips (a panic in CI).
-pub fn or_skip<T>(what: &str, result: Result<T, String>) -> Option<T> {
+pub(crate) fn or_skip<T>(what: &str, result: Result<T, String>) -> Option<T> {
     match result {
         Ok(v) => Some(v),
         Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
@@ -110,7 +110,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// A Debian package (`name=version`), unpacked with `dpkg-deb -x`.
-pub fn deb(package: &str, version: &str, pin: &Pinned) -> Result<PathBuf, String> {
+pub(crate) fn deb(package: &str, version: &str, pin: &Pinned) -> Result<PathBuf, String> {
     let mut client = Command::new("apt-get");
     client.arg("download").arg(format!("{package}={version}"));
     let file = fetch(pin, &mut client)?;
@@ -120,7 +120,7 @@ pub fn deb(package: &str, version: &str, pin: &Pinned) -> Result<PathBuf, String
 }
 /// A wheel from PyPI (`name==version` for `platform`, CPython 3.12): the file, and its contents
 /// unpacked.
-pub fn wheel(
+pub(crate) fn wheel(
     requirement: &str,
     platform: &str,
     pin: &Pinned,
@@ -129,7 +129,7 @@ pub fn wheel(
 }
 
 /// A wheel from PyPI for CPython `python` (`3.9`): the file, and its contents unpacked.
-pub fn wheel_for(
+pub(crate) fn wheel_for(
     requirement: &str,
     python: &str,
     platform: &str,
@@ -159,7 +159,7 @@ pub fn wheel_for(
 }
 
 /// An npm package tarball (`name@version`, from `npm pack`), unpacked (its files under `package/`).
-pub fn npm(spec: &str, pin: &Pinned) -> Result<PathBuf, String> {
+pub(crate) fn npm(spec: &str, pin: &Pinned) -> Result<PathBuf, String> {
     let mut client = Command::new("npm");
     client.args(["pack", "--silent", spec]);
     let file = fetch(pin, &mut client)?;

@@ -15,18 +15,18 @@ use layerc::runtime::Date;
 use layerc::{Analysis, Session};
 
 /// A date after every runtime's lifecycle dates are known, so lifecycle findings are stable.
-pub const TODAY: Date = Date {
+pub(crate) const TODAY: Date = Date {
     year: 2026,
     month: 11,
     day: 27,
 };
 
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    pub fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         let dir = tempfile::Builder::new()
             .prefix("layerc-test-")
             .tempdir()
@@ -35,18 +35,18 @@ impl Fixture {
         Fixture { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A path inside the fixture's rootfs (`/usr/lib64` → `<tmp>/rootfs/usr/lib64`).
-    pub fn root(&self, inside: &str) -> PathBuf {
+    pub(crate) fn root(&self, inside: &str) -> PathBuf {
         self.path()
             .join("rootfs")
             .join(inside.trim_start_matches('/'))
     }
 
-    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path().join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, contents).unwrap();
@@ -54,7 +54,7 @@ impl Fixture {
     }
 
     /// Writes a file inside the rootfs.
-    pub fn write_root(&self, inside: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write_root(&self, inside: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.root(inside);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, contents).unwrap();
@@ -62,7 +62,7 @@ impl Fixture {
     }
 
     /// A symlink inside the rootfs: `link` (rootfs path) → `target` (verbatim).
-    pub fn symlink_root(&self, link: &str, target: &str) {
+    pub(crate) fn symlink_root(&self, link: &str, target: &str) {
         let p = self.root(link);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         symlink(target, p).unwrap();
@@ -71,7 +71,7 @@ impl Fixture {
     /// Compiles `c_source` into a shared object at `inside` (a rootfs path) with `cc -shared -fPIC`,
     /// soname `soname`, linked against the rootfs files in `link` (each a rootfs path), plus `extra`
     /// arguments (e.g. `-Wl,-rpath,...`, `-Wl,--version-script=...`).
-    pub fn cc_lib(
+    pub(crate) fn cc_lib(
         &self,
         inside: &str,
         soname: &str,
@@ -98,13 +98,13 @@ impl Fixture {
 
     /// A shared object at `inside` with soname `soname` that exports `int export(void)` and needs
     /// nothing.
-    pub fn lib(&self, inside: &str, soname: &str, export: &str) -> PathBuf {
+    pub(crate) fn lib(&self, inside: &str, soname: &str, export: &str) -> PathBuf {
         self.cc_lib(inside, soname, &c_fn(export), &[], &[])
     }
 
     /// A stand-in libstdc++.so.6 in /usr/lib64 defining GLIBCXX_3.4 and `GLIBCXX_<version>` (a
     /// version script), and libcxxuser.so.1 calling the newer symbol, so it needs that version.
-    pub fn glibcxx_user(&self, version: &str) {
+    pub(crate) fn glibcxx_user(&self, version: &str) {
         let map = self.write(
             "src/stdcxx.map",
             format!("GLIBCXX_3.4 {{ global: a; local: *; }};\nGLIBCXX_{version} {{ global: b; }} GLIBCXX_3.4;\n"),
@@ -130,7 +130,7 @@ impl Fixture {
 
     /// A shared object outside the rootfs, at `rel` in the fixture folder (only to link against, or
     /// to prove it is never read).
-    pub fn lib_outside(&self, rel: &str, soname: &str, export: &str) -> PathBuf {
+    pub(crate) fn lib_outside(&self, rel: &str, soname: &str, export: &str) -> PathBuf {
         let out = self.path().join(rel);
         fs::create_dir_all(out.parent().unwrap()).unwrap();
         let src = self.write(&format!("src/outside-{soname}.c"), c_fn(export));
@@ -145,24 +145,24 @@ impl Fixture {
     }
 
     /// The spec file `layer.kdl` in the fixture folder.
-    pub fn spec(&self, text: &str) -> PathBuf {
+    pub(crate) fn spec(&self, text: &str) -> PathBuf {
         self.write("layer.kdl", text)
     }
 
     /// Runs the `layerc` binary in the fixture folder.
-    pub fn layerc(&self, args: &[&str]) -> Output {
+    pub(crate) fn layerc(&self, args: &[&str]) -> Output {
         layerc_in(self.path(), args, &[])
     }
 
     /// Analyses `layer.kdl` in-process.
-    pub fn analyze(&self) -> Analysis {
+    pub(crate) fn analyze(&self) -> Analysis {
         let text = fs::read_to_string(self.path().join("layer.kdl")).unwrap();
         analyze_text(&text, self.path())
     }
 }
 
 /// Bytes that do not compress, so that a zip is about as large as what it holds.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed | 1;
     (0..len)
         .map(|_| {
@@ -174,7 +174,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
     cmd.current_dir(dir)
         .args(args)
@@ -190,7 +190,7 @@ pub fn layerc_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// Never the user's cache: one store for the whole suite (under the target folder), unless the
 /// test names its own in `env`.
-pub fn use_test_store(cmd: &mut Command, env: &[(&str, &str)]) {
+pub(crate) fn use_test_store(cmd: &mut Command, env: &[(&str, &str)]) {
     if !env
         .iter()
         .any(|(k, _)| ["LAYERC_STORE", "LAYERC_CACHE"].contains(k))
@@ -199,30 +199,30 @@ pub fn use_test_store(cmd: &mut Command, env: &[(&str, &str)]) {
     }
 }
 
-pub fn test_store() -> PathBuf {
+pub(crate) fn test_store() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("store")
 }
 
 /// Analyses `text` as a spec in `dir`, and checks that the language server reports exactly what
 /// `layerc check` does for it: every spec the suite analyses is also an editor test.
-pub fn analyze_text(text: &str, dir: &Path) -> Analysis {
+pub(crate) fn analyze_text(text: &str, dir: &Path) -> Analysis {
     let analysis = analyze_only(text, dir);
     crate::lsp_oracle::assert_lsp_matches_check(text, dir);
     analysis
 }
 
 /// Analyses `text` without the language-server comparison (for bulk-generated specs).
-pub fn analyze_only(text: &str, dir: &Path) -> Analysis {
+pub(crate) fn analyze_only(text: &str, dir: &Path) -> Analysis {
     let session = Session::default();
     session.analyze(SourceFile::new("layer.kdl", text), dir, TODAY)
 }
 
 /// All diagnostics rendered as miette draws them (no colour, 100 columns).
-pub fn rendered(analysis: &Analysis) -> String {
+pub(crate) fn rendered(analysis: &Analysis) -> String {
     render_all(&analysis.diagnostics, &analysis.sources)
 }
 
-pub fn render_all(diags: &[Diagnostic], source: &SourceMap) -> String {
+pub(crate) fn render_all(diags: &[Diagnostic], source: &SourceMap) -> String {
     diags
         .iter()
         .map(|d| render_human(d, source, false, 100))
@@ -230,7 +230,7 @@ pub fn render_all(diags: &[Diagnostic], source: &SourceMap) -> String {
         .join("\n")
 }
 
-pub fn codes(analysis: &Analysis) -> Vec<&'static str> {
+pub(crate) fn codes(analysis: &Analysis) -> Vec<&'static str> {
     analysis
         .diagnostics
         .iter()
@@ -239,7 +239,7 @@ pub fn codes(analysis: &Analysis) -> Vec<&'static str> {
 }
 
 /// The codes of the analysis's errors only, in order.
-pub fn error_codes(analysis: &Analysis) -> Vec<&'static str> {
+pub(crate) fn error_codes(analysis: &Analysis) -> Vec<&'static str> {
     analysis
         .diagnostics
         .iter()
@@ -248,16 +248,16 @@ pub fn error_codes(analysis: &Analysis) -> Vec<&'static str> {
         .collect()
 }
 
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-pub fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Files under `dir`, relative, sorted (to assert that nothing was written).
-pub fn files_under(dir: &Path) -> Vec<String> {
+pub(crate) fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -276,17 +276,17 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 }
 
 /// A small C library body exporting one function `name`.
-pub fn c_fn(name: &str) -> String {
+pub(crate) fn c_fn(name: &str) -> String {
     format!("int {name}(void) {{ return 42; }}\n")
 }
 
 /// A C library body calling `callee` (declared extern), so linking keeps the dependency.
-pub fn c_calls(name: &str, callee: &str) -> String {
+pub(crate) fn c_calls(name: &str, callee: &str) -> String {
     format!("extern int {callee}(void);\nint {name}(void) {{ return {callee}() + 1; }}\n")
 }
 
 /// The help line of the `i`-th diagnostic.
-pub fn help_of(analysis: &Analysis, i: usize) -> &str {
+pub(crate) fn help_of(analysis: &Analysis, i: usize) -> &str {
     analysis.diagnostics[i]
         .help
         .as_deref()
@@ -294,7 +294,7 @@ pub fn help_of(analysis: &Analysis, i: usize) -> &str {
 }
 
 /// What the spec's (first) layer would put in its zip.
-pub fn plan_of(analysis: &Analysis) -> &LayerPlan {
+pub(crate) fn plan_of(analysis: &Analysis) -> &LayerPlan {
     &analysis
         .layers
         .first()
@@ -303,12 +303,12 @@ pub fn plan_of(analysis: &Analysis) -> &LayerPlan {
 }
 
 /// Paths of the first layer's zip entries, in order.
-pub fn plan_paths(analysis: &Analysis) -> Vec<&str> {
+pub(crate) fn plan_paths(analysis: &Analysis) -> Vec<&str> {
     plan_of(analysis).paths().collect()
 }
 
 /// What the first layer's zip stores at `path`.
-pub fn content_at<'a>(analysis: &'a Analysis, path: &str) -> &'a Content {
+pub(crate) fn content_at<'a>(analysis: &'a Analysis, path: &str) -> &'a Content {
     &plan_of(analysis)
         .entry(path)
         .unwrap_or_else(|| panic!("no entry {path} in {:?}", plan_paths(analysis)))
@@ -316,17 +316,17 @@ pub fn content_at<'a>(analysis: &'a Analysis, path: &str) -> &'a Content {
 }
 
 /// The first layer's node known by `name` (soname or alias).
-pub fn node_of<'a>(analysis: &'a Analysis, name: &str) -> Option<&'a Node> {
+pub(crate) fn node_of<'a>(analysis: &'a Analysis, name: &str) -> Option<&'a Node> {
     analysis.layers.first()?.graph.node(name)
 }
 
 /// The status of the first layer's node known by `name`.
-pub fn status_of(analysis: &Analysis, name: &str) -> Option<Status> {
+pub(crate) fn status_of(analysis: &Analysis, name: &str) -> Option<Status> {
     node_of(analysis, name).map(|n| n.status)
 }
 
 /// The real rootfs path of the first layer's node known by `name`.
-pub fn real_of(analysis: &Analysis, name: &str) -> Option<String> {
+pub(crate) fn real_of(analysis: &Analysis, name: &str) -> Option<String> {
     node_of(analysis, name)?
         .found
         .as_ref()

@@ -25,11 +25,11 @@ const DOTNETCORE2: Pinned = Pinned {
     sha256: "5f076ddc39da0c685e7de20ecb91ee81185928918ec86fbeb3bffc55dd867ab5",
 };
 
-pub const FRAMEWORK: &str = "dotnetcore2/bin/shared/Microsoft.NETCore.App/3.1.23";
+pub(crate) const FRAMEWORK: &str = "dotnetcore2/bin/shared/Microsoft.NETCore.App/3.1.23";
 
 /// The unpacked wheel (its `dotnetcore2/bin` is the runtime), or `None` after saying why (a
 /// failure in CI).
-pub fn runtime() -> Option<&'static Path> {
+pub(crate) fn runtime() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
         let found = artifacts::wheel("dotnetcore2==3.1.23", "manylinux1_x86_64", &DOTNETCORE2)
@@ -41,7 +41,7 @@ pub fn runtime() -> Option<&'static Path> {
 
 /// Whether the tools the stand-in root needs are here (`mcs`, `unshare`, `chroot`, root), or `None`
 /// after saying why (a failure in CI).
-pub fn tools() -> Option<()> {
+pub(crate) fn tools() -> Option<()> {
     let missing: Vec<&str> = ["mcs", "unshare", "chroot", "mount", "unzip"]
         .into_iter()
         .filter(|tool| {
@@ -71,7 +71,7 @@ pub fn tools() -> Option<()> {
 
 /// Compiles `source` into `<dir>/<name>.dll` against the runtime's own reference assemblies, with
 /// `<name>.runtimeconfig.json` for Microsoft.NETCore.App 3.1 (`invariant`: no ICU).
-pub fn compile(dir: &Path, name: &str, source: &str, invariant: bool) -> PathBuf {
+pub(crate) fn compile(dir: &Path, name: &str, source: &str, invariant: bool) -> PathBuf {
     let runtime = runtime().expect("checked by the caller");
     let fx = runtime.join(FRAMEWORK);
     fs::create_dir_all(dir).unwrap();
@@ -122,7 +122,7 @@ pub fn compile(dir: &Path, name: &str, source: &str, invariant: bool) -> PathBuf
 
 /// `<dir>/<name>.deps.json` for a framework-dependent app whose native assets are `native`
 /// (paths below the app folder, each for RID `linux-x64`).
-pub fn deps_json(dir: &Path, name: &str, native: &[&str]) {
+pub(crate) fn deps_json(dir: &Path, name: &str, native: &[&str]) {
     let target = ".NETCoreApp,Version=v3.1";
     let assets: serde_json::Map<String, serde_json::Value> = native
         .iter()
@@ -158,7 +158,7 @@ const HOST_DIRS: &[&str] = &[
 /// runtime provides on x86_64 that the host has, in the catalog's folder; the .NET runtime at
 /// `/var/lang/bin` (hard links into the cache); the app folder at `/var/task`; `layer_zip`, when
 /// given, unpacked at `/opt`.
-pub fn stand_in_root(root: &Path, runtime_id: &str, app: &Path, layer_zip: Option<&Path>) {
+pub(crate) fn stand_in_root(root: &Path, runtime_id: &str, app: &Path, layer_zip: Option<&Path>) {
     let catalog = Catalog::builtin();
     let rt = catalog.runtime(runtime_id).expect("a catalog runtime");
     let os = catalog.os(&rt.os).expect("its OS base");
@@ -227,7 +227,7 @@ fn copy(from: &Path, to: &Path, link: bool) {
 
 /// Runs `/var/task/<app>.dll` in `root` as Lambda's .NET bootstrap does (`dotnet exec --depsfile
 /// --runtimeconfig`), with `ld_library_path`.
-pub fn run(root: &Path, app: &str, ld_library_path: &str) -> Output {
+pub(crate) fn run(root: &Path, app: &str, ld_library_path: &str) -> Output {
     let task = root.join("var/task");
     let mut args = vec![
         "/var/lang/bin/dotnet".to_string(),
@@ -256,7 +256,7 @@ pub fn run(root: &Path, app: &str, ld_library_path: &str) -> Output {
 }
 
 /// The LD_LIBRARY_PATH of the fragment `layerc build` wrote in `build_dir`.
-pub fn fragment_ld_library_path(build_dir: &Path) -> String {
+pub(crate) fn fragment_ld_library_path(build_dir: &Path) -> String {
     let text = fs::read_to_string(build_dir.join("serverless.template.json")).unwrap();
     let fragment: serde_json::Value = serde_json::from_str(&text).unwrap();
     fragment["Globals"]["Function"]["Environment"]["Variables"]["LD_LIBRARY_PATH"]
@@ -268,7 +268,7 @@ pub fn fragment_ld_library_path(build_dir: &Path) -> String {
 /// An app whose `Main` calls `function` from `DllImport(module)` and exits 0 when it returns, 3 on
 /// `DllNotFoundException`, 4 on `EntryPointNotFoundException`; `before_class` goes above the class
 /// (an assembly attribute).
-pub fn app_source(module: &str, function: &str, before_class: &str) -> String {
+pub(crate) fn app_source(module: &str, function: &str, before_class: &str) -> String {
     format!(
         r#"using System;
 using System.Runtime.InteropServices;
@@ -286,21 +286,21 @@ static class App {{
 }
 
 /// What the scan said and what the runtime did for one app.
-pub struct Verdicts {
+pub(crate) struct Verdicts {
     pub report: Value,
     pub run: Output,
 }
 
 impl Verdicts {
-    pub fn scan_loads(&self) -> bool {
+    pub(crate) fn scan_loads(&self) -> bool {
         self.report["loads"] == true
     }
 
-    pub fn runtime_loads(&self) -> bool {
+    pub(crate) fn runtime_loads(&self) -> bool {
         self.run.status.code() == Some(0)
     }
 
-    pub fn explain(&self) -> String {
+    pub(crate) fn explain(&self) -> String {
         format!(
             "scan: {}\nruntime ({:?}): {}{}",
             serde_json::to_string_pretty(&self.report["failures"]).unwrap(),
@@ -314,7 +314,7 @@ impl Verdicts {
 /// Builds `spec` (when given) with `layerc build`, scans the app in `<fx>/app` with that spec for
 /// `runtime`, and runs it in a stand-in root with the layer at `/opt` and the fragment's
 /// LD_LIBRARY_PATH (the runtime's own without a layer).
-pub fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
+pub(crate) fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
     let app = fx.path().join("app");
     let mut extra = Vec::new();
     let (zip, ld) = match spec {
@@ -344,7 +344,7 @@ pub fn verdicts(fx: &Fixture, runtime: &str, spec: Option<&str>) -> Verdicts {
 }
 
 /// `layerc scan app --runtime RUNTIME --rootfs ROOTFS --write-spec layer.kdl`: the spec it drafts.
-pub fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
+pub(crate) fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
     let out = fx.layerc(&[
         "scan",
         "app",
@@ -360,7 +360,7 @@ pub fn draft(fx: &Fixture, runtime: &str, rootfs: &Path) -> String {
 }
 
 /// A real runtime and the tools, or `None` (skip; a failure in CI).
-pub fn ready() -> Option<()> {
+pub(crate) fn ready() -> Option<()> {
     runtime()?;
     tools()
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 /// The libraries of every recipe in `specs/`, their Debian 12 dependencies (so `lddtree` resolves
 /// everything), and `libc-bin` for `/etc/ld.so.conf`.
-pub const PACKAGES: &[&str] = &[
+pub(crate) const PACKAGES: &[&str] = &[
     "libc6",
     "libc-bin",
     "libgcc-s1",
@@ -106,7 +106,7 @@ const DEBIAN12: Distribution = Distribution {
 /// Debian 11's libgdiplus, libcups and ICU 67 (the ICU dotnet8 and dotnet10 install) with every
 /// library they need: built for glibc 2.31, old enough for Amazon Linux 2023 (glibc 2.34), unlike
 /// Debian 12's (2.36).
-pub const BULLSEYE_GDIPLUS: &[&str] = &[
+pub(crate) const BULLSEYE_GDIPLUS: &[&str] = &[
     "libc6",
     "libgcc-s1",
     "libstdc++6",
@@ -188,7 +188,7 @@ const BULLSEYE: Distribution = Distribution {
 /// What the recipes' `debian "bullseye"` blocks unpack, as layer.lock pins it for each (the named
 /// packages and their dependencies, Essential packages left out), all recipes together, and
 /// `libc-bin` for `/etc/ld.so.conf`.
-pub const BULLSEYE_RECIPES: &[&str] = &[
+pub(crate) const BULLSEYE_RECIPES: &[&str] = &[
     "libc-bin",
     "libc6",
     "libcrypt1",
@@ -255,7 +255,7 @@ const BULLSEYE_RECIPE_PACKAGES: Distribution = Distribution {
 };
 
 /// The recipes' Debian 11 packages ([`BULLSEYE_RECIPES`]) unpacked, or `None` as [`rootfs`].
-pub fn bullseye_recipes_rootfs() -> Option<&'static Path> {
+pub(crate) fn bullseye_recipes_rootfs() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| built(&BULLSEYE_RECIPE_PACKAGES))
         .as_deref()
@@ -264,7 +264,7 @@ pub fn bullseye_recipes_rootfs() -> Option<&'static Path> {
 /// Debian 11's fontconfig (`fc-match`) with the libraries it needs and the DejaVu fonts: built for
 /// glibc 2.31, old enough for Amazon Linux 2023. `/etc/layer-fonts/fonts.conf` is a configuration
 /// a user writes for the layer: fonts under /opt, the cache in /tmp.
-pub const BULLSEYE_FONTCONFIG: &[&str] = &[
+pub(crate) const BULLSEYE_FONTCONFIG: &[&str] = &[
     "libc6",
     "fontconfig",
     "fontconfig-config",
@@ -288,20 +288,20 @@ const BULLSEYE_FONTS: Distribution = Distribution {
 };
 
 /// A Debian 11 rootfs with fontconfig's `fc-match` ([`BULLSEYE_FONTCONFIG`]), or `None` as [`rootfs`].
-pub fn bullseye_fontconfig_rootfs() -> Option<&'static Path> {
+pub(crate) fn bullseye_fontconfig_rootfs() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| built(&BULLSEYE_FONTS)).as_deref()
 }
 
 /// The shared rootfs, or `None` (with a message) when `apt-get download` cannot run here.
 /// With `CI=true` that is a failure instead: CI has apt.
-pub fn rootfs() -> Option<&'static Path> {
+pub(crate) fn rootfs() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| built(&DEBIAN12)).as_deref()
 }
 
 /// A Debian 11 rootfs with libgdiplus and libcups ([`BULLSEYE_GDIPLUS`]), or `None` as [`rootfs`].
-pub fn bullseye_gdiplus_rootfs() -> Option<&'static Path> {
+pub(crate) fn bullseye_gdiplus_rootfs() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| built(&BULLSEYE)).as_deref()
 }
@@ -355,7 +355,7 @@ fn build(d: &Distribution) -> Result<PathBuf, String> {
 }
 
 /// apt options that read `suite` from lists of its own in `work/apt`, after fetching them.
-pub fn apt_options(suite: &str, work: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn apt_options(suite: &str, work: &Path) -> Result<Vec<String>, String> {
     let apt = work.join("apt");
     for sub in ["lists/partial", "cache/archives/partial"] {
         fs::create_dir_all(apt.join(sub)).map_err(|e| e.to_string())?;

@@ -45,7 +45,7 @@ const ASSEMBLY_PACKAGES: &[(&str, Pinned)] = &[
 ];
 
 /// The unpacked System.Drawing package, or `None` (skip) offline.
-pub fn system_drawing_package() -> Option<PathBuf> {
+pub(crate) fn system_drawing_package() -> Option<PathBuf> {
     let (name, pin) = &ASSEMBLY_PACKAGES[0];
     artifacts::or_skip(name, artifacts::deb(name, MONO, pin))
 }

@@ -2,6 +2,8 @@
 //! inputs fuzzing kept (`fuzz/regressions/<target>/`: crashes found and fixed, and a minimised
 //! corpus), so `cargo test` guards what fuzzing found without nightly or libFuzzer.
 
+// The fuzz crate's API is public to its targets.
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/src/lib.rs"]
 mod harness;
 

@@ -17,7 +17,7 @@ use crate::common::{layerc_in, stderr, stdout};
 use crate::hostile_input::lsp_stdio::frames_of;
 
 /// `layerc gc ARGS` on the store at `root`; its report.
-pub fn gc(root: &Path, args: &[&str]) -> String {
+pub(crate) fn gc(root: &Path, args: &[&str]) -> String {
     let mut all = vec!["gc", "--store", root.to_str().unwrap()];
     all.extend(args);
     let out = layerc_in(Path::new("."), &all, &[]);
@@ -26,7 +26,7 @@ pub fn gc(root: &Path, args: &[&str]) -> String {
 }
 
 /// Every file under `dir` by (device, inode), with its size: hard links count once.
-pub fn inodes(dir: &Path) -> HashMap<(u64, u64), u64> {
+pub(crate) fn inodes(dir: &Path) -> HashMap<(u64, u64), u64> {
     let mut out = HashMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
@@ -46,7 +46,7 @@ pub fn inodes(dir: &Path) -> HashMap<(u64, u64), u64> {
 }
 
 /// The bytes of the files in `before` that are gone from `after`.
-pub fn freed(before: &HashMap<(u64, u64), u64>, after: &HashMap<(u64, u64), u64>) -> u64 {
+pub(crate) fn freed(before: &HashMap<(u64, u64), u64>, after: &HashMap<(u64, u64), u64>) -> u64 {
     before
         .iter()
         .filter(|(inode, _)| !after.contains_key(inode))
@@ -55,7 +55,7 @@ pub fn freed(before: &HashMap<(u64, u64), u64>, after: &HashMap<(u64, u64), u64>
 }
 
 /// Sets a file's mtime (an entry's last use) `ago` in the past.
-pub fn used_ago(path: &Path, ago: Duration) {
+pub(crate) fn used_ago(path: &Path, ago: Duration) {
     fs::File::options()
         .append(true)
         .open(path)
@@ -65,7 +65,7 @@ pub fn used_ago(path: &Path, ago: Duration) {
 }
 
 /// The size `gc` reports for the entry `what` (`pulled image sha256:...`) it removed.
-pub fn removed_size(report: &str, what: &str) -> u64 {
+pub(crate) fn removed_size(report: &str, what: &str) -> u64 {
     let line = report
         .lines()
         .find(|l| l.starts_with(&format!("removed {what} (")))
@@ -80,7 +80,7 @@ pub fn removed_size(report: &str, what: &str) -> u64 {
         .unwrap()
 }
 
-pub struct Editor {
+pub(crate) struct Editor {
     child: Child,
 }
 
@@ -93,7 +93,7 @@ fn frame(message: &Value) -> Vec<u8> {
 
 impl Editor {
     /// `layerc lsp` in `dir` with `env`, `dir/layer.kdl` opened and analysed.
-    pub fn open(dir: &Path, env: &[(&str, &str)]) -> Editor {
+    pub(crate) fn open(dir: &Path, env: &[(&str, &str)]) -> Editor {
         let child = Command::new(env!("CARGO_BIN_EXE_layerc"))
             .arg("lsp")
             .current_dir(dir)

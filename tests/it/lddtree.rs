@@ -11,14 +11,14 @@ use layerc::runtime::{Catalog, Provision};
 use crate::common::*;
 
 /// One line of `lddtree -a` output: depth, needed name, path (None when not found).
-pub struct TreeLine {
+pub(crate) struct TreeLine {
     pub depth: usize,
     pub name: String,
     pub path: Option<String>,
 }
 
 /// Runs Debian's lddtree (it needs Debian's python with pyelftools) on one file.
-pub fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
+pub(crate) fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
     let mut cmd = Command::new("/usr/bin/python3");
     cmd.arg("/usr/bin/lddtree").arg("-a");
     if let Some(root) = root {
@@ -52,7 +52,7 @@ pub fn lddtree(root: Option<&Path>, file: &str) -> Vec<TreeLine> {
 }
 
 /// Node names, edges by name, and each name's real path.
-pub type Expected = (
+pub(crate) type Expected = (
     BTreeSet<String>,
     BTreeSet<(String, String)>,
     BTreeMap<String, String>,
@@ -60,7 +60,10 @@ pub type Expected = (
 
 /// The expected graph from lddtree's full tree: children of each name (from its first occurrence),
 /// expanded breadth first from the roots but not below names the runtime provides.
-pub fn expected(trees: &[(String, Vec<TreeLine>)], provided: &dyn Fn(&str) -> bool) -> Expected {
+pub(crate) fn expected(
+    trees: &[(String, Vec<TreeLine>)],
+    provided: &dyn Fn(&str) -> bool,
+) -> Expected {
     let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
     for (root, lines) in trees {

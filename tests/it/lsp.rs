@@ -32,7 +32,7 @@ fn at(uri: &lsp_types::Uri, line: u32, character: u32) -> Value {
     json!({ "textDocument": { "uri": uri.as_str() }, "position": position(line, character) })
 }
 
-pub fn labels(completion: &Value) -> Vec<String> {
+pub(crate) fn labels(completion: &Value) -> Vec<String> {
     completion
         .as_array()
         .unwrap()

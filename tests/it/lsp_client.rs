@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub struct Client {
+pub(crate) struct Client {
     conn: Connection,
     server: Option<JoinHandle<i32>>,
     next_id: i32,
@@ -25,7 +25,7 @@ pub struct Client {
 
 impl Client {
     /// Starts a server and initializes it; `encodings` is what the client offers.
-    pub fn start(encodings: Option<&[&str]>) -> Client {
+    pub(crate) fn start(encodings: Option<&[&str]>) -> Client {
         let (server_side, client_side) = Connection::memory();
         let server =
             std::thread::spawn(move || layerc::lsp::serve(server_side).expect("the server runs"));
@@ -45,7 +45,7 @@ impl Client {
         client
     }
 
-    pub fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = RequestId::from(self.next_id);
         let req = Request::new(id.clone(), method.to_string(), params);
@@ -63,7 +63,7 @@ impl Client {
         }
     }
 
-    pub fn notify(&self, method: &str, params: Value) {
+    pub(crate) fn notify(&self, method: &str, params: Value) {
         let note = Notification::new(method.to_string(), params);
         self.conn.sender.send(note.into()).unwrap();
     }
@@ -76,7 +76,7 @@ impl Client {
             .expect("the server answers in time")
     }
 
-    pub fn open(&self, uri: &Uri, text: &str, version: i32) {
+    pub(crate) fn open(&self, uri: &Uri, text: &str, version: i32) {
         self.notify(
             "textDocument/didOpen",
             json!({ "textDocument": {
@@ -85,7 +85,7 @@ impl Client {
     }
 
     /// Replaces `range` (`[line, character, line, character]`) with `text`.
-    pub fn change(&self, uri: &Uri, version: i32, range: [u32; 4], text: &str) {
+    pub(crate) fn change(&self, uri: &Uri, version: i32, range: [u32; 4], text: &str) {
         let [l0, c0, l1, c1] = range;
         self.notify(
             "textDocument/didChange",
@@ -100,7 +100,7 @@ impl Client {
 
     /// Waits for diagnostics published for `version` of `uri`. Every publish on the way must be
     /// for an older version than the last one seen (never out of order).
-    pub fn diagnostics(&mut self, uri: &Uri, version: i32) -> Vec<lsp_types::Diagnostic> {
+    pub(crate) fn diagnostics(&mut self, uri: &Uri, version: i32) -> Vec<lsp_types::Diagnostic> {
         let deadline = Instant::now() + TIMEOUT;
         let mut last_seen = i32::MIN;
         let mut pending = std::mem::take(&mut self.notes).into_iter();
@@ -131,13 +131,13 @@ impl Client {
     }
 
     /// Waits for the server to stop; returns its exit code.
-    pub fn join(mut self) -> i32 {
+    pub(crate) fn join(mut self) -> i32 {
         self.server.take().unwrap().join().unwrap()
     }
 
     /// `shutdown` then `exit`; returns the server's exit code.
     /// The document's symbols (the outline), and the names of its top-level ones.
-    pub fn symbols(&mut self, uri: &Uri) -> (Value, Vec<String>) {
+    pub(crate) fn symbols(&mut self, uri: &Uri) -> (Value, Vec<String>) {
         let symbols = self.request(
             "textDocument/documentSymbol",
             json!({ "textDocument": { "uri": uri.as_str() } }),
@@ -151,19 +151,19 @@ impl Client {
         (symbols, names)
     }
 
-    pub fn shutdown(mut self) -> i32 {
+    pub(crate) fn shutdown(mut self) -> i32 {
         self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
         self.server.take().unwrap().join().unwrap()
     }
 }
 
-pub fn uri_of(path: &Path) -> Uri {
+pub(crate) fn uri_of(path: &Path) -> Uri {
     Uri::from_str(&format!("file://{}", path.display())).unwrap()
 }
 
 /// A position for a byte offset, counting UTF-16 units (written independently of the server's).
-pub fn utf16_position(text: &str, offset: usize) -> (u32, u32) {
+pub(crate) fn utf16_position(text: &str, offset: usize) -> (u32, u32) {
     let before = &text[..offset];
     let line = before.matches('\n').count();
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

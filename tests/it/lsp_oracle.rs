@@ -60,7 +60,7 @@ fn message_with_help_and_notes(e: &Value) -> String {
 /// Asserts that the server's diagnostics for `text` (a spec in `dir`) equal `check`'s. A finding
 /// in an imported file is shown on an `import` of the spec, its message led by the file's place,
 /// and the place itself given as the first related information.
-pub fn assert_lsp_matches_check(text: &str, dir: &Path) {
+pub(crate) fn assert_lsp_matches_check(text: &str, dir: &Path) {
     let path = dir.join(SPEC);
     std::fs::write(&path, text).unwrap();
     // The absolute path, as an editor knows it: messages that name the rootfs then agree.

@@ -11,11 +11,11 @@ use std::process::Command;
 use crate::common::*;
 
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/oracles/sam.py");
-pub const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/templates");
-pub const ICU: &str = "arn:aws:lambda:us-east-1:123456789012:layer:icu:2";
+pub(crate) const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/templates");
+pub(crate) const ICU: &str = "arn:aws:lambda:us-east-1:123456789012:layer:icu:2";
 
 /// cfn-lint's findings per file, as (rule, path in the template): stable when lines move.
-pub fn lint(files: &[PathBuf]) -> Vec<BTreeSet<(String, String)>> {
+pub(crate) fn lint(files: &[PathBuf]) -> Vec<BTreeSet<(String, String)>> {
     let out = Command::new("cfn-lint")
         .args(["--format", "json", "--"])
         .args(files)
@@ -43,7 +43,7 @@ pub fn lint(files: &[PathBuf]) -> Vec<BTreeSet<(String, String)>> {
 }
 
 /// Asserts cfn-lint finds nothing in each merged file that it did not find in its original.
-pub fn assert_no_new_findings(pairs: &[(PathBuf, PathBuf)]) {
+pub(crate) fn assert_no_new_findings(pairs: &[(PathBuf, PathBuf)]) {
     assert_no_new_findings_but(pairs, &[]);
 }
 
@@ -74,7 +74,7 @@ fn assert_no_new_findings_but(pairs: &[(PathBuf, PathBuf)], expected: &[(&str, &
 }
 
 /// Each template's functions after the SAM transform, with their layers (or `{"error": ...}`).
-pub fn translate_all(paths: &[PathBuf]) -> Vec<serde_json::Value> {
+pub(crate) fn translate_all(paths: &[PathBuf]) -> Vec<serde_json::Value> {
     let out = Command::new("python3")
         .args([ORACLE, "translate"])
         .args(paths)
@@ -88,7 +88,7 @@ pub fn translate_all(paths: &[PathBuf]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn translate(path: &Path) -> serde_json::Value {
+pub(crate) fn translate(path: &Path) -> serde_json::Value {
     let functions = translate_all(&[path.to_path_buf()]).remove(0);
     assert!(
         functions.get("error").is_none(),
@@ -99,7 +99,7 @@ pub fn translate(path: &Path) -> serde_json::Value {
 
 /// Asserts that, once layerc's owned values are taken out, each merged file equals its original.
 /// `cases` holds (original, merged, owned) where owned is the JSON `sam.py unmerge` reads.
-pub fn assert_rest_unchanged(cases: &[(PathBuf, PathBuf, serde_json::Value)]) {
+pub(crate) fn assert_rest_unchanged(cases: &[(PathBuf, PathBuf, serde_json::Value)]) {
     let mut args = Vec::new();
     for (original, merged, owned) in cases {
         let owned_file = merged.with_extension("owned.json");
@@ -120,7 +120,7 @@ pub fn assert_rest_unchanged(cases: &[(PathBuf, PathBuf, serde_json::Value)]) {
 }
 
 /// A fixture with a one-library layer for `runtime`, the template copied in, and `functions`.
-pub fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, PathBuf) {
+pub(crate) fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, PathBuf) {
     let fx = Fixture::new();
     fx.lib("/usr/lib64/libfonts.so.1", "libfonts.so.1", "render_glyph");
     let path = fx.path().join(template);
@@ -131,7 +131,7 @@ pub fn project(template: &str, runtime: &str, functions: &str) -> (Fixture, Path
     (fx, path)
 }
 
-pub fn build_ok(fx: &Fixture, args: &[&str]) -> String {
+pub(crate) fn build_ok(fx: &Fixture, args: &[&str]) -> String {
     let out = fx.layerc(&[&["build"], args].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     stderr(&out)

@@ -6,7 +6,7 @@ use layerc::template::{
 };
 
 /// The layer every merge test adds: FreeType for python3.12.
-pub fn fonts_layer() -> LayerResource {
+pub(crate) fn fonts_layer() -> LayerResource {
     LayerResource {
         logical_id: "FontsLayer".into(),
         name: "fonts".into(),

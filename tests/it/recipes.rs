@@ -23,10 +23,10 @@ use crate::debian;
 use crate::lddtree::{expected, lddtree};
 
 /// One `abi::symbol-version` finding: (object, version, needed file).
-pub type Over = (String, String, String);
+pub(crate) type Over = (String, String, String);
 
 /// Every recipe in `specs/`; each has a test below.
-pub const RECIPES: &[&str] = &[
+pub(crate) const RECIPES: &[&str] = &[
     "fontconfig-freetype",
     "gdiplus",
     "icu",
@@ -38,13 +38,13 @@ pub const RECIPES: &[&str] = &[
 
 /// A recipe copied into a fresh folder beside `rootfs` → the Debian 12 rootfs, with `edits`
 /// applied (each must match). `None` when the rootfs cannot be built here (see `debian::rootfs`).
-pub fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static Path)> {
+pub(crate) fn recipe(name: &str, edits: &[(&str, &str)]) -> Option<(Fixture, &'static Path)> {
     recipe_on(debian::rootfs()?, name, edits)
 }
 
 /// A recipe as written, beside `rootfs` → its own Debian 11 packages unpacked
 /// (`debian::BULLSEYE_RECIPES`, which must hold every package the recipe names).
-pub fn recipe_as_written(name: &str) -> Option<(Fixture, &'static Path)> {
+pub(crate) fn recipe_as_written(name: &str) -> Option<(Fixture, &'static Path)> {
     let text = fs::read_to_string(recipe_path(name)).expect("recipe exists");
     for line in text.lines().map(str::trim) {
         if let Some(package) = line.strip_prefix("package \"") {
@@ -81,7 +81,7 @@ fn recipe_on(
 
 /// A recipe's text with its package rootfs block replaced by `rootfs "rootfs"`: these tests read
 /// folders unpacked by dpkg (the package rootfs itself is built in `packages::debian11`).
-pub fn folder_rootfs(text: &str) -> String {
+pub(crate) fn folder_rootfs(text: &str) -> String {
     let Some(start) = text.find("    rootfs {\n") else {
         return text.to_string();
     };
@@ -219,7 +219,7 @@ fn layerc_over(analysis: &Analysis) -> BTreeSet<Over> {
 
 /// Checks a recipe against both oracles and returns the analysis and its symbol-version findings.
 /// Every error must be one of those findings.
-pub fn check(fx: &Fixture, root: &Path, runtime: &str) -> (Analysis, BTreeSet<Over>) {
+pub(crate) fn check(fx: &Fixture, root: &Path, runtime: &str) -> (Analysis, BTreeSet<Over>) {
     let analysis = fx.analyze();
     let os = os_of(runtime);
     let want = lddtree_shipped(&analysis, root, &provision(runtime));
@@ -260,7 +260,7 @@ fn over_objects(over: &BTreeSet<Over>) -> BTreeSet<&str> {
 }
 
 /// Builds with the real binary and lists the zip with unzip (another oracle).
-pub fn build_entries(fx: &Fixture) -> Vec<String> {
+pub(crate) fn build_entries(fx: &Fixture) -> Vec<String> {
     let out = fx.layerc(&["build"]);
     assert!(out.status.success(), "build failed:\n{}", stderr(&out));
     let zip = fs::read_dir(fx.path().join("build"))
@@ -278,7 +278,7 @@ fn lib_entries(want: &BTreeSet<&str>) -> Vec<String> {
     v
 }
 
-pub fn shipped(analysis: &Analysis) -> BTreeSet<&str> {
+pub(crate) fn shipped(analysis: &Analysis) -> BTreeSet<&str> {
     let g = &analysis.layers[0].graph;
     g.nodes()
         .filter(|(_, n)| n.status == Status::Shipped)

@@ -35,7 +35,7 @@ fn versioned_lib(fx: &Fixture, inside: &str, soname: &str, script: &str) {
 /// A rootfs that imitates provided.al2023 on x86_64: every name of the catalog's listing in
 /// /usr/lib64 (/lib64 links there), with real libc, libstdc++ and libgcc_s stand-ins whose version
 /// definitions top out where Amazon Linux 2023's do.
-pub fn al2023_lookalike(fx: &Fixture) {
+pub(crate) fn al2023_lookalike(fx: &Fixture) {
     let lib64 = fx.path().join("target/usr/lib64");
     fs::create_dir_all(&lib64).unwrap();
     std::os::unix::fs::symlink("usr/lib64", fx.path().join("target/lib64")).unwrap();
@@ -79,7 +79,7 @@ fn ld_library_path(id: &str) -> String {
 
 /// Libraries whose validation depends on the runtime: one needing libnsl.so.1 (shipped on
 /// Amazon Linux 2023), one needing libz.so.1 (provided), one needing GLIBCXX_3.4.34 (too new).
-pub fn source_libraries(fx: &Fixture) {
+pub(crate) fn source_libraries(fx: &Fixture) {
     fx.lib("/usr/lib64/libnsl.so.1", "libnsl.so.1", "nsl_fn");
     fx.lib("/usr/lib64/libz.so.1", "libz.so.1", "z_fn");
     fx.cc_lib(

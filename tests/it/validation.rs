@@ -6,7 +6,7 @@ use crate::common::*;
 
 /// A stand-in libc.so.6 defining GLIBC_2.2.5 and GLIBC_2.34 through a version script, and a library
 /// that calls the 2.34 symbol: the same version needs a real glibc 2.34 build records.
-pub fn glibc_234_fixture(fx: &Fixture) {
+pub(crate) fn glibc_234_fixture(fx: &Fixture) {
     let map = fx.write(
         "src/libc.map",
         "GLIBC_2.2.5 { global: old_fn; local: *; };\nGLIBC_2.34 { global: new_fn; } GLIBC_2.2.5;\n",

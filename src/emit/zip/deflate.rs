@@ -40,7 +40,7 @@ unsafe extern "C" {
 const JOIN_BLOCK: usize = 5;
 
 /// One libdeflate compressor at one level (0 to 12).
-pub struct Compressor(NonNull<Raw>);
+pub(super) struct Compressor(NonNull<Raw>);
 
 // SAFETY: a compressor is plain heap memory with no ties to the thread that made it, and `&mut
 // self` on every call keeps it to one thread at a time.
@@ -48,14 +48,14 @@ unsafe impl Send for Compressor {}
 
 impl Compressor {
     /// `None` when libdeflate refuses the level or cannot allocate.
-    pub fn new(level: i32) -> Option<Compressor> {
+    pub(super) fn new(level: i32) -> Option<Compressor> {
         // SAFETY: any level may be passed; an invalid one gives NULL.
         NonNull::new(unsafe { layerc_libdeflate_alloc_compressor(level) }).map(Compressor)
     }
 
     /// Replaces `out` with `input` as raw deflate data: a complete stream, or, when `continuable`,
     /// one that the next stream can follow byte for byte.
-    pub fn compress(&mut self, input: &[u8], continuable: bool, out: &mut Vec<u8>) {
+    pub(super) fn compress(&mut self, input: &[u8], continuable: bool, out: &mut Vec<u8>) {
         let raw = self.0.as_ptr();
         // SAFETY: `raw` is a live compressor.
         let room =

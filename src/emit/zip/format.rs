@@ -31,7 +31,7 @@ struct Record {
 
 /// A zip being written front to back; a deflated entry's CRC and compressed size, known only at
 /// its end, are patched into its local header.
-pub struct ZipOut<W: Write + Seek> {
+pub(super) struct ZipOut<W: Write + Seek> {
     out: BufWriter<W>,
     pos: u64,
     dos_time: u16,
@@ -41,7 +41,7 @@ pub struct ZipOut<W: Write + Seek> {
 }
 
 impl<W: Write + Seek> ZipOut<W> {
-    pub fn new(out: W, dos_date: u16, dos_time: u16) -> Self {
+    pub(super) fn new(out: W, dos_date: u16, dos_time: u16) -> Self {
         ZipOut {
             out: BufWriter::with_capacity(64 << 10, out),
             pos: 0,
@@ -54,7 +54,7 @@ impl<W: Write + Seek> ZipOut<W> {
 
     /// A folder (`name` ends with `/`), a symlink (its target as data) or another stored entry;
     /// `mode` holds the file type bits too (`0o40755`, `0o120777`).
-    pub fn add_stored(&mut self, name: &str, mode: u32, data: &[u8]) -> io::Result<()> {
+    pub(super) fn add_stored(&mut self, name: &str, mode: u32, data: &[u8]) -> io::Result<()> {
         let dos_dir = if name.ends_with('/') { 0x10 } else { 0 };
         let mut record = self.record(name, STORED, mode << 16 | dos_dir, 0);
         record.crc = crc32fast::hash(data);
@@ -68,21 +68,26 @@ impl<W: Write + Seek> ZipOut<W> {
 
     /// Starts a deflated regular file; its data follows through [`ZipOut::write_data`] and
     /// [`ZipOut::end_deflated`] closes it.
-    pub fn begin_deflated(&mut self, name: &str, mode: u32, level_flags: u16) -> io::Result<()> {
+    pub(super) fn begin_deflated(
+        &mut self,
+        name: &str,
+        mode: u32,
+        level_flags: u16,
+    ) -> io::Result<()> {
         let record = self.record(name, DEFLATED, (0o100000 | mode) << 16, level_flags);
         self.write_local_header(&record)?;
         self.open = Some(record);
         Ok(())
     }
 
-    pub fn write_data(&mut self, data: &[u8]) -> io::Result<()> {
+    pub(super) fn write_data(&mut self, data: &[u8]) -> io::Result<()> {
         self.out.write_all(data)?;
         self.pos += data.len() as u64;
         Ok(())
     }
 
     /// Closes the open deflated entry: its CRC-32 and sizes go into its local header.
-    pub fn end_deflated(&mut self, crc: u32, size: u64) -> io::Result<()> {
+    pub(super) fn end_deflated(&mut self, crc: u32, size: u64) -> io::Result<()> {
         let mut record = self.open.take().expect("an entry is open");
         let header_len = 30 + record.name.len() as u64;
         record.crc = crc;
@@ -101,7 +106,7 @@ impl<W: Write + Seek> ZipOut<W> {
     }
 
     /// Writes the central directory and the end record.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(super) fn finish(mut self) -> io::Result<W> {
         let start = self.pos;
         for r in std::mem::take(&mut self.records) {
             let mut h = Vec::with_capacity(46 + r.name.len());

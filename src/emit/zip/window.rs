@@ -18,7 +18,7 @@ struct State<R, E> {
 
 /// Runs `work` over `jobs` on `threads` workers, each with its own scratch state from `init`, and
 /// feeds the results to `sink` in order. The first error (from a job or the sink) stops the rest.
-pub fn run_ordered<J, R, E, S>(
+pub(super) fn run_ordered<J, R, E, S>(
     jobs: &[J],
     threads: usize,
     window: usize,

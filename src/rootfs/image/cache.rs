@@ -26,11 +26,11 @@ use crate::rootfs::{Stamp, host};
 use crate::store::stat::trusted;
 
 /// The largest index read back (a few hundred bytes a file of the image).
-pub const MAX_INDEX_BYTES: u64 = 512 << 20;
+pub(super) const MAX_INDEX_BYTES: u64 = 512 << 20;
 /// A memo is one hash.
 const MAX_MEMO_BYTES: u64 = 128;
 /// Files named like shared objects that are kept even when they are not ELF, up to this size.
-pub const KEEP_SMALL: u64 = 64 << 10;
+pub(super) const KEEP_SMALL: u64 = 64 << 10;
 /// Bytes kept per image: this much, plus [`KEEP_RATIO`] times the compressed bytes read so far,
 /// so a small image that decompresses to gigabytes of shared objects keeps little, while real
 /// images (shared objects compress about 3:1) keep all of theirs.
@@ -39,7 +39,7 @@ const KEEP_RATIO: u64 = 8;
 /// Never more than this.
 const KEEP_MAX: u64 = 16 << 30;
 
-pub struct Cache {
+pub(super) struct Cache {
     dir: PathBuf,
     writable: bool,
     /// Blobs whose bytes were hashed in this process, with the stamp they had then.
@@ -49,7 +49,7 @@ pub struct Cache {
 impl Cache {
     /// The cache folder from the environment (created if needed, unless the cache is read-only);
     /// `None` when there is no usable one (images are then indexed on every run).
-    pub fn from_env() -> Option<Cache> {
+    pub(super) fn from_env() -> Option<Cache> {
         let dir = crate::store::root::root()?.join("images");
         let writable = !crate::store::root::is_read_only();
         if writable {
@@ -66,7 +66,7 @@ impl Cache {
         })
     }
 
-    pub fn index_path(&self, key: &str) -> PathBuf {
+    pub(super) fn index_path(&self, key: &str) -> PathBuf {
         self.dir.join("index").join(format!("{key}.json"))
     }
 
@@ -76,7 +76,7 @@ impl Cache {
 
     /// The bytes of the index stored under `key`, if any; a hit marks it as just used (its mtime,
     /// which `gc` orders by).
-    pub fn read_index(&self, key: &str) -> Option<Vec<u8>> {
+    pub(super) fn read_index(&self, key: &str) -> Option<Vec<u8>> {
         let path = self.index_path(key);
         let bytes = host::open_regular_nofollow(&path)
             .and_then(|file| host::read_open(file, MAX_INDEX_BYTES))
@@ -90,7 +90,7 @@ impl Cache {
     }
 
     /// Writes `bytes` at `path` (in the cache) whole or not at all; nothing when read-only.
-    pub fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    pub(super) fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         if !self.writable {
             return Ok(());
         }
@@ -111,7 +111,11 @@ impl Cache {
     /// file's stamp is unchanged and the memo is trusted by the store's rule
     /// ([`crate::store::stat::trusted`]; the memo's mtime is when the hash was taken). A file that
     /// changes while it is hashed is an error.
-    pub fn file_hash(&self, path: &Path, mut file: &fs::File) -> io::Result<(String, Stamp)> {
+    pub(super) fn file_hash(
+        &self,
+        path: &Path,
+        mut file: &fs::File,
+    ) -> io::Result<(String, Stamp)> {
         let stamp = Stamp::of(&file.metadata()?);
         let identity = format!("{}\0{stamp:?}", path.display());
         let memo = self
@@ -140,7 +144,7 @@ impl Cache {
 
     /// Opens the blob `digest` of `size` bytes: a regular file (not a symlink) whose bytes hash
     /// to its name, checked once per process and stamp.
-    pub fn open_blob(&self, digest: &str, size: u64) -> io::Result<fs::File> {
+    pub(super) fn open_blob(&self, digest: &str, size: u64) -> io::Result<fs::File> {
         let path = self.blob_path(digest);
         let mut file = host::open_regular_nofollow(&path)?;
         let stamp = Stamp::of(&file.metadata()?);
@@ -185,7 +189,7 @@ impl Cache {
 }
 
 /// Where a scan keeps the bytes of shared objects, within the image's budget.
-pub struct Keeper<'a> {
+pub(super) struct Keeper<'a> {
     to: KeepTo<'a>,
     kept: u64,
 }
@@ -197,7 +201,7 @@ enum KeepTo<'a> {
 
 impl<'a> Keeper<'a> {
     /// Into the cache when it is writable, else into the image's scratch file.
-    pub fn new(cache: Option<&'a Cache>, scratch: &'a Scratch) -> Keeper<'a> {
+    pub(super) fn new(cache: Option<&'a Cache>, scratch: &'a Scratch) -> Keeper<'a> {
         let to = match cache {
             Some(cache) if cache.writable => KeepTo::Cache(cache),
             _ => KeepTo::Scratch(scratch),
@@ -209,7 +213,7 @@ impl<'a> Keeper<'a> {
     /// it is an ELF object (a shared object or an executable a `file` node may ship), or a small
     /// file named like a shared object (a linker script), and fits the budget after `raw`
     /// compressed bytes of the image; its digest then. The bytes are streamed, never held whole.
-    pub fn keep(
+    pub(super) fn keep(
         &mut self,
         path: &str,
         head: &[u8],

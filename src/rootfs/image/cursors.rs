@@ -13,12 +13,12 @@ use super::source::Stream;
 const KEPT: usize = 4;
 
 #[derive(Default)]
-pub struct Cursors {
+pub(super) struct Cursors {
     open: Mutex<Vec<Cursor>>,
 }
 
 /// A stream of the image's `stream`-th layer, at `pos` of its decompressed bytes.
-pub struct Cursor {
+pub(super) struct Cursor {
     stream: u32,
     pos: u64,
     reader: Stream,
@@ -27,7 +27,7 @@ pub struct Cursor {
 impl Cursors {
     /// Fills `buf` from `pos` of stream `stream` (fewer bytes at its end): continuing the kept
     /// stream nearest before `pos`, or one `open` gives at `pos`.
-    pub fn read_at(
+    pub(super) fn read_at(
         &self,
         stream: u32,
         pos: u64,

@@ -18,10 +18,10 @@ use super::{ImageError, Limits};
 use crate::arch::Architecture;
 
 /// Bumped whenever the index format or its meaning changes: older cached indexes are ignored.
-pub const VERSION: u32 = 4;
+pub(super) const VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
-pub struct Index {
+pub(super) struct Index {
     pub version: u32,
     /// The cache key it was made for (the image's content hash, the architecture, the version).
     pub key: String,
@@ -33,7 +33,7 @@ pub struct Index {
 impl Index {
     /// The index stored under `key`, when there is one of this version, made for this key, whose
     /// streams and paths are well formed.
-    pub fn load(cache: &Cache, key: &str) -> Option<Index> {
+    pub(super) fn load(cache: &Cache, key: &str) -> Option<Index> {
         let bytes = cache.read_index(key)?;
         let index: Index = serde_json::from_slice(&bytes).ok()?;
         let fits = index.version == VERSION
@@ -44,7 +44,7 @@ impl Index {
     }
 
     /// Stores the index under its key (nothing when the cache is read-only).
-    pub fn save(&self, cache: &Cache) {
+    pub(super) fn save(&self, cache: &Cache) {
         if let Ok(json) = serde_json::to_vec(self) {
             // A cache that cannot be written only costs speed.
             let _ = cache.write(&cache.index_path(&self.key), &json);
@@ -82,7 +82,7 @@ pub fn kept_blobs(index_file: &Path) -> Option<Vec<String>> {
 
 /// Reads the whole image once and builds its index; shared objects of compressed layers are kept
 /// in the cache (or `scratch`, when the cache cannot be written).
-pub fn build(
+pub(super) fn build(
     origin: &Origin,
     key: String,
     arch: Architecture,
@@ -229,7 +229,7 @@ fn progress_bar(label: &str) -> indicatif::ProgressBar {
 /// What identifies an image's content, and the stamp the files had when hashed: the hash of a file
 /// image, or of an OCI folder's `index.json` (every other file of the layout is named by its
 /// digest, and is checked against it before it is used).
-pub fn content_hash(origin: &Origin, cache: &Cache) -> io::Result<String> {
+pub(super) fn content_hash(origin: &Origin, cache: &Cache) -> io::Result<String> {
     let image = origin.image();
     if image.is_dir() {
         let path = image.join("index.json");
@@ -255,7 +255,7 @@ fn named(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
 
 /// Checks every layout blob the index reads from against the digest it is named by (its size and
 /// sha256, from the memo while its stamp holds), and records it as checked.
-pub fn verify_members(index: &Index, origin: &Origin, cache: &Cache) -> io::Result<()> {
+pub(super) fn verify_members(index: &Index, origin: &Origin, cache: &Cache) -> io::Result<()> {
     for name in index.streams.iter().filter_map(Source::file) {
         let expected = super::source::member_digest(name).ok_or_else(|| {
             io::Error::new(

@@ -17,12 +17,12 @@ use crate::arch::Architecture;
 use crate::digest::hex;
 
 /// JSON documents (indexes, manifests, configs) larger than this are refused.
-pub const MAX_JSON: u64 = 16 << 20;
+pub(super) const MAX_JSON: u64 = 16 << 20;
 /// Nested indexes followed before the image counts as malformed.
 const MAX_DEPTH: usize = 8;
 
 /// One layer to apply.
-pub struct Layer {
+pub(super) struct Layer {
     /// The layer's raw (possibly compressed) bytes.
     pub raw: Source,
     pub codec: Codec,
@@ -34,12 +34,12 @@ pub struct Layer {
 }
 
 /// The files of a bundle: a folder, or the members of a tar.
-pub enum Bundle {
+pub(super) enum Bundle {
     Dir,
     Tar(BTreeMap<String, Member>),
 }
 
-pub enum Member {
+pub(super) enum Member {
     Bytes(Source),
     /// A symlink or hard link to another member (normalised).
     Link(String),
@@ -47,7 +47,7 @@ pub enum Member {
 
 impl Bundle {
     /// The members of a tar whose decompressed stream is `stream`.
-    pub fn from_tar(stream: &Source, entries: &[LayerEntry]) -> Bundle {
+    pub(super) fn from_tar(stream: &Source, entries: &[LayerEntry]) -> Bundle {
         let mut members = BTreeMap::new();
         for e in entries {
             let member = match e.kind {
@@ -73,7 +73,7 @@ impl Bundle {
     }
 
     /// Whether the tar's entries make it a bundle rather than a flat file system export.
-    pub fn is_bundle(entries: &[LayerEntry]) -> bool {
+    pub(super) fn is_bundle(entries: &[LayerEntry]) -> bool {
         entries
             .iter()
             .any(|e| e.path == "oci-layout" || e.path == "manifest.json")
@@ -241,7 +241,7 @@ struct DockerEntry {
 }
 
 /// The layers of the bundle's image for `arch`, bottom first.
-pub fn layers(
+pub(super) fn layers(
     origin: &Origin,
     bundle: &Bundle,
     arch: Architecture,

@@ -18,7 +18,7 @@ use crate::rootfs::Special;
 const MAX_META: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(super) enum EntryKind {
     File,
     Dir,
     Symlink,
@@ -27,7 +27,7 @@ pub enum EntryKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct LayerEntry {
+pub(super) struct LayerEntry {
     /// Normalised, relative to the image root, without a leading `/` (`usr/lib64/libz.so.1`).
     pub path: String,
     pub kind: EntryKind,
@@ -45,7 +45,7 @@ pub struct LayerEntry {
 }
 
 /// What one scan needs besides the stream.
-pub struct Scan<'a, 'k> {
+pub(super) struct Scan<'a, 'k> {
     /// Names the stream in errors: empty for the image file itself, else the layer's member name.
     pub label: String,
     pub codec: Codec,
@@ -63,7 +63,7 @@ pub struct Scan<'a, 'k> {
 
 /// Counts over all the streams of one image, against its [`Limits`].
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(super) struct Tally {
     /// Decompressed bytes.
     pub bytes: u64,
     /// Entries listed.
@@ -90,7 +90,7 @@ impl Scan<'_, '_> {
     }
 
     /// Reads the whole stream `raw` (the compressed bytes) and lists its entries.
-    pub fn run(mut self, raw: impl Read) -> Result<Vec<LayerEntry>, ImageError> {
+    pub(super) fn run(mut self, raw: impl Read) -> Result<Vec<LayerEntry>, ImageError> {
         let raw_read = Cell::new(0);
         let mut hashed = Hashing {
             inner: raw,
@@ -380,7 +380,7 @@ fn lossy(bytes: &[u8]) -> String {
 /// An entry name made relative to the image root: a leading `/` and `.` parts are dropped (as tar
 /// and container runtimes do). `Ok(None)` is the root itself. A `..` part is refused: such an entry
 /// would land outside the image.
-pub fn normalise(name: &str) -> Result<Option<String>, String> {
+pub(super) fn normalise(name: &str) -> Result<Option<String>, String> {
     let mut parts = Vec::new();
     for part in name.split('/') {
         match part {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::rootfs::Bytes;
 
 #[derive(Default)]
-pub struct Scratch {
+pub(super) struct Scratch {
     inner: Mutex<Inner>,
 }
 
@@ -34,12 +34,12 @@ impl Scratch {
     }
 
     /// The region stored under `key`.
-    pub fn region(&self, key: &str) -> Option<(u64, u64)> {
+    pub(super) fn region(&self, key: &str) -> Option<(u64, u64)> {
         self.lock().regions.get(key).copied()
     }
 
     /// Appends `head` and the rest of `rest`; returns their sha256, under which they are kept.
-    pub fn keep(&self, head: &[u8], rest: &mut dyn Read) -> io::Result<String> {
+    pub(super) fn keep(&self, head: &[u8], rest: &mut dyn Read) -> io::Result<String> {
         let mut inner = self.lock();
         let mut hash = Sha256::new();
         let (start, len) = inner.append(head, rest, Some(&mut hash))?;
@@ -49,7 +49,7 @@ impl Scratch {
     }
 
     /// Copies `reader` (a file of `len` bytes) under `key`, unless it is there already.
-    pub fn copy(&self, key: &str, reader: &mut dyn Read, len: u64) -> io::Result<()> {
+    pub(super) fn copy(&self, key: &str, reader: &mut dyn Read, len: u64) -> io::Result<()> {
         let mut inner = self.lock();
         if inner.regions.contains_key(key) {
             return Ok(());
@@ -66,7 +66,7 @@ impl Scratch {
     }
 
     /// Fills `buf` from `offset` within a region; returns the bytes read (fewer at its end).
-    pub fn read_at(
+    pub(super) fn read_at(
         &self,
         (start, len): (u64, u64),
         offset: u64,
@@ -79,7 +79,7 @@ impl Scratch {
     }
 
     /// A region's bytes, mapped: only the pages read are ever in memory.
-    pub fn map(&self, (start, len): (u64, u64)) -> io::Result<Bytes> {
+    pub(super) fn map(&self, (start, len): (u64, u64)) -> io::Result<Bytes> {
         if len == 0 {
             return Ok(Bytes::Owned(Vec::new()));
         }

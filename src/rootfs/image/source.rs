@@ -18,7 +18,7 @@ const XZ_MEMORY_LIMIT: u64 = 256 << 20;
 
 /// A compression format, recognised by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Codec {
+pub(super) enum Codec {
     None,
     Gzip,
     Xz,
@@ -27,7 +27,7 @@ pub enum Codec {
 
 impl Codec {
     /// The codec whose magic bytes start `head` (`None` for anything else, such as a tar).
-    pub fn sniff(head: &[u8]) -> Codec {
+    pub(super) fn sniff(head: &[u8]) -> Codec {
         if head.starts_with(&[0x1f, 0x8b]) {
             Codec::Gzip
         } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
@@ -40,7 +40,7 @@ impl Codec {
     }
 
     /// A reader of the decompressed stream of `raw` (sendable to another thread when `raw` is).
-    pub fn decoder<R: Read>(self, raw: R) -> io::Result<Decoder<R>> {
+    pub(super) fn decoder<R: Read>(self, raw: R) -> io::Result<Decoder<R>> {
         Ok(match self {
             Codec::None => Decoder::None(raw),
             // Layers may be written as several gzip members; all of them belong to the stream.
@@ -61,7 +61,7 @@ impl Codec {
 }
 
 /// A decompressing reader of one of the [`Codec`]s.
-pub enum Decoder<R: Read> {
+pub(super) enum Decoder<R: Read> {
     None(R),
     Gzip(flate2::read::MultiGzDecoder<R>),
     Xz(liblzma::read::XzDecoder<R>),
@@ -80,10 +80,10 @@ impl<R: Read> Read for Decoder<R> {
 }
 
 /// A stream of an image's bytes, which may move to another thread.
-pub type Stream = Box<dyn Read + Send>;
+pub(super) type Stream = Box<dyn Read + Send>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Source {
+pub(super) enum Source {
     /// The image file itself.
     Image,
     /// A file inside an image folder (an OCI layout), relative to that folder.
@@ -99,7 +99,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn region(of: &Source, start: u64, len: u64) -> Source {
+    pub(super) fn region(of: &Source, start: u64, len: u64) -> Source {
         Source::Region {
             of: Box::new(of.clone()),
             start,
@@ -107,7 +107,7 @@ impl Source {
         }
     }
 
-    pub fn decoded(self, codec: Codec) -> Source {
+    pub(super) fn decoded(self, codec: Codec) -> Source {
         match codec {
             Codec::None => self,
             codec => Source::Decoded {
@@ -118,7 +118,7 @@ impl Source {
     }
 
     /// Whether reading at an offset is a seek (no decompression on the way).
-    pub fn seekable(&self) -> bool {
+    pub(super) fn seekable(&self) -> bool {
         match self {
             Source::Image | Source::Member(_) => true,
             Source::Region { of, .. } => of.seekable(),
@@ -128,7 +128,7 @@ impl Source {
 
     /// The stream of this source from byte `skip` on, its files opened through `origin`. A
     /// compressed stream is decompressed from its start and the first `skip` bytes are dropped.
-    pub fn open_at(&self, origin: &Origin, skip: u64) -> io::Result<Stream> {
+    pub(super) fn open_at(&self, origin: &Origin, skip: u64) -> io::Result<Stream> {
         match self {
             Source::Image => open_file(origin.open(None)?, skip),
             Source::Member(name) => open_file(origin.open(Some(name))?, skip),
@@ -148,7 +148,7 @@ impl Source {
     }
 
     /// The file this source's bytes come from: `None` for the image file, else a member's name.
-    pub fn file(&self) -> Option<&str> {
+    pub(super) fn file(&self) -> Option<&str> {
         match self {
             Source::Image => None,
             Source::Member(name) => Some(name),
@@ -159,7 +159,7 @@ impl Source {
     /// Whether a source read back from a cached index is one this module could have written: a
     /// member is a blob named by a sha256 digest, and sources nest no deeper than a layer in a
     /// compressed bundle does.
-    pub fn is_well_formed(&self) -> bool {
+    pub(super) fn is_well_formed(&self) -> bool {
         fn depth_ok(source: &Source, depth: usize) -> bool {
             match source {
                 Source::Image => true,
@@ -174,7 +174,7 @@ impl Source {
 }
 
 /// The sha256 a layout member's name promises (`blobs/sha256/HEX`), if it is such a name.
-pub fn member_digest(name: &str) -> Option<&str> {
+pub(super) fn member_digest(name: &str) -> Option<&str> {
     name.strip_prefix("blobs/sha256/").filter(|hex| {
         hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
@@ -186,14 +186,14 @@ pub fn member_digest(name: &str) -> Option<&str> {
 /// another file renamed over it), so no byte is used that was not checked. While an image is
 /// indexed, a file's first opening records its stamp (its bytes are checked as they are read);
 /// once the index is made or loaded, the origin is sealed and only checked files open.
-pub struct Origin {
+pub(super) struct Origin {
     image: PathBuf,
     checked: Mutex<HashMap<Option<String>, Stamp>>,
     sealed: AtomicBool,
 }
 
 impl Origin {
-    pub fn new(image: &Path) -> Origin {
+    pub(super) fn new(image: &Path) -> Origin {
         Origin {
             image: image.to_path_buf(),
             checked: Mutex::default(),
@@ -202,22 +202,22 @@ impl Origin {
     }
 
     /// The image file or folder.
-    pub fn image(&self) -> &Path {
+    pub(super) fn image(&self) -> &Path {
         &self.image
     }
 
     /// The host path of the image file (`None`) or of a member.
-    pub fn path(&self, member: Option<&str>) -> PathBuf {
+    pub(super) fn path(&self, member: Option<&str>) -> PathBuf {
         member.map_or_else(|| self.image.clone(), |name| self.image.join(name))
     }
 
     /// From now on, only files already checked open.
-    pub fn seal(&self) {
+    pub(super) fn seal(&self) {
         self.sealed.store(true, Ordering::Relaxed);
     }
 
     /// Records that the file, as it is now (`stamp`), was checked.
-    pub fn checked(&self, member: Option<&str>, stamp: Stamp) {
+    pub(super) fn checked(&self, member: Option<&str>, stamp: Stamp) {
         self.lock().insert(member.map(str::to_string), stamp);
     }
 
@@ -227,7 +227,7 @@ impl Origin {
 
     /// Opens the image file (`None`) or a member: a regular file (a member's last component not
     /// a symlink) whose stamp is the checked one.
-    pub fn open(&self, member: Option<&str>) -> io::Result<File> {
+    pub(super) fn open(&self, member: Option<&str>) -> io::Result<File> {
         let path = self.path(member);
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
         let file = match member {
@@ -254,7 +254,7 @@ impl Origin {
 }
 
 /// The error for an image file that changed after its bytes were checked.
-pub fn changed(path: &Path) -> io::Error {
+pub(super) fn changed(path: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!(

@@ -18,7 +18,7 @@ const OPAQUE: &str = ".wh..wh..opq";
 const AUFS_META: &str = ".wh..wh.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NodeKind {
+pub(super) enum NodeKind {
     File,
     Dir,
     Symlink,
@@ -31,7 +31,7 @@ pub enum NodeKind {
 
 /// One path of the merged tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Node {
+pub(super) struct Node {
     pub kind: NodeKind,
     pub mode: u32,
     pub size: u64,
@@ -49,7 +49,7 @@ pub struct Node {
 }
 
 /// How many first bytes of each file the index keeps: enough to tell an ELF object.
-pub const HEAD: usize = 4;
+pub(super) const HEAD: usize = 4;
 
 impl Node {
     fn dir(mode: u32) -> Node {
@@ -65,13 +65,13 @@ impl Node {
     }
 
     /// The file's first `len` bytes, when the index holds them all (no layer is read).
-    pub fn prefix(&self, len: usize) -> Option<Vec<u8>> {
+    pub(super) fn prefix(&self, len: usize) -> Option<Vec<u8>> {
         let head = self.head.as_deref()?;
         let whole = head.len() as u64 == self.size;
         (head.len() >= len || whole).then(|| head[..len.min(head.len())].to_vec())
     }
 
-    pub fn metadata(&self) -> Metadata {
+    pub(super) fn metadata(&self) -> Metadata {
         let kind = match self.kind {
             NodeKind::File => Kind::File,
             NodeKind::Dir => Kind::Dir,
@@ -95,7 +95,7 @@ impl Node {
 
 /// Paths are keyed as rootfs paths (`/usr/lib64/libz.so.1`); `/` is always a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tree {
+pub(super) struct Tree {
     nodes: BTreeMap<String, Node>,
 }
 
@@ -108,12 +108,12 @@ impl Default for Tree {
 }
 
 impl Tree {
-    pub fn get(&self, path: &str) -> Option<&Node> {
+    pub(super) fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
     }
 
     /// Names of a folder's children, sorted.
-    pub fn children(&self, dir: &str) -> Vec<String> {
+    pub(super) fn children(&self, dir: &str) -> Vec<String> {
         let prefix = if dir == "/" {
             "/".to_string()
         } else {
@@ -130,7 +130,11 @@ impl Tree {
     }
 
     /// Applies one layer whose bytes are stream `stream`. Err names the entry and the problem.
-    pub fn apply(&mut self, stream: u32, entries: &[LayerEntry]) -> Result<(), (String, String)> {
+    pub(super) fn apply(
+        &mut self,
+        stream: u32,
+        entries: &[LayerEntry],
+    ) -> Result<(), (String, String)> {
         let entries: Vec<&LayerEntry> = entries
             .iter()
             .filter(|e| !e.path.starts_with(AUFS_META) || e.path == OPAQUE)
@@ -160,7 +164,7 @@ impl Tree {
     /// Whether a tree read back from a cached index could have been made here: every path is
     /// absolute and plain (no empty, `.` or `..` part, no NUL), its parents are folders, a file's
     /// bytes are in one of `streams` streams, and a kept copy is named by a sha256.
-    pub fn is_well_formed(&self, streams: usize) -> bool {
+    pub(super) fn is_well_formed(&self, streams: usize) -> bool {
         self.nodes.get("/").is_some_and(|n| n.kind == NodeKind::Dir)
             && self.nodes.iter().all(|(path, node)| {
                 let plain = path == "/"

@@ -23,7 +23,7 @@ pub use checks::MAX_LAYERS_PER_FUNCTION;
 
 /// Lowers one spec file. The rules across nodes that imports can change (names, references) are
 /// left to [`check`], which runs once on the spec with its imports.
-pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>) {
+pub(super) fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnostic>) {
     let mut cx = Lowering {
         diags: Vec::new(),
         catalog,
@@ -79,7 +79,7 @@ pub fn lower(doc: &KdlDocument, catalog: &'static Catalog) -> (Spec, Vec<Diagnos
 /// The cross-node rules over a spec and everything it imports, with `empty_at` the span a spec
 /// without any layer is reported at. Adds nothing when `diags` already holds an error and the spec
 /// has no layer (the error explains why).
-pub fn check(spec: &Spec, empty_at: Span, diags: &[Diagnostic]) -> Vec<Diagnostic> {
+pub(super) fn check(spec: &Spec, empty_at: Span, diags: &[Diagnostic]) -> Vec<Diagnostic> {
     let mut cx = Lowering {
         diags: Vec::new(),
         catalog: Catalog::builtin(),
@@ -90,7 +90,7 @@ pub fn check(spec: &Spec, empty_at: Span, diags: &[Diagnostic]) -> Vec<Diagnosti
 }
 
 /// Where a spec without layers is reported: the whole document, or its start when it is empty.
-pub fn document_span(doc: &KdlDocument) -> Span {
+pub(super) fn document_span(doc: &KdlDocument) -> Span {
     if doc.nodes().is_empty() {
         Span::new(0, 0)
     } else {

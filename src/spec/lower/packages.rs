@@ -9,7 +9,7 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::spec::{PackageRootfs, PackageSource, SourceKind, Spanned};
 
 /// The Amazon Linux releases the catalog names a repository for.
-pub const AMAZON_LINUX_RELEASES: [&str; 2] = ["2", "2023"];
+pub(super) const AMAZON_LINUX_RELEASES: [&str; 2] = ["2", "2023"];
 
 impl Lowering {
     /// The `rootfs` node with a block: its sources, or `None` when nothing usable is left.

@@ -15,7 +15,11 @@ use crate::store::{TMP_PREFIX, lease};
 
 /// The entries of `dir` (folders and markers named by a 64-digit key), by key, with each folder's
 /// path; old temporary folders go to `scan`'s leftovers.
-pub fn folders(dir: &Path, scan: &mut Scan, now: SystemTime) -> io::Result<Vec<(String, PathBuf)>> {
+pub(super) fn folders(
+    dir: &Path,
+    scan: &mut Scan,
+    now: SystemTime,
+) -> io::Result<Vec<(String, PathBuf)>> {
     let mut found = BTreeSet::new();
     for (path, name, meta) in items(dir)? {
         let key = name.strip_suffix(".used").unwrap_or(&name);
@@ -39,7 +43,7 @@ pub fn folders(dir: &Path, scan: &mut Scan, now: SystemTime) -> io::Result<Vec<(
 
 /// The entry of `folder`: last used when its marker (else the folder) last changed, its own bytes
 /// those of the marker and the folder's files but the inodes in `elsewhere`.
-pub fn entry(
+pub(super) fn entry(
     (kind, key): (Kind, String),
     folder: PathBuf,
     keeps: Vec<PathBuf>,
@@ -67,7 +71,7 @@ pub fn entry(
 
 /// Removes an entry folder and its marker, unless a process holds the marker (`false`). The
 /// folder is moved aside first, so that a build sees it whole or not at all.
-pub fn remove_held(folder: &Path) -> io::Result<bool> {
+pub(super) fn remove_held(folder: &Path) -> io::Result<bool> {
     let marker = lease::marker_of(folder);
     let claim = match fs::symlink_metadata(&marker) {
         Ok(_) => match lease::claim(&marker)? {

@@ -15,7 +15,7 @@ use crate::store::TMP_PREFIX;
 const MEMO_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Lists the cache under `dir` (nothing when there is none).
-pub fn scan(dir: &Path, now: SystemTime) -> io::Result<Scan> {
+pub(super) fn scan(dir: &Path, now: SystemTime) -> io::Result<Scan> {
     let mut scan = Scan::default();
     let blobs = dir.join("blobs");
     for (path, name, meta) in files(&dir.join("index"))? {

@@ -23,7 +23,7 @@ const MAX_SIGNED_INDEX: u64 = 64 << 20;
 const MAX_RECORD: u64 = 64 << 10;
 
 /// Lists the package store under `store` (nothing when there is none).
-pub fn scan(store: &PackageStore, now: SystemTime) -> io::Result<Scan> {
+pub(super) fn scan(store: &PackageStore, now: SystemTime) -> io::Result<Scan> {
     let mut scan = Scan::default();
     for (path, name, meta) in files(&store.files_dir())? {
         let changed = meta.modified().unwrap_or(now);
@@ -106,7 +106,7 @@ fn package_files(store: &PackageStore, marker: &Path) -> Vec<PathBuf> {
 }
 
 /// The package files every marker lists now: those of builds that started after the scan.
-pub fn kept_now(store: &PackageStore) -> HashSet<PathBuf> {
+pub(super) fn kept_now(store: &PackageStore) -> HashSet<PathBuf> {
     files(&store.rootfs_dir())
         .unwrap_or_default()
         .into_iter()

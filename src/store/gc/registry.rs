@@ -20,7 +20,7 @@ use crate::store::lease;
 const MAX_DOCUMENT: u64 = 4 << 20;
 
 /// Lists the pulled images under `store` (nothing when there are none).
-pub fn scan(store: &ImageStore, now: SystemTime) -> io::Result<Scan> {
+pub(super) fn scan(store: &ImageStore, now: SystemTime) -> io::Result<Scan> {
     let mut scan = Scan::default();
     let blobs = store.blobs_dir();
     let mut blob_inodes = HashSet::new();
@@ -114,7 +114,7 @@ fn listed_manifests(path: &std::path::Path, len: u64) -> Vec<String> {
 }
 
 /// The blobs every layout marker lists now: those of pulls that started after the scan.
-pub fn kept_now(store: &ImageStore) -> HashSet<PathBuf> {
+pub(super) fn kept_now(store: &ImageStore) -> HashSet<PathBuf> {
     let blobs = store.blobs_dir();
     files(&store.layouts_dir())
         .unwrap_or_default()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The items of a folder with their names and metadata (not following symlinks); none when the
 /// folder does not exist.
-pub fn items(dir: &Path) -> io::Result<Vec<(PathBuf, String, fs::Metadata)>> {
+pub(super) fn items(dir: &Path) -> io::Result<Vec<(PathBuf, String, fs::Metadata)>> {
     let listing = match fs::read_dir(dir) {
         Ok(listing) => listing,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -27,22 +27,22 @@ pub fn items(dir: &Path) -> io::Result<Vec<(PathBuf, String, fs::Metadata)>> {
 }
 
 /// The files of a folder (not its subfolders), as [`items`].
-pub fn files(dir: &Path) -> io::Result<Vec<(PathBuf, String, fs::Metadata)>> {
+pub(super) fn files(dir: &Path) -> io::Result<Vec<(PathBuf, String, fs::Metadata)>> {
     let mut out = items(dir)?;
     out.retain(|(_, _, meta)| !meta.is_dir());
     Ok(out)
 }
 
 /// A file's (device, inode): what tells hard links apart.
-pub type Inode = (u64, u64);
+pub(super) type Inode = (u64, u64);
 
-pub fn inode(meta: &fs::Metadata) -> Inode {
+pub(super) fn inode(meta: &fs::Metadata) -> Inode {
     (meta.dev(), meta.ino())
 }
 
 /// The bytes of every file under `dir` (symlinks not followed), each inode once, leaving out the
 /// inodes in `elsewhere` (hard links to files counted on their own).
-pub fn tree_size(dir: &Path, elsewhere: &HashSet<Inode>) -> u64 {
+pub(super) fn tree_size(dir: &Path, elsewhere: &HashSet<Inode>) -> u64 {
     let mut seen = HashSet::new();
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];

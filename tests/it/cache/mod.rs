@@ -7,7 +7,7 @@
 mod fetched;
 mod http;
 mod s3;
-pub mod servers;
+pub(crate) mod servers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use crate::cli::code;
 use crate::common::*;
 
 /// Runner A's folder (a rootfs with a real library and a data file) and a key pair.
-pub struct Fleet {
+pub(crate) struct Fleet {
     pub a: Fixture,
     pub keys: tempfile::TempDir,
     /// The `trusted-key` line of the key pair.
@@ -26,7 +26,7 @@ pub struct Fleet {
 
 impl Fleet {
     /// A spec whose top level also holds `cache_lines`, trusting the fleet's key.
-    pub fn new(cache_lines: &str, data_bytes: usize) -> Fleet {
+    pub(crate) fn new(cache_lines: &str, data_bytes: usize) -> Fleet {
         let keys = tempfile::tempdir().unwrap();
         let out = layerc_in(keys.path(), &["cache", "keygen", "ci-1"], &[]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -41,26 +41,26 @@ impl Fleet {
     }
 
     /// Writes runner A's spec with these cache lines.
-    pub fn spec(&self, cache_lines: &str) {
+    pub(crate) fn spec(&self, cache_lines: &str) {
         self.a.spec(&format!(
             "layer \"hello\" {{\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libhello.so.1\"\n    file \"/data/blob.bin\" to=\"data/blob.bin\"\n}}\n{cache_lines}\n{}\n",
             self.trusted
         ));
     }
 
-    pub fn secret(&self) -> PathBuf {
+    pub(crate) fn secret(&self) -> PathBuf {
         self.keys.path().join("ci-1.secret")
     }
 
     /// Runner A builds with the fleet's signing key and a store at `store`; its stderr.
-    pub fn build_a(&self, store: &Path) -> String {
+    pub(crate) fn build_a(&self, store: &Path) -> String {
         let secret = self.secret();
         let args = ["--signing-key", secret.to_str().unwrap()];
         ok(&build(self.a.path(), store, &args, &[]))
     }
 
     /// Runner B: a folder with runner A's spec and lock and nothing else.
-    pub fn runner_b(&self) -> tempfile::TempDir {
+    pub(crate) fn runner_b(&self) -> tempfile::TempDir {
         let b = tempfile::tempdir().unwrap();
         for file in ["layer.kdl", "layer.lock"] {
             fs::copy(self.a.path().join(file), b.path().join(file)).unwrap();
@@ -70,7 +70,7 @@ impl Fleet {
 }
 
 /// `layerc build ARGS` in `dir` with a store of its own (`store`) and `env`.
-pub fn build(dir: &Path, store: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn build(dir: &Path, store: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut all = vec![("LAYERC_STORE", store.to_str().unwrap())];
     all.extend_from_slice(env);
     let args: Vec<&str> = ["build", "--color", "never"]
@@ -81,7 +81,7 @@ pub fn build(dir: &Path, store: &Path, args: &[&str], env: &[(&str, &str)]) -> O
     layerc_in(dir, &args, &all)
 }
 
-pub fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     let err = stderr(out);
     assert_eq!(code(out), 0, "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -89,7 +89,7 @@ pub fn ok(out: &Output) -> String {
 }
 
 /// `unzip -t` (Info-ZIP) finds the zip whole.
-pub fn unzip_ok(zip: &Path) {
+pub(crate) fn unzip_ok(zip: &Path) {
     let out = std::process::Command::new("unzip")
         .arg("-t")
         .arg(zip)
@@ -104,7 +104,12 @@ pub fn unzip_ok(zip: &Path) {
 
 /// Runner A builds and pushes; runner B builds from the lock and the cache; both zips and templates
 /// are the same bytes, and B never had a rootfs.
-pub fn a_pushes_b_fetches(fleet: &Fleet, push_args: &[&str], env: &[(&str, &str)], cache: &str) {
+pub(crate) fn a_pushes_b_fetches(
+    fleet: &Fleet,
+    push_args: &[&str],
+    env: &[(&str, &str)],
+    cache: &str,
+) {
     let stores = tempfile::tempdir().unwrap();
     let secret = fleet.secret();
     let mut args = vec!["--signing-key", secret.to_str().unwrap()];
@@ -389,7 +394,7 @@ fn bad_cache_urls_and_keys_are_spec_errors() {
 /// The blob API other fetchers use (image blobs, package files): a blob pushed by one runner is
 /// fetched by another, checked against the digest asked for; bytes under another digest's name are
 /// refused.
-pub fn blobs_round_trip(url: &str) {
+pub(crate) fn blobs_round_trip(url: &str) {
     use layerc::cache::location::CacheSpec;
     use layerc::cache::{Caches, Settings};
     let dir = tempfile::tempdir().unwrap();

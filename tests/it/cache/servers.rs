@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use crate::artifacts::or_skip;
 
 /// The access key every Garage of the tests imports (Garage's `GK` + 24 hex digits format).
-pub const KEY_ID: &str = "GK0123456789abcdef01234567";
-pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-pub const BUCKET: &str = "layers";
+pub(crate) const KEY_ID: &str = "GK0123456789abcdef01234567";
+pub(crate) const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub(crate) const BUCKET: &str = "layers";
 
 /// A port free on 127.0.0.1 at the time of asking.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -59,7 +59,7 @@ fn garage_binary() -> Option<PathBuf> {
 }
 
 /// Garage nodes on loopback: one, or a cluster that replicates every object on all of them.
-pub struct Garage {
+pub(crate) struct Garage {
     nodes: Vec<Process>,
     /// Each node's S3 endpoint.
     pub endpoints: Vec<String>,
@@ -70,7 +70,7 @@ pub struct Garage {
 
 impl Garage {
     /// `count` nodes with `replication_factor = count`, one bucket, one key allowed on it.
-    pub fn start(count: usize) -> Option<Garage> {
+    pub(crate) fn start(count: usize) -> Option<Garage> {
         let binary = garage_binary()?;
         let dir = tempfile::tempdir().unwrap();
         let secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -164,7 +164,7 @@ impl Garage {
     }
 
     /// The cache URL of `prefix` on node `n`, with layerc's options for this server.
-    pub fn url(&self, n: usize, prefix: &str) -> String {
+    pub(crate) fn url(&self, n: usize, prefix: &str) -> String {
         format!(
             "s3://{BUCKET}/{prefix}?endpoint={}&region=garage",
             self.endpoints[n]
@@ -173,7 +173,7 @@ impl Garage {
 }
 
 /// The environment a runner needs for Garage: its key, and no instance metadata lookups.
-pub fn s3_env() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn s3_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("AWS_ACCESS_KEY_ID", KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", SECRET),
@@ -182,7 +182,7 @@ pub fn s3_env() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Debian's nginx serving a folder with WebDAV's PUT, DELETE and MOVE.
-pub struct Nginx {
+pub(crate) struct Nginx {
     _process: Process,
     pub url: String,
     /// The folder it serves.
@@ -192,7 +192,7 @@ pub struct Nginx {
 
 impl Nginx {
     /// `extra` goes into the `server` block (another `location`, say).
-    pub fn start(extra: &str) -> Option<Nginx> {
+    pub(crate) fn start(extra: &str) -> Option<Nginx> {
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .map(Path::new)
@@ -239,13 +239,13 @@ impl Nginx {
 }
 
 /// A listener that accepts connections and never answers: a cache that hangs.
-pub struct Silent {
+pub(crate) struct Silent {
     pub port: u16,
     _listener: TcpListener,
 }
 
 impl Silent {
-    pub fn start() -> Silent {
+    pub(crate) fn start() -> Silent {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         // The kernel completes handshakes into the backlog; nobody ever reads or writes.

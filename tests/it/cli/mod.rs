@@ -15,17 +15,17 @@ mod store;
 mod summary;
 mod why;
 
-pub use std::fs;
+pub(crate) use std::fs;
 
-pub use serde_json::Value;
+pub(crate) use serde_json::Value;
 
-pub use crate::common::*;
+pub(crate) use crate::common::*;
 
-pub const VALID_SPEC: &str = "layer \"hello\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libhello.so.1\"\n}\n";
+pub(crate) const VALID_SPEC: &str = "layer \"hello\" {\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n    library \"libhello.so.1\"\n}\n";
 
 /// A rootfs with `libhello.so.1` needing `libworld.so.1` (both in /usr/lib64) and a spec shipping
 /// `libhello.so.1`: valid, no findings.
-pub fn valid_fixture() -> Fixture {
+pub(crate) fn valid_fixture() -> Fixture {
     let fx = Fixture::new();
     fx.lib("/usr/lib64/libworld.so.1", "libworld.so.1", "world");
     fx.cc_lib(
@@ -39,18 +39,18 @@ pub fn valid_fixture() -> Fixture {
     fx
 }
 
-pub fn code(out: &std::process::Output) -> i32 {
+pub(crate) fn code(out: &std::process::Output) -> i32 {
     out.status
         .code()
         .unwrap_or_else(|| panic!("killed by a signal: {}", stderr(out)))
 }
 
-pub fn assert_no_panic(out: &std::process::Output) {
+pub(crate) fn assert_no_panic(out: &std::process::Output) {
     assert!(!stderr(out).contains("panicked"), "{}", stderr(out));
 }
 
 /// Outputs and temporary files the build may have left in the fixture.
-pub fn written(fx: &Fixture) -> Vec<String> {
+pub(crate) fn written(fx: &Fixture) -> Vec<String> {
     files_under(fx.path())
         .into_iter()
         .filter(|f| !f.starts_with("rootfs/") && !f.starts_with("src/") && f != "layer.kdl")
@@ -60,7 +60,7 @@ pub fn written(fx: &Fixture) -> Vec<String> {
 /// Rendered diagnostics with the fixture's folder (as given and canonical) replaced by `[TMP]` in
 /// the text, before rendering so line wrapping does not depend on the folder's length, and the
 /// program header count of a truncated object (which depends on the linker) masked.
-pub fn rendered_scrubbed(analysis: &layerc::Analysis, fx: &Fixture) -> String {
+pub(crate) fn rendered_scrubbed(analysis: &layerc::Analysis, fx: &Fixture) -> String {
     let tmp = fx.path().display().to_string();
     let canonical = fs::canonicalize(fx.path()).unwrap().display().to_string();
     let scrub = |s: &str| {
@@ -82,7 +82,7 @@ pub fn rendered_scrubbed(analysis: &layerc::Analysis, fx: &Fixture) -> String {
     text
 }
 
-pub fn mask_number_after(s: &str, marker: &str) -> String {
+pub(crate) fn mask_number_after(s: &str, marker: &str) -> String {
     match s.find(marker) {
         Some(i) => {
             let start = i + marker.len();
@@ -98,7 +98,7 @@ pub fn mask_number_after(s: &str, marker: &str) -> String {
 
 /// Runs `layerc check` as the unprivileged user `nobody` (root reads everything, so permission
 /// errors need another user).
-pub fn check_as_nobody(fx: &Fixture) -> std::process::Output {
+pub(crate) fn check_as_nobody(fx: &Fixture) -> std::process::Output {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(fx.path(), fs::Permissions::from_mode(0o755)).unwrap();
     std::process::Command::new("setpriv")

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::*;
 
 /// `layerc lsp` under GNU time, with a thread reading its frames.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
     frames: Receiver<Value>,
@@ -25,7 +25,7 @@ pub struct Server {
 
 impl Server {
     /// Starts the server in `dir` and does the handshake.
-    pub fn start(dir: &Path) -> Server {
+    pub(crate) fn start(dir: &Path) -> Server {
         let mut server = Server::spawn(dir);
         server.handshake();
         server
@@ -58,20 +58,20 @@ impl Server {
         }
     }
 
-    pub fn raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().unwrap();
         stdin.write_all(bytes).unwrap();
         stdin.flush().unwrap();
     }
 
-    pub fn send(&mut self, message: Value) {
+    pub(crate) fn send(&mut self, message: Value) {
         let body = serde_json::to_vec(&message).unwrap();
         let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
         frame.extend(body);
         self.raw(&frame);
     }
 
-    pub fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
@@ -89,7 +89,7 @@ impl Server {
     }
 
     /// The next frame from the server that `wanted` accepts (others are dropped).
-    pub fn wait(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + HANG;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -103,7 +103,7 @@ impl Server {
     }
 
     /// Opens `path` with `text` and returns the first non-empty diagnostics published for it.
-    pub fn open_and_wait(&mut self, path: &Path, text: &str) -> String {
+    pub(crate) fn open_and_wait(&mut self, path: &Path, text: &str) -> String {
         let uri = format!("file://{}", path.display());
         self.notify(
             "textDocument/didOpen",
@@ -120,14 +120,14 @@ impl Server {
     }
 
     /// `shutdown` and `exit`; the exit code.
-    pub fn shutdown(mut self) -> i32 {
+    pub(crate) fn shutdown(mut self) -> i32 {
         self.request("shutdown", Value::Null);
         self.notify("exit", Value::Null);
         self.finish().0
     }
 
     /// Closes stdin and waits: the exit code, and stderr (GNU time's peak memory last).
-    pub fn finish(mut self) -> (i32, String) {
+    pub(crate) fn finish(mut self) -> (i32, String) {
         drop(self.stdin.take());
         let deadline = Instant::now() + HANG;
         let status = loop {
@@ -146,7 +146,7 @@ impl Server {
 }
 
 /// The frames the server writes on `stdout`, read on a thread of their own.
-pub fn frames_of(stdout: ChildStdout) -> Receiver<Value> {
+pub(crate) fn frames_of(stdout: ChildStdout) -> Receiver<Value> {
     let (send, frames) = channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);

@@ -17,19 +17,19 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use crate::cli::{VALID_SPEC, assert_no_panic, code, valid_fixture, written};
-pub use crate::common::*;
+pub(crate) use crate::cli::{VALID_SPEC, assert_no_panic, code, valid_fixture, written};
+pub(crate) use crate::common::*;
 
 /// Far above any honest run on a loaded machine: only a hang or an exponential blow-up reaches it.
 const HANG: Duration = Duration::from_secs(120);
 
 /// Runs `layerc` in `dir` and kills it when it exceeds [`HANG`] (the test then fails).
-pub fn layerc_bounded(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn layerc_bounded(dir: &Path, args: &[&str]) -> Output {
     layerc_bounded_env(dir, args, &[])
 }
 
 /// [`layerc_bounded`] with extra environment variables.
-pub fn layerc_bounded_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn layerc_bounded_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_layerc"));
     use_test_store(&mut cmd, env);
     let mut child = cmd
@@ -72,14 +72,14 @@ pub fn layerc_bounded_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
 }
 
 /// Makes a FIFO at `path`.
-pub fn mkfifo(path: &Path) {
+pub(crate) fn mkfifo(path: &Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let status = Command::new("mkfifo").arg(path).status().unwrap();
     assert!(status.success());
 }
 
 /// Makes a character device like /dev/zero at `path`, or `false` when not allowed (not root).
-pub fn mknod_zero(path: &Path) -> bool {
+pub(crate) fn mknod_zero(path: &Path) -> bool {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     Command::new("mknod")
         .args([path.as_os_str(), "c".as_ref(), "1".as_ref(), "5".as_ref()])

@@ -7,7 +7,7 @@ mod cache;
 mod formats;
 mod hostile;
 mod mutation;
-pub mod tools;
+pub(crate) mod tools;
 
 use std::fs;
 use std::path::Path;
@@ -16,7 +16,7 @@ use std::process::Output;
 use crate::common::{Fixture, layerc_in, stderr, stdout};
 
 /// A spec that ships libfoo (which needs libbar), libqux through a hard link, and a data folder.
-pub fn spec(rootfs: &Path, arch: &str) -> String {
+pub(crate) fn spec(rootfs: &Path, arch: &str) -> String {
     format!(
         "layer \"fx\" {{\n    runtime \"provided.al2023\"\n    architecture \"{arch}\"\n    \
          rootfs \"{}\"\n    library \"libfoo.so\"\n    library \"/usr/lib/libqux.so.1\"\n    \
@@ -26,7 +26,7 @@ pub fn spec(rootfs: &Path, arch: &str) -> String {
 }
 
 /// A copy of a test image (an OCI layout folder) at `name` in `fx`.
-pub fn copy_image(fx: &Fixture, image: &str, name: &str) -> std::path::PathBuf {
+pub(crate) fn copy_image(fx: &Fixture, image: &str, name: &str) -> std::path::PathBuf {
     let copy = fx.path().join(name);
     let status = std::process::Command::new("cp")
         .arg("-r")
@@ -39,11 +39,15 @@ pub fn copy_image(fx: &Fixture, image: &str, name: &str) -> std::path::PathBuf {
 }
 
 /// Builds `spec` in a fresh folder with its own cache; returns the output and the zip's bytes.
-pub fn build(fx: &Fixture, spec: &str) -> (Output, Option<Vec<u8>>) {
+pub(crate) fn build(fx: &Fixture, spec: &str) -> (Output, Option<Vec<u8>>) {
     build_env(fx, spec, &[])
 }
 
-pub fn build_env(fx: &Fixture, spec: &str, env: &[(&str, &str)]) -> (Output, Option<Vec<u8>>) {
+pub(crate) fn build_env(
+    fx: &Fixture,
+    spec: &str,
+    env: &[(&str, &str)],
+) -> (Output, Option<Vec<u8>>) {
     fx.spec(spec);
     let cache = fx.path().join("cache");
     let mut vars = vec![("LAYERC_CACHE", cache.to_str().unwrap())];
@@ -58,12 +62,12 @@ pub fn build_env(fx: &Fixture, spec: &str, env: &[(&str, &str)]) -> (Output, Opt
 }
 
 /// Everything a build printed: JSON diagnostics (one line each, unwrapped) and messages.
-pub fn report(out: &Output) -> String {
+pub(crate) fn report(out: &Output) -> String {
     format!("{}{}", stdout(out), stderr(out))
 }
 
 /// Builds and insists on success.
-pub fn zip_of(spec: &str) -> Vec<u8> {
+pub(crate) fn zip_of(spec: &str) -> Vec<u8> {
     let fx = Fixture::new();
     let (out, zip) = build(&fx, spec);
     assert!(out.status.success(), "build failed: {}", report(&out));
@@ -71,7 +75,7 @@ pub fn zip_of(spec: &str) -> Vec<u8> {
 }
 
 /// Names inside a zip, from `unzip -Z1`.
-pub fn zip_names(zip: &[u8]) -> Vec<String> {
+pub(crate) fn zip_names(zip: &[u8]) -> Vec<String> {
     let fx = Fixture::new();
     let path = fx.write("l.zip", zip);
     let out = std::process::Command::new("unzip")

@@ -16,12 +16,12 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{c_calls, c_fn};
 
-pub struct Images {
+pub(crate) struct Images {
     pub dir: PathBuf,
 }
 
 impl Images {
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 }
@@ -29,7 +29,7 @@ impl Images {
 static IMAGES: OnceLock<Images> = OnceLock::new();
 
 /// The shared images (built on first use).
-pub fn images() -> &'static Images {
+pub(crate) fn images() -> &'static Images {
     IMAGES.get_or_init(build)
 }
 
@@ -317,7 +317,7 @@ fn multi_platform(dir: &Path, d: &dyn Fn(&str) -> String) {
 }
 
 /// Writes a blob into an OCI layout; returns its digest and size.
-pub fn write_blob(layout: &Path, bytes: Vec<u8>) -> (String, usize) {
+pub(crate) fn write_blob(layout: &Path, bytes: Vec<u8>) -> (String, usize) {
     let hex: String = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -326,7 +326,7 @@ pub fn write_blob(layout: &Path, bytes: Vec<u8>) -> (String, usize) {
     (format!("sha256:{hex}"), bytes.len())
 }
 
-pub fn json_file(path: &Path) -> Value {
+pub(crate) fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
 

@@ -5,13 +5,13 @@ use std::process::Command;
 
 use super::run;
 
-pub struct Gpg {
+pub(crate) struct Gpg {
     home: tempfile::TempDir,
     pub uid: String,
 }
 
 impl Gpg {
-    pub fn new(name: &str) -> Gpg {
+    pub(crate) fn new(name: &str) -> Gpg {
         let home = tempfile::Builder::new()
             .prefix("layerc-gpg-")
             .tempdir()
@@ -26,11 +26,11 @@ impl Gpg {
         gpg
     }
 
-    pub fn home(&self) -> &Path {
+    pub(crate) fn home(&self) -> &Path {
         self.home.path()
     }
 
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::new("gpg");
         cmd.env("GNUPGHOME", self.home.path()).args([
             "--batch",
@@ -42,7 +42,7 @@ impl Gpg {
     }
 
     /// The public key, ASCII-armored (`armor`) or as a binary keyring.
-    pub fn export(&self, to: &Path, armor: bool) {
+    pub(crate) fn export(&self, to: &Path, armor: bool) {
         let mut cmd = self.cmd();
         if armor {
             cmd.arg("--armor");
@@ -50,7 +50,7 @@ impl Gpg {
         run(cmd.arg("--output").arg(to).arg("--export").arg(&self.uid));
     }
 
-    pub fn clearsign(&self, input: &Path, output: &Path) {
+    pub(crate) fn clearsign(&self, input: &Path, output: &Path) {
         run(self
             .cmd()
             .args(["--local-user", &self.uid, "--output"])
@@ -59,7 +59,7 @@ impl Gpg {
             .arg(input));
     }
 
-    pub fn detach_sign(&self, input: &Path, output: &Path) {
+    pub(crate) fn detach_sign(&self, input: &Path, output: &Path) {
         run(self
             .cmd()
             .args(["--local-user", &self.uid, "--armor", "--output"])

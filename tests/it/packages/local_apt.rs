@@ -10,13 +10,13 @@ use sha2::{Digest, Sha256};
 use super::gpg::Gpg;
 
 /// An entry of a data.tar: a name as written in the archive and what it is.
-pub enum Entry {
+pub(crate) enum Entry {
     File(&'static str, Vec<u8>),
     Dir(&'static str),
     Symlink(&'static str, String),
 }
 
-pub struct Deb {
+pub(crate) struct Deb {
     pub name: &'static str,
     pub version: &'static str,
     pub depends: &'static str,
@@ -85,7 +85,7 @@ fn ar_member(out: &mut Vec<u8>, name: &str, body: &[u8]) {
 }
 
 impl Deb {
-    pub fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let control = format!(
             "Package: {}\nVersion: {}\nArchitecture: amd64\nMaintainer: t <t@example.com>\nDescription: test\n",
             self.name, self.version
@@ -100,14 +100,14 @@ impl Deb {
 }
 
 /// A repository at `root/dists/test` with one component `main` for amd64.
-pub struct LocalApt {
+pub(crate) struct LocalApt {
     pub root: PathBuf,
 }
 
 impl LocalApt {
     /// Writes the packages, the index (each size off by `size_delta`) and the Release, signed as
     /// InRelease with `gpg` (unless `None`).
-    pub fn write(root: &Path, debs: &[Deb], gpg: Option<&Gpg>, size_delta: i64) -> LocalApt {
+    pub(crate) fn write(root: &Path, debs: &[Deb], gpg: Option<&Gpg>, size_delta: i64) -> LocalApt {
         let pool = root.join("pool");
         let dists = root.join("dists/test/main/binary-amd64");
         fs::create_dir_all(&pool).unwrap();
@@ -147,7 +147,7 @@ impl LocalApt {
     }
 
     /// The Packages file, to tamper with after signing.
-    pub fn packages_path(&self) -> PathBuf {
+    pub(crate) fn packages_path(&self) -> PathBuf {
         self.root.join("dists/test/main/binary-amd64/Packages")
     }
 }

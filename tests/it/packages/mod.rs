@@ -4,17 +4,17 @@
 
 mod debian11;
 mod gc;
-pub mod gpg;
+pub(crate) mod gpg;
 mod hostile;
-pub mod local_apt;
+pub(crate) mod local_apt;
 mod rpm;
-pub mod server;
+pub(crate) mod server;
 mod tree;
 
 use std::process::Command;
 
 /// Whether every tool is on PATH; else prints why the test skips (a failure under `CI=true`).
-pub fn have(tools: &[&str]) -> bool {
+pub(crate) fn have(tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools
         .iter()
         .copied()
@@ -38,7 +38,7 @@ pub fn have(tools: &[&str]) -> bool {
 }
 
 /// Runs a command, panicking with its output when it fails.
-pub fn run(cmd: &mut Command) -> std::process::Output {
+pub(crate) fn run(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -51,7 +51,7 @@ pub fn run(cmd: &mut Command) -> std::process::Output {
 
 /// The package rootfs of the first layer of a spec in `dir`, analysed in-process with the
 /// suite's store.
-pub fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
+pub(crate) fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
     layerc::store::root::choose(crate::common::test_store());
     let text = std::fs::read_to_string(dir.join("layer.kdl")).unwrap();
     let analysis = crate::common::analyze_only(&text, dir);
@@ -69,7 +69,7 @@ pub fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
 }
 
 /// Rendered diagnostics with miette's line wrapping undone, for `contains` checks.
-pub fn unwrapped(stderr: &[u8]) -> String {
+pub(crate) fn unwrapped(stderr: &[u8]) -> String {
     String::from_utf8_lossy(stderr)
         .replace("\n  │ ", " ")
         .replace("\n  │", " ")

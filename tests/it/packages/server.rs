@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub struct Server {
+pub(crate) struct Server {
     pub url: String,
     pub requests: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -19,7 +19,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(root: &Path) -> Server {
+    pub(crate) fn start(root: &Path) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));

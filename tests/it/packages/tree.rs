@@ -9,13 +9,13 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
+pub(super) enum Node {
     Dir,
     File { mode: u32, sha256: String },
     Symlink(String),
 }
 
-pub fn tree(root: &Path) -> BTreeMap<String, Node> {
+pub(super) fn tree(root: &Path) -> BTreeMap<String, Node> {
     let mut out = BTreeMap::new();
     walk(root, root, &mut out);
     out
@@ -43,7 +43,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Node>) {
 }
 
 /// Asserts two trees are equal, naming the first paths that differ.
-pub fn assert_same(ours: &Path, theirs: &Path, what: &str) {
+pub(super) fn assert_same(ours: &Path, theirs: &Path, what: &str) {
     let (a, b) = (tree(ours), tree(theirs));
     let differing: Vec<String> = a
         .keys()

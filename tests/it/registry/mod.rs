@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::common::{Fixture, layerc_in, stderr, stdout};
 
 /// `Some(())`, or `None` after printing why the test skips (a panic in CI).
-pub fn tools_or_skip() -> Option<()> {
+pub(crate) fn tools_or_skip() -> Option<()> {
     let missing: Vec<&str> = ["docker-registry", "skopeo", "openssl"]
         .into_iter()
         .filter(|tool| {
@@ -39,7 +39,7 @@ pub fn tools_or_skip() -> Option<()> {
 }
 
 /// A free port on 127.0.0.1 (the listener is closed before the server binds it).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,7 +48,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A running `docker-registry serve`, stopped when dropped.
-pub struct Registry {
+pub(crate) struct Registry {
     pub addr: String,
     /// The storage root (`docker/registry/v2/...` below it).
     pub storage: PathBuf,
@@ -58,7 +58,12 @@ pub struct Registry {
 impl Registry {
     /// Serves `storage` on a new port; `extra` is YAML added to the config (auth), `tls` the
     /// certificate and key to serve https with.
-    pub fn start(dir: &Path, storage: &Path, extra: &str, tls: Option<(&Path, &Path)>) -> Registry {
+    pub(crate) fn start(
+        dir: &Path,
+        storage: &Path,
+        extra: &str,
+        tls: Option<(&Path, &Path)>,
+    ) -> Registry {
         // Another test may take the free port first: this registry then exits, and another is
         // listening there; it is started again on another port.
         for _ in 0..5 {
@@ -123,12 +128,12 @@ impl Registry {
         }
     }
 
-    pub fn reference(&self, name: &str) -> String {
+    pub(crate) fn reference(&self, name: &str) -> String {
         format!("docker://{}/{name}", self.addr)
     }
 
     /// `skopeo copy` of an image (`oci:DIR:TAG`) to `name` here, every platform with `all`.
-    pub fn push(&self, from: &str, name: &str, all: bool) {
+    pub(crate) fn push(&self, from: &str, name: &str, all: bool) {
         let mut cmd = Command::new("skopeo");
         cmd.args(["copy", "-q", "--dest-tls-verify=false"]);
         if all {
@@ -147,7 +152,7 @@ impl Registry {
     }
 
     /// The file holding a blob in the registry's storage.
-    pub fn blob_file(&self, digest: &str) -> PathBuf {
+    pub(crate) fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();
         self.storage
             .join("docker/registry/v2/blobs/sha256")
@@ -165,14 +170,14 @@ impl Drop for Registry {
 }
 
 /// A registry on a fresh storage folder with the fixture image pushed as `fx/base:1`.
-pub fn with_base(fx: &Fixture) -> Registry {
+pub(crate) fn with_base(fx: &Fixture) -> Registry {
     let registry = Registry::start(fx.path(), &fx.path().join("storage"), "", None);
     registry.push(&oci("oci", "base"), "fx/base:1", false);
     registry
 }
 
 /// `oci:PATH:TAG` of one of the image tests' layouts.
-pub fn oci(layout: &str, tag: &str) -> String {
+pub(crate) fn oci(layout: &str, tag: &str) -> String {
     let path = crate::images::tools::images().path(layout);
     if tag.is_empty() {
         format!("oci:{}", path.display())
@@ -183,17 +188,17 @@ pub fn oci(layout: &str, tag: &str) -> String {
 
 /// The image tests' spec with `rootfs` replaced by `value` (a reference with its properties, or a
 /// quoted path).
-pub fn spec_with(rootfs: &str, arch: &str) -> String {
+pub(crate) fn spec_with(rootfs: &str, arch: &str) -> String {
     crate::images::spec(Path::new("ROOTFS"), arch).replace("\"ROOTFS\"", rootfs)
 }
 
 /// The image tests' spec over a reference served without TLS.
-pub fn spec_of(reference: &str, arch: &str) -> String {
+pub(crate) fn spec_of(reference: &str, arch: &str) -> String {
     spec_with(&format!("\"{reference}\" tls-verify=#false"), arch)
 }
 
 /// Runs layerc in the fixture with its own image store and no credentials but `env`'s.
-pub fn layerc(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn layerc(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
     let cache = fx.path().join("cache");
     let no_auth = fx.path().join("no-auth.json");
     let mut vars = vec![
@@ -211,24 +216,24 @@ pub fn layerc(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// Builds the fixture's spec; the output and the zip.
-pub fn build(fx: &Fixture, env: &[(&str, &str)]) -> (Output, Option<Vec<u8>>) {
+pub(crate) fn build(fx: &Fixture, env: &[(&str, &str)]) -> (Output, Option<Vec<u8>>) {
     let out = layerc(fx, &["build", "--out", "out", "--format", "json"], env);
     let zip = fs::read(fx.path().join("out/fx.zip")).ok();
     (out, zip)
 }
 
-pub fn report(out: &Output) -> String {
+pub(crate) fn report(out: &Output) -> String {
     format!("{}{}", stdout(out), stderr(out))
 }
 
 /// The zip the image tests' spec gives from a local image (an OCI folder or a `docker save` tar).
-pub fn local_zip(image: &str) -> Vec<u8> {
+pub(crate) fn local_zip(image: &str) -> Vec<u8> {
     let path = crate::images::tools::images().path(image);
     crate::images::zip_of(&crate::images::spec(&path, "x86_64"))
 }
 
 /// Runs openssl in `dir`, insisting on success.
-pub fn openssl(dir: &Path, args: &[&str]) {
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -242,7 +247,7 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// An OCI layout (tag `t`, linux/amd64) whose one layer is the folder `root`, made by tar and umoci.
-pub fn umoci_image_of(root: &Path, layout: &Path) {
+pub(crate) fn umoci_image_of(root: &Path, layout: &Path) {
     let run = |cmd: &mut Command| {
         let out = cmd.output().expect("the tool runs");
         assert!(
@@ -276,7 +281,7 @@ pub fn umoci_image_of(root: &Path, layout: &Path) {
 }
 
 /// Builds the image tests' spec over `reference` (served without TLS), insisting on success.
-pub fn built(fx: &Fixture, reference: &str, env: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn built(fx: &Fixture, reference: &str, env: &[(&str, &str)]) -> Vec<u8> {
     fx.spec(&spec_of(reference, "x86_64"));
     let (out, zip) = build(fx, env);
     assert!(out.status.success(), "{}", report(&out));
@@ -284,7 +289,7 @@ pub fn built(fx: &Fixture, reference: &str, env: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// The first `KEY="VALUE"` of layer.lock (`index`, `manifest`).
-pub fn locked(fx: &Fixture, key: &str) -> String {
+pub(crate) fn locked(fx: &Fixture, key: &str) -> String {
     let lock = fs::read_to_string(fx.path().join("layer.lock")).unwrap();
     lock.split(&format!("{key}=\""))
         .nth(1)
@@ -294,7 +299,7 @@ pub fn locked(fx: &Fixture, key: &str) -> String {
 }
 
 /// Self-signed `NAME.pem` with its key `NAME.key`, for `subject`.
-pub fn self_signed(dir: &Path, name: &str, subject: &str) {
+pub(crate) fn self_signed(dir: &Path, name: &str, subject: &str) {
     let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
     openssl(
         dir,

@@ -1,7 +1,7 @@
 //! Malformed specs: each one gives the right diagnostic codes, a span on the offending text and a
 //! useful help line, and never a panic.
 
-pub use crate::common::*;
+pub(crate) use crate::common::*;
 
 mod layers;
 mod many;
@@ -11,12 +11,12 @@ mod runtimes;
 mod syntax;
 
 /// A layer that is valid apart from `body`: an existing (empty) rootfs and a supported runtime.
-pub fn layer_with(body: &str) -> String {
+pub(crate) fn layer_with(body: &str) -> String {
     format!("layer \"x\" {{\n    runtime \"provided.al2023\"\n    rootfs \"rootfs\"\n{body}}}\n")
 }
 
 /// Analyses `text` in a fresh fixture; returns the analysis and the fixture (kept alive).
-pub fn analyze(text: &str) -> (Analysis, Fixture) {
+pub(crate) fn analyze(text: &str) -> (Analysis, Fixture) {
     let fx = Fixture::new();
     fx.spec(text);
     let analysis = fx.analyze();
@@ -25,7 +25,7 @@ pub fn analyze(text: &str) -> (Analysis, Fixture) {
 
 /// The rendered diagnostics with the fixture's temporary folder replaced by `[TMP]` in the
 /// messages before rendering, so line wrapping does not depend on the temp folder's length.
-pub fn rendered_without_tmp(analysis: &Analysis, fx: &Fixture) -> String {
+pub(crate) fn rendered_without_tmp(analysis: &Analysis, fx: &Fixture) -> String {
     let tmp = fx.path().display().to_string();
     let diags: Vec<_> = analysis
         .diagnostics
@@ -42,7 +42,7 @@ pub fn rendered_without_tmp(analysis: &Analysis, fx: &Fixture) -> String {
 }
 
 /// Only the errors, rendered: lifecycle warnings of old runtimes are covered elsewhere.
-pub fn rendered_errors(analysis: &Analysis) -> String {
+pub(crate) fn rendered_errors(analysis: &Analysis) -> String {
     let errors: Vec<_> = analysis
         .diagnostics
         .iter()
@@ -52,7 +52,7 @@ pub fn rendered_errors(analysis: &Analysis) -> String {
     render_all(&errors, &analysis.sources)
 }
 
-pub use layerc::Analysis;
+pub(crate) use layerc::Analysis;
 
 #[test]
 fn the_baseline_layer_is_clean() {

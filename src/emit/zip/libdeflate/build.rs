@@ -19,7 +19,7 @@ const SYMBOLS: [&str; 12] = [
     "libdeflate_set_memory_allocator",
 ];
 
-pub fn main() {
+pub(crate) fn main() {
     println!("cargo:rerun-if-changed={DIR}");
     let mut build = cc::Build::new();
     build
