@@ -275,9 +275,10 @@ fn map(file: &fs::File, len: u64) -> io::Result<Bytes> {
         // Zero-length maps are refused by the kernel.
         return Ok(Bytes::Owned(Vec::new()));
     }
-    // SAFETY: the map is read-only and dropped after parsing; a rootfs that is rewritten while
-    // layerc reads it gives wrong results either way (the same holds for `read`).
-    // The length is given: the map then needs no `fstat` of its own.
+    // SAFETY: the map is read-only and dropped after parsing. A file rewritten meanwhile gives
+    // wrong bytes, as `read` would; one truncated meanwhile raises SIGBUS on a page past its new
+    // end: files are mapped only to parse ELF objects, while zips and digests use `read_at`.
+    // The length is given: the map needs no `fstat` of its own.
     let map = unsafe { memmap2::MmapOptions::new().len(len as usize).map(file)? };
     Ok(Bytes::Mapped(map))
 }

@@ -1,4 +1,4 @@
-//! The content-addressed store: every layer zip built, kept under the hash of everything its bytes
+//! The input-addressed store: every layer zip built, kept under the hash of everything its bytes
 //! depend on ([`key`]), so that a build whose inputs did not change links the stored zip instead of
 //! reading and compressing anything; and the stat index ([`stat`]) that tells, without reading
 //! them, which inputs did not change.

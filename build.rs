@@ -1,8 +1,8 @@
 //! The crate's build script. Each step lives beside the module it serves.
 
-#[path = "runtime/build.rs"]
+#[path = "src/runtime/build.rs"]
 mod catalog;
-#[path = "emit/zip/libdeflate/build.rs"]
+#[path = "src/emit/zip/libdeflate/build.rs"]
 mod libdeflate;
 
 fn main() {
