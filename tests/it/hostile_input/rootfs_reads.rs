@@ -33,8 +33,29 @@ fn fifo_and_devices_among_ld_so_conf_includes_are_not_read() {
 #[test]
 fn ld_so_conf_over_the_size_limit_is_not_read() {
     let fx = valid_fixture();
-    let big = "/opt/lib\n".repeat(300_000);
-    fx.write_root("/etc/ld.so.conf", big);
+    // A folder ld.so.conf puts first holds another libworld.so.1, which needs a library the
+    // rootfs lacks: read, the file makes `check` fail (`resolve::needed-not-found`).
+    fx.lib("/gone/libgone.so.9", "libgone.so.9", "gone");
+    fx.cc_lib(
+        "/decoy/libworld.so.1",
+        "libworld.so.1",
+        &c_calls("world", "gone"),
+        &["/gone/libgone.so.9"],
+        &[],
+    );
+    std::fs::remove_dir_all(fx.root("/gone")).unwrap();
+    let mut small = "/decoy\n".to_string();
+    fx.write_root("/etc/ld.so.conf", &small);
+    let read = layerc_bounded(fx.path(), &["check"]);
+    assert_eq!(code(&read), 1, "{}", stderr(&read));
+    assert!(
+        stderr(&read).contains("resolve::needed-not-found"),
+        "{}",
+        stderr(&read)
+    );
+    // The same first line, in a file over the 1 MiB limit: not read at all.
+    small.push_str(&"/opt/lib\n".repeat(150_000));
+    fx.write_root("/etc/ld.so.conf", small);
     check_answers(&fx);
 }
 
