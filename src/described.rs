@@ -108,7 +108,7 @@ fn described(
             .described
             .catalogs
             .lock()
-            .expect("described cache lock");
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match catalogs.get(&key) {
             Some(entry) => entry.clone(),
             None => {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
@@ -23,7 +23,9 @@ use crate::{Analysis, ImageUse, LayerAnalysis, PackageUse, TemplateChoice};
 
 pub struct Session {
     pub catalog: &'static Catalog,
-    roots: Mutex<HashMap<RootfsId, OpenRootfs>>,
+    /// Each rootfs opened, behind a lock of its own: opening an image indexes it, and nothing
+    /// else (another rootfs, an editor's request) waits for that.
+    roots: Mutex<HashMap<RootfsId, Arc<Mutex<Option<OpenRootfs>>>>>,
     /// `runtime-file` and `target-rootfs` descriptions, read or scanned once.
     pub(crate) described: DescribedCache,
     /// Images named by `docker://` reference, pulled once.
@@ -58,7 +60,10 @@ impl OpenRootfs {
 
     /// The library names in `system`'s folders: listed again only when one of them changed.
     pub fn library_index(&self, system: &SystemPaths) -> Arc<LibraryIndex> {
-        let mut slot = self.library_index.lock().expect("library index lock");
+        let mut slot = self
+            .library_index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = slot.as_ref()
             && index.is_current(self.fs.as_ref(), system)
         {
@@ -99,18 +104,25 @@ impl Session {
     /// with empty caches.
     pub fn rootfs(&self, host_path: &Path, arch: Architecture) -> Result<OpenRootfs, OpenError> {
         let id = RootfsId::identify(host_path, arch)?;
-        let mut roots = self.roots.lock().expect("session lock");
-        if let Some(open) = roots.get(&id) {
+        let slot = self
+            .roots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.clone())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = &*slot {
             return Ok(open.clone());
         }
         let open = OpenRootfs {
             fs: id.open()?,
-            id: id.clone(),
+            id,
             elf_cache: Arc::new(ElfCache::default()),
             ld_so_conf: Arc::default(),
             library_index: Arc::default(),
         };
-        roots.insert(id, open.clone());
+        *slot = Some(open.clone());
         Ok(open)
     }
 

@@ -84,13 +84,20 @@ pub(super) fn download(
                 fail(&state, write_err(e));
                 break;
             }
-            let mut s = state.0.lock().expect("download lock");
+            let mut s = state
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             s.written = index + 1;
             state.1.notify_all();
         }
     });
     let (lock, _) = state;
-    if let Some(failed) = lock.into_inner().expect("download lock").failed {
+    if let Some(failed) = lock
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .failed
+    {
         return Err(failed);
     }
     let actual = crate::digest::hex(&hasher.finalize());
@@ -107,14 +114,20 @@ pub(super) fn download(
 }
 
 fn fail(state: &(Mutex<State>, Condvar), why: Ranged) {
-    let mut s = state.0.lock().expect("download lock");
+    let mut s = state
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     s.failed.get_or_insert(why);
     state.1.notify_all();
 }
 
 /// Waits for part `index`; `None` once any part failed.
 fn next_part(state: &(Mutex<State>, Condvar), index: u64) -> Option<Vec<u8>> {
-    let mut s = state.0.lock().expect("download lock");
+    let mut s = state
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     loop {
         if s.failed.is_some() {
             return None;
@@ -122,7 +135,10 @@ fn next_part(state: &(Mutex<State>, Condvar), index: u64) -> Option<Vec<u8>> {
         if let Some(bytes) = s.arrived.remove(&index) {
             return Some(bytes);
         }
-        s = state.1.wait(s).expect("download lock");
+        s = state
+            .1
+            .wait(s)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
 }
 
@@ -136,9 +152,15 @@ fn fetch_parts(
     let parts = size.div_ceil(PART);
     loop {
         let index = {
-            let mut s = state.0.lock().expect("download lock");
+            let mut s = state
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             while s.failed.is_none() && s.next < parts && s.next >= s.written + WINDOW {
-                s = state.1.wait(s).expect("download lock");
+                s = state
+                    .1
+                    .wait(s)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if s.failed.is_some() || s.next >= parts {
                 return;
@@ -150,7 +172,10 @@ fn fetch_parts(
         let len = PART.min(size - first);
         match fetch(client, request, first, len) {
             Ok(bytes) => {
-                let mut s = state.0.lock().expect("download lock");
+                let mut s = state
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 s.arrived.insert(index, bytes);
                 state.1.notify_all();
             }

@@ -14,6 +14,7 @@ pub mod transport;
 mod worker;
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
@@ -170,7 +171,10 @@ impl Server {
 
     fn request(&mut self, req: Request) {
         let id = req.id.clone();
-        let result = match req.method.as_str() {
+        let method = req.method.clone();
+        // A request that panics fails alone: the session's locks tolerate poisoning, so the
+        // server answers the next request as if this one had not come.
+        let answer = catch_unwind(AssertUnwindSafe(|| match req.method.as_str() {
             Completion::METHOD => self.handle(req, complete::completion),
             HoverRequest::METHOD => self.handle(req, hover::hover),
             GotoDefinition::METHOD => self.handle(req, navigate::definition),
@@ -180,7 +184,13 @@ impl Server {
                 ErrorCode::MethodNotFound,
                 format!("unknown method {}", req.method),
             )),
-        };
+        }));
+        let result = answer.unwrap_or_else(|_| {
+            Err((
+                ErrorCode::InternalError,
+                format!("layerc failed on {method} (an internal error); the server goes on"),
+            ))
+        });
         self.respond(match result {
             Ok(value) => Response::new_ok(id, value),
             Err((code, message)) => Response::new_err(id, code as i32, message),

@@ -69,7 +69,7 @@ impl PackageSets {
     pub fn pin(&self, layer: &str, pin: Pin) {
         self.pins
             .lock()
-            .expect("package sets lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(layer.to_string(), pin);
     }
 
@@ -88,7 +88,12 @@ impl PackageSets {
             layer.to_string(),
             format!("{arch}\n{}\n{}", described.join("\n"), requested.join(" ")),
         );
-        if let Some(done) = self.done.lock().expect("package sets lock").get(&key) {
+        if let Some(done) = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(done.clone());
         }
         let store = PackageStore::from_env().ok_or_else(|| {
@@ -108,7 +113,7 @@ impl PackageSets {
         let pin = self
             .pins
             .lock()
-            .expect("package sets lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(layer)
             .cloned();
         let pinned = pin.is_some();
@@ -137,7 +142,7 @@ impl PackageSets {
         };
         self.done
             .lock()
-            .expect("package sets lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, prepared.clone());
         Ok(prepared)
     }
@@ -155,7 +160,12 @@ impl PackageSets {
         arch: Architecture,
     ) -> Result<Arc<SourceIndex>, PackagesError> {
         let key = format!("{arch} {}", source::describe(spec_source));
-        if let Some(done) = self.indexes.lock().expect("package sets lock").get(&key) {
+        if let Some(done) = self
+            .indexes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(done.clone());
         }
         let index = Arc::new(match source::repository(spec_source, dir, arch)? {
@@ -175,7 +185,7 @@ impl PackageSets {
         });
         self.indexes
             .lock()
-            .expect("package sets lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, index.clone());
         Ok(index)
     }
@@ -334,7 +344,9 @@ fn fetch_all(
                     let got = package_file(fetcher, p, &progress)
                         .map_err(|e| fetch_error(layer, p, e, pinned));
                     let failed = got.is_err();
-                    *slots[i].lock().expect("fetch lock") = Some(got);
+                    *slots[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(got);
                     if failed {
                         break;
                     }
@@ -346,14 +358,16 @@ fn fetch_all(
     slots
         .into_iter()
         .map(|slot| {
-            slot.into_inner().expect("fetch lock").unwrap_or_else(|| {
-                Err(PackagesError::new(
-                    layer,
-                    "fetching",
-                    Failure::Network,
-                    "stopped after an earlier failure",
-                ))
-            })
+            slot.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(|| {
+                    Err(PackagesError::new(
+                        layer,
+                        "fetching",
+                        Failure::Network,
+                        "stopped after an earlier failure",
+                    ))
+                })
         })
         .collect()
 }

@@ -409,19 +409,33 @@ impl<'a> Puller<'a> {
         std::thread::scope(|scope| {
             for _ in 0..PARALLEL_BLOBS {
                 scope.spawn(|| {
-                    while failed.lock().expect("pull lock").is_none() {
-                        let Some((d, path)) = queue.lock().expect("pull lock").pop() else {
+                    while failed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .is_none()
+                    {
+                        let Some((d, path)) = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .pop()
+                        else {
                             break;
                         };
                         if let Err(e) = self.fetch_blob(remote, d, &path, &progress) {
-                            failed.lock().expect("pull lock").get_or_insert(e);
+                            failed
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .get_or_insert(e);
                         }
                     }
                 });
             }
         });
         progress.finish_and_clear();
-        match failed.into_inner().expect("pull lock") {
+        match failed
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             Some(e) => Err(e),
             None => {
                 for (sha256, path) in &fetched {

@@ -22,7 +22,7 @@ impl Pulls {
     pub fn pin(&self, reference: &str, digest: &str) {
         self.pins
             .lock()
-            .expect("pulls lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(reference.to_string(), digest.to_string());
     }
 
@@ -40,7 +40,12 @@ impl Pulls {
         insecure: bool,
     ) -> Result<Pulled, PullError> {
         let key = (reference.to_string(), arch);
-        if let Some(done) = self.done.lock().expect("pulls lock").get(&key) {
+        if let Some(done) = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(done.clone());
         }
         let store = ImageStore::from_env().ok_or_else(|| RegistryError {
@@ -55,7 +60,7 @@ impl Pulls {
             pin: self
                 .pins
                 .lock()
-                .expect("pulls lock")
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(reference)
                 .cloned(),
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
@@ -65,7 +70,7 @@ impl Pulls {
         let pulled = pull(client, &store, reference, arch, &options)?;
         self.done
             .lock()
-            .expect("pulls lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key, pulled.clone());
         Ok(pulled)
     }
@@ -76,7 +81,7 @@ impl Pulls {
         let Some(pin) = self
             .pins
             .lock()
-            .expect("pulls lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(reference)
             .cloned()
         else {
@@ -93,7 +98,7 @@ impl Pulls {
     pub fn get(&self, reference: &str, arch: Architecture) -> Option<Pulled> {
         self.done
             .lock()
-            .expect("pulls lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(reference.to_string(), arch))
             .cloned()
     }

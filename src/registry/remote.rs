@@ -109,7 +109,10 @@ impl<'a> Remote<'a> {
                 ));
             }
         };
-        *self.authorization.lock().expect("auth lock") = Some(header);
+        *self
+            .authorization
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(header);
         Ok(())
     }
 
@@ -164,7 +167,12 @@ impl<'a> Remote<'a> {
     /// A request to the registry with the current authorization.
     fn request(&self, url: &str) -> Request {
         let mut request = Request::get(url, self.tls);
-        if let Some(header) = self.authorization.lock().expect("auth lock").clone() {
+        if let Some(header) = self
+            .authorization
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
             request = request.header("Authorization", header);
         }
         request

@@ -19,7 +19,12 @@ pub struct ElfCache {
 impl ElfCache {
     pub fn get(&self, fs: &dyn RootFs, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
         let io = |e| LoadError::Io(Arc::new(e));
-        let seen = self.map.lock().expect("cache lock").get(path).cloned();
+        let seen = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(path)
+            .cloned();
         // Only a file seen before is stamped first: a new one is stamped as it is read.
         if let Some((seen, hit)) = seen
             && seen.is_some()
@@ -31,7 +36,7 @@ impl ElfCache {
         let parsed = parsed.map(Arc::new);
         self.map
             .lock()
-            .expect("cache lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(path.clone(), (stamp, parsed.clone()));
         parsed.map_err(LoadError::Elf)
     }
