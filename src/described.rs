@@ -104,11 +104,7 @@ fn described(
         }
     };
     let (catalog, id) = {
-        let mut catalogs = session
-            .described
-            .catalogs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut catalogs = crate::lock(&session.described.catalogs);
         match catalogs.get(&key) {
             Some(entry) => entry.clone(),
             None => {

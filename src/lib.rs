@@ -150,3 +150,12 @@ impl std::ops::Deref for Buildable<'_> {
         self.0
     }
 }
+
+/// Locks `mutex`, poisoned or not: every lock of the crate guards a cache or a set of results, which
+/// a thread that panicked leaves usable (at worst an entry short), and an editor's session must
+/// outlive one failed request.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

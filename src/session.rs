@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
-use crate::packages::{Failure, PackageSets, PackagesError};
+use crate::packages::PackageSets;
 use crate::plan::{self, PlanInputs};
 use crate::registry::{self, PullError, Pulls, RegistryError};
 use crate::resolve::search::{LdSoConf, SystemPaths};
@@ -60,10 +60,7 @@ impl OpenRootfs {
 
     /// The library names in `system`'s folders: listed again only when one of them changed.
     pub fn library_index(&self, system: &SystemPaths) -> Arc<LibraryIndex> {
-        let mut slot = self
-            .library_index
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut slot = crate::lock(&self.library_index);
         if let Some(index) = slot.as_ref()
             && index.is_current(self.fs.as_ref(), system)
         {
@@ -104,14 +101,11 @@ impl Session {
     /// with empty caches.
     pub fn rootfs(&self, host_path: &Path, arch: Architecture) -> Result<OpenRootfs, OpenError> {
         let id = RootfsId::identify(host_path, arch)?;
-        let slot = self
-            .roots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let slot = crate::lock(&self.roots)
             .entry(id.clone())
             .or_default()
             .clone();
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = crate::lock(&slot);
         if let Some(open) = &*slot {
             return Ok(open.clone());
         }
@@ -340,7 +334,7 @@ impl Session {
         {
             Ok(prepared) => prepared,
             Err(e) => {
-                diags.push(packages_diagnostic(&e, packages));
+                diags.push(crate::packages::diagnostic(&e, packages));
                 return None;
             }
         };
@@ -455,54 +449,5 @@ fn rootfs_diagnostic(e: &OpenError, rootfs: &Spanned<String>) -> Diagnostic {
     Diagnostic::error(code, e.to_string())
         .at(rootfs.span)
         .label("rootfs")
-        .help(help)
-}
-
-/// A package rootfs that could not be prepared, at the `package` node it is about (else the
-/// `rootfs` block).
-fn packages_diagnostic(e: &PackagesError, packages: &PackageRootfs) -> Diagnostic {
-    let requested = packages.requested();
-    let node = e
-        .package
-        .as_ref()
-        .and_then(|name| requested.iter().find(|p| &p.value == name));
-    let span = node.map_or(packages.span, |p| p.span);
-    let (code, label, help) = match &e.failure {
-        Failure::Unknown { closest } => {
-            let help = closest.as_ref().map_or_else(
-                || "check the name with the repository (`apt-cache search`, `dnf search`): a package rootfs names binary packages".to_string(),
-                |c| format!("did you mean `{c}`?"),
-            );
-            let d = Diagnostic::error(Code::RootfsPackageUnknown, e.to_string())
-                .at(span)
-                .label("unknown package")
-                .help(help)
-                .suggest(closest.clone());
-            return d;
-        }
-        Failure::Unsatisfiable => (
-            Code::RootfsPackageUnsatisfiable,
-            "cannot be installed",
-            "add a source that has the missing package (an updates or security suite, another component), or name another package",
-        ),
-        Failure::Signature | Failure::Key => (
-            Code::RootfsPackageSignature,
-            "not verified",
-            "give the repository's signing key with `key=\"FILE\"` (a keyring or an armored key); `trusted=#true` skips the check, for a local test repository only",
-        ),
-        Failure::Pinned => (
-            Code::LockPackages,
-            "locked package",
-            "the file layer.lock pins is gone or changed on the mirror: point `mirror=` at a snapshot that still has it, or run `layerc lock` to resolve again",
-        ),
-        Failure::Unreachable | Failure::Network | Failure::Index | Failure::Store => (
-            Code::RootfsPackages,
-            "package source",
-            "check the URL, the network ($HTTPS_PROXY, $LAYERC_CA_FILE, $LAYERC_NET_TIMEOUT) and the store; files already fetched are kept for the next attempt",
-        ),
-    };
-    Diagnostic::error(code, e.to_string())
-        .at(span)
-        .label(label)
         .help(help)
 }

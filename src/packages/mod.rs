@@ -8,6 +8,7 @@
 //! Under `--locked` the files layer.lock pins are used as they are, without resolving.
 
 pub mod apt;
+mod diagnostic;
 mod fetch;
 pub mod openpgp;
 pub mod resolve;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::net::NetError;
 
+pub(crate) use diagnostic::diagnostic;
 pub use resolve::{Chosen, Unsatisfied};
 pub use sets::{PackageSets, Pin};
 pub use source::describe;

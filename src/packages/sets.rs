@@ -67,10 +67,7 @@ impl PackageSets {
 
     /// Under `--locked`: the layer's rootfs is made of exactly these files, unresolved.
     pub fn pin(&self, layer: &str, pin: Pin) {
-        self.pins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(layer.to_string(), pin);
+        crate::lock(&self.pins).insert(layer.to_string(), pin);
     }
 
     /// The rootfs of a layer's `rootfs` block (`dir` is the spec's folder), prepared once per
@@ -88,12 +85,7 @@ impl PackageSets {
             layer.to_string(),
             format!("{arch}\n{}\n{}", described.join("\n"), requested.join(" ")),
         );
-        if let Some(done) = self
-            .done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(done) = crate::lock(&self.done).get(&key) {
             return Ok(done.clone());
         }
         let store = PackageStore::from_env().ok_or_else(|| {
@@ -110,12 +102,7 @@ impl PackageSets {
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
             caches: self.caches.get().map(Arc::as_ref),
         };
-        let pin = self
-            .pins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(layer)
-            .cloned();
+        let pin = crate::lock(&self.pins).get(layer).cloned();
         let pinned = pin.is_some();
         let (packages, sources, offline) = match pin {
             Some(pin) => {
@@ -140,10 +127,7 @@ impl PackageSets {
             requested,
             offline,
         };
-        self.done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, prepared.clone());
+        crate::lock(&self.done).insert(key, prepared.clone());
         Ok(prepared)
     }
 }
@@ -160,12 +144,7 @@ impl PackageSets {
         arch: Architecture,
     ) -> Result<Arc<SourceIndex>, PackagesError> {
         let key = format!("{arch} {}", source::describe(spec_source));
-        if let Some(done) = self
-            .indexes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(done) = crate::lock(&self.indexes).get(&key) {
             return Ok(done.clone());
         }
         let index = Arc::new(match source::repository(spec_source, dir, arch)? {
@@ -183,10 +162,7 @@ impl PackageSets {
                 repo,
             },
         });
-        self.indexes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, index.clone());
+        crate::lock(&self.indexes).insert(key, index.clone());
         Ok(index)
     }
 
@@ -344,9 +320,7 @@ fn fetch_all(
                     let got = package_file(fetcher, p, &progress)
                         .map_err(|e| fetch_error(layer, p, e, pinned));
                     let failed = got.is_err();
-                    *slots[i]
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(got);
+                    *crate::lock(&slots[i]) = Some(got);
                     if failed {
                         break;
                     }

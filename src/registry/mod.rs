@@ -409,23 +409,12 @@ impl<'a> Puller<'a> {
         std::thread::scope(|scope| {
             for _ in 0..PARALLEL_BLOBS {
                 scope.spawn(|| {
-                    while failed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .is_none()
-                    {
-                        let Some((d, path)) = queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .pop()
-                        else {
+                    while crate::lock(&failed).is_none() {
+                        let Some((d, path)) = crate::lock(&queue).pop() else {
                             break;
                         };
                         if let Err(e) = self.fetch_blob(remote, d, &path, &progress) {
-                            failed
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .get_or_insert(e);
+                            crate::lock(&failed).get_or_insert(e);
                         }
                     }
                 });

@@ -20,10 +20,7 @@ pub struct Pulls {
 impl Pulls {
     /// Pulls `reference` by this digest (the lock's) rather than by what its tag names now.
     pub fn pin(&self, reference: &str, digest: &str) {
-        self.pins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(reference.to_string(), digest.to_string());
+        crate::lock(&self.pins).insert(reference.to_string(), digest.to_string());
     }
 
     /// Asks `caches` for each blob before the registry, and pushes what the registry sends to
@@ -40,12 +37,7 @@ impl Pulls {
         insecure: bool,
     ) -> Result<Pulled, PullError> {
         let key = (reference.to_string(), arch);
-        if let Some(done) = self
-            .done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(done) = crate::lock(&self.done).get(&key) {
             return Ok(done.clone());
         }
         let store = ImageStore::from_env().ok_or_else(|| RegistryError {
@@ -57,34 +49,20 @@ impl Pulls {
         })?;
         let options = PullOptions {
             insecure,
-            pin: self
-                .pins
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(reference)
-                .cloned(),
+            pin: crate::lock(&self.pins).get(reference).cloned(),
             offline: std::env::var_os("LAYERC_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0"),
             caches: self.caches.get().cloned(),
         };
         let client = self.client.get_or_init(Client::from_env);
         let pulled = pull(client, &store, reference, arch, &options)?;
-        self.done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, pulled.clone());
+        crate::lock(&self.done).insert(key, pulled.clone());
         Ok(pulled)
     }
 
     /// Whether the tag of `reference` now names another digest than the one pinned to it: the
     /// registry is asked (a manifest, no blob); one that cannot be reached says nothing.
     pub fn moved(&self, reference: &str, insecure: bool) -> bool {
-        let Some(pin) = self
-            .pins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(reference)
-            .cloned()
-        else {
+        let Some(pin) = crate::lock(&self.pins).get(reference).cloned() else {
             return false;
         };
         let Some(store) = ImageStore::from_env() else {
@@ -96,9 +74,7 @@ impl Pulls {
 
     /// What an earlier [`Pulls::pull`] of the reference for `arch` gave.
     pub fn get(&self, reference: &str, arch: Architecture) -> Option<Pulled> {
-        self.done
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.done)
             .get(&(reference.to_string(), arch))
             .cloned()
     }

@@ -109,10 +109,7 @@ impl<'a> Remote<'a> {
                 ));
             }
         };
-        *self
-            .authorization
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(header);
+        *crate::lock(&self.authorization) = Some(header);
         Ok(())
     }
 
@@ -167,12 +164,7 @@ impl<'a> Remote<'a> {
     /// A request to the registry with the current authorization.
     fn request(&self, url: &str) -> Request {
         let mut request = Request::get(url, self.tls);
-        if let Some(header) = self
-            .authorization
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-        {
+        if let Some(header) = crate::lock(&self.authorization).clone() {
             request = request.header("Authorization", header);
         }
         request

@@ -19,12 +19,7 @@ pub struct ElfCache {
 impl ElfCache {
     pub fn get(&self, fs: &dyn RootFs, path: &RootPath) -> Result<Arc<ElfInfo>, LoadError> {
         let io = |e| LoadError::Io(Arc::new(e));
-        let seen = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(path)
-            .cloned();
+        let seen = crate::lock(&self.map).get(path).cloned();
         // Only a file seen before is stamped first: a new one is stamped as it is read.
         if let Some((seen, hit)) = seen
             && seen.is_some()
@@ -34,10 +29,7 @@ impl ElfCache {
         }
         let (parsed, stamp) = fs.elf_info(path).map_err(io)?;
         let parsed = parsed.map(Arc::new);
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(path.clone(), (stamp, parsed.clone()));
+        crate::lock(&self.map).insert(path.clone(), (stamp, parsed.clone()));
         parsed.map_err(LoadError::Elf)
     }
 }

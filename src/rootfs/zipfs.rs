@@ -190,10 +190,7 @@ impl ZipRootFs {
         if len > limit && !truncate {
             return Err(super::too_large(len, limit));
         }
-        let mut archive = self
-            .archive
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut archive = crate::lock(&self.archive);
         let entry = archive.by_index(index).map_err(invalid)?;
         let mut bytes = Vec::with_capacity(len.min(limit) as usize);
         let cap = if truncate { limit } else { limit + 1 };

@@ -345,7 +345,7 @@ impl Catalog {
             id.to_string(),
             base.to_string(),
         );
-        let mut made = MADE.get_or_init(Mutex::default).lock().ok()?;
+        let mut made = crate::lock(MADE.get_or_init(Mutex::default));
         if let Some(catalog) = made.get(&key) {
             return Some(catalog);
         }
