@@ -147,16 +147,12 @@ impl Caches {
 
     /// The warnings gathered so far (each once), emptied.
     pub fn take_warnings(&self) -> Vec<String> {
-        self.warnings
-            .lock()
-            .map(|mut w| std::mem::take(&mut *w))
-            .unwrap_or_default()
+        std::mem::take(&mut *crate::lock(&self.warnings))
     }
 
     fn warn(&self, message: String) {
-        if let Ok(mut warnings) = self.warnings.lock()
-            && !warnings.contains(&message)
-        {
+        let mut warnings = crate::lock(&self.warnings);
+        if !warnings.contains(&message) {
             warnings.push(message);
         }
     }

@@ -84,10 +84,7 @@ pub(super) fn download(
                 fail(&state, write_err(e));
                 break;
             }
-            let mut s = state
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = crate::lock(&state.0);
             s.written = index + 1;
             state.1.notify_all();
         }
@@ -114,20 +111,14 @@ pub(super) fn download(
 }
 
 fn fail(state: &(Mutex<State>, Condvar), why: Ranged) {
-    let mut s = state
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut s = crate::lock(&state.0);
     s.failed.get_or_insert(why);
     state.1.notify_all();
 }
 
 /// Waits for part `index`; `None` once any part failed.
 fn next_part(state: &(Mutex<State>, Condvar), index: u64) -> Option<Vec<u8>> {
-    let mut s = state
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut s = crate::lock(&state.0);
     loop {
         if s.failed.is_some() {
             return None;
@@ -152,10 +143,7 @@ fn fetch_parts(
     let parts = size.div_ceil(PART);
     loop {
         let index = {
-            let mut s = state
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = crate::lock(&state.0);
             while s.failed.is_none() && s.next < parts && s.next >= s.written + WINDOW {
                 s = state
                     .1
@@ -172,10 +160,7 @@ fn fetch_parts(
         let len = PART.min(size - first);
         match fetch(client, request, first, len) {
             Ok(bytes) => {
-                let mut s = state
-                    .0
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut s = crate::lock(&state.0);
                 s.arrived.insert(index, bytes);
                 state.1.notify_all();
             }

@@ -21,7 +21,7 @@ pub fn install() -> std::io::Result<()> {
             for file in files.iter() {
                 let _ = std::fs::remove_file(file);
             }
-            for dir in CREATED.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            for dir in crate::lock(&CREATED).iter() {
                 let _ = std::fs::remove_dir(dir);
             }
             std::process::exit(128 + signal);
@@ -32,10 +32,7 @@ pub fn install() -> std::io::Result<()> {
 
 /// Registers folders a run created (deepest first): an interrupt removes those left empty.
 pub fn created(dirs: &[PathBuf]) {
-    CREATED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .extend(dirs.iter().cloned());
+    crate::lock(&CREATED).extend(dirs.iter().cloned());
 }
 
 /// Registers a temporary file until the guard is dropped (after its rename or its removal).
@@ -53,5 +50,5 @@ impl Drop for Tracked {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner())
+    crate::lock(&IN_FLIGHT)
 }

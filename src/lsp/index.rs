@@ -28,7 +28,7 @@ impl LibraryIndex {
         };
         let stamp = fs.stamp(&resolved.path).ok().flatten();
         let key = (root.clone(), resolved.path.clone());
-        let mut folders = self.folders.lock().unwrap_or_else(|p| p.into_inner());
+        let mut folders = crate::lock(&self.folders);
         if let Some((seen, names)) = folders.get(&key)
             && stamp.is_some()
             && *seen == stamp

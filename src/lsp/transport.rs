@@ -138,7 +138,7 @@ pub fn parse(body: &[u8]) -> Result<Message, Value> {
 }
 
 fn write_frame(out: &Mutex<io::Stdout>, body: &[u8]) -> io::Result<()> {
-    let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = crate::lock(out);
     write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
     out.write_all(body)?;
     out.flush()
@@ -154,7 +154,7 @@ pub fn run(
     let out = stdout.clone();
     let writer = std::thread::spawn(move || {
         for message in client.receiver {
-            message.write(&mut *out.lock().unwrap_or_else(|e| e.into_inner()))?;
+            message.write(&mut *crate::lock(&out))?;
         }
         io::Result::Ok(())
     });

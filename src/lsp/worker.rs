@@ -52,19 +52,15 @@ impl Shared {
     }
 
     pub(super) fn snapshot(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(uri.as_str())
-            .cloned()
+        crate::lock(&self.snapshots).get(uri.as_str()).cloned()
     }
 
     fn lock_latest(&self) -> std::sync::MutexGuard<'_, HashMap<String, i32>> {
-        self.latest.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.latest)
     }
 
     fn store(&self, uri: &Uri, snapshot: Option<Snapshot>) {
-        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = crate::lock(&self.snapshots);
         match snapshot {
             Some(s) => map.insert(uri.as_str().to_string(), Arc::new(s)),
             None => map.remove(uri.as_str()),

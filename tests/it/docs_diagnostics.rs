@@ -75,15 +75,3 @@ fn every_code_has_one_section_that_states_its_severity() {
         );
     }
 }
-
-#[test]
-fn every_code_is_in_a_group_of_the_table() {
-    let groups: Vec<&str> = reference::groups().collect();
-    for code in Code::ALL {
-        let group = code.as_str().split("::").next().unwrap();
-        assert!(
-            groups.contains(&group),
-            "{code} is in no group of the table"
-        );
-    }
-}

@@ -39,7 +39,7 @@ where
         stop: false,
     });
     let (may_start, ready) = (Condvar::new(), Condvar::new());
-    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = || crate::lock(&state);
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, jobs.len().max(1)) {
             scope.spawn(|| {

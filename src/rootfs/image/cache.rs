@@ -148,7 +148,7 @@ impl Cache {
         let path = self.blob_path(digest);
         let mut file = host::open_regular_nofollow(&path)?;
         let stamp = Stamp::of(&file.metadata()?);
-        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let mut verified = crate::lock(&self.verified);
         if verified.get(digest) == Some(&stamp) {
             return Ok(file);
         }

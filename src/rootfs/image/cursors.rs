@@ -64,7 +64,7 @@ impl Cursors {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Cursor>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.open)
     }
 
     /// The kept stream of `stream` nearest at or before `pos`.

@@ -30,7 +30,7 @@ struct Inner {
 
 impl Scratch {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.inner)
     }
 
     /// The region stored under `key`.

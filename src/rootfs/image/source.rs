@@ -222,7 +222,7 @@ impl Origin {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Stamp>> {
-        self.checked.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.checked)
     }
 
     /// Opens the image file (`None`) or a member: a regular file (a member's last component not
