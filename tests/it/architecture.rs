@@ -150,3 +150,26 @@ fn no_module_is_both_a_file_and_a_folder() {
         "a file beside its module folder: {mixed:?}"
     );
 }
+
+/// The suite's tiers have one switch and one way to skip: only `tests/it/tier.rs` reads `CI` or
+/// the switch, or asks the shell whether a program is installed.
+#[test]
+fn only_the_tier_module_decides_what_runs() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files = Vec::new();
+    sources(&tests, &mut files);
+    let needles = ["env::var(\"CI\")", "\"LAYERC_ORACLES\"", "command -v"];
+    let deciding: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("it/tier.rs") && !f.ends_with("it/architecture.rs"))
+        .filter(|f| {
+            let text = fs::read_to_string(f).unwrap();
+            needles.iter().any(|n| text.contains(n))
+        })
+        .map(|f| f.strip_prefix(&tests).unwrap().display().to_string())
+        .collect();
+    assert!(
+        deciding.is_empty(),
+        "decide through tests/it/tier.rs instead: {deciding:?}"
+    );
+}

@@ -42,31 +42,17 @@ pub(crate) fn runtime() -> Option<&'static Path> {
 /// Whether the tools the stand-in root needs are here (`mcs`, `unshare`, `chroot`, root), or `None`
 /// after saying why (a failure in CI).
 pub(crate) fn tools() -> Option<()> {
-    let missing: Vec<&str> = ["mcs", "unshare", "chroot", "mount", "unzip"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {tool}"))
-                .output()
-                .map_or(true, |o| !o.status.success())
-        })
-        .collect();
+    crate::tier::oracle(&["mcs", "unshare", "chroot", "mount", "unzip"])?;
     let root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let why = if !missing.is_empty() {
-        format!(
-            "{} not installed (apt-get install mono-mcs)",
-            missing.join(", ")
-        )
-    } else if !root {
-        "the stand-in root needs root (chroot, mount namespaces)".to_string()
-    } else {
+    if root {
         return Some(());
-    };
-    artifacts::or_skip::<()>("a real CoreCLR run", Err(why))
+    }
+    crate::tier::skip_or_fail(
+        "a real CoreCLR run: the stand-in root needs root (chroot, mount namespaces)",
+    )
 }
 
 /// Compiles `source` into `<dir>/<name>.dll` against the runtime's own reference assemblies, with

@@ -307,21 +307,13 @@ pub(crate) fn bullseye_gdiplus_rootfs() -> Option<&'static Path> {
 }
 
 fn built(distribution: &Distribution) -> Option<PathBuf> {
+    crate::tier::oracle(&["apt-get", "dpkg-deb"])?;
     match build(distribution) {
         Ok(dir) => Some(dir),
-        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "the {} rootfs cannot be built in CI: {why}",
-                distribution.name
-            )
-        }
-        Err(why) => {
-            eprintln!(
-                "skipping: the {} rootfs cannot be built: {why}",
-                distribution.name
-            );
-            None
-        }
+        Err(why) => crate::tier::skip_or_fail(format!(
+            "the {} rootfs cannot be built: {why}",
+            distribution.name
+        )),
     }
 }
 

@@ -46,6 +46,9 @@ fn tool(cmd: &str, args: &[&str], dir: &Path) -> String {
 
 #[test]
 fn zip_is_valid_sorted_with_symlinks_fixed_times_and_no_extra_fields() {
+    let Some(()) = crate::tier::oracle(&["unzip", "zipinfo"]) else {
+        return;
+    };
     let fx = Fixture::new();
     layer_fixture(&fx, true);
     let out = fx.layerc(&["build"]);
@@ -148,6 +151,9 @@ fn builds_are_byte_identical_across_mtimes_umask_timezone_and_output_folder() {
 
 #[test]
 fn source_date_epoch_sets_entry_times() {
+    let Some(()) = crate::tier::oracle(&["zipinfo"]) else {
+        return;
+    };
     let fx = Fixture::new();
     layer_fixture(&fx, false);
     // 2021-03-04 05:06:08 UTC
@@ -210,6 +216,9 @@ fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
 
 #[test]
 fn merged_fragment_passes_cfn_lint() {
+    let Some(()) = crate::tier::oracle(&["cfn-lint"]) else {
+        return;
+    };
     for function in [true, false] {
         let fx = Fixture::new();
         layer_fixture(&fx, function);
@@ -273,6 +282,9 @@ fn a_failed_build_leaves_earlier_outputs_untouched() {
 
 #[test]
 fn file_entries_that_are_shared_objects_are_stored_0755() {
+    let Some(()) = crate::tier::oracle(&["zipinfo"]) else {
+        return;
+    };
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
     let lib = fx.lib("/usr/share/plugin/libplug.so", "libplug.so", "plug");

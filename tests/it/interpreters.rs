@@ -60,6 +60,7 @@ const NODES: [(&str, &str, Pinned); 3] = [
 
 /// The CPythons pyenv has, as (Lambda runtime id, interpreter), or `None` (a failure in CI).
 fn pythons() -> Option<Vec<(String, PathBuf)>> {
+    crate::tier::oracle(&[])?;
     let root = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv/versions"));
     let mut found = Vec::new();
     for entry in root

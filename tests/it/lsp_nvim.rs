@@ -15,10 +15,9 @@ const SPEC: &str = "layer \"fonts\" {
 
 #[test]
 fn neovim_shows_the_error_and_clears_it_after_the_fix() {
-    if Command::new("nvim").arg("--version").output().is_err() {
-        eprintln!("skipped: nvim is not installed (`.ci/run` installs Debian's neovim)");
+    let Some(()) = crate::tier::oracle(&["nvim"]) else {
         return;
-    }
+    };
     let fx = Fixture::new();
     fx.lib("/usr/lib64/libhello.so.1", "libhello.so.1", "hello");
     let spec = fx.spec(SPEC);
@@ -120,10 +119,9 @@ fn nvim_with_documented_config(layerc_dir: Option<&std::path::Path>) -> (String,
 
 #[test]
 fn the_documented_neovim_07_config_says_once_that_layerc_is_missing() {
-    if Command::new("nvim").arg("--version").output().is_err() {
-        eprintln!("skipped: nvim is not installed (`.ci/run` installs Debian's neovim)");
+    let Some(()) = crate::tier::oracle(&["nvim"]) else {
         return;
-    }
+    };
     let (err, messages, clients) = nvim_with_documented_config(None);
     let all = format!("{err}\n{messages}");
     assert!(

@@ -4,6 +4,7 @@ mod common;
 mod coreclr;
 mod lsp_client;
 mod lsp_oracle;
+mod tier;
 
 mod app_artifacts;
 mod app_coreclr;

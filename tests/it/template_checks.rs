@@ -264,7 +264,9 @@ fn a_key_twice_in_one_mapping_is_refused_naming_both() {
         RENDER.replace("Runtime: python3.12", "Runtime: python3.13")
     );
     let yaml = sam(&twice);
-    assert_eq!(python_reads(&yaml, true), "python3.13");
+    if crate::tier::oracle_check(&["python3"]) {
+        assert_eq!(python_reads(&yaml, true), "python3.13");
+    }
     let (analysis, _fx) = check(
         "python3.12",
         &yaml,
@@ -278,7 +280,9 @@ fn a_key_twice_in_one_mapping_is_refused_naming_both() {
     );
     // `Resources` twice, in JSON.
     let json = "{\"Resources\": {\"RenderFunction\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {\"Runtime\": \"python3.12\"}}},\n \"Resources\": {\"RenderFunction\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {\"Runtime\": \"python3.13\"}}}}\n";
-    assert_eq!(python_reads(json, false), "python3.13");
+    if crate::tier::oracle_check(&["python3"]) {
+        assert_eq!(python_reads(json, false), "python3.13");
+    }
     let fx = Fixture::new();
     fx.lib("/usr/lib64/libfonts.so.1", "libfonts.so.1", "render_glyph");
     fx.write("template.json", json);

@@ -47,6 +47,7 @@ impl Drop for Process {
 /// The Garage binary: `$LAYERC_TEST_GARAGE` (what `.ci/run` builds), else the same default
 /// place. `None` (after a message) when it is missing outside CI.
 fn garage_binary() -> Option<PathBuf> {
+    crate::tier::oracle(&[])?;
     let path = std::env::var_os("LAYERC_TEST_GARAGE")
         .map(PathBuf::from)
         .or_else(|| {
@@ -193,6 +194,7 @@ pub(crate) struct Nginx {
 impl Nginx {
     /// `extra` goes into the `server` block (another `location`, say).
     pub(crate) fn start(extra: &str) -> Option<Nginx> {
+        crate::tier::oracle(&[])?;
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .map(Path::new)

@@ -82,6 +82,9 @@ fn assert_refused(out: &Output, needles: &[&str]) {
 
 #[test]
 fn a_copied_layout_whose_layer_blob_is_a_symlink_is_refused() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     let fx = Fixture::new();
     let genuine = copy_image(&fx, "oci-tar", "image");
     let (out, zip) = build_in(&fx, "a", &spec(&genuine, "x86_64"));
@@ -114,6 +117,9 @@ fn a_copied_layout_whose_layer_blob_is_a_symlink_is_refused() {
 
 #[test]
 fn a_layer_blob_edited_in_place_after_indexing_is_refused() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     let fx = Fixture::new();
     let image = copy_image(&fx, "oci-tar", "image");
     let (out, first) = build_in(&fx, "a", &spec(&image, "x86_64"));
@@ -164,6 +170,9 @@ fn forged_cache_gives_the_same_zip(forge: impl Fn(&Fixture, &mut Value)) {
 
 #[test]
 fn a_cached_index_naming_a_host_file_is_not_used() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     forged_cache_gives_the_same_zip(|fx, index| {
         let secret = secret_file(fx, 1 << 16);
         let climb = format!("../../../../../../..{}", secret.display());
@@ -173,6 +182,9 @@ fn a_cached_index_naming_a_host_file_is_not_used() {
 
 #[test]
 fn a_cached_index_with_a_climbing_path_or_a_bad_blob_name_is_not_used() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     forged_cache_gives_the_same_zip(|_, index| {
         let nodes = index["tree"]["nodes"].as_object_mut().unwrap();
         let node = nodes["/usr/lib64/libqux.so.1"].clone();
@@ -190,6 +202,9 @@ fn a_cached_index_with_a_climbing_path_or_a_bad_blob_name_is_not_used() {
 
 #[test]
 fn a_kept_blob_that_is_a_symlink_or_was_changed_is_not_used() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     // A well-formed index whose kept copy is a symlink (named by the digest of what it points at).
     forged_cache_gives_the_same_zip(|fx, index| {
         let secret = secret_file(fx, 4096);
@@ -217,6 +232,9 @@ fn files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn check_and_dry_run_write_nothing_into_the_cache() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     let fx = Fixture::new();
     // Compressed layers: their shared objects are kept while indexing.
     let spec = spec(&images().path("oci"), "x86_64");
@@ -250,6 +268,9 @@ fn check_and_dry_run_write_nothing_into_the_cache() {
 
 #[test]
 fn gc_trims_the_image_cache_least_recently_used_first() {
+    let Some(()) = crate::images::tools::available() else {
+        return;
+    };
     let fx = Fixture::new();
     let cache = fx.path().join("cache");
     for (dir, image) in [("a", "oci"), ("b", "oci-zstd")] {

@@ -74,17 +74,11 @@ pub(crate) fn zip_of(spec: &str) -> Vec<u8> {
     zip.expect("a zip")
 }
 
-/// Names inside a zip, from `unzip -Z1`.
+/// Names inside a zip, in their order.
 pub(crate) fn zip_names(zip: &[u8]) -> Vec<String> {
-    let fx = Fixture::new();
-    let path = fx.write("l.zip", zip);
-    let out = std::process::Command::new("unzip")
-        .arg("-Z1")
-        .arg(&path)
-        .output()
-        .expect("unzip runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    archive
+        .file_names_raw()
+        .map(|name| String::from_utf8_lossy(name).into_owned())
         .collect()
 }

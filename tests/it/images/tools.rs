@@ -28,7 +28,13 @@ impl Images {
 
 static IMAGES: OnceLock<Images> = OnceLock::new();
 
-/// The shared images (built on first use).
+/// The tools that write the test images, or `None` ([`crate::tier::oracle`]): an image test
+/// starts with it.
+pub(crate) fn available() -> Option<()> {
+    crate::tier::oracle(&["buildah", "podman", "skopeo", "umoci", "zstd", "xz"])
+}
+
+/// The shared images (built on first use, by a test that asked [`available`]).
 pub(crate) fn images() -> &'static Images {
     IMAGES.get_or_init(build)
 }

@@ -13,28 +13,9 @@ mod tree;
 
 use std::process::Command;
 
-/// Whether every tool is on PATH; else prints why the test skips (a failure under `CI=true`).
+/// Whether the oracle tier runs and every tool is on PATH ([`crate::tier::oracle`]).
 pub(crate) fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| {
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {t}"))
-                .output()
-                .map_or(true, |o| !o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("missing tools: {}", missing.join(", "));
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{why} (.ci/run installs them)");
-    }
-    eprintln!("skipping: {why}");
-    false
+    crate::tier::oracle(tools).is_some()
 }
 
 /// Runs a command, panicking with its output when it fails.

@@ -16,26 +16,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Fixture, layerc_in, stderr, stdout};
 
-/// `Some(())`, or `None` after printing why the test skips (a panic in CI).
+/// The real registry and the tools that fill it, or `None` ([`crate::tier::oracle`]).
 pub(crate) fn tools_or_skip() -> Option<()> {
-    let missing: Vec<&str> = ["docker-registry", "skopeo", "openssl"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .map_or(true, |o| !o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return Some(());
-    }
-    let why = format!("{} not installed", missing.join(", "));
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the registry tests cannot run in CI: {why}");
-    }
-    eprintln!("skipping: {why}");
-    None
+    crate::images::tools::available()?;
+    crate::tier::oracle(&["docker-registry", "skopeo", "openssl", "umoci"])
 }
 
 /// A free port on 127.0.0.1 (the listener is closed before the server binds it).
