@@ -8,6 +8,7 @@
 pub mod app;
 pub mod arch;
 pub mod cache;
+pub mod cache_dir;
 pub mod described;
 pub mod diagnostic;
 pub mod digest;
@@ -16,12 +17,15 @@ pub mod dotnet;
 pub mod elf;
 pub mod emit;
 pub mod escape;
+pub(crate) mod flock;
+pub mod gc;
 pub mod layer_path;
 pub mod lock;
 pub mod lsp;
 pub mod net;
 pub mod packages;
 pub mod plan;
+pub mod reference;
 pub mod registry;
 pub mod resolve;
 pub mod rootfs;
@@ -30,6 +34,7 @@ pub mod shadow;
 pub mod spec;
 pub mod stack;
 pub mod store;
+pub(crate) mod sync_ahead;
 pub mod template;
 pub mod validate;
 
@@ -49,7 +54,8 @@ pub use pipeline::{
     BuildReport, BuiltZip, LOCK_WOULD_CHANGE, LockOutput, LockWrite, Origin, Stores, ZipsAhead,
     build, build_with_lock, write_zips_ahead,
 };
-pub use session::{OpenRootfs, Session};
+pub use resolve::OpenRootfs;
+pub use session::Session;
 pub use template::input::TemplateChoice;
 
 /// The front half's result for one spec.

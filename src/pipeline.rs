@@ -347,7 +347,7 @@ fn write_zip(
     let (mut size, mut sha256) = (0, String::new());
     let staged = emit::stage_with_mode(path, 0o444, |file| {
         let fs = layer.rootfs.fs.as_ref();
-        let syncing = emit::SyncAhead::new(file);
+        let syncing = crate::sync_ahead::SyncAhead::new(file);
         let plan = &layer.plan;
         drop(emit::zip::write_layer_zip_until(
             plan, fs, options, syncing, path, stop,

@@ -12,9 +12,9 @@ use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::packages::PackageSets;
 use crate::plan::{self, PlanInputs};
 use crate::registry::{self, PullError, Pulls, RegistryError};
-use crate::resolve::search::{LdSoConf, SystemPaths};
-use crate::resolve::{self, ElfCache, LibraryIndex, ResolveInputs};
-use crate::rootfs::{ImageError, OpenError, RootFs, RootfsId};
+use crate::resolve::search::SystemPaths;
+use crate::resolve::{self, OpenRootfs, ResolveInputs};
+use crate::rootfs::{ImageError, OpenError, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
 use crate::spec::{self, LayerSpec, PackageRootfs, Spanned, TargetSource};
@@ -32,44 +32,6 @@ pub struct Session {
     pub pulls: Pulls,
     /// Rootfs folders made of distribution packages, prepared once.
     pub packages: PackageSets,
-}
-
-/// An opened rootfs and what has been read from it, kept while its files are unchanged.
-#[derive(Clone)]
-pub struct OpenRootfs {
-    pub id: RootfsId,
-    pub fs: Arc<dyn RootFs>,
-    pub elf_cache: Arc<ElfCache>,
-    ld_so_conf: Arc<Mutex<Option<Arc<LdSoConf>>>>,
-    library_index: Arc<Mutex<Option<Arc<LibraryIndex>>>>,
-}
-
-impl OpenRootfs {
-    /// `/etc/ld.so.conf` with its includes: read again only when one of its files changed.
-    pub fn ld_so_conf(&self) -> Arc<LdSoConf> {
-        let mut slot = self.ld_so_conf.lock().expect("ld.so.conf lock");
-        if let Some(conf) = slot.as_ref()
-            && conf.is_current(self.fs.as_ref())
-        {
-            return conf.clone();
-        }
-        let conf = Arc::new(LdSoConf::read(self.fs.as_ref()));
-        *slot = Some(conf.clone());
-        conf
-    }
-
-    /// The library names in `system`'s folders: listed again only when one of them changed.
-    pub fn library_index(&self, system: &SystemPaths) -> Arc<LibraryIndex> {
-        let mut slot = crate::lock(&self.library_index);
-        if let Some(index) = slot.as_ref()
-            && index.is_current(self.fs.as_ref(), system)
-        {
-            return index.clone();
-        }
-        let index = Arc::new(LibraryIndex::read(self.fs.as_ref(), system));
-        *slot = Some(index.clone());
-        index
-    }
 }
 
 impl Default for Session {
@@ -109,13 +71,8 @@ impl Session {
         if let Some(open) = &*slot {
             return Ok(open.clone());
         }
-        let open = OpenRootfs {
-            fs: id.open()?,
-            id,
-            elf_cache: Arc::new(ElfCache::default()),
-            ld_so_conf: Arc::default(),
-            library_index: Arc::default(),
-        };
+        let fs = id.open()?;
+        let open = OpenRootfs::new(id, fs);
         *slot = Some(open.clone());
         Ok(open)
     }
@@ -268,7 +225,12 @@ impl Session {
     ) {
         for layer in &mut spec.layers {
             let dir = sources.dir_of(layer.span);
-            if let Some(described) = described::target(self, layer, dir, diagnostics) {
+            let describing = described::Describing {
+                catalog: self.catalog,
+                cache: &self.described,
+                open: &|value, insecure, arch| self.open_named(dir, value, insecure, arch),
+            };
+            if let Some(described) = described::target(&describing, layer, dir, diagnostics) {
                 layer.target = described.ok();
             }
         }

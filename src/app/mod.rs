@@ -1,5 +1,5 @@
 //! Scanning an application (`layerc scan APP`, and a function's `app` in the spec): what it will
-//! fail to load on Lambda. Not to be confused with `runtime::scan`, which describes a runtime image.
+//! fail to load on Lambda. Not to be confused with `described::scan`, which describes a runtime image.
 //!
 //! The application is mounted at `/var/task` and the layers' planned entries at `/opt`
 //! (`mount.rs`); the walk (`walk.rs`) finds its ELF objects and the managed assemblies a

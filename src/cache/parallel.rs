@@ -74,7 +74,7 @@ pub(super) fn download(
         for _ in 0..connections().min(parts as usize) {
             scope.spawn(|| fetch_parts(client, (request, label), size, &state));
         }
-        let mut out = crate::emit::SyncAhead::new(tmp.as_file_mut());
+        let mut out = crate::sync_ahead::SyncAhead::new(tmp.as_file_mut());
         for index in 0..parts {
             let Some(bytes) = next_part(&state, index) else {
                 break;

@@ -100,7 +100,7 @@ enum Command {
         #[arg(long, value_name = "N")]
         keep: Option<usize>,
         /// Keep at most this many bytes of entries, e.g. 500M or 2G.
-        #[arg(long, value_name = "SIZE", value_parser = layerc::store::gc::parse_size, conflicts_with = "keep")]
+        #[arg(long, value_name = "SIZE", value_parser = layerc::gc::parse_size, conflicts_with = "keep")]
         max_size: Option<u64>,
     },
     /// Print the dependency graph of each layer (works on specs with errors).
@@ -214,12 +214,12 @@ fn run_command<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     if let Some(dir) = cli.store {
-        layerc::store::root::choose(dir);
+        layerc::cache_dir::choose(dir);
     }
     // Commands that write nothing leave the caches as they are, too.
     match &cli.command {
-        Command::Check { .. } => layerc::store::root::read_only(),
-        Command::Build(args) if args.dry_run => layerc::store::root::read_only(),
+        Command::Check { .. } => layerc::cache_dir::read_only(),
+        Command::Build(args) if args.dry_run => layerc::cache_dir::read_only(),
         _ => {}
     }
     output::set_verbose(cli.verbose);

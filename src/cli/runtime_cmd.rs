@@ -7,10 +7,10 @@ use clap::Subcommand;
 
 use layerc::Session;
 use layerc::arch::Architecture;
+use layerc::described::scan::{ScanOptions, scan, to_kdl};
 use layerc::emit::{EmitError, write_atomic};
 use layerc::rootfs::RootFs;
 use layerc::runtime::compare::{Described, diff};
-use layerc::runtime::scan::{ScanOptions, scan, to_kdl};
 use layerc::runtime::{OsBase, Runtime, description};
 
 use super::output::{print_out, say};

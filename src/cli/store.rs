@@ -1,6 +1,8 @@
 //! The store on the command line: opening it for `build` (and the lock's digests), and `layerc gc`.
 
-use layerc::store::{self, Store, gc};
+use layerc::cache_dir;
+use layerc::gc;
+use layerc::store::Store;
 
 use super::TOOL_ERROR;
 use super::output::{print_out, say};
@@ -8,7 +10,7 @@ use super::output::{print_out, say};
 /// The store, when there is a usable one. A store that cannot be used is a warning, not a failure:
 /// the command goes on without it (a build then reads and compresses everything).
 pub(super) fn open() -> Option<Store> {
-    let Some(root) = store::root::root() else {
+    let Some(root) = cache_dir::root() else {
         say(format_args!(
             "warning: no store: set --store, LAYERC_STORE or HOME; going on without it"
         ));
@@ -28,12 +30,12 @@ pub(super) fn open() -> Option<Store> {
 
 /// The store when there is a usable one, without a word when there is none.
 pub(super) fn open_quietly() -> Option<Store> {
-    Store::open(&store::root::root()?).ok()
+    Store::open(&cache_dir::root()?).ok()
 }
 
 /// `layerc gc`.
 pub(super) fn gc(keep: Option<usize>, max_size: Option<u64>) -> i32 {
-    let Some(root) = store::root::root() else {
+    let Some(root) = cache_dir::root() else {
         say(format_args!(
             "error: no store: set --store, LAYERC_STORE or HOME"
         ));

@@ -8,7 +8,6 @@ pub mod graph;
 pub mod interrupt;
 pub mod output;
 pub mod summary;
-mod sync;
 pub mod template;
 pub mod zip;
 
@@ -19,7 +18,6 @@ use std::path::{Path, PathBuf};
 use crate::rootfs::RootPath;
 pub use commit::commit;
 pub use output::{Mode, Staged, stage_copy};
-pub use sync::SyncAhead;
 
 /// Why an output could not be written, with the file concerned and the cause.
 #[derive(Debug, thiserror::Error)]

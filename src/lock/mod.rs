@@ -19,7 +19,7 @@ use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
 pub use drift::drift;
-pub use packages::LockedPackages;
+pub use packages::{Chosen, LockedPackages};
 pub use text::{ParseError, parse, parse_kdl, read_fixed, render};
 
 /// The lock file's name, beside the spec.

@@ -42,7 +42,7 @@ pub fn download(
         .open(&partial)
         .map_err(write_err)?;
     // Two processes fetching the same blob take turns; the second finds the target in place.
-    crate::store::lease::flock(&file, crate::store::lease::Flock::Exclusive).map_err(write_err)?;
+    crate::flock::flock(&file, crate::flock::Flock::Exclusive).map_err(write_err)?;
     if target.exists() {
         return Ok(());
     }

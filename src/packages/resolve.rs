@@ -9,18 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// A package file a resolution chose: what the lock pins.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Chosen {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
-    pub url: String,
-    pub size: u64,
-    pub sha256: String,
-    /// The digest (`sha256:HEX`) of the signed index the package was listed in.
-    pub index: String,
-}
+pub use crate::lock::Chosen;
 
 /// A repository's packages as the resolver asks about them.
 pub trait Universe {

@@ -19,9 +19,9 @@ pub struct PackageStore {
 }
 
 impl PackageStore {
-    /// The store under the cache root ([`crate::store::root`]); `None` without one.
+    /// The store under the cache root ([`crate::cache_dir`]); `None` without one.
     pub fn from_env() -> Option<PackageStore> {
-        crate::store::root::root().map(|root| PackageStore::at(root.join("packages")))
+        crate::cache_dir::root().map(|root| PackageStore::at(root.join("packages")))
     }
 
     pub fn at(dir: PathBuf) -> PackageStore {
@@ -109,7 +109,7 @@ impl PackageStore {
         let text = fs::read_to_string(&path).ok()?;
         let mut lines = text.lines();
         (lines.next()? == url).then_some(())?;
-        if !crate::store::root::is_read_only() {
+        if !crate::cache_dir::is_read_only() {
             crate::store::touch(&path);
         }
         lines.next().map(str::to_string)

@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
-use super::reference::Reference;
+use crate::reference::Reference;
 
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct Credentials {

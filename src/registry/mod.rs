@@ -10,7 +10,6 @@
 mod auth;
 mod manifest;
 mod pulls;
-mod reference;
 mod remote;
 mod store;
 
@@ -26,9 +25,9 @@ use crate::rootfs::ImageError;
 use manifest::{Descriptor, Document};
 use remote::Remote;
 
+pub use crate::reference::{Reference, SCHEME, is_reference};
 pub use manifest::listed_manifests;
 pub use pulls::Pulls;
-pub use reference::{Reference, SCHEME, is_reference};
 pub use store::ImageStore;
 
 /// Blobs fetched at once.

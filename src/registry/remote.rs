@@ -5,9 +5,9 @@
 use std::sync::Mutex;
 
 use super::auth::{self, Challenge, Credentials, TokenAnswer};
-use super::reference::Reference;
 use super::{RegistryError, Step};
 use crate::net::{Client, NetError, Redirects, Reply, Request, Tls};
+use crate::reference::Reference;
 
 /// Manifests and tokens larger than this are refused.
 pub(super) const MAX_DOCUMENT: u64 = 4 << 20;

@@ -19,9 +19,9 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
-    /// The store under the cache root ([`crate::store::root`]); `None` when there is no cache root.
+    /// The store under the cache root ([`crate::cache_dir`]); `None` when there is no cache root.
     pub fn from_env() -> Option<ImageStore> {
-        crate::store::root::root().map(|root| ImageStore::at(root.join("images/registry")))
+        crate::cache_dir::root().map(|root| ImageStore::at(root.join("images/registry")))
     }
 
     pub fn at(dir: PathBuf) -> ImageStore {

@@ -7,6 +7,7 @@
 mod dir;
 pub mod host;
 pub mod image;
+pub mod stamp;
 mod walk;
 pub mod zipfs;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use dir::DirRootFs;
 pub use image::ImageError;
+pub use stamp::Stamp;
 pub use walk::{Escape, Located, Resolved, RootfsError, locate, resolve, resolve_in};
 
 use crate::arch::Architecture;
@@ -152,35 +154,6 @@ impl fmt::Display for Special {
             Special::BlockDevice => "a block device",
             Special::Other => "a special file",
         })
-    }
-}
-
-/// What tells one version of a file from the next: caches keep a parsed file while its stamp holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stamp {
-    pub len: u64,
-    /// Modification time in nanoseconds since the epoch (0 where the backend has none).
-    pub mtime_ns: i128,
-    /// Status change time, likewise: unlike the mtime, no one can set it back, so content written
-    /// with the old size and mtime restored is still a new stamp.
-    pub ctime_ns: i128,
-    /// Device and inode (0 where the backend has none): a file replaced by a rename is a new file.
-    pub dev: u64,
-    pub inode: u64,
-}
-
-impl Stamp {
-    /// The stamp of a host file's metadata.
-    pub fn of(meta: &std::fs::Metadata) -> Stamp {
-        use std::os::unix::fs::MetadataExt;
-        let ns = |secs: i64, nsec: i64| i128::from(secs) * 1_000_000_000 + i128::from(nsec);
-        Stamp {
-            len: meta.len(),
-            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
-            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
-            dev: meta.dev(),
-            inode: meta.ino(),
-        }
     }
 }
 

@@ -10,7 +10,6 @@ mod listings;
 mod load;
 mod node;
 mod provision;
-pub mod scan;
 mod tree;
 mod version;
 

@@ -93,15 +93,6 @@ impl LayerName {
         }
     }
 
-    /// The template value.
-    pub fn to_value(&self) -> crate::template::Value {
-        use crate::template::Value;
-        match self {
-            LayerName::Text(s) => Value::str(s),
-            LayerName::Sub(s) => Value::Map(vec![("Fn::Sub".into(), Value::str(s))]),
-        }
-    }
-
     /// The value as JSON, for the template fragment.
     pub fn to_json(&self) -> serde_json::Value {
         match self {

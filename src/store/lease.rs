@@ -10,47 +10,14 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::flock::{Flock, flock};
+
 /// The markers this process holds, locked until it exits.
 static HELD: Mutex<Vec<File>> = Mutex::new(Vec::new());
-
-/// How [`flock`] locks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flock {
-    /// Shared, waiting for an exclusive holder to finish.
-    Shared,
-    /// Exclusive, waiting.
-    Exclusive,
-    /// Exclusive, or `false` at once when another process holds the file.
-    TryExclusive,
-}
-
-/// `flock(2)` on a file this process opened; `Ok(false)` only for a [`Flock::TryExclusive`] that
-/// another holder refused.
-pub(crate) fn flock(file: &File, how: Flock) -> io::Result<bool> {
-    let operation = match how {
-        Flock::Shared => libc::LOCK_SH,
-        Flock::Exclusive => libc::LOCK_EX,
-        Flock::TryExclusive => libc::LOCK_EX | libc::LOCK_NB,
-    };
-    loop {
-        // SAFETY: flock on a descriptor the caller's `File` owns for the whole call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.kind() {
-            io::ErrorKind::Interrupted => continue,
-            io::ErrorKind::WouldBlock if how == Flock::TryExclusive => return Ok(false),
-            _ => return Err(e),
-        }
-    }
-}
 
 /// The marker of the entry folder `folder`: `NAME.used` beside `NAME/`.
 pub fn marker_of(folder: &Path) -> std::path::PathBuf {
@@ -82,7 +49,7 @@ pub fn hold(marker: &Path, keeps: &[String]) -> io::Result<()> {
         if !still_at(&file, marker)? {
             continue;
         }
-        if !super::root::is_read_only() {
+        if !crate::cache_dir::is_read_only() {
             super::touch(marker);
         }
         if let Ok(mut held) = HELD.lock() {

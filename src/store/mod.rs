@@ -3,7 +3,7 @@
 //! reading and compressing anything; and the stat index ([`stat`]) that tells, without reading
 //! them, which inputs did not change.
 //!
-//! Layout under the root ([`root::root`]): `zips/KEY.zip` (read-only), `zips/KEY.meta` (the zip's
+//! Layout under the root ([`crate::cache_dir::root`]): `zips/KEY.zip` (read-only), `zips/KEY.meta` (the zip's
 //! size, sha256 and stamp when it was checked; its mtime is the entry's last use), `stat/` (one
 //! index per rootfs) and `images/` (the image cache).
 //!
@@ -12,10 +12,8 @@
 //! Entries and indexes are written to a temporary name and renamed, so a concurrent build sees a
 //! whole entry or none.
 
-pub mod gc;
 pub mod key;
 pub mod lease;
-pub mod root;
 pub mod stat;
 
 use std::fs;
@@ -23,7 +21,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::rootfs::Stamp;
-use stat::{StatDigests, now_ns, trusted};
+use crate::rootfs::stamp::{mtime_ns, now_ns, trusted};
+use stat::StatDigests;
 
 pub use key::{key, key_from_lock};
 
@@ -70,15 +69,15 @@ impl Store {
         &self.root
     }
 
-    fn zips(&self) -> PathBuf {
+    pub(crate) fn zips(&self) -> PathBuf {
         self.root.join("zips")
     }
 
-    fn zip_path(&self, key: &str) -> PathBuf {
+    pub(crate) fn zip_path(&self, key: &str) -> PathBuf {
         self.zips().join(format!("{key}.zip"))
     }
 
-    fn meta_path(&self, key: &str) -> PathBuf {
+    pub(crate) fn meta_path(&self, key: &str) -> PathBuf {
         self.zips().join(format!("{key}.meta"))
     }
 
@@ -186,7 +185,7 @@ pub(crate) fn read_own(path: &Path, limit: u64) -> Option<String> {
 /// A meta file and its mtime.
 fn read_meta(path: &Path) -> Option<(Meta, i128)> {
     let file = crate::rootfs::host::open_regular_nofollow(path).ok()?;
-    let written = stat::mtime_ns(&file.metadata().ok()?);
+    let written = mtime_ns(&file.metadata().ok()?);
     let text =
         String::from_utf8(crate::rootfs::host::read_open(file, MAX_META_BYTES).ok()?).ok()?;
     Some((parse_meta(&text)?, written))

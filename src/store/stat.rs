@@ -1,7 +1,7 @@
 //! The stat index: a file's stamp (size, mtime, ctime, device, inode) → its sha256, one index per
 //! rootfs, so that an unchanged input is not read again. An entry is trusted only when the stamp
 //! is the same and the file last changed before the index that records it was written
-//! ([`trusted`]); otherwise the file is hashed again.
+//! ([`crate::rootfs::stamp::trusted`]); otherwise the file is hashed again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -11,40 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::OpenRootfs;
 use crate::lock::{self, Digests};
+use crate::rootfs::stamp::{mtime_ns, trusted};
 use crate::rootfs::{RootPath, RootfsId, Stamp};
-
-/// How far a change may lie behind its file's time on a file system that keeps whole seconds
-/// (FAT keeps two): there a change just after a record was written can keep the stamp it had.
-pub const RACY_WINDOW_NS: i128 = 2_000_000_000;
-
-/// The one rule for trusting a recorded digest, git's rule for index entries ("racily clean",
-/// `is_racy_stat` in git's read-cache.c, Documentation/technical/racy-git.txt): the stamp is
-/// unchanged and the file's last change (the later of mtime and ctime) is strictly before
-/// `written_ns`, when the record was written, as the file system that holds the record tells it
-/// (the record file's own mtime), not the clock. A later change gets a time from the same clock
-/// that is not earlier than that write, so it shows in the stamp. Where times are whole seconds, a
-/// change must be more than [`RACY_WINDOW_NS`] before.
-pub fn trusted(now: &Stamp, recorded: &Stamp, written_ns: i128) -> bool {
-    let changed = now.mtime_ns.max(now.ctime_ns);
-    let slack = if changed % 1_000_000_000 == 0 {
-        RACY_WINDOW_NS
-    } else {
-        0
-    };
-    now == recorded && changed + slack < written_ns
-}
-
-/// A host file's mtime in nanoseconds since the epoch.
-pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
-    Stamp::of(meta).mtime_ns
-}
-
-/// Nanoseconds since the epoch, by the system clock.
-pub fn now_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
-}
 
 #[derive(Clone, Debug, PartialEq)]
 struct Record {
@@ -256,27 +224,6 @@ mod tests {
             dev: 1,
             inode: 2,
         }
-    }
-
-    #[test]
-    fn a_change_before_the_record_was_written_is_trusted_a_later_one_not() {
-        let s = stamp(1_000_000_123_456);
-        // Git's rule: strictly before the write, however close.
-        assert!(trusted(&s, &s, s.mtime_ns + 1));
-        assert!(!trusted(&s, &s, s.mtime_ns));
-        let touched = Stamp {
-            ctime_ns: s.ctime_ns + 1,
-            ..s
-        };
-        assert!(!trusted(&touched, &s, i128::MAX));
-        // Whole seconds: the file system may round a later change down to the same time.
-        let coarse = stamp(1_000_000_000_000);
-        assert!(!trusted(&coarse, &coarse, coarse.mtime_ns + 1));
-        assert!(trusted(
-            &coarse,
-            &coarse,
-            coarse.mtime_ns + RACY_WINDOW_NS + 1
-        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub fn patch(spec: &Spec, catalog: &Catalog, template: &Template, zip_dir: &str)
         .map(|layer| LayerResource {
             logical_id: logical_id(&layer.name.value),
             name: layer.name.value.clone(),
-            layer_name: layer.layer_name.as_ref().map(|n| n.value.to_value()),
+            layer_name: layer.layer_name.as_ref().map(|n| Value::from(&n.value)),
             description: crate::emit::template::description(layer),
             content: join(zip_dir, &crate::emit::template::zip_name(&layer.name.value)),
             runtimes: layer.runtimes.iter().map(|r| r.value.clone()).collect(),

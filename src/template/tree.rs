@@ -47,6 +47,16 @@ pub enum Value {
     Alias,
 }
 
+/// A layer's name as the template writes it: text, or `Fn::Sub` where it substitutes.
+impl From<&crate::spec::LayerName> for Value {
+    fn from(name: &crate::spec::LayerName) -> Value {
+        match name {
+            crate::spec::LayerName::Text(s) => Value::str(s),
+            crate::spec::LayerName::Sub(s) => Value::Map(vec![("Fn::Sub".into(), Value::str(s))]),
+        }
+    }
+}
+
 impl Value {
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(s.into())

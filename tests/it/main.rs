@@ -39,6 +39,7 @@ mod merge;
 mod merge_cleanup;
 mod merge_corpus;
 mod merge_text;
+mod module_graph;
 mod packages;
 mod recipe_config;
 mod recipes;

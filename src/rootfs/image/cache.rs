@@ -1,4 +1,4 @@
-//! layerc's image cache: `images/` under the cache root ([`crate::store::root`]: `--store`,
+//! layerc's image cache: `images/` under the cache root ([`crate::cache_dir`]: `--store`,
 //! `$LAYERC_STORE`, `$LAYERC_CACHE`, `$XDG_CACHE_HOME/layerc` or `~/.cache/layerc`). It holds each
 //! image's index (`index/KEY.json`, keyed by the image's content hash and the architecture),
 //! content-addressed copies of shared objects from compressed layers (`blobs/SHA256`), and memos
@@ -7,7 +7,7 @@
 //!
 //! The cache is read as untrusted input: its files are read through the bounded reader without
 //! following symlinks, an index is checked for form when loaded (by the caller), and a blob is
-//! used only once its bytes hash to its name. A read-only cache ([`crate::store::root::read_only`],
+//! used only once its bytes hash to its name. A read-only cache ([`crate::cache_dir::read_only`],
 //! for `check` and `build --dry-run`) is used as it is and never written: shared objects are then
 //! kept in the image's scratch file instead.
 
@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::scratch::Scratch;
 use crate::digest::hex;
+use crate::rootfs::stamp::trusted;
 use crate::rootfs::{Stamp, host};
-use crate::store::stat::trusted;
 
 /// The largest index read back (a few hundred bytes a file of the image).
 pub(super) const MAX_INDEX_BYTES: u64 = 512 << 20;
@@ -50,8 +50,8 @@ impl Cache {
     /// The cache folder from the environment (created if needed, unless the cache is read-only);
     /// `None` when there is no usable one (images are then indexed on every run).
     pub(super) fn from_env() -> Option<Cache> {
-        let dir = crate::store::root::root()?.join("images");
-        let writable = !crate::store::root::is_read_only();
+        let dir = crate::cache_dir::root()?.join("images");
+        let writable = !crate::cache_dir::is_read_only();
         if writable {
             for sub in ["blobs", "index", "stat"] {
                 fs::create_dir_all(dir.join(sub)).ok()?;
@@ -109,7 +109,7 @@ impl Cache {
 
     /// The sha256 of an open file and the stamp it had when hashed: from the memo when the
     /// file's stamp is unchanged and the memo is trusted by the store's rule
-    /// ([`crate::store::stat::trusted`]; the memo's mtime is when the hash was taken). A file that
+    /// ([`crate::rootfs::stamp::trusted`]; the memo's mtime is when the hash was taken). A file that
     /// changes while it is hashed is an error.
     pub(super) fn file_hash(
         &self,
@@ -126,7 +126,7 @@ impl Cache {
         if let Ok(memo_file) = host::open_regular_nofollow(&memo)
             && let Ok(written) = memo_file
                 .metadata()
-                .map(|m| crate::store::stat::mtime_ns(&m))
+                .map(|m| crate::rootfs::stamp::mtime_ns(&m))
             && let Ok(hash) = host::read_open(memo_file, MAX_MEMO_BYTES)
             && crate::digest::is_sha256_hex(&hash)
             && trusted(&stamp, &stamp, written)

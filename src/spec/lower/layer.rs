@@ -173,7 +173,7 @@ impl Lowering {
     ) -> bool {
         let verify = node.entry("tls-verify").is_none() || self.bool_prop(node, "tls-verify");
         let Some(given) = given else { return true };
-        if !crate::registry::is_reference(&given.value) {
+        if !crate::reference::is_reference(&given.value) {
             if !verify {
                 self.push(
                     Diagnostic::error(
@@ -187,7 +187,7 @@ impl Lowering {
             }
             return true;
         }
-        if let Err(problem) = crate::registry::Reference::parse(&given.value) {
+        if let Err(problem) = crate::reference::Reference::parse(&given.value) {
             self.push(
                 Diagnostic::error(
                     Code::SpecBadReference,

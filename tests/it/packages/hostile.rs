@@ -274,7 +274,7 @@ fn a_session_resolves_again_when_the_names_change() {
     };
     let repo = LocalApt::write(&fx.path().join("repo"), &[good_deb(), other], None, 0);
     let server = Server::start(&repo.root);
-    layerc::store::root::choose(crate::common::test_store());
+    layerc::cache_dir::choose(crate::common::test_store());
     let session = layerc::Session::default();
     let mut names = Vec::new();
     for package in ["bar", "baz"] {

@@ -33,7 +33,7 @@ pub(crate) fn run(cmd: &mut Command) -> std::process::Output {
 /// The package rootfs of the first layer of a spec in `dir`, analysed in-process with the
 /// suite's store.
 pub(crate) fn prepared(dir: &std::path::Path) -> layerc::packages::Prepared {
-    layerc::store::root::choose(crate::common::test_store());
+    layerc::cache_dir::choose(crate::common::test_store());
     let text = std::fs::read_to_string(dir.join("layer.kdl")).unwrap();
     let analysis = crate::common::analyze_only(&text, dir);
     let messages: Vec<String> = analysis

@@ -2,15 +2,19 @@
 //! instead of the catalog's entries for its `runtime` ids. The session replaces the layer's
 //! `target` with one over the built-in catalog plus the described runtime and OS base.
 
+pub mod scan;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::arch::Architecture;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::runtime::scan::{ScanOptions, scan};
+use crate::resolve::OpenRootfs;
+use crate::rootfs::OpenError;
 use crate::runtime::{Catalog, Origin, OsBase, Runtime, description};
-use crate::session::Session;
 use crate::spec::{LayerSpec, Spanned, Target, TargetSource};
+use scan::{ScanOptions, scan};
 
 /// Described catalogs by what they were made from. A `Target` borrows its catalog for the whole
 /// program (`'static`), so each distinct description is kept once for the session's life: a
@@ -22,10 +26,19 @@ pub struct DescribedCache {
 
 type Made = Result<(OsBase, Runtime), String>;
 
+/// What describing a layer's target needs of the session that analyses it.
+pub struct Describing<'a> {
+    pub catalog: &'static Catalog,
+    pub cache: &'a DescribedCache,
+    /// Opens a `target-rootfs` value (a path relative to the spec's folder, or a reference;
+    /// `true` for `tls-verify=#false`) for an architecture.
+    pub open: &'a dyn Fn(&str, bool, Architecture) -> Result<OpenRootfs, OpenError>,
+}
+
 /// The target for `layer`'s description: `None` when it has none, or when it cannot be used (then
 /// a `spec::runtime-description` diagnostic is pushed and the layer is not analysed).
 pub fn target(
-    session: &Session,
+    session: &Describing<'_>,
     layer: &LayerSpec,
     spec_dir: &Path,
     diags: &mut Vec<Diagnostic>,
@@ -56,7 +69,7 @@ impl From<String> for Failure {
 }
 
 fn described(
-    session: &Session,
+    session: &Describing<'_>,
     layer: &LayerSpec,
     source: &Spanned<TargetSource>,
     spec_dir: &Path,
@@ -78,20 +91,18 @@ fn described(
         }
         TargetSource::Rootfs(dir) => {
             let insecure = layer.unverified_tls.contains(dir);
-            let open = session
-                .open_named(spec_dir, dir, insecure, arch)
-                .map_err(|e| {
-                    let registry = e
-                        .source
-                        .get_ref()
-                        .is_some_and(|inner| inner.is::<crate::registry::RegistryError>());
-                    let code = if registry {
-                        Code::RootfsRegistry
-                    } else {
-                        Code::SpecRuntimeDescription
-                    };
-                    Failure(code, e.to_string())
-                })?;
+            let open = (session.open)(dir, insecure, arch).map_err(|e| {
+                let registry = e
+                    .source
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<crate::registry::RegistryError>());
+                let code = if registry {
+                    Code::RootfsRegistry
+                } else {
+                    Code::SpecRuntimeDescription
+                };
+                Failure(code, e.to_string())
+            })?;
             let key = format!(
                 "rootfs\0{:?}\0{}\0{}",
                 open.id,
@@ -104,7 +115,7 @@ fn described(
         }
     };
     let (catalog, id) = {
-        let mut catalogs = crate::lock(&session.described.catalogs);
+        let mut catalogs = crate::lock(&session.cache.catalogs);
         match catalogs.get(&key) {
             Some(entry) => entry.clone(),
             None => {

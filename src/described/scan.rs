@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Catalog, Ceilings, Listing, OsBase, Runtime, Version, split_symbol_version};
 use crate::arch::Architecture;
 use crate::elf::ElfInfo;
 use crate::resolve::search::{LdSoConf, SystemPaths};
 use crate::rootfs::{self, Kind, RootFs, RootPath};
+use crate::runtime::{Catalog, Ceilings, Listing, OsBase, Runtime, Version, split_symbol_version};
 
 /// What to call the scanned runtime and how its loader is set up.
 #[derive(Debug, Clone)]

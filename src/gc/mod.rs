@@ -12,7 +12,7 @@
 //! it meanwhile) builds the zip itself; an output already linked to an entry keeps its bytes (a
 //! hard link is a file of its own). A zip without its meta file is left alone for [`TMP_GRACE`]
 //! too, since a build writes the meta file just after the zip. A layout or unpacked folder that a
-//! process holds ([`super::lease`]) is in use and stays, with what it keeps; one that is free is
+//! process holds ([`crate::store::lease`]) is in use and stays, with what it keeps; one that is free is
 //! moved aside before it is deleted, so a build sees it whole or not at all.
 
 use std::collections::{HashMap, HashSet};
@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{Store, TMP_PREFIX};
+use crate::store::{Store, TMP_PREFIX};
 
 mod held;
 mod images;
@@ -123,7 +123,7 @@ fn older(changed: SystemTime, now: SystemTime, age: Duration) -> bool {
 /// Removes what `limits` does not keep, and old leftovers.
 pub fn run(store: &Store, limits: Limits) -> io::Result<Report> {
     let now = SystemTime::now();
-    let root = &store.root;
+    let root = store.root();
     let mut scan = scan_zips(store, now)?;
     scan.merge(images::scan(&root.join("images"), now)?);
     let images = crate::registry::ImageStore::at(root.join("images/registry"));

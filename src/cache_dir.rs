@@ -1,4 +1,5 @@
-//! Where layerc keeps what it caches: the one rule for the store and the image cache alike.
+//! Where layerc keeps what it caches (the store and the image cache alike): the one rule for
+//! finding that folder, and whether this run may write under it.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,7 +1,8 @@
-//! `docker://REGISTRY/REPO:TAG` and `docker://REGISTRY/REPO@sha256:HEX`, normalised as docker
-//! normalises names (distribution/reference's `ParseNormalizedNamed`): a first component without
-//! `.` or `:` that is not `localhost` is a Docker Hub name (`docker.io`), and a Docker Hub name of
-//! one component is under `library/`; no tag and no digest means `:latest`.
+//! Image references: `docker://REGISTRY/REPO:TAG` and `docker://REGISTRY/REPO@sha256:HEX`, as
+//! the spec writes them and the registry client pulls them, normalised as docker normalises names
+//! (distribution/reference's `ParseNormalizedNamed`): a first component without `.` or `:` that
+//! is not `localhost` is a Docker Hub name (`docker.io`), and a Docker Hub name of one component
+//! is under `library/`; no tag and no digest means `:latest`.
 
 use std::fmt;
 

@@ -14,7 +14,7 @@ const STEP: u64 = 8 << 20;
 /// Writes through to a file; every [`STEP`] bytes, a background thread syncs the file's data so
 /// far. Dropping it waits for that thread. Errors of the background syncs are left to the final
 /// sync, which reports them.
-pub struct SyncAhead<'a> {
+pub(crate) struct SyncAhead<'a> {
     file: &'a mut File,
     unsynced: u64,
     wake: Option<Sender<()>>,
@@ -22,7 +22,7 @@ pub struct SyncAhead<'a> {
 }
 
 impl<'a> SyncAhead<'a> {
-    pub fn new(file: &'a mut File) -> SyncAhead<'a> {
+    pub(crate) fn new(file: &'a mut File) -> SyncAhead<'a> {
         // One request may wait while a sync runs: more would only repeat it.
         let (wake, asked) = crossbeam_channel::bounded::<()>(1);
         let syncer = file.try_clone().ok().map(|clone| {
