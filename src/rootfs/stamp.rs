@@ -63,19 +63,22 @@ pub fn now_ns() -> i128 {
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
+/// A file's stamp for tests: ten bytes, changed at `mtime_ns`.
+#[cfg(test)]
+pub(crate) fn stamp_at(mtime_ns: i128) -> Stamp {
+    Stamp {
+        len: 10,
+        mtime_ns,
+        ctime_ns: mtime_ns,
+        dev: 1,
+        inode: 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stamp(mtime_ns: i128) -> Stamp {
-        Stamp {
-            len: 10,
-            mtime_ns,
-            ctime_ns: mtime_ns,
-            dev: 1,
-            inode: 2,
-        }
-    }
+    use stamp_at as stamp;
 
     #[test]
     fn a_change_before_the_record_was_written_is_trusted_a_later_one_not() {

@@ -215,16 +215,7 @@ impl Digests for KnownOnly<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stamp(mtime_ns: i128) -> Stamp {
-        Stamp {
-            len: 10,
-            mtime_ns,
-            ctime_ns: mtime_ns,
-            dev: 1,
-            inode: 2,
-        }
-    }
+    use crate::rootfs::stamp::stamp_at as stamp;
 
     #[test]
     fn records_read_back_and_bad_lines_are_dropped() {
