@@ -23,6 +23,7 @@ pub mod layer_path;
 pub mod lock;
 pub mod lsp;
 pub mod net;
+pub mod ops;
 pub mod packages;
 pub mod plan;
 pub mod reference;

@@ -235,7 +235,7 @@ pub struct ZipsAhead(Vec<Option<Zipped>>);
 
 /// Writes each layer's zip into a temporary file beside its target in `out_dir`, until `stop` is
 /// set: the work a build whose input digests are being computed meanwhile does not have to wait
-/// for (see `cli/lock.rs`).
+/// for (see [`crate::ops::build`]).
 pub fn write_zips_ahead(
     analysis: &Buildable<'_>,
     out_dir: &Path,

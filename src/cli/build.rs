@@ -6,17 +6,13 @@ use layerc::cache::Caches;
 use layerc::emit::EmitError;
 use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
+use layerc::ops::{BuildError, BuildOptions, Built};
 use layerc::template::files::{Merged, prepare};
-use layerc::{
-    Analysis, BuildReport, Buildable, BuiltZip, LockOutput, LockWrite, Origin, Session, Stores,
-    TemplateChoice, emit,
-};
+use layerc::{Analysis, Buildable, BuiltZip, Origin, Session, Stores, TemplateChoice, emit};
 
 use super::dry_run::run_dry;
-use super::lock;
 use super::output::{report, say};
-use super::stale::{remove_stale, stale_zips};
-use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
+use super::{Format, SUCCESS, TOOL_ERROR};
 use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
@@ -144,17 +140,9 @@ pub(super) struct Options {
     pub summary: bool,
 }
 
-/// The merged template is computed before anything is written, so a merge that fails leaves every
-/// file as it was; the zips, the lock and the template are then renamed into place together.
+/// The build (`layerc::ops::build`), or the dry run; what it wrote or why it wrote nothing.
 pub(super) fn run(session: &Session, analysis: &Analysis, options: Options) -> i32 {
     let (format, color, locked) = (options.format, options.color, options.locked);
-    let Ok(buildable) = Buildable::try_from(analysis) else {
-        report(analysis, &analysis.diagnostics, format, color);
-        say(format_args!(
-            "error: nothing was written: the spec has errors"
-        ));
-        return analysis.exit_code();
-    };
     let caches = options.caches.as_deref();
     let store = super::store::open();
     let stores = Stores {
@@ -165,7 +153,16 @@ pub(super) fn run(session: &Session, analysis: &Analysis, options: Options) -> i
         emit::zip::timestamp(source_date_epoch()),
         options.compression,
     );
+    let shown = Shown {
+        format,
+        color,
+        caches,
+        locked,
+    };
     if options.dry_run {
+        if Buildable::try_from(analysis).is_err() {
+            return shown.failed(analysis, &BuildError::HasErrors);
+        }
         let code = run_dry(
             session,
             analysis,
@@ -176,67 +173,25 @@ pub(super) fn run(session: &Session, analysis: &Analysis, options: Options) -> i
         say_cache_warnings(caches);
         return code;
     }
-    let out = options
-        .out
-        .unwrap_or_else(|| analysis.spec_dir.join("build"));
-    let merged = match merged_template(session, analysis, &out, (format, color)) {
-        Ok(merged) => merged,
-        Err(code) => return code,
-    };
-    let created = guard_output(&out);
-    let fail = |code: i32| {
-        created
-            .iter()
-            .for_each(|dir| drop(std::fs::remove_dir(dir)));
-        code
-    };
-    let (fresh, ahead) = match lock::fresh_writing_ahead(&buildable, stores, &out, &zip) {
-        Ok(fresh) => fresh,
-        Err(code) => return fail(code),
-    };
-    if locked && !matches_lock(analysis, &fresh, format, color) {
-        drop(ahead);
-        return fail(SPEC_ERROR);
-    }
-    let lock_path = lock::path(analysis);
-    let write = lock_write(analysis, &out, locked, &lock_path);
-    let stale = match write {
-        LockWrite::Write => stale_zips(analysis, &lock_path, &out),
-        _ => Vec::new(),
-    };
-    let writes_lock = matches!(write, LockWrite::Write);
-    let lock = Some(LockOutput {
-        path: &lock_path,
-        lock: fresh,
-        write,
-    });
-    let built =
-        layerc::build_with_lock(buildable, &out, &zip, lock, merged.as_ref(), stores, ahead);
-    let shown = Shown {
-        format,
-        color,
-        caches,
-    };
-    match built {
-        Ok(built) => {
-            shown.built(analysis, &built, merged.as_ref(), options.summary);
-            remove_stale(&stale);
-            say_lock(&lock_path, writes_lock, locked);
-            SUCCESS
-        }
-        Err(e) => fail(shown.failed(analysis, &e, &lock_path)),
-    }
-}
-
-/// Makes an interrupt remove the build's temporary files and the output folders it creates (zips
-/// written ahead create the output folder); those folders, which a failed build removes too.
-fn guard_output(out: &Path) -> Vec<PathBuf> {
+    // An interrupt removes the build's temporary files and the output folders it created.
     if let Err(e) = emit::interrupt::install() {
         say(format_args!("warning: cannot catch SIGINT/SIGTERM: {e}"));
     }
-    let created = missing_folders(out);
-    emit::interrupt::created(&created);
-    created
+    let warn = |text: String| say(format_args!("warning: {text}"));
+    let build = BuildOptions {
+        out: options.out,
+        zip,
+        locked,
+        stores,
+        warn: &warn,
+    };
+    match layerc::ops::build(analysis, session.catalog, &build) {
+        Ok(built) => {
+            shown.built(analysis, &built, options.summary);
+            SUCCESS
+        }
+        Err(e) => shown.failed(analysis, &e),
+    }
 }
 
 /// What became of layer.lock.
@@ -257,73 +212,66 @@ struct Shown<'a> {
     format: Format,
     color: bool,
     caches: Option<&'a Caches>,
+    /// `--locked`: layer.lock is never written, so that is not worth a note.
+    locked: bool,
 }
 
 impl Shown<'_> {
     /// The diagnostics and warnings of a build that wrote its outputs, and what it wrote.
-    fn built(
-        &self,
-        analysis: &Analysis,
-        built: &BuildReport,
-        merged: Option<&Merged>,
-        summary: bool,
-    ) {
+    fn built(&self, analysis: &Analysis, built: &Built, summary: bool) {
         let mut diags = analysis.diagnostics.clone();
-        diags.extend(built.warnings.iter().cloned());
+        diags.extend(built.report.warnings.iter().cloned());
         report(analysis, &diags, self.format, self.color);
         if summary {
-            print_summary(analysis, built);
+            print_summary(analysis, &built.report);
         }
         say_cache_warnings(self.caches);
-        say_written(built, merged);
+        say_written(&built.report, built.merged.as_ref());
+        for (layer, zip, removed) in &built.stale {
+            match removed {
+                Ok(()) => say(format_args!(
+                    "removed {} (layer `{layer}` is no longer in the spec)",
+                    zip.display()
+                )),
+                Err(e) => say(format_args!(
+                    "warning: cannot remove {}: {e}",
+                    zip.display()
+                )),
+            }
+        }
+        say_lock(&built.lock_path, built.lock_written, self.locked);
     }
 
     /// Why a build wrote nothing (or what it could not put back); its exit code.
-    fn failed(&self, analysis: &Analysis, e: &EmitError, lock_path: &Path) -> i32 {
-        report(analysis, &analysis.diagnostics, self.format, self.color);
-        if let EmitError::Write { path, source } = e
-            && path == lock_path
-            && source.to_string() == layerc::LOCK_WOULD_CHANGE
-        {
-            say(format_args!("error: nothing was written: {source}"));
-            return SPEC_ERROR;
+    fn failed(&self, analysis: &Analysis, e: &BuildError) -> i32 {
+        let code = e.exit_code(analysis);
+        let mut diags = analysis.diagnostics.clone();
+        if let BuildError::Drift(drift) = e {
+            diags.extend(drift.iter().cloned());
         }
-        say_cache_warnings(self.caches);
-        if e.wrote_nothing() {
-            say(format_args!("error: nothing was written: {e}"));
-        } else {
-            say(format_args!("error: {e}"));
+        if !matches!(e, BuildError::Read(_)) {
+            report(analysis, &diags, self.format, self.color);
         }
-        TOOL_ERROR
-    }
-}
-
-/// Whether the build writes layer.lock: never with `--locked` (it must already be right), and not
-/// for an output folder outside the spec's folder (the lock belongs to the spec, whose usual
-/// builds it records).
-fn lock_write(analysis: &Analysis, out: &Path, locked: bool, lock_path: &Path) -> LockWrite {
-    if locked {
-        let text = layerc::rootfs::host::read_text(lock_path, layerc::lock::MAX_BYTES);
-        return LockWrite::Locked(text.unwrap_or_default());
-    }
-    let absolute = |p: &Path| {
-        let joined = std::env::current_dir().unwrap_or_default().join(p);
-        let mut clean = PathBuf::new();
-        for part in joined.components() {
-            match part {
-                std::path::Component::ParentDir => {
-                    clean.pop();
-                }
-                std::path::Component::CurDir => {}
-                other => clean.push(other),
+        match e {
+            BuildError::Read(e) => say(format_args!("error: {e}")),
+            BuildError::Emit(emitted @ EmitError::Write { source, .. })
+                if layerc::ops::lock_would_change(emitted) =>
+            {
+                say(format_args!("error: nothing was written: {source}"));
+                return code;
             }
+            BuildError::Emit(e) if !e.wrote_nothing() => {
+                say_cache_warnings(self.caches);
+                say(format_args!("error: {e}"));
+                return code;
+            }
+            BuildError::Emit(_) => say_cache_warnings(self.caches),
+            _ => {}
         }
-        clean
-    };
-    if absolute(out).starts_with(absolute(&analysis.spec_dir)) {
-        LockWrite::Write
-    } else {
-        LockWrite::Skip
+        if !matches!(e, BuildError::Read(_)) {
+            say(format_args!("error: nothing was written: {e}"));
+        }
+        code
     }
 }
 
@@ -380,7 +328,7 @@ pub(super) fn matches_lock(
     format: Format,
     color: bool,
 ) -> bool {
-    let drift = lock::drift(analysis, fresh);
+    let drift = layerc::lock::drift_on_disk(analysis, fresh);
     if drift.is_empty() {
         return true;
     }
@@ -431,10 +379,4 @@ pub(super) fn source_date_epoch() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
 }
 
-/// The folders of `out` that do not exist yet, deepest first.
-pub(super) fn missing_folders(out: &Path) -> Vec<PathBuf> {
-    out.ancestors()
-        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
-        .map(Path::to_path_buf)
-        .collect()
-}
+pub(super) use layerc::ops::missing_folders;

@@ -14,7 +14,6 @@ mod runtime_cmd;
 mod runtimes;
 mod scan;
 mod scan_fix;
-mod stale;
 mod store;
 mod why;
 

@@ -35,6 +35,13 @@ pub fn created(dirs: &[PathBuf]) {
     crate::lock(&CREATED).extend(dirs.iter().cloned());
 }
 
+/// Removes the folders a run created (deepest first) that are still empty: after a failure.
+pub fn remove_empty(dirs: &[PathBuf]) {
+    for dir in dirs {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Registers a temporary file until the guard is dropped (after its rename or its removal).
 pub fn track(path: &Path) -> Tracked {
     lock().push(path.to_path_buf());

@@ -104,6 +104,11 @@ pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// Removes an output layerc wrote earlier (a zip of a layer the spec no longer has).
+pub fn remove_output(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(path)
+}
+
 /// Writes one output atomically: a temporary file beside it, then a rename over it.
 pub fn write_atomic(
     out: &Path,

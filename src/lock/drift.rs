@@ -2,11 +2,51 @@
 //! concerned.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::Analysis;
 use crate::diagnostic::{Code, Diagnostic, Span};
 
 use super::{Lock, LockedFile, LockedLayer};
+
+/// `layer.lock` beside the spec.
+pub fn path(analysis: &Analysis) -> PathBuf {
+    analysis.spec_dir.join(super::FILE_NAME)
+}
+
+/// The lock on disk, or the diagnostic saying why there is none to compare with.
+pub fn on_disk(analysis: &Analysis) -> Result<Option<Lock>, Box<Diagnostic>> {
+    let path = path(analysis);
+    let unreadable = |message: String| {
+        Box::new(
+            Diagnostic::error(Code::LockMalformed, message)
+                .help("run `layerc lock` to write it again"),
+        )
+    };
+    let text = match crate::rootfs::host::read_text_if_exists(&path, super::MAX_BYTES) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(unreadable(format!("cannot read {}: {e}", path.display()))),
+    };
+    super::parse(&text)
+        .map(Some)
+        .map_err(|e| unreadable(format!("{} cannot be read: {e}", path.display())))
+}
+
+/// `--locked`: every way the fresh lock differs from the one on disk (none when they agree).
+pub fn drift_on_disk(analysis: &Analysis, fresh: &Lock) -> Vec<Diagnostic> {
+    match on_disk(analysis) {
+        Err(d) => vec![*d],
+        Ok(None) => vec![
+            Diagnostic::error(
+                Code::LockMissing,
+                format!("{} does not exist", path(analysis).display()),
+            )
+            .help("run `layerc lock` or `layerc build` without `--locked` to write it"),
+        ],
+        Ok(Some(locked)) => drift(&locked, fresh, analysis),
+    }
+}
 
 pub(super) const HELP: &str = "if the change is intended, run `layerc lock` (or build without `--locked`) and review the new layer.lock";
 

@@ -18,7 +18,7 @@ use crate::rootfs::{RootFs, RootPath};
 use crate::spec::Target;
 use crate::{Analysis, OpenRootfs};
 
-pub use drift::drift;
+pub use drift::{drift, drift_on_disk, on_disk, path};
 pub use packages::{Chosen, LockedPackages};
 pub use text::{ParseError, parse, parse_kdl, read_fixed, render};
 

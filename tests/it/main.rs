@@ -40,6 +40,7 @@ mod merge_cleanup;
 mod merge_corpus;
 mod merge_text;
 mod module_graph;
+mod ops;
 mod packages;
 mod recipe_config;
 mod recipes;
