@@ -1,8 +1,6 @@
 //! Completion: node names for the level the cursor is at, property names and values, runtime ids,
 //! architectures, this spec's layer names, and library names found in the rootfs.
 
-use std::collections::BTreeSet;
-
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionItemTag, CompletionParams, CompletionResponse,
     CompletionTextEdit, Range, TextEdit,
@@ -243,18 +241,15 @@ fn libraries(cx: &Context<'_>, cursor: &Cursor) -> Vec<Item> {
     let Ok(open) = cx.session.rootfs(&spec_dir.join(&rootfs.value), arch) else {
         return Vec::new();
     };
-    let fs = open.fs.as_ref();
-    let mut names = BTreeSet::new();
-    for dir in SystemPaths::new(&open.ld_so_conf(), arch).all() {
-        names.extend(cx.index.names(&open.id, fs, dir).iter().cloned());
-    }
-    names
-        .into_iter()
+    // The index resolution reads, kept with the rootfs and listed again when a folder changes.
+    let index = open.library_index(&SystemPaths::new(&open.ld_so_conf(), arch));
+    index
+        .library_names(open.fs.as_ref())
         .map(|name| {
             let rank = if is_soname_shaped(&name) { 0 } else { 1 };
             Item {
                 sort: format!("{rank}{name}"),
-                ..Item::value(&name, CompletionItemKind::FILE)
+                ..Item::value(name, CompletionItemKind::FILE)
             }
         })
         .collect()

@@ -7,7 +7,6 @@ mod complete;
 mod context;
 mod convert;
 mod hover;
-mod index;
 mod navigate;
 mod text;
 pub mod transport;
@@ -95,7 +94,6 @@ pub fn serve_with(connection: Connection, catalog: &'static Catalog) -> Result<i
         session,
         shared,
         jobs,
-        index: index::LibraryIndex::default(),
         shut_down: false,
     };
     let code = server.main_loop(&connection);
@@ -136,7 +134,6 @@ struct Server {
     session: Arc<Session>,
     shared: Arc<Shared>,
     jobs: Sender<Job>,
-    index: index::LibraryIndex,
     shut_down: bool,
 }
 
@@ -218,7 +215,6 @@ impl Server {
             doc,
             encoding: self.encoding,
             session: &self.session,
-            index: &self.index,
             snapshot: self.shared.snapshot(&uri),
         };
         serde_json::to_value(f(&cx, params)).map_err(|e| (ErrorCode::InternalError, e.to_string()))
@@ -281,7 +277,6 @@ pub(crate) struct Context<'a> {
     pub doc: &'a Document,
     pub encoding: Encoding,
     pub session: &'a Session,
-    pub index: &'a index::LibraryIndex,
     pub snapshot: Option<Arc<worker::Snapshot>>,
 }
 

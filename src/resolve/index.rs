@@ -102,6 +102,18 @@ impl LibraryIndex {
         })
     }
 
+    /// Every name with `.so` in it in the search folders (large ones listed now), sorted, once
+    /// each: what completion offers.
+    pub fn library_names(&self, fs: &dyn RootFs) -> impl Iterator<Item = &str> {
+        let names: BTreeSet<&str> = self
+            .stems(fs)
+            .values()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        names.into_iter()
+    }
+
     /// A file whose name is close to `name`: another version of the same library first, then a
     /// library whose stem is a near spelling (best score, then the first name).
     pub fn close_name(&self, fs: &dyn RootFs, name: &str) -> Option<&str> {
