@@ -246,7 +246,7 @@ fn libraries(cx: &Context<'_>, cursor: &Cursor) -> Vec<Item> {
     index
         .library_names(open.fs.as_ref())
         .map(|name| {
-            let rank = if is_soname_shaped(&name) { 0 } else { 1 };
+            let rank = if is_soname_shaped(name) { 0 } else { 1 };
             Item {
                 sort: format!("{rank}{name}"),
                 ..Item::value(name, CompletionItemKind::FILE)
