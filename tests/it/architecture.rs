@@ -1,7 +1,9 @@
-//! ARCHITECTURE.md's invariants that a reading of the source can check: goblin has one user, and
-//! only the rootfs (reading), emit (writing), the store (its own folder) and the command line (the
-//! spec text) touch the file system; no source file is over 500 lines, every `src/` path the map
-//! names exists, and modules with submodules are folders with `mod.rs`.
+//! ARCHITECTURE.md's invariants that a reading of the source can check: goblin has one user; only
+//! the rootfs (reading), emit (writing), the stores (their own folders) and the command line (the
+//! spec text) touch the file system; only the command line prints; only the language server knows
+//! the protocol; `unsafe` is only where the map lists it; no source file is over 500 lines, every
+//! `src/` path the map names exists, and modules with submodules are folders with `mod.rs`. (The
+//! module graph has its own file, `module_graph.rs`.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -175,5 +177,101 @@ fn only_the_tier_module_decides_what_runs() {
     assert!(
         deciding.is_empty(),
         "decide through tests/it/tier.rs instead: {deciding:?}"
+    );
+}
+
+/// Only the command line prints: the library reports through its return values (the language
+/// server writes protocol messages to stdout, and the build scripts talk to cargo).
+#[test]
+fn only_the_command_line_prints() {
+    let allowed = |file: &str| {
+        file.starts_with("cli/")
+            || file == "lsp/transport.rs"
+            || file == "runtime/build.rs"
+            || file == "emit/zip/libdeflate/build.rs"
+    };
+    let printing = [
+        "println!",
+        "eprintln!",
+        "print!(",
+        "eprint!(",
+        "dbg!(",
+        "io::stdout()",
+        "io::stderr()",
+    ];
+    let (src, files) = src_files();
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        let text = fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for line in code
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
+        {
+            if !allowed(&rel) && printing.iter().any(|p| line.contains(p)) {
+                found.push(format!("{rel}: {line}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "printing outside cli/: {found:#?}");
+}
+
+/// The protocol's crates are the language server's alone.
+#[test]
+fn only_the_language_server_knows_the_protocol() {
+    let outside: Vec<_> = uses(&["lsp_types", "lsp_server"])
+        .into_iter()
+        .filter(|(file, _)| !file.starts_with("lsp/"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "the protocol outside lsp/: {outside:#?}"
+    );
+}
+
+/// `unsafe` only in the files ARCHITECTURE.md's `unsafe` paragraph lists, and each block after a
+/// `SAFETY` comment.
+#[test]
+fn unsafe_is_only_where_architecture_md_lists_it() {
+    let map =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).unwrap();
+    let paragraph = map
+        .split("\n\n")
+        .find(|p| p.starts_with("**`unsafe`.**"))
+        .expect("ARCHITECTURE.md has its `unsafe` paragraph");
+    let listed: Vec<&str> = paragraph.split('`').skip(1).step_by(2).collect();
+    let (src, files) = src_files();
+    let mut unlisted = Vec::new();
+    let mut unexplained = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().display().to_string();
+        let text = fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") || !code.contains("unsafe ") {
+                continue;
+            }
+            if !listed.contains(&rel.as_str()) {
+                unlisted.push(format!("{rel}:{}", i + 1));
+            }
+            // The comment may sit a few lines up, above the statement the block is part of.
+            let explained = lines[i.saturating_sub(8)..=i]
+                .iter()
+                .any(|l| l.contains("SAFETY"));
+            if code.contains("unsafe {") && !explained {
+                unexplained.push(format!("{rel}:{}", i + 1));
+            }
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "unsafe in files ARCHITECTURE.md does not list: {unlisted:?}"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "unsafe blocks without a SAFETY comment: {unexplained:?}"
     );
 }
