@@ -10,9 +10,12 @@
 
 use std::path::Path;
 
+use crate::analysis::Analysis;
+use crate::analysis::Buildable;
 use crate::emit::{self, EmitError, zip::ZipOptions};
 use crate::lock::{self, Lock};
-use crate::{Analysis, BuildReport, Buildable, BuiltZip, Origin, Stores, template};
+use crate::pipeline::{BuildReport, BuiltZip, Origin, Stores};
+use crate::template;
 
 /// The layers that cannot be built from the lock alone, each with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +60,7 @@ fn locked_key(
             return Err("the runtime catalog changed since layer.lock was written".into());
         }
     }
-    crate::store::key_from_lock(locked, &lock.catalog, zip)
+    crate::lock::store_key_from_lock(locked, &lock.catalog, zip)
         .ok_or_else(|| "layer.lock does not record file modes yet (run `layerc lock`)".into())
 }
 
@@ -137,10 +140,10 @@ pub fn build_from_lock(
     if !missing.is_empty() {
         return Ok(Err(NeedsRootfs { layers: missing }));
     }
-    let lock = crate::LockOutput {
+    let lock = crate::pipeline::LockOutput {
         path: lock_path,
         lock,
-        write: crate::LockWrite::Locked(on_disk),
+        write: crate::pipeline::LockWrite::Locked(on_disk),
     };
     crate::pipeline::stage_rest(
         &analysis,

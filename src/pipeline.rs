@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::analysis::Analysis;
+use crate::analysis::Buildable;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::{self, EmitError};
-use crate::{Analysis, Buildable, LayerAnalysis, cache, lock, spec, store, template, validate};
+use crate::plan::LayerAnalysis;
+use crate::{cache, lock, spec, store, template, validate};
 
 /// What `build` wrote.
 pub struct BuildReport {
@@ -103,7 +106,7 @@ pub fn build_with_lock(
         let path = out_dir.join(emit::template::zip_name(layer.name()));
         let key = lock.as_ref().and_then(|out| {
             let locked = out.lock.layer(layer.name())?;
-            store::key(&layer.plan, locked, &out.lock.catalog, zip)
+            lock::store_key(&layer.plan, locked, &out.lock.catalog, zip)
         });
         let problems = &mut report.store_problems;
         let reused = key

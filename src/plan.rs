@@ -198,3 +198,17 @@ impl Planner {
         (plan, self.diags)
     }
 }
+
+/// One layer resolved and planned, with the rootfs it was resolved in.
+pub struct LayerAnalysis {
+    pub graph: LayerGraph,
+    pub plan: LayerPlan,
+    pub rootfs: crate::resolve::OpenRootfs,
+}
+
+impl LayerAnalysis {
+    /// The layer's name, as the spec gives it.
+    pub fn name(&self) -> &str {
+        &self.graph.layer
+    }
+}

@@ -6,10 +6,14 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::analysis::Analysis;
+use crate::analysis::ImageUse;
+use crate::analysis::PackageUse;
 use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};
 use crate::packages::PackageSets;
+use crate::plan::LayerAnalysis;
 use crate::plan::{self, PlanInputs};
 use crate::registry::{self, PullError, Pulls, RegistryError};
 use crate::resolve::search::SystemPaths;
@@ -18,8 +22,8 @@ use crate::rootfs::{ImageError, OpenError, RootfsId};
 use crate::runtime::{Catalog, Date};
 use crate::shadow;
 use crate::spec::{self, LayerSpec, PackageRootfs, Spanned, TargetSource};
+use crate::template::input::TemplateChoice;
 use crate::validate::{self, ValidateInputs};
-use crate::{Analysis, ImageUse, LayerAnalysis, PackageUse, TemplateChoice};
 
 pub struct Session {
     pub catalog: &'static Catalog,

@@ -4,8 +4,8 @@
 //!
 //! Invariant: no I/O; the same spec, graphs and catalog give the same findings.
 
-use crate::LayerAnalysis;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::plan::LayerAnalysis;
 use crate::resolve::Status;
 use crate::runtime::Runtime;
 use crate::spec::{FunctionSpec, LayerRef, LayerSpec, LdLibraryPathMode, Spec};

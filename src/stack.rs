@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::LayerAnalysis;
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::plan::Content;
+use crate::plan::LayerAnalysis;
 use crate::resolve::Status;
 use crate::spec::{LayerRef, Spanned, Spec};
 use crate::validate::MAX_UNZIPPED_BYTES;

@@ -4,26 +4,11 @@
 use std::io;
 
 use super::{Environment, ManagedReader};
-use crate::LayerAnalysis;
-use crate::diagnostic::{Code, Diagnostic, SourceMap, Span};
+use crate::diagnostic::{Code, Diagnostic, SourceMap};
+use crate::plan::LayerAnalysis;
 use crate::spec::{FunctionSpec, LayerRef, Spanned, Spec};
 
-/// What the check of one `app` saw, for the editor's hover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppSummary {
-    /// The `app` value.
-    pub span: Span,
-    /// "python3.12 (Amazon Linux 2023), x86_64".
-    pub runtime: String,
-    pub layers: Vec<String>,
-    pub objects: usize,
-    pub assemblies: usize,
-    pub failures: usize,
-    /// Windows/macOS-only imports: (assembly, name).
-    pub foreign: Vec<(String, String)>,
-    /// The application's files unzipped, in bytes.
-    pub bytes: u64,
-}
+pub use crate::analysis::AppSummary;
 
 /// Findings for every function of `spec` that names an `app` (a path relative to the spec file
 /// that writes it), and a summary of each application scanned. A function is checked against the

@@ -297,7 +297,7 @@ fn distinct(failures: Vec<Failure>) -> Vec<Failure> {
 /// every layer of the spec, prepended. Layers that could not be analysed are left out.
 pub fn spec_layers<'a>(
     spec: &crate::spec::Spec,
-    analysed: &'a [crate::LayerAnalysis],
+    analysed: &'a [crate::plan::LayerAnalysis],
     function: Option<&crate::spec::FunctionSpec>,
     runtime: &Runtime,
 ) -> (Vec<LayerMount<'a>>, Vec<String>) {

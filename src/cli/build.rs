@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use layerc::cache::Caches;
 use layerc::emit::EmitError;
-use layerc::emit::summary::{self, BuiltLayer};
 use layerc::emit::zip::{Compression, ZipOptions};
+use layerc::ops::summary::{self, BuiltLayer};
 use layerc::ops::{BuildError, BuildOptions, Built};
 use layerc::template::files::{Merged, prepare};
 use layerc::{Analysis, Buildable, BuiltZip, Origin, Session, Stores, TemplateChoice, emit};
@@ -349,13 +349,18 @@ pub(super) fn merged_template(
     out: &Path,
     (format, color): (Format, bool),
 ) -> Result<Option<Merged>, i32> {
-    prepare(analysis, session.catalog, out)
-        .transpose()
-        .map_err(|message| {
-            report(analysis, &analysis.diagnostics, format, color);
-            say(format_args!("error: nothing was written: {message}"));
-            TOOL_ERROR
-        })
+    prepare(
+        analysis.template.as_ref(),
+        &analysis.spec,
+        session.catalog,
+        out,
+    )
+    .transpose()
+    .map_err(|message| {
+        report(analysis, &analysis.diagnostics, format, color);
+        say(format_args!("error: nothing was written: {message}"));
+        TOOL_ERROR
+    })
 }
 
 /// The table of what each layer ships, and where each zip came from.

@@ -33,7 +33,7 @@ pub(super) fn run_dry(
     for layer in &analysis.layers {
         let key = fresh
             .layer(layer.name())
-            .and_then(|locked| layerc::store::key(&layer.plan, locked, &fresh.catalog, zip));
+            .and_then(|locked| layerc::lock::store_key(&layer.plan, locked, &fresh.catalog, zip));
         say_planned(layer.name(), key.as_deref(), stores);
     }
     let out = out.unwrap_or_else(|| analysis.spec_dir.join("build"));

@@ -41,7 +41,7 @@ pub(super) fn run(
         ));
         return TOOL_ERROR;
     }
-    let failing = emit::graph::failing(analysis);
+    let failing = emit::graph::failing(&analysis.diagnostics, &analysis.layers);
     print_out(&match format {
         GraphFormat::Json => emit::graph::json(&graphs),
         GraphFormat::Text => emit::graph::text(&graphs, &failing),

@@ -37,14 +37,18 @@ struct JsonEdge<'a> {
 /// The nodes that fail `check`, per layer and node name, with the codes of their errors.
 pub type Failing = BTreeMap<(String, String), Vec<&'static str>>;
 
-/// The errors of an analysis that are about one object of a layer: a finding whose message (or,
-/// for a finding that lists several objects, a note) starts with the object's name.
-pub fn failing(analysis: &crate::Analysis) -> Failing {
+/// The errors of an analysis (its `diagnostics` and `layers`) that are about one object of a
+/// layer: a finding whose message (or, for a finding that lists several objects, a note) starts
+/// with the object's name.
+pub fn failing(
+    diagnostics: &[crate::diagnostic::Diagnostic],
+    layers: &[crate::plan::LayerAnalysis],
+) -> Failing {
     let mut out = Failing::new();
-    for d in analysis.diagnostics.iter().filter(|d| d.is_error()) {
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
         let lines = std::iter::once(&d.message).chain(&d.notes);
         for first in lines.filter_map(|l| l.split(' ').next()) {
-            for layer in &analysis.layers {
+            for layer in layers {
                 if layer.graph.find(first).is_some() {
                     let codes = out
                         .entry((layer.name().to_string(), first.to_string()))

@@ -7,7 +7,6 @@ mod commit;
 pub mod graph;
 pub mod interrupt;
 pub mod output;
-pub mod summary;
 pub mod template;
 pub mod zip;
 

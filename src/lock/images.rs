@@ -2,8 +2,9 @@
 //! index or a manifest) and the platform manifest's digest. Under `--locked` a reference that now
 //! names another digest (a tag pushed again) is drift naming both.
 
+use crate::analysis::Analysis;
+use crate::analysis::ImageUse;
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::{Analysis, ImageUse};
 
 use super::LockedImage;
 

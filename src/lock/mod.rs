@@ -7,19 +7,24 @@
 
 mod drift;
 mod images;
+mod key;
 mod packages;
 mod text;
 
 use sha2::{Digest, Sha256};
 
+use crate::analysis::Analysis;
 use crate::digest::hex;
 use crate::plan::Content;
-use crate::rootfs::{RootFs, RootPath};
+use crate::resolve::OpenRootfs;
+use crate::rootfs::RootPath;
 use crate::spec::Target;
-use crate::{Analysis, OpenRootfs};
 
+pub use crate::file_digests::{Digests, ReadAll, sha256_in};
+pub use crate::package_pin::Chosen;
 pub use drift::{drift, drift_on_disk, on_disk, path};
-pub use packages::{Chosen, LockedPackages};
+pub use key::{store_key, store_key_from_lock};
+pub use packages::LockedPackages;
 pub use text::{ParseError, parse, parse_kdl, read_fixed, render};
 
 /// The lock file's name, beside the spec.
@@ -93,20 +98,6 @@ pub struct ReadError {
     pub path: String,
     #[source]
     pub source: std::io::Error,
-}
-
-/// Where a shipped file's size and sha256 come from.
-pub trait Digests {
-    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> std::io::Result<(u64, String)>;
-}
-
-/// Every file read and hashed.
-pub struct ReadAll;
-
-impl Digests for ReadAll {
-    fn digest(&mut self, rootfs: &OpenRootfs, path: &RootPath) -> std::io::Result<(u64, String)> {
-        sha256_in(rootfs.fs.as_ref(), path)
-    }
 }
 
 /// The lock of an analysed spec: every shipped file is read and hashed.
@@ -242,22 +233,6 @@ pub fn spec_hash(layer: &crate::spec::LayerSpec) -> String {
         );
     }
     hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// The size and sha256 of a rootfs file, read in fixed chunks: a memory map would count every
-/// page of a large library in the build's resident memory.
-pub fn sha256_in(fs: &dyn RootFs, path: &RootPath) -> std::io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    let mut size = 0;
-    loop {
-        let n = fs.read_at(path, size, &mut buf)?;
-        if n == 0 {
-            return Ok((size, hex(&hasher.finalize())));
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
 }
 
 /// Each runtime with a hash of its catalog entry and its OS base's entry: a changed listing,

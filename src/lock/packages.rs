@@ -3,23 +3,12 @@
 //! URL, size, sha256, and the signed index that listed it). Under `--locked` those files are
 //! used as they are; a spec whose sources or package names changed since is drift.
 
+use crate::analysis::Analysis;
+use crate::analysis::PackageUse;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::{Analysis, PackageUse};
 
 use super::LockedLayer;
-
-/// A package file a resolution chose: what the lock pins of it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Chosen {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
-    pub url: String,
-    pub size: u64,
-    pub sha256: String,
-    /// The digest (`sha256:HEX`) of the signed index the package was listed in.
-    pub index: String,
-}
+use crate::package_pin::Chosen;
 
 /// What the lock records of a layer's package rootfs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -32,8 +32,8 @@ use lsp_types::{
     TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 
-use crate::Session;
 use crate::runtime::Catalog;
+use crate::session::Session;
 use convert::DocsLink;
 use text::{Document, Encoding};
 use worker::{Job, Shared, Worker};

@@ -15,9 +15,10 @@ use lsp_types::{PublishDiagnosticsParams, Uri};
 
 use super::convert::{DocsLink, Target, to_lsp};
 use super::text::{Document, Encoding};
+use crate::analysis::Analysis;
 use crate::diagnostic::SourceFile;
 use crate::runtime::Date;
-use crate::{Analysis, Session};
+use crate::session::Session;
 
 /// The newest analysis of a document, with the exact text it was made from.
 pub(crate) struct Snapshot {

@@ -7,15 +7,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::analysis::Analysis;
+use crate::analysis::Buildable;
 use crate::diagnostic::Diagnostic;
 use crate::emit::EmitError;
 use crate::emit::zip::ZipOptions;
 use crate::lock::{self, Lock, ReadError};
+use crate::pipeline::{BuildReport, LockOutput, LockWrite, Stores, ZipsAhead};
 use crate::runtime::Catalog;
 use crate::store::Store;
 use crate::template::files::{Merged, prepare};
-use crate::{Analysis, Buildable};
-use crate::{BuildReport, LockOutput, LockWrite, Stores, ZipsAhead};
 
 /// What a build is asked for.
 pub struct BuildOptions<'a> {
@@ -78,7 +79,7 @@ impl BuildError {
 
 /// `--locked` refused a lock whose text would change (a zip's sha256 differs from layer.lock's).
 pub fn lock_would_change(e: &EmitError) -> bool {
-    matches!(e, EmitError::Write { source, .. } if source.to_string() == crate::LOCK_WOULD_CHANGE)
+    matches!(e, EmitError::Write { source, .. } if source.to_string() == crate::pipeline::LOCK_WOULD_CHANGE)
 }
 
 /// Builds every layer of `analysis` (see the module's note): the merged template is computed
@@ -95,7 +96,7 @@ pub fn build(
         .out
         .clone()
         .unwrap_or_else(|| analysis.spec_dir.join("build"));
-    let merged = prepare(analysis, catalog, &out)
+    let merged = prepare(analysis.template.as_ref(), &analysis.spec, catalog, &out)
         .transpose()
         .map_err(BuildError::Template)?;
     let created = missing_folders(&out);
@@ -136,7 +137,7 @@ fn write(
         lock: fresh,
         write,
     });
-    let report = crate::build_with_lock(
+    let report = crate::pipeline::build_with_lock(
         buildable,
         out,
         &options.zip,
@@ -209,7 +210,7 @@ fn fresh_writing_ahead(
     }
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(|| crate::write_zips_ahead(analysis, out, zip, &stop));
+        let writer = scope.spawn(|| crate::pipeline::write_zips_ahead(analysis, out, zip, &stop));
         let fresh = fresh_with(analysis, digests, options.warn);
         if fresh
             .as_ref()
@@ -233,7 +234,7 @@ fn all_stored(analysis: &Analysis, lock: &Lock, zip: &ZipOptions, stores: Stores
     }
     analysis.layers.iter().all(|layer| {
         lock.layer(layer.name())
-            .and_then(|locked| crate::store::key(&layer.plan, locked, &lock.catalog, zip))
+            .and_then(|locked| crate::lock::store_key(&layer.plan, locked, &lock.catalog, zip))
             .is_some_and(|key| {
                 stores.local.is_some_and(|s| s.has(&key))
                     || stores.remote.is_some_and(|c| c.find_layer(&key).is_some())

@@ -2,6 +2,7 @@
 //! command line maps its arguments onto them and prints what they report.
 
 mod build;
+pub mod summary;
 
 pub use build::{
     BuildError, BuildOptions, Built, build, fresh_lock, lock_would_change, missing_folders,

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-pub use crate::lock::Chosen;
+pub use crate::package_pin::Chosen;
 
 /// A repository's packages as the resolver asks about them.
 pub trait Universe {

@@ -12,7 +12,6 @@
 //! Entries and indexes are written to a temporary name and renamed, so a concurrent build sees a
 //! whole entry or none.
 
-pub mod key;
 pub mod lease;
 pub mod stat;
 
@@ -23,8 +22,6 @@ use std::path::{Path, PathBuf};
 use crate::rootfs::Stamp;
 use crate::rootfs::stamp::{mtime_ns, now_ns, trusted};
 use stat::StatDigests;
-
-pub use key::{key, key_from_lock};
 
 /// Temporary files in the store start with this; [`gc`] leaves young ones alone.
 pub(crate) const TMP_PREFIX: &str = ".layerc-";

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::OpenRootfs;
-use crate::lock::{self, Digests};
+use crate::file_digests::{Digests, sha256_in};
+use crate::resolve::OpenRootfs;
 use crate::rootfs::stamp::{mtime_ns, trusted};
 use crate::rootfs::{RootPath, RootfsId, Stamp};
 
@@ -62,7 +62,7 @@ impl StatIndex {
         if let Some(known) = self.known(path, before) {
             return Ok(known);
         }
-        let (size, sha256) = lock::sha256_in(fs, path)?;
+        let (size, sha256) = sha256_in(fs, path)?;
         // A file that changed while it was read is not recorded.
         let unchanged = before.filter(|s| s.len == size && fs.stamp(path).ok().flatten() == before);
         if let Some(stamp) = unchanged.filter(|_| !path.as_str().contains('\n')) {

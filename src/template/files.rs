@@ -68,14 +68,16 @@ fn absolute(path: &Path) -> io::Result<PathBuf> {
     Ok(out)
 }
 
-/// The analysed template with the spec merged in, its zips in `out_dir`; `None` without a
-/// template. Computed before anything is written, so a failure leaves every file as it was.
+/// The analysed template (`Analysis::template`) with `spec` merged in, its zips in `out_dir`;
+/// `None` without a template. Computed before anything is written, so a failure leaves every
+/// file as it was.
 pub fn prepare(
-    analysis: &crate::Analysis,
+    loaded: Option<&super::input::LoadedTemplate>,
+    spec: &crate::spec::Spec,
     catalog: &crate::runtime::Catalog,
     out_dir: &Path,
 ) -> Option<Result<Merged, String>> {
-    let loaded = analysis.template.as_ref()?;
+    let loaded = loaded?;
     let dir = loaded
         .path
         .parent()
@@ -89,7 +91,7 @@ pub fn prepare(
                 loaded.name
             )
         })?;
-        let patch = super::plan::patch(&analysis.spec, catalog, &loaded.template, &zip_dir);
+        let patch = super::plan::patch(spec, catalog, &loaded.template, &zip_dir);
         let new = loaded
             .template
             .merge(&patch)

@@ -274,9 +274,14 @@ fn an_edit_saved_during_the_build_is_kept() {
     let analysis = fx.analyze();
     let buildable = layerc::Buildable::try_from(&analysis).unwrap();
     let out_dir = fx.path().join("build");
-    let merged = layerc::template::files::prepare(&analysis, analysis_catalog(), &out_dir)
-        .unwrap()
-        .unwrap();
+    let merged = layerc::template::files::prepare(
+        analysis.template.as_ref(),
+        &analysis.spec,
+        analysis_catalog(),
+        &out_dir,
+    )
+    .unwrap()
+    .unwrap();
     // The user saves the template after layerc read it.
     let edited = format!("{TEMPLATE}# saved meanwhile\n");
     fs::write(fx.path().join("template.yaml"), &edited).unwrap();

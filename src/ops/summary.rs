@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use crate::analysis::Analysis;
 use crate::plan::Content;
+use crate::plan::LayerAnalysis;
 use crate::resolve::{LayerGraph, Status};
 use crate::spec::LayerRef;
 use crate::validate::{MAX_DIRECT_UPLOAD_BYTES, MAX_UNZIPPED_BYTES};
-use crate::{Analysis, LayerAnalysis};
 
 /// What the build did with one layer.
 #[derive(Debug, Clone)]

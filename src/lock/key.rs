@@ -1,4 +1,5 @@
-//! A layer zip's store key: the sha256 of everything its bytes depend on.
+//! The key a layer zip is kept under in the store (`store::Store`): the sha256 of everything its
+//! bytes depend on, from the plan and the digests the lock records.
 //!
 //! The zip writer reads only the plan (entry paths, modes, sizes, symlink targets), the shipped
 //! files' bytes and its options, so those make the key: the plan is the spec's meaning for the
@@ -11,8 +12,8 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+use super::LockedLayer;
 use crate::emit::zip::{self, ZipOptions};
-use crate::lock::LockedLayer;
 use crate::plan::{Content, LayerPlan};
 
 /// Bumped when the key's text changes meaning.
@@ -42,7 +43,7 @@ impl KeyEntry<'_> {
 
 /// The key of the zip of `plan`, whose files `locked` gives the digests of (`None` when it misses
 /// one: such a zip is not stored).
-pub fn key(
+pub fn store_key(
     plan: &LayerPlan,
     locked: &LockedLayer,
     catalog: &str,
@@ -75,10 +76,14 @@ pub fn key(
     Some(key_of(entries, &locked.runtimes, catalog, options))
 }
 
-/// The same key as [`key`], from the lock alone (no plan, no rootfs): the lock records every
+/// The same key as [`store_key`], from the lock alone (no plan, no rootfs): the lock records every
 /// entry's path, mode, size and sha256 and every symlink. `None` for a lock written before modes
 /// were recorded.
-pub fn key_from_lock(locked: &LockedLayer, catalog: &str, options: &ZipOptions) -> Option<String> {
+pub fn store_key_from_lock(
+    locked: &LockedLayer,
+    catalog: &str,
+    options: &ZipOptions,
+) -> Option<String> {
     let files = locked.files.iter().map(|f| {
         Some(KeyEntry::File {
             path: &f.path,
