@@ -21,7 +21,7 @@ pub(super) struct BuildArgs {
     #[arg(default_value = "layer.kdl")]
     pub spec: PathBuf,
     /// Output folder (default: build/ beside the spec).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Diagnostics format.
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -10,6 +10,8 @@ mod init;
 mod lock;
 mod manual;
 mod output;
+#[cfg(test)]
+mod readme;
 mod runtime_cmd;
 mod runtimes;
 mod scan;
@@ -108,7 +110,7 @@ enum Command {
         #[arg(default_value = "layer.kdl")]
         spec: PathBuf,
         /// Only this layer.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         layer: Option<String>,
         /// Output format: text (a tree), dot (Graphviz), mermaid or json.
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
@@ -117,7 +119,7 @@ enum Command {
     /// Show the chain(s) that pull a library into a layer.
     Why {
         /// The spec file, then the library; with one argument it is the library and the spec is layer.kdl.
-        #[arg(num_args = 1..=2, required = true)]
+        #[arg(num_args = 1..=2, required = true, value_names = ["SPEC", "NAME"])]
         args: Vec<String>,
     },
     /// Describe a runtime from a root filesystem, or compare two runtimes.
@@ -406,63 +408,5 @@ mod tests {
         cmd.build();
         walk(&cmd, "layerc", &mut missing);
         assert!(missing.is_empty(), "arguments without help: {missing:#?}");
-    }
-
-    /// The README's command table has a row for every command, naming each of its options, and
-    /// no row for a command that does not exist (global options are described below the table).
-    #[test]
-    fn the_readme_command_table_matches_the_commands() {
-        fn walk(cmd: &clap::Command, path: &str, rows: &[&str], wrong: &mut Vec<String>) {
-            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-                let name = format!("{path} {}", sub.get_name());
-                if sub.has_subcommands() {
-                    walk(sub, &name, rows, wrong);
-                    continue;
-                }
-                let head = format!("| `{name}");
-                let Some(row) = rows.iter().find(|r| {
-                    r.strip_prefix(&head)
-                        .is_some_and(|rest| rest.starts_with([' ', '`']))
-                }) else {
-                    wrong.push(format!("{name}: no row"));
-                    continue;
-                };
-                let usage = row.split(" | ").next().unwrap_or("");
-                let options = sub
-                    .get_arguments()
-                    .filter(|a| !a.is_global_set() && !a.is_hide_set());
-                for long in options.filter_map(|a| a.get_long()) {
-                    if !["help", "version"].contains(&long) && !usage.contains(&format!("--{long}"))
-                    {
-                        wrong.push(format!("{name}: --{long} is not in its row"));
-                    }
-                }
-            }
-        }
-        let readme = include_str!("../../README.md");
-        let rows: Vec<&str> = readme
-            .lines()
-            .filter(|l| l.starts_with("| `layerc "))
-            .collect();
-        let mut wrong = Vec::new();
-        let mut cmd = Cli::command();
-        cmd.build();
-        walk(&cmd, "layerc", &rows, &mut wrong);
-        for row in &rows {
-            let words: Vec<&str> = row[3..]
-                .split(['`', ' '])
-                .take_while(|w| {
-                    !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                })
-                .collect();
-            let mut at = &cmd;
-            for word in &words[1..] {
-                match at.find_subcommand(word) {
-                    Some(sub) => at = sub,
-                    None => wrong.push(format!("{row:.40}: `{word}` is not a command")),
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "README.md's command table: {wrong:#?}");
     }
 }

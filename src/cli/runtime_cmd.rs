@@ -23,19 +23,19 @@ pub(super) enum RuntimeCommand {
         /// The root filesystem: a folder, an image file or layout, or `docker://REGISTRY/REPO:TAG`.
         rootfs: PathBuf,
         /// The runtime id written.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         name: String,
-        /// The OS base id written (default: NAME-os).
-        #[arg(long)]
+        /// The OS base id written (default: ID-os).
+        #[arg(long, value_name = "OS")]
         base_id: Option<String>,
         /// x86_64 or arm64.
-        #[arg(long, default_value = "x86_64")]
+        #[arg(long, default_value = "x86_64", value_name = "ARCH")]
         architecture: String,
         /// The runtime's default LD_LIBRARY_PATH, `:`-separated (default: the catalog's usual one).
-        #[arg(long)]
+        #[arg(long, value_name = "PATH")]
         ld_library_path: Option<String>,
         /// Write here instead of stdout (whole or not at all).
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// `--tls-verify=false`: pull the reference over plain HTTP or an unverified certificate.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -49,7 +49,7 @@ pub(super) enum RuntimeCommand {
         /// The second runtime: a catalog id, a description file, or an image.
         b: String,
         /// The architecture images are scanned for: x86_64 or arm64.
-        #[arg(long, default_value = "x86_64")]
+        #[arg(long, default_value = "x86_64", value_name = "ARCH")]
         architecture: String,
         /// `--tls-verify=false`: pull references over plain HTTP or an unverified certificate.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]

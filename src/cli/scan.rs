@@ -17,22 +17,22 @@ pub(super) struct ScanArgs {
     /// site-packages, node_modules) or a zip (a deployment package, a wheel).
     pub app: PathBuf,
     /// The Lambda runtime id the function runs on.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub runtime: String,
     /// x86_64 or arm64.
-    #[arg(long, default_value = "x86_64")]
+    #[arg(long, default_value = "x86_64", value_name = "ARCH")]
     pub architecture: String,
     /// A spec whose layers the function has (unpacked at /opt).
     #[arg(long)]
     pub spec: Option<PathBuf>,
     /// With --spec: only this function's layers, and its ld-library-path mode.
-    #[arg(long, requires = "spec")]
+    #[arg(long, requires = "spec", value_name = "NAME")]
     pub function: Option<String>,
     /// A root filesystem (folder or image) to take the missing libraries from: proposes a layer.
     #[arg(long)]
     pub rootfs: Option<PathBuf>,
     /// With --rootfs: write the proposed spec here (whole or not at all), ready for `layerc build`.
-    #[arg(long, requires = "rootfs")]
+    #[arg(long, requires = "rootfs", value_name = "FILE")]
     pub write_spec: Option<PathBuf>,
     /// With --write-spec: replace a file that is already there (as cargo, layerc does not
     /// overwrite one unasked).
