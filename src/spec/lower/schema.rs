@@ -105,3 +105,32 @@ pub fn names(place: Place) -> impl Iterator<Item = &'static str> + Clone {
         .filter(move |n| n.place == place)
         .map(|n| n.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/diagnostics.md's `spec::unknown-node` section names every node each place takes.
+    #[test]
+    fn the_reference_names_every_node() {
+        let doc = include_str!("../../../docs/diagnostics.md");
+        let section = doc
+            .split("### `spec::unknown-node`")
+            .nth(1)
+            .and_then(|rest| rest.split("\n### ").next())
+            .expect("the section is there");
+        let places = [
+            Place::Top,
+            Place::Layer,
+            Place::Function,
+            Place::Rootfs,
+            Place::Source,
+        ];
+        let missing: Vec<&str> = places
+            .into_iter()
+            .flat_map(names)
+            .filter(|name| !section.contains(&format!("`{name}`")))
+            .collect();
+        assert!(missing.is_empty(), "not in the section: {missing:?}");
+    }
+}
