@@ -10,8 +10,7 @@
 
 use std::path::Path;
 
-use crate::analysis::Analysis;
-use crate::analysis::Buildable;
+use crate::analysis::{Analysis, Buildable};
 use crate::emit::{self, EmitError, zip::ZipOptions};
 use crate::lock::{self, Lock};
 use crate::pipeline::{BuildReport, BuiltZip, Origin, Stores};

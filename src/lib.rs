@@ -49,7 +49,7 @@ mod session;
 pub use analysis::{Analysis, Buildable, HasErrors, ImageUse, PackageUse};
 pub use from_lock::{NeedsRootfs, build_from_lock, locked_keys, plan_from_lock};
 pub use pipeline::{
-    BuildReport, BuiltZip, LOCK_WOULD_CHANGE, LockOutput, LockWrite, Origin, Stores, ZipsAhead,
+    BuildReport, BuiltZip, LockOutput, LockWouldChange, LockWrite, Origin, Stores, ZipsAhead,
     build, build_with_lock, write_zips_ahead,
 };
 pub use plan::LayerAnalysis;

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::Analysis;
-use crate::analysis::Buildable;
+use crate::analysis::{Analysis, Buildable};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::{self, EmitError};
 use crate::plan::LayerAnalysis;
@@ -188,7 +187,7 @@ fn stage_lock(out: &LockOutput<'_>) -> Result<Option<emit::Staged>, EmitError> {
     match &out.write {
         LockWrite::Locked(on_disk) if *on_disk != text => Err(EmitError::Write {
             path: out.path.to_path_buf(),
-            source: std::io::Error::other(LOCK_WOULD_CHANGE),
+            source: std::io::Error::other(LockWouldChange),
         }),
         LockWrite::Locked(_) | LockWrite::Skip => Ok(None),
         LockWrite::Write => emit::stage(out.path, |file| {
@@ -200,10 +199,14 @@ fn stage_lock(out: &LockOutput<'_>) -> Result<Option<emit::Staged>, EmitError> {
     }
 }
 
-/// Why a `--locked` build failed after its zips were written (and discarded).
-pub const LOCK_WOULD_CHANGE: &str = "--locked: the lock would change (a zip's sha256 differs from \
-     the one it records: SOURCE_DATE_EPOCH, the compression or layerc changed); build without \
-     --locked to update it";
+/// Why a `--locked` build failed after its zips were written (and discarded): the cause inside
+/// the `EmitError::Write` of layer.lock, told by its type.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--locked: the lock would change (a zip's sha256 differs from the one it records: \
+     SOURCE_DATE_EPOCH, the compression or layerc changed); build without --locked to update it"
+)]
+pub struct LockWouldChange;
 
 /// The lock of a build: its store keys are used in any case; whether its file is written.
 pub struct LockOutput<'a> {

@@ -6,9 +6,7 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::analysis::Analysis;
-use crate::analysis::ImageUse;
-use crate::analysis::PackageUse;
+use crate::analysis::{Analysis, ImageUse, PackageUse};
 use crate::arch::Architecture;
 use crate::described::{self, DescribedCache};
 use crate::diagnostic::{Code, Diagnostic, SourceFile};

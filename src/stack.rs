@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::plan::Content;
-use crate::plan::LayerAnalysis;
+use crate::plan::{Content, LayerAnalysis};
 use crate::resolve::Status;
 use crate::spec::{LayerRef, Spanned, Spec};
 use crate::validate::MAX_UNZIPPED_BYTES;

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use layerc::cache::Caches;
-use layerc::emit::EmitError;
 use layerc::emit::zip::{Compression, ZipOptions};
 use layerc::ops::summary::{self, BuiltLayer};
 use layerc::ops::{BuildError, BuildOptions, Built};
@@ -245,31 +244,29 @@ impl Shown<'_> {
     /// Why a build wrote nothing (or what it could not put back); its exit code.
     fn failed(&self, analysis: &Analysis, e: &BuildError) -> i32 {
         let code = e.exit_code(analysis);
+        if let BuildError::Read(e) = e {
+            say(format_args!("error: {e}"));
+            return code;
+        }
         let mut diags = analysis.diagnostics.clone();
         if let BuildError::Drift(drift) = e {
             diags.extend(drift.iter().cloned());
         }
-        if !matches!(e, BuildError::Read(_)) {
-            report(analysis, &diags, self.format, self.color);
-        }
+        report(analysis, &diags, self.format, self.color);
         match e {
-            BuildError::Read(e) => say(format_args!("error: {e}")),
-            BuildError::Emit(emitted @ EmitError::Write { source, .. })
-                if layerc::ops::lock_would_change(emitted) =>
-            {
-                say(format_args!("error: nothing was written: {source}"));
-                return code;
-            }
-            BuildError::Emit(e) if !e.wrote_nothing() => {
+            BuildError::Emit(e) if layerc::ops::lock_would_change(e) => say(format_args!(
+                "error: nothing was written: {}",
+                layerc::LockWouldChange
+            )),
+            BuildError::Emit(e) => {
                 say_cache_warnings(self.caches);
-                say(format_args!("error: {e}"));
-                return code;
+                if e.wrote_nothing() {
+                    say(format_args!("error: nothing was written: {e}"));
+                } else {
+                    say(format_args!("error: {e}"));
+                }
             }
-            BuildError::Emit(_) => say_cache_warnings(self.caches),
-            _ => {}
-        }
-        if !matches!(e, BuildError::Read(_)) {
-            say(format_args!("error: nothing was written: {e}"));
+            _ => say(format_args!("error: nothing was written: {e}")),
         }
         code
     }

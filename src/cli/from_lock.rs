@@ -15,7 +15,7 @@ use layerc::{Analysis, Buildable, Origin, Session, Stores, TemplateChoice, emit}
 
 use super::build::{self, Options};
 use super::output::{report, say};
-use super::{SUCCESS, TOOL_ERROR, lock};
+use super::{SUCCESS, TOOL_ERROR};
 
 /// The exit code of a build served from the lock alone, or `None` when the build needs the
 /// rootfs (the caller then analyses and builds as usual).
@@ -30,7 +30,7 @@ pub(super) fn run(
         return None;
     }
     let buildable = Buildable::try_from(&analysis).ok()?;
-    let locked = lock::on_disk(&analysis).ok()??;
+    let locked = layerc::lock::on_disk(&analysis).ok()??;
     let caches = options.caches.as_deref();
     let store = super::store::open_quietly();
     if store.is_none() && caches.is_none() {
@@ -113,7 +113,7 @@ fn write(
             Ok(merged) => merged,
             Err(code) => return Ok(code),
         };
-    let lock_path = lock::path(&analysis);
+    let lock_path = layerc::lock::path(&analysis);
     // Downloads go beside the outputs: a build that does not finish removes the folders it made.
     let created = build::missing_folders(out);
     let built = layerc::build_from_lock(
@@ -125,9 +125,7 @@ fn write(
         stores,
     );
     if !matches!(built, Ok(Ok(_))) {
-        created
-            .iter()
-            .for_each(|dir| drop(std::fs::remove_dir(dir)));
+        emit::interrupt::remove_empty(&created);
     }
     match built {
         Ok(Ok(built)) => {

@@ -10,8 +10,6 @@ use layerc::store::Store;
 use super::output::{report, say};
 use super::{Format, SPEC_ERROR, SUCCESS, TOOL_ERROR};
 
-pub(super) use layerc::lock::{drift_on_disk as drift, on_disk, path};
-
 /// The lock of the analysis as it is now, with the digests of unchanged files from the store's
 /// stat index when there is a store; a file that cannot be read is reported and gives exit 2.
 pub(super) fn fresh(analysis: &Analysis, store: Option<&Store>) -> Result<Lock, i32> {
@@ -58,7 +56,7 @@ pub(super) fn check(analysis: &Analysis, format: Format, color: bool) -> i32 {
     if !analysis.has_errors() {
         // `check` writes nothing, the store's stat index included: every shipped file is read.
         match fresh(analysis, None) {
-            Ok(lock) => diags.extend(drift(analysis, &lock)),
+            Ok(lock) => diags.extend(lock::drift_on_disk(analysis, &lock)),
             Err(code) => return code,
         }
     }
@@ -83,7 +81,7 @@ pub(super) fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    if let Ok(Some(old)) = on_disk(analysis) {
+    if let Ok(Some(old)) = lock::on_disk(analysis) {
         for layer in &mut lock.layers {
             let same = old.layer(&layer.name).filter(|o| {
                 o.runtimes == layer.runtimes
@@ -94,7 +92,7 @@ pub(super) fn run(analysis: &Analysis, format: Format, color: bool) -> i32 {
             layer.zip = same.and_then(|o| o.zip.clone());
         }
     }
-    let path = path(analysis);
+    let path = lock::path(analysis);
     let text = lock::render(&lock);
     let written = layerc::emit::write_atomic(&path, |file| {
         use std::io::Write;

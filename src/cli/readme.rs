@@ -11,46 +11,25 @@ const ROW: &str = "| `layerc ";
 
 /// One argument as a synopsis writes it: `[--format human|json]`, `[SPEC]`, `[--cache URL]...`.
 fn word(arg: &Arg) -> String {
+    if let Some(words) = values_named_apart(arg) {
+        return words;
+    }
     let possible: Vec<String> = arg
         .get_possible_values()
         .iter()
         .filter(|v| !v.is_hide_set())
         .map(|v| v.get_name().to_string())
         .collect();
-    let value = if possible.is_empty() {
-        arg.get_value_names()
-            .and_then(|names| names.first())
-            .map_or_else(|| arg.get_id().as_str().to_uppercase(), |n| n.to_string())
-    } else {
-        possible.join("|")
+    let value = match arg.get_value_names().and_then(|names| names.first()) {
+        _ if !possible.is_empty() => possible.join("|"),
+        Some(name) => name.to_string(),
+        None => arg.get_id().as_str().to_uppercase(),
     };
-    // A positional of several values named apart (`why [SPEC] NAME`): the optional ones first.
-    let names: Vec<String> = arg
-        .get_value_names()
-        .map(|n| n.iter().map(|n| n.to_string()).collect())
-        .unwrap_or_default();
-    if arg.get_long().is_none() && names.len() > 1 {
-        let min = arg.get_num_args().map_or(names.len(), |n| n.min_values());
-        let optional = names.len().saturating_sub(min);
-        let words = names.iter().enumerate().map(|(i, n)| {
-            if i < optional {
-                format!("[{n}]")
-            } else {
-                n.clone()
-            }
-        });
-        return words.collect::<Vec<_>>().join(" ");
-    }
-    let takes_value = arg.get_action().takes_values();
+    let set = matches!(arg.get_action(), ArgAction::Set);
     let text = match arg.get_long() {
-        Some(long)
-            if takes_value
-                && matches!(arg.get_action(), ArgAction::Set)
-                && possible == ["true", "false"] =>
-        {
-            format!("--{long}=false")
-        }
-        Some(long) if takes_value => format!("--{long} {value}"),
+        // A boolean that is on unless set: `--tls-verify=false`.
+        Some(long) if set && possible == ["true", "false"] => format!("--{long}=false"),
+        Some(long) if arg.get_action().takes_values() => format!("--{long} {value}"),
         Some(long) => format!("--{long}"),
         None => value,
     };
@@ -64,6 +43,28 @@ fn word(arg: &Arg) -> String {
     } else {
         format!("[{text}]")
     }
+}
+
+/// A positional of several values named apart (`why [SPEC] NAME`): the optional ones first.
+fn values_named_apart(arg: &Arg) -> Option<String> {
+    let names = arg.get_value_names().filter(|n| n.len() > 1)?;
+    if arg.get_long().is_some() {
+        return None;
+    }
+    let min = arg.get_num_args().map_or(names.len(), |n| n.min_values());
+    let optional = names.len().saturating_sub(min);
+    let words: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if i < optional {
+                format!("[{n}]")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    Some(words.join(" "))
 }
 
 /// A command's synopsis: its path, then each of its own arguments in declaration order.

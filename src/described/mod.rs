@@ -38,14 +38,14 @@ pub struct Describing<'a> {
 /// The target for `layer`'s description: `None` when it has none, or when it cannot be used (then
 /// a `spec::runtime-description` diagnostic is pushed and the layer is not analysed).
 pub fn target(
-    session: &Describing<'_>,
+    describing: &Describing<'_>,
     layer: &LayerSpec,
     spec_dir: &Path,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Result<Target, ()>> {
     let source = layer.described_by.as_ref()?;
     Some(
-        described(session, layer, source, spec_dir).map_err(|Failure(code, message)| {
+        described(describing, layer, source, spec_dir).map_err(|Failure(code, message)| {
             let mut problem = problem(source, message);
             if code == Code::RootfsRegistry {
                 problem.code = code;
@@ -69,7 +69,7 @@ impl From<String> for Failure {
 }
 
 fn described(
-    session: &Describing<'_>,
+    describing: &Describing<'_>,
     layer: &LayerSpec,
     source: &Spanned<TargetSource>,
     spec_dir: &Path,
@@ -91,7 +91,7 @@ fn described(
         }
         TargetSource::Rootfs(dir) => {
             let insecure = layer.unverified_tls.contains(dir);
-            let open = (session.open)(dir, insecure, arch).map_err(|e| {
+            let open = (describing.open)(dir, insecure, arch).map_err(|e| {
                 let registry = e
                     .source
                     .get_ref()
@@ -109,21 +109,20 @@ fn described(
                 arch.as_str(),
                 first.unwrap_or("")
             );
-            let opts = scan_options(session.catalog, first, dir, layer);
+            let opts = scan_options(describing.catalog, first, dir, layer);
             let make = move || scan(open.fs.as_ref(), &opts).map_err(|e| format!("{dir}: {e}"));
             (key, Box::new(make))
         }
     };
-    let (catalog, id) = {
-        let mut catalogs = crate::lock(&session.cache.catalogs);
-        match catalogs.get(&key) {
-            Some(entry) => entry.clone(),
-            None => {
-                let (os, rt) = make()?;
-                let entry = leak(session.catalog, os, rt);
-                catalogs.insert(key, entry.clone());
-                entry
-            }
+    // The cache is not locked while a rootfs is scanned: other layers and requests go on.
+    let cached = crate::lock(&describing.cache.catalogs).get(&key).cloned();
+    let (catalog, id) = match cached {
+        Some(entry) => entry,
+        None => {
+            let (os, rt) = make()?;
+            let entry = leak(describing.catalog, os, rt);
+            let mut catalogs = crate::lock(&describing.cache.catalogs);
+            catalogs.entry(key).or_insert(entry).clone()
         }
     };
     let runtime = catalog

@@ -21,9 +21,7 @@ pub fn install() -> std::io::Result<()> {
             for file in files.iter() {
                 let _ = std::fs::remove_file(file);
             }
-            for dir in crate::lock(&CREATED).iter() {
-                let _ = std::fs::remove_dir(dir);
-            }
+            remove_empty(&crate::lock(&CREATED));
             std::process::exit(128 + signal);
         }
     });

@@ -2,8 +2,7 @@
 //! index or a manifest) and the platform manifest's digest. Under `--locked` a reference that now
 //! names another digest (a tag pushed again) is drift naming both.
 
-use crate::analysis::Analysis;
-use crate::analysis::ImageUse;
+use crate::analysis::{Analysis, ImageUse};
 use crate::diagnostic::{Code, Diagnostic, Span};
 
 use super::LockedImage;

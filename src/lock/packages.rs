@@ -3,8 +3,7 @@
 //! URL, size, sha256, and the signed index that listed it). Under `--locked` those files are
 //! used as they are; a spec whose sources or package names changed since is drift.
 
-use crate::analysis::Analysis;
-use crate::analysis::PackageUse;
+use crate::analysis::{Analysis, PackageUse};
 use crate::diagnostic::{Code, Diagnostic};
 
 use super::LockedLayer;

@@ -7,13 +7,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::analysis::Analysis;
-use crate::analysis::Buildable;
+use crate::analysis::{Analysis, Buildable};
 use crate::diagnostic::Diagnostic;
 use crate::emit::EmitError;
 use crate::emit::zip::ZipOptions;
 use crate::lock::{self, Lock, ReadError};
-use crate::pipeline::{BuildReport, LockOutput, LockWrite, Stores, ZipsAhead};
+use crate::pipeline::{BuildReport, LockOutput, LockWouldChange, LockWrite, Stores, ZipsAhead};
 use crate::runtime::Catalog;
 use crate::store::Store;
 use crate::template::files::{Merged, prepare};
@@ -79,7 +78,8 @@ impl BuildError {
 
 /// `--locked` refused a lock whose text would change (a zip's sha256 differs from layer.lock's).
 pub fn lock_would_change(e: &EmitError) -> bool {
-    matches!(e, EmitError::Write { source, .. } if source.to_string() == crate::pipeline::LOCK_WOULD_CHANGE)
+    let cause = |source: &io::Error| source.get_ref().is_some_and(|c| c.is::<LockWouldChange>());
+    matches!(e, EmitError::Write { source, .. } if cause(source))
 }
 
 /// Builds every layer of `analysis` (see the module's note): the merged template is computed

@@ -7,8 +7,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use crate::analysis::Analysis;
-use crate::plan::Content;
-use crate::plan::LayerAnalysis;
+use crate::plan::{Content, LayerAnalysis};
 use crate::resolve::{LayerGraph, Status};
 use crate::spec::LayerRef;
 use crate::validate::{MAX_DIRECT_UPLOAD_BYTES, MAX_UNZIPPED_BYTES};

@@ -27,25 +27,36 @@ fn src_files() -> (PathBuf, Vec<PathBuf>) {
     (src, files)
 }
 
-/// Every (file, line) of `src/` that uses one of `needles` as a path (`needle::` or `needle;`)
-/// outside comments, with the file relative to `src/`.
-fn uses(needles: &[&str]) -> Vec<(String, String)> {
+/// Every (file, line) of `src/` outside comments, with the file relative to `src/` and the line
+/// trimmed; without `#[cfg(test)]` modules (each at the end of its file) unless `with_tests`.
+fn code_lines(with_tests: bool) -> Vec<(String, String)> {
     let (src, mut files) = src_files();
     files.sort();
     let mut found = Vec::new();
     for file in files {
         let rel = file.strip_prefix(&src).unwrap().display().to_string();
-        for line in fs::read_to_string(&file).unwrap().lines() {
-            let code = line.trim_start();
-            if code.starts_with("//") {
-                continue;
-            }
-            if needles.iter().any(|n| uses_path(code, n)) {
-                found.push((rel.clone(), code.to_string()));
-            }
-        }
+        let text = fs::read_to_string(&file).unwrap();
+        let code = match text.split_once("#[cfg(test)]") {
+            Some((code, _)) if !with_tests => code,
+            _ => &text,
+        };
+        let lines = code.lines().map(str::trim_start);
+        found.extend(
+            lines
+                .filter(|l| !l.starts_with("//"))
+                .map(|l| (rel.clone(), l.to_string())),
+        );
     }
     found
+}
+
+/// Every (file, line) of `src/` that uses one of `needles` as a path (`needle::` or `needle;`)
+/// outside comments, with the file relative to `src/`.
+fn uses(needles: &[&str]) -> Vec<(String, String)> {
+    code_lines(true)
+        .into_iter()
+        .filter(|(_, code)| needles.iter().any(|n| uses_path(code, n)))
+        .collect()
 }
 
 /// `needle` as a whole path segment (`needle::…`, `use …::needle;`, `use std::{needle, …}`): not
@@ -199,22 +210,10 @@ fn only_the_command_line_prints() {
         "io::stdout()",
         "io::stderr()",
     ];
-    let (src, files) = src_files();
-    let mut found = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(&src).unwrap().display().to_string();
-        let text = fs::read_to_string(&file).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        for line in code
-            .lines()
-            .map(str::trim_start)
-            .filter(|l| !l.starts_with("//"))
-        {
-            if !allowed(&rel) && printing.iter().any(|p| line.contains(p)) {
-                found.push(format!("{rel}: {line}"));
-            }
-        }
-    }
+    let found: Vec<(String, String)> = code_lines(false)
+        .into_iter()
+        .filter(|(file, line)| !allowed(file) && printing.iter().any(|p| line.contains(p)))
+        .collect();
     assert!(found.is_empty(), "printing outside cli/: {found:#?}");
 }
 

@@ -44,22 +44,22 @@ pub(crate) fn oracle(tools: &[&str]) -> Option<()> {
         eprintln!("skipped: an oracle-tier test ({SWITCH}=1 runs it)");
         return None;
     }
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return Some(());
-    }
-    skip_or_fail(format!("not installed: {}", missing.join(", ")))
+    installed(tools)
 }
 
 /// Whether a hermetic test also runs its oracle check (`unzip -t`, Python's `zipfile`, lddtree):
 /// the tier is on and the programs are there (a missing one under `CI=true` is a failure).
 pub(crate) fn oracle_check(tools: &[&str]) -> bool {
-    if !oracles() {
-        return false;
-    }
+    oracles() && installed(tools).is_some()
+}
+
+/// `Some(())` when every program in `tools` is on PATH, else [`skip_or_fail`] naming the others.
+fn installed(tools: &[&str]) -> Option<()> {
     let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
-    missing.is_empty()
-        || skip_or_fail::<()>(format!("the oracle check needs {}", missing.join(", "))).is_some()
+    if missing.is_empty() {
+        return Some(());
+    }
+    skip_or_fail(format!("not installed: {}", missing.join(", ")))
 }
 
 /// Whether `program` (a name, or a path) can be run: found on PATH as an executable file.
